@@ -1,0 +1,191 @@
+import path from 'node:path';
+import dotenv from 'dotenv';
+
+export const ROLES = ['all', 'api', 'worker', 'scheduler', 'simulator'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+export interface Config {
+  role: Role;
+  port: number;
+  host: string;
+  metricsPort: number;
+  dataDir: string;
+  databaseUrl: string;
+  sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
+  queueDriver: 'database';
+  storeDriver: 'database';
+  workerConcurrency: number;
+  jobMaxAttempts: number;
+  jobBackoffMs: number;
+  jobBackoffMaxMs: number;
+  jobLeaseMs: number;
+  shutdownTimeoutMs: number;
+  thirdPartyUrl: string;
+  thirdPartyTimeoutMs: number;
+  simulatorEnabled: boolean;
+  simulatorDelayMs: Range;
+  simulatorFailureRate: number;
+  idempotencyTtlSeconds: number;
+  duplicateWindowSeconds: number;
+  authRateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  publicUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || parsed < min || parsed > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name} must be a number between ${min} and ${max}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false, got "${value}"`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, transform = (v: string) => v): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const normalized = transform(value);
+    if (!(allowed as readonly string[]).includes(normalized)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+      return fallback;
+    }
+    return normalized as T;
+  }
+
+  range(name: string, fallback: Range): Range {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const match = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(value);
+    const min = match ? Number(match[1]) : NaN;
+    const max = match ? Number(match[2] ?? match[1]) : NaN;
+    if (!match || min > max) {
+      this.problems.push(`${name} must be a millisecond range like "5000-30000" (or one number), got "${value}"`);
+      return fallback;
+    }
+    return { min, max };
+  }
+
+  url(name: string, fallback: string): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      const parsed = new URL(value);
+      if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error('scheme');
+      return value;
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL, got "${value}"`);
+      return fallback;
+    }
+  }
+}
+
+const SQLITE_URL = /^sqlite:(.+)$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const role = read.oneOf('ROLE', ROLES, 'all', (v) => v.toLowerCase());
+  const port = read.int('PORT', 8080, 0, 65535);
+  const host = read.string('HOST', '127.0.0.1');
+  const dataDir = path.resolve(read.string('DATA_DIR', './data'));
+  const databaseUrl = read.string('DATABASE_URL', `sqlite:${path.join(dataDir, 'intake.db')}`);
+  if (!SQLITE_URL.test(databaseUrl)) {
+    read.problems.push(`DATABASE_URL must be sqlite:<path> (other engines arrive with the scale-out drivers), got "${databaseUrl}"`);
+  }
+  const publicUrl = read.url('PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+
+  const config: Config = {
+    role,
+    port,
+    host,
+    metricsPort: read.int('METRICS_PORT', 9464, 0, 65535),
+    dataDir,
+    databaseUrl,
+    sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
+    queueDriver: read.oneOf('QUEUE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
+    storeDriver: read.oneOf('STORE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
+    workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),
+    jobMaxAttempts: read.int('JOB_MAX_ATTEMPTS', 5, 1, 100),
+    jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
+    jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
+    jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+    thirdPartyUrl: read.url('THIRD_PARTY_URL', `${publicUrl}/simulator/orders`),
+    thirdPartyTimeoutMs: read.int('THIRD_PARTY_TIMEOUT_MS', 60_000, 1, 600_000),
+    simulatorEnabled: read.bool('SIMULATOR_ENABLED', role === 'all' || role === 'simulator'),
+    simulatorDelayMs: read.range('SIMULATOR_DELAY_MS', { min: 5000, max: 30_000 }),
+    simulatorFailureRate: read.number('SIMULATOR_FAILURE_RATE', 0.2, 0, 1),
+    idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
+    duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
+    authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    publicUrl,
+    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', (v) => v.toLowerCase()),
+  };
+  if (config.jobBackoffMaxMs < config.jobBackoffMs) {
+    read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+/** Reads `.env` (if present) into process.env without overriding real variables, then validates. */
+export function loadConfigFromEnvironment(): Config {
+  dotenv.config({ quiet: true });
+  return loadConfig(process.env);
+}
+
+export function sqlitePath(databaseUrl: string): string {
+  const match = SQLITE_URL.exec(databaseUrl);
+  if (!match?.[1]) throw new ConfigError([`DATABASE_URL is not a sqlite URL: ${databaseUrl}`]);
+  return match[1] === ':memory:' ? ':memory:' : path.resolve(match[1]);
+}

@@ -1,0 +1,38 @@
+import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression } from 'kysely';
+
+type DataTypeExpression = ColumnDataType | Expression<unknown>;
+import type { Dialect } from './database.js';
+
+type Modifier = (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+
+/**
+ * Column types that mean the same on SQLite, PostgreSQL and MySQL, so that one migration set
+ * serves every engine. Timestamps are epoch milliseconds, money is integer cents, JSON is text.
+ */
+export function columnTypes(dialect: Dialect) {
+  const bigint: DataTypeExpression = dialect === 'sqlite' ? 'integer' : 'bigint';
+  return {
+    /** Auto-increment primary key. */
+    id<T extends string>(table: CreateTableBuilder<T, never>, name = 'id') {
+      if (dialect === 'postgres') return table.addColumn(name, 'bigserial', (c) => c.primaryKey());
+      if (dialect === 'mysql') return table.addColumn(name, sql`bigint unsigned`, (c) => c.primaryKey().autoIncrement());
+      return table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
+    },
+    /** A column that references an `id` column. */
+    foreignId: (dialect === 'mysql' ? sql`bigint unsigned` : bigint) as DataTypeExpression,
+    bigint,
+    /** Epoch milliseconds. */
+    timestamp: bigint,
+    /** Integer cents. */
+    money: bigint,
+    integer: 'integer' as DataTypeExpression,
+    boolean: (dialect === 'postgres' ? 'boolean' : dialect === 'mysql' ? sql`tinyint(1)` : 'integer') as DataTypeExpression,
+    /** JSON kept as text, up to 16 MB on MySQL. */
+    json: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
+    text: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
+    string: (length = 255) => (dialect === 'sqlite' ? 'text' : (`varchar(${length})` as DataTypeExpression)),
+    notNull: ((c) => c.notNull()) as Modifier,
+  };
+}
+
+export type ColumnTypes = ReturnType<typeof columnTypes>;

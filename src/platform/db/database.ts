@@ -1,0 +1,41 @@
+import { sql, type Kysely } from 'kysely';
+import { GroupCommit, runTransaction } from './group-commit.js';
+import { openSqlite, type SqliteOptions } from './sqlite.js';
+
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';
+
+/** A connection or an open transaction; repositories take it as their first argument. */
+export type Executor = Kysely<any>;
+export type TransactionWork<T> = (trx: Executor) => Promise<T>;
+
+export interface Database {
+  readonly dialect: Dialect;
+  /** For reads and single-statement writes. */
+  readonly db: Executor;
+  /** Runs `work` in a transaction. On SQLite, concurrent transactions are committed together. */
+  transaction<T>(work: TransactionWork<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  sqlite?: Omit<SqliteOptions, 'path'>;
+  groupCommit?: boolean;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const match = /^sqlite:(.+)$/.exec(options.url);
+  if (!match?.[1]) throw new Error(`Unsupported DATABASE_URL: ${options.url}`);
+  const db = openSqlite({ path: match[1], ...options.sqlite });
+  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db);
+  return {
+    dialect: 'sqlite',
+    db,
+    transaction: (work) => (groupCommit ? groupCommit.run(work) : runTransaction(db, work)),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}

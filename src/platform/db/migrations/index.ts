@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import { columnTypes } from '../columns.js';
+import type { Dialect } from '../database.js';
+import { platformTables } from './001-platform.js';
+import { authTables } from './002-auth.js';
+import { ordersTables } from './003-orders.js';
+
+/** The one migration set, rendered for a dialect. Names sort in the order they must run. */
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  const types = columnTypes(dialect);
+  return {
+    '001-platform': platformTables(types),
+    '002-auth': authTables(types),
+    '003-orders': ordersTables(types),
+  };
+}

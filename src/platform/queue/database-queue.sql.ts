@@ -1,0 +1,163 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect, Executor } from '../db/database.js';
+import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
+
+type Db = Kysely<QueueTables>;
+const tables = (executor: Executor) => executor as Db;
+
+export async function insertJob(executor: Executor, dialect: Dialect, job: NewJobRow): Promise<void> {
+  const insert = tables(executor).insertInto('jobs').values(job);
+  if (job.dedupe_key === null || job.dedupe_key === undefined) await insert.execute();
+  else if (dialect === 'mysql') await insert.ignore().execute();
+  else await insert.onConflict((oc) => oc.doNothing()).execute();
+}
+
+interface ClaimParams {
+  queue: string;
+  limit: number;
+  now: number;
+  leaseUntil: number;
+  lockedBy: string;
+}
+
+/** Claims up to `limit` ready jobs, highest priority first, then first in, first out. */
+export async function claimJobs(db: Executor, dialect: Dialect, p: ClaimParams): Promise<JobRow[]> {
+  const claimed: JobRow[] = dialect === 'mysql' ? await claimWithSelectThenUpdate(tables(db), p) : await claimWithUpdateReturning(tables(db), dialect, p);
+  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+}
+
+function nextReady(db: Db, p: ClaimParams) {
+  return db
+    .selectFrom('jobs')
+    .select('id')
+    .where('queue', '=', p.queue)
+    .where('state', '=', 'ready')
+    .where('available_at', '<=', p.now)
+    .orderBy('priority', 'desc')
+    .orderBy('available_at')
+    .orderBy('id')
+    .limit(p.limit);
+}
+
+function claimUpdate(db: Db, p: ClaimParams) {
+  return db.updateTable('jobs').set({
+    state: 'active',
+    attempts: sql<number>`attempts + 1`,
+    lease_until: p.leaseUntil,
+    locked_by: p.lockedBy,
+    updated_at: p.now,
+  });
+}
+
+async function claimWithUpdateReturning(db: Db, dialect: Dialect, p: ClaimParams): Promise<JobRow[]> {
+  const candidates = dialect === 'postgres' ? nextReady(db, p).forUpdate().skipLocked() : nextReady(db, p);
+  return claimUpdate(db, p).where('id', 'in', candidates).returningAll().execute();
+}
+
+async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<JobRow[]> {
+  return db.transaction().execute(async (trx) => {
+    const ids = (await nextReady(trx, p).forUpdate().skipLocked().execute()).map((r) => r.id);
+    if (ids.length === 0) return [];
+    await claimUpdate(trx, p).where('id', 'in', ids).execute();
+    return trx.selectFrom('jobs').selectAll().where('id', 'in', ids).execute();
+  });
+}
+
+export async function deleteCompletedJob(db: Executor, id: number, lockedBy: string): Promise<void> {
+  await tables(db).deleteFrom('jobs').where('id', '=', id).where('locked_by', '=', lockedBy).execute();
+}
+
+export async function rescheduleJob(db: Executor, id: number, lockedBy: string, availableAt: number, error: string, now: number): Promise<void> {
+  await tables(db)
+    .updateTable('jobs')
+    .set({ state: 'ready', available_at: availableAt, lease_until: null, locked_by: null, last_error: error, updated_at: now })
+    .where('id', '=', id)
+    .where('locked_by', '=', lockedBy)
+    .execute();
+}
+
+export async function parkJob(db: Executor, id: number, lockedBy: string, error: string, now: number): Promise<void> {
+  await tables(db)
+    .updateTable('jobs')
+    .set({ state: 'parked', lease_until: null, locked_by: null, last_error: error, updated_at: now })
+    .where('id', '=', id)
+    .where('locked_by', '=', lockedBy)
+    .execute();
+}
+
+/** Gives unfinished jobs back without counting the attempt (a shutdown, not a failure). */
+export async function releaseJobs(db: Executor, ids: number[], lockedBy: string, now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await tables(db)
+    .updateTable('jobs')
+    .set({ state: 'ready', attempts: sql<number>`attempts - 1`, lease_until: null, locked_by: null, updated_at: now })
+    .where('id', 'in', ids)
+    .where('locked_by', '=', lockedBy)
+    .where('state', '=', 'active')
+    .execute();
+}
+
+export async function extendLeases(db: Executor, lockedBy: string, leaseUntil: number): Promise<void> {
+  await tables(db).updateTable('jobs').set({ lease_until: leaseUntil }).where('locked_by', '=', lockedBy).where('state', '=', 'active').execute();
+}
+
+/** Jobs whose worker died: parked if that was their last attempt, otherwise ready again. */
+export async function reclaimExpiredLeases(db: Executor, now: number): Promise<number> {
+  const expired = tables(db).updateTable('jobs').where('state', '=', 'active').where('lease_until', '<', now);
+  const parked = await expired
+    .set({ state: 'parked', lease_until: null, locked_by: null, last_error: 'lease expired: the worker stopped during the last attempt', updated_at: now })
+    .where('attempts', '>=', sql<number>`max_attempts`)
+    .executeTakeFirst();
+  const ready = await expired
+    .set({ state: 'ready', lease_until: null, locked_by: null, last_error: 'lease expired: the worker stopped during the job', updated_at: now })
+    .executeTakeFirst();
+  return Number(parked.numUpdatedRows) + Number(ready.numUpdatedRows);
+}
+
+export function listParkedJobs(db: Executor, queue: string, limit: number, offset: number): Promise<JobRow[]> {
+  return tables(db)
+    .selectFrom('jobs')
+    .selectAll()
+    .where('queue', '=', queue)
+    .where('state', '=', 'parked')
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+}
+
+export async function requeueParkedJobs(db: Executor, queue: string, ids: number[] | 'all', now: number): Promise<number> {
+  let query = tables(db)
+    .updateTable('jobs')
+    .set({ state: 'ready', attempts: 0, available_at: now, updated_at: now })
+    .where('queue', '=', queue)
+    .where('state', '=', 'parked');
+  if (ids !== 'all') query = query.where('id', 'in', ids.length > 0 ? ids : [-1]);
+  return Number((await query.executeTakeFirst()).numUpdatedRows);
+}
+
+export async function deleteParkedJobs(db: Executor, queue: string, ids?: number[]): Promise<number> {
+  let query = tables(db).deleteFrom('jobs').where('queue', '=', queue).where('state', '=', 'parked');
+  if (ids) query = query.where('id', 'in', ids.length > 0 ? ids : [-1]);
+  return Number((await query.executeTakeFirst()).numDeletedRows);
+}
+
+export function countJobs(db: Executor, queue: string, now: number) {
+  return tables(db)
+    .selectFrom('jobs')
+    .select((eb) => [
+      eb
+        .case()
+        .when(eb.and([eb('state', '=', 'ready'), eb('available_at', '>', now)]))
+        .then(sql.lit('delayed'))
+        .else(eb.ref('state'))
+        .end()
+        .as('state'),
+      'priority',
+      eb.fn.countAll<number>().as('count'),
+    ])
+    .where('queue', '=', queue)
+    .groupBy([sql`1`, sql`2`])
+    .execute();
+}

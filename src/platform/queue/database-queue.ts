@@ -1,0 +1,132 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { systemClock, systemRandom, type Clock, type Random } from '../clock.js';
+import { afterCommit } from '../db/commit-hooks.js';
+import type { Database, Executor } from '../db/database.js';
+import { DatabaseWorker } from './database-worker.js';
+import * as jobsSql from './database-queue.sql.js';
+import {
+  DEFAULT_PRIORITY,
+  emptyStats,
+  type EnqueueOptions,
+  type JobHandler,
+  type JobState,
+  type ParkedJob,
+  type Priority,
+  type Queue,
+  type QueueStats,
+  type WorkOptions,
+  type Worker,
+} from './queue.js';
+
+export interface DatabaseQueueOptions {
+  database: Database;
+  logger: Logger;
+  defaultMaxAttempts: number;
+  defaultBackoff: { baseMs: number; maxMs: number };
+  leaseMs: number;
+  clock?: Clock;
+  random?: Random;
+  /** Longest pause between polls of an idle queue. */
+  maxIdleMs?: number;
+}
+
+/** The `jobs` table as a queue: claims by priority then FIFO, leases, retries and parking. */
+export class DatabaseQueue implements Queue {
+  private readonly wakeups = new EventEmitter().setMaxListeners(0);
+  private readonly workers = new Set<DatabaseWorker>();
+  private readonly clock: Clock;
+
+  constructor(private readonly options: DatabaseQueueOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+    const now = this.clock.now();
+    const executor = trx ?? this.options.database.db;
+    await jobsSql.insertJob(executor, this.options.database.dialect, {
+      queue,
+      payload: JSON.stringify(payload ?? null),
+      headers: JSON.stringify(options.headers ?? {}),
+      priority: options.priority ?? DEFAULT_PRIORITY,
+      state: 'ready',
+      max_attempts: options.maxAttempts ?? this.options.defaultMaxAttempts,
+      available_at: now + Math.max(0, options.delayMs ?? 0),
+      lease_until: null,
+      locked_by: null,
+      dedupe_key: options.dedupeKey ?? null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+    });
+    if (!options.delayMs) afterCommit(executor, () => this.wakeups.emit(queue));
+  }
+
+  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    const worker = new DatabaseWorker({
+      queue,
+      handler,
+      concurrency: options.concurrency,
+      backoff: options.backoff ?? this.options.defaultBackoff,
+      database: this.options.database,
+      logger: this.options.logger.child({ queue }),
+      leaseMs: this.options.leaseMs,
+      clock: this.clock,
+      random: this.options.random ?? systemRandom,
+      maxIdleMs: this.options.maxIdleMs ?? 500,
+      wakeups: this.wakeups,
+      onStopped: (w) => this.workers.delete(w),
+    });
+    this.workers.add(worker);
+    worker.start();
+    return worker;
+  }
+
+  async parked(queue: string, options: { limit?: number; offset?: number } = {}): Promise<ParkedJob[]> {
+    const rows = await jobsSql.listParkedJobs(this.options.database.db, queue, options.limit ?? 50, options.offset ?? 0);
+    return rows.map((row) => ({
+      id: String(row.id),
+      queue: row.queue,
+      payload: JSON.parse(row.payload) as unknown,
+      priority: row.priority as Priority,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      lastError: row.last_error,
+      createdAt: row.created_at,
+      parkedAt: row.updated_at,
+    }));
+  }
+
+  async retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
+    const moved = await jobsSql.requeueParkedJobs(this.options.database.db, queue, ids === 'all' ? 'all' : toJobIds(ids), this.clock.now());
+    if (moved > 0) this.wakeups.emit(queue);
+    return moved;
+  }
+
+  purgeParked(queue: string, ids?: string[]): Promise<number> {
+    return jobsSql.deleteParkedJobs(this.options.database.db, queue, ids ? toJobIds(ids) : undefined);
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const stats = emptyStats(queue);
+    for (const row of await jobsSql.countJobs(this.options.database.db, queue, this.clock.now())) {
+      const state = row.state as JobState;
+      const count = Number(row.count);
+      stats.counts[state] += count;
+      stats.byPriority[state][row.priority as Priority] += count;
+    }
+    return stats;
+  }
+
+  ping(): Promise<void> {
+    return this.options.database.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.workers].map((w) => w.stop(0)));
+  }
+}
+
+function toJobIds(ids: string[]): number[] {
+  return ids.map(Number).filter((id) => Number.isSafeInteger(id) && id > 0);
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Clock, Random } from '../clock.js';
+import type { Database } from '../db/database.js';
+import { retryDelayMs } from './backoff.js';
+import * as jobsSql from './database-queue.sql.js';
+import type { JobRow } from './jobs.table.js';
+import { PermanentError, RetryableError, type BackoffPolicy, type JobHandler, type Worker } from './queue.js';
+
+export interface DatabaseWorkerOptions {
+  queue: string;
+  handler: JobHandler;
+  concurrency: number;
+  backoff: BackoffPolicy;
+  database: Database;
+  logger: Logger;
+  leaseMs: number;
+  clock: Clock;
+  random: Random;
+  maxIdleMs: number;
+  wakeups: EventEmitter;
+  onStopped: (worker: DatabaseWorker) => void;
+}
+
+const MIN_IDLE_MS = 10;
+
+interface InFlight {
+  done: Promise<void>;
+  abort: AbortController;
+}
+
+/**
+ * Polls one queue: claims as many jobs as it has free slots, runs them concurrently, keeps
+ * their leases alive while they run and records each outcome. Idle polling backs off up to
+ * `maxIdleMs`; an enqueue in this process wakes it at once.
+ */
+export class DatabaseWorker implements Worker {
+  private readonly lockedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly inFlight = new Map<number, InFlight>();
+  private running = false;
+  private idleMs = MIN_IDLE_MS;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastReclaim = 0;
+
+  constructor(private readonly o: DatabaseWorkerOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.o.wakeups.on(this.o.queue, this.onWake);
+    this.heartbeat = setInterval(() => void this.extendLeases(), Math.max(50, Math.floor(this.o.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.loop = this.poll();
+  }
+
+  async stop(deadlineMs = 30_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.o.wakeups.off(this.o.queue, this.onWake);
+    this.wake?.();
+    await this.loop;
+    const settled = Promise.allSettled([...this.inFlight.values()].map((j) => j.done));
+    const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
+    clearInterval(this.heartbeat);
+    if (timedOut && this.inFlight.size > 0) {
+      const ids = [...this.inFlight.keys()];
+      for (const job of this.inFlight.values()) job.abort.abort(new Error('worker stopped'));
+      this.o.logger.warn({ jobs: ids }, 'shutdown deadline reached; giving unfinished jobs back to the queue');
+      await jobsSql.releaseJobs(this.o.database.db, ids, this.lockedBy, this.o.clock.now()).catch((error: unknown) => {
+        this.o.logger.error({ err: error }, 'could not release unfinished jobs; their leases will expire');
+      });
+    }
+    this.o.onStopped(this);
+  }
+
+  /** Stops without finishing or releasing anything, as a crashed process would. For tests. */
+  abandon(): void {
+    this.running = false;
+    this.o.wakeups.off(this.o.queue, this.onWake);
+    clearInterval(this.heartbeat);
+    this.wake?.();
+    this.o.onStopped(this);
+  }
+
+  private readonly onWake = (): void => {
+    this.idleMs = MIN_IDLE_MS;
+    this.wake?.();
+  };
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      const free = this.o.concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await this.sleep(this.o.maxIdleMs);
+        continue;
+      }
+      let jobs: JobRow[] = [];
+      try {
+        await this.reclaimExpired();
+        const now = this.o.clock.now();
+        jobs = await jobsSql.claimJobs(this.o.database.db, this.o.database.dialect, {
+          queue: this.o.queue,
+          limit: free,
+          now,
+          leaseUntil: now + this.o.leaseMs,
+          lockedBy: this.lockedBy,
+        });
+      } catch (error) {
+        this.o.logger.error({ err: error }, 'claiming jobs failed; backing off');
+      }
+      if (!this.running) {
+        if (jobs.length > 0) await jobsSql.releaseJobs(this.o.database.db, jobs.map((j) => j.id), this.lockedBy, this.o.clock.now());
+        return;
+      }
+      if (jobs.length === 0) {
+        await this.sleep(this.idleMs);
+        this.idleMs = Math.min(this.o.maxIdleMs, this.idleMs * 2);
+        continue;
+      }
+      this.idleMs = MIN_IDLE_MS;
+      for (const job of jobs) this.run(job);
+    }
+  }
+
+  private run(job: JobRow): void {
+    const abort = new AbortController();
+    const done = this.execute(job, abort.signal).finally(() => {
+      this.inFlight.delete(job.id);
+      this.wake?.();
+    });
+    this.inFlight.set(job.id, { done, abort });
+  }
+
+  private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
+    const db = this.o.database.db;
+    const log = this.o.logger.child({ jobId: job.id, attempt: job.attempts });
+    if (job.attempts > job.max_attempts) {
+      await jobsSql.parkJob(db, job.id, this.lockedBy, job.last_error ?? 'attempts exhausted', this.o.clock.now());
+      return;
+    }
+    try {
+      await this.o.handler(JSON.parse(job.payload), {
+        id: String(job.id),
+        queue: job.queue,
+        attempt: job.attempts,
+        maxAttempts: job.max_attempts,
+        headers: JSON.parse(job.headers) as Record<string, string>,
+        signal,
+      });
+      await jobsSql.deleteCompletedJob(db, job.id, this.lockedBy);
+    } catch (error) {
+      await this.recordFailure(job, error, log).catch((recordError: unknown) => {
+        log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');
+      });
+    }
+  }
+
+  private async recordFailure(job: JobRow, error: unknown, log: Logger): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const now = this.o.clock.now();
+    if (error instanceof PermanentError || job.attempts >= job.max_attempts) {
+      log.warn({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
+      await jobsSql.parkJob(this.o.database.db, job.id, this.lockedBy, message, now);
+      return;
+    }
+    const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
+    const delayMs = retryDelayMs(job.attempts, this.o.backoff, this.o.random, retryAfterMs);
+    log.info({ err: error, retryInMs: delayMs }, 'job failed; will retry');
+    await jobsSql.rescheduleJob(this.o.database.db, job.id, this.lockedBy, now + delayMs, message, now);
+  }
+
+  private async extendLeases(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    try {
+      await jobsSql.extendLeases(this.o.database.db, this.lockedBy, this.o.clock.now() + this.o.leaseMs);
+    } catch (error) {
+      this.o.logger.error({ err: error }, 'extending job leases failed');
+    }
+  }
+
+  private async reclaimExpired(): Promise<void> {
+    const now = this.o.clock.now();
+    if (now - this.lastReclaim < Math.min(this.o.leaseMs / 4, 5000)) return;
+    this.lastReclaim = now;
+    const reclaimed = await jobsSql.reclaimExpiredLeases(this.o.database.db, now);
+    if (reclaimed > 0) this.o.logger.warn({ reclaimed }, 'reclaimed jobs whose worker stopped holding their lease');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,107 @@
+import type { Executor } from '../db/database.js';
+
+/** low=1, normal=2, high=3, critical=4, max=5. Higher is served first. */
+export type Priority = 1 | 2 | 3 | 4 | 5;
+export const PRIORITIES: readonly Priority[] = [1, 2, 3, 4, 5];
+export const DEFAULT_PRIORITY: Priority = 2;
+
+export interface EnqueueOptions {
+  priority?: Priority;
+  /** The job becomes available this long after the enqueue. */
+  delayMs?: number;
+  /** While a job with this key is live (not completed) in the queue, another enqueue is a no-op. */
+  dedupeKey?: string;
+  maxAttempts?: number;
+  /** Carried to the handler, e.g. the W3C `traceparent`. */
+  headers?: Record<string, string>;
+}
+
+export interface JobContext {
+  id: string;
+  queue: string;
+  /** 1 on the first delivery. */
+  attempt: number;
+  maxAttempts: number;
+  headers: Record<string, string>;
+  /** Aborted when the worker is forced to stop before the handler finished. */
+  signal: AbortSignal;
+}
+
+export type JobHandler<P = unknown> = (payload: P, job: JobContext) => Promise<void>;
+
+/** The handler failed in a way that may pass on a later attempt. */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableError';
+  }
+}
+
+/** The handler failed in a way that no retry can fix: the job is parked at once. */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentError';
+  }
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface WorkOptions {
+  concurrency: number;
+  backoff?: BackoffPolicy;
+}
+
+export interface Worker {
+  /** Stops claiming, waits for in-flight handlers up to `deadlineMs`, then gives their jobs back. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export type JobState = 'ready' | 'delayed' | 'active' | 'parked';
+
+export interface ParkedJob {
+  id: string;
+  queue: string;
+  payload: unknown;
+  priority: Priority;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  createdAt: number;
+  parkedAt: number;
+}
+
+export interface QueueStats {
+  queue: string;
+  counts: Record<JobState, number>;
+  /** counts by state, then by priority. */
+  byPriority: Record<JobState, Record<Priority, number>>;
+}
+
+export interface Queue {
+  /** With `trx`, the job is written in the caller's transaction and exists only if it commits. */
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void>;
+  work(queue: string, handler: JobHandler, options: WorkOptions): Worker;
+  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]>;
+  /** Moves parked jobs back to ready with fresh attempts; returns how many moved. */
+  retryParked(queue: string, ids: string[] | 'all'): Promise<number>;
+  /** Deletes parked jobs (all, or the given ids); returns how many were deleted. */
+  purgeParked(queue: string, ids?: string[]): Promise<number>;
+  stats(queue: string): Promise<QueueStats>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function emptyStats(queue: string): QueueStats {
+  const states: JobState[] = ['ready', 'delayed', 'active', 'parked'];
+  const byPriority = Object.fromEntries(
+    states.map((s) => [s, Object.fromEntries(PRIORITIES.map((p) => [p, 0]))]),
+  ) as QueueStats['byPriority'];
+  return { queue, counts: { ready: 0, delayed: 0, active: 0, parked: 0 }, byPriority };
+}

@@ -1,0 +1,17 @@
+/**
+ * A key-value store with expiry. It backs idempotency keys, the duplicate guard, locks and rate
+ * limits. Every operation is atomic on its own.
+ */
+export interface Store {
+  /** Sets `key` only when it is absent or expired; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
+  /** Deletes `key` only while it still holds `value` (safe lock release); true when deleted. */
+  deleteIfValue(key: string, value: string): Promise<boolean>;
+  /** Adds one and returns the new count; the expiry is set by the increment that creates the key. */
+  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
