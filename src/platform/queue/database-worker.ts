@@ -67,11 +67,13 @@ export class DatabaseWorker implements Worker {
     clearInterval(this.heartbeat);
     if (timedOut && this.inFlight.size > 0) {
       const ids = [...this.inFlight.keys()];
-      for (const job of this.inFlight.values()) job.abort.abort(new Error('worker stopped'));
       this.o.logger.warn({ jobs: ids }, 'shutdown deadline reached; giving unfinished jobs back to the queue');
+      // Release before aborting: an aborted handler fails at once, and its failure (a counted
+      // attempt, a retry delay or parking) must find the job no longer locked by this worker.
       await jobsSql.releaseJobs(this.o.database.db, ids, this.lockedBy, this.o.clock.now()).catch((error: unknown) => {
         this.o.logger.error({ err: error }, 'could not release unfinished jobs; their leases will expire');
       });
+      for (const job of this.inFlight.values()) job.abort.abort(new Error('worker stopped'));
     }
     this.o.onStopped(this);
   }

@@ -58,7 +58,13 @@ export class DatabaseStore implements Store {
   }
 
   async deleteIfValue(key: string, value: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('kv').where('key', '=', key).where('value', '=', value).executeTakeFirst();
+    // An expired key is absent: its old holder must learn that it lost the key, as on Redis.
+    const result = await this.db
+      .deleteFrom('kv')
+      .where('key', '=', key)
+      .where('value', '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.clock.now())]))
+      .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 

@@ -1,0 +1,230 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { afterCommit } from '../../../src/platform/db/commit-hooks.js';
+import type { Executor } from '../../../src/platform/db/database.js';
+import { GroupCommit, runTransaction } from '../../../src/platform/db/group-commit.js';
+import { deferred } from '../../support/driver-wait.js';
+
+interface Tables {
+  items: { id: Generated<number>; name: string };
+}
+
+interface Fixture {
+  db: Kysely<Tables>;
+  /** Statements seen by the connection, lower-cased (`begin`, `commit`, `rollback`, ...). */
+  statements: string[];
+  count(statement: 'begin' | 'commit' | 'rollback'): number;
+  /** Names visible to a second connection, i.e. committed. */
+  committed(): string[];
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function setup(): Promise<Fixture> {
+  const file = path.join(os.tmpdir(), `intake-group-commit-${process.pid}-${randomUUID()}.db`);
+  const connection = new SqliteDatabase(file);
+  connection.pragma('journal_mode = WAL');
+  const statements: string[] = [];
+  const db = new Kysely<Tables>({
+    dialect: new SqliteDialect({ database: connection }),
+    log: (event) => void statements.push(event.query.sql.trim().toLowerCase()),
+  });
+  await sql`create table items (id integer primary key autoincrement, name text not null unique)`.execute(db);
+  const reader = new SqliteDatabase(file, { readonly: true });
+  cleanups.push(async () => {
+    reader.close();
+    await db.destroy();
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+  });
+  statements.length = 0;
+  return {
+    db,
+    statements,
+    count: (statement) => statements.filter((s) => s === statement).length,
+    committed: () => (reader.prepare('select name from items order by id').all() as Array<{ name: string }>).map((r) => r.name),
+  };
+}
+
+const insert = (trx: Executor, name: string) => trx.insertInto('items').values({ name }).execute();
+
+describe('GroupCommit', () => {
+  it('commits concurrent transactions together, in one BEGIN and one COMMIT', async () => {
+    const { db, count, committed } = await setup();
+    const group = new GroupCommit(db);
+    const names = Array.from({ length: 10 }, (_, i) => `item-${i}`);
+    const results = await Promise.all(
+      names.map((name) =>
+        group.run(async (trx) => {
+          await insert(trx, name);
+          return name.toUpperCase();
+        }),
+      ),
+    );
+    expect(results).toEqual(names.map((n) => n.toUpperCase()));
+    expect(count('begin')).toBe(1);
+    expect(count('commit')).toBe(1);
+    expect(committed()).toEqual(names);
+  });
+
+  it('settles each caller only once its writes are committed', async () => {
+    const { db, committed } = await setup();
+    const group = new GroupCommit(db);
+    const seenAtResolve: string[][] = [];
+    await Promise.all(['a', 'b', 'c'].map((name) => group.run((trx) => insert(trx, name)).then(() => seenAtResolve.push(committed()))));
+    expect(seenAtResolve).toEqual([['a', 'b', 'c'], ['a', 'b', 'c'], ['a', 'b', 'c']]);
+  });
+
+  it('forms the next batch from units submitted while a batch is being written', async () => {
+    const { db, count, committed } = await setup();
+    const group = new GroupCommit(db);
+    const inFirstBatch = deferred();
+    const release = deferred();
+    const first = ['a', 'b', 'c'].map((name, i) =>
+      group.run(async (trx) => {
+        await insert(trx, name);
+        if (i === 0) {
+          inFirstBatch.resolve();
+          await release.promise;
+        }
+      }),
+    );
+    await inFirstBatch.promise;
+    const second = ['d', 'e', 'f'].map((name) => group.run((trx) => insert(trx, name)));
+    release.resolve();
+    await Promise.all([...first, ...second]);
+    expect(count('begin')).toBe(2);
+    expect(count('commit')).toBe(2);
+    expect(committed()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  it('splits a burst into batches of at most maxBatch units', async () => {
+    const { db, count, committed } = await setup();
+    const group = new GroupCommit(db, 4);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => group.run((trx) => insert(trx, `item-${i}`))));
+    expect(count('begin')).toBe(3);
+    expect(committed()).toHaveLength(10);
+  });
+
+  it('rejects a failing unit alone while the others in its batch commit', async () => {
+    const { db, count, committed } = await setup();
+    const group = new GroupCommit(db);
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'bad', 'c', 'd'].map((name) =>
+        group.run(async (trx) => {
+          await insert(trx, name);
+          if (name === 'bad') throw new Error('unit failed after its write');
+          return name;
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toEqual(new Error('unit failed after its write'));
+    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value)).toEqual(['a', 'b', 'c', 'd']);
+    expect(committed()).toEqual(['a', 'b', 'c', 'd']);
+    // The batch rolled back, then each unit ran in a transaction of its own.
+    expect(count('begin')).toBe(6);
+    expect(count('rollback')).toBe(2);
+  });
+
+  it('gives a unit its own database error, such as a unique violation', async () => {
+    const { db, committed } = await setup();
+    const group = new GroupCommit(db);
+    await group.run((trx) => insert(trx, 'taken'));
+    const outcomes = await Promise.allSettled(['x', 'taken', 'y'].map((name) => group.run((trx) => insert(trx, name))));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(committed()).toEqual(['taken', 'x', 'y']);
+  });
+
+  it('runs afterCommit hooks once, after the commit, and never for a unit that failed', async () => {
+    const { db, committed } = await setup();
+    const group = new GroupCommit(db);
+    const hookRuns: Array<{ name: string; visible: string[] }> = [];
+    const outcomes = await Promise.allSettled(
+      ['a', 'bad', 'b'].map((name) =>
+        group.run(async (trx) => {
+          await insert(trx, name);
+          afterCommit(trx, () => hookRuns.push({ name, visible: committed() }));
+          if (name === 'bad') throw new Error('rolled back');
+          expect(hookRuns.map((h) => h.name)).not.toContain(name);
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(hookRuns.map((h) => h.name)).toEqual(['a', 'b']);
+    expect(hookRuns[0]!.visible).toContain('a');
+    expect(hookRuns[1]!.visible).toContain('b');
+  });
+
+  it('runs the hooks of a batch after its commit and before its callers settle', async () => {
+    const { db, committed } = await setup();
+    const group = new GroupCommit(db);
+    const events: string[] = [];
+    await Promise.all(
+      ['a', 'b'].map((name) =>
+        group
+          .run(async (trx) => {
+            await insert(trx, name);
+            afterCommit(trx, () => events.push(`hook ${name}: ${committed().join(',')}`));
+          })
+          .then(() => events.push(`settled ${name}`)),
+      ),
+    );
+    expect(events).toEqual(['hook a: a,b', 'hook b: a,b', 'settled a', 'settled b']);
+  });
+
+  it('does not let a throwing hook fail the commit', async () => {
+    const { db, committed } = await setup();
+    const group = new GroupCommit(db);
+    await expect(
+      group.run(async (trx) => {
+        await insert(trx, 'a');
+        afterCommit(trx, () => {
+          throw new Error('hook failed');
+        });
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+    expect(committed()).toEqual(['a']);
+  });
+});
+
+describe('runTransaction and afterCommit', () => {
+  it('runs hooks after the commit, drops them on rollback', async () => {
+    const { db, committed } = await setup();
+    const hookRuns: string[][] = [];
+    await runTransaction(db, async (trx) => {
+      await insert(trx, 'kept');
+      afterCommit(trx, () => hookRuns.push(committed()));
+      expect(hookRuns).toEqual([]);
+    });
+    expect(hookRuns).toEqual([['kept']]);
+    await expect(
+      runTransaction(db, async (trx) => {
+        await insert(trx, 'dropped');
+        afterCommit(trx, () => hookRuns.push(['must not run']));
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    expect(hookRuns).toEqual([['kept']]);
+    expect(committed()).toEqual(['kept']);
+  });
+
+  it('runs a hook at once outside a transaction', async () => {
+    const { db } = await setup();
+    let ran = false;
+    afterCommit(db, () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+  });
+});

@@ -1,0 +1,70 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DatabaseQueue, type DatabaseQueueOptions } from '../../../src/platform/queue/database-queue.js';
+import type { DatabaseWorker } from '../../../src/platform/queue/database-worker.js';
+import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { deferred, waitFor } from '../../support/driver-wait.js';
+import { queueContract } from './queue.contract.js';
+
+function databaseQueue(sqlite: TempSqlite, options: Partial<DatabaseQueueOptions> = {}): DatabaseQueue {
+  return new DatabaseQueue({
+    database: sqlite.database,
+    logger: pino({ level: 'silent' }),
+    defaultMaxAttempts: 5,
+    defaultBackoff: { baseMs: 20, maxMs: 1_000 },
+    leaseMs: 30_000,
+    random: () => 0.5,
+    ...options,
+  });
+}
+
+queueContract('database driver on SQLite', {
+  async create(options = {}) {
+    const sqlite = await createTempSqlite('intake-queue');
+    const queue = databaseQueue(sqlite, {
+      ...(options.maxAttempts !== undefined && { defaultMaxAttempts: options.maxAttempts }),
+      ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
+    });
+    return { queue, database: sqlite.database, crash: (worker) => (worker as DatabaseWorker).abandon(), cleanup: sqlite.cleanup };
+  },
+});
+
+describe('database queue driver', () => {
+  let sqlite: TempSqlite | undefined;
+  let queue: DatabaseQueue | undefined;
+  afterEach(async () => {
+    await queue?.close();
+    await sqlite?.cleanup();
+    queue = undefined;
+    sqlite = undefined;
+  });
+
+  it('parks the job of a worker that crashed during its last attempt', async () => {
+    sqlite = await createTempSqlite('intake-queue');
+    queue = databaseQueue(sqlite, { leaseMs: 300 });
+    const claimed = deferred();
+    const hang = deferred();
+    await queue.enqueue('q', { name: 'last-try' }, { maxAttempts: 1 });
+    const crashed = queue.work(
+      'q',
+      async () => {
+        claimed.resolve();
+        await hang.promise;
+      },
+      { concurrency: 1 },
+    ) as DatabaseWorker;
+    await claimed.promise;
+    crashed.abandon();
+    let reran = false;
+    queue.work('q', async () => void (reran = true), { concurrency: 1 });
+    try {
+      await waitFor(async () => (await queue!.stats('q')).counts.parked === 1, 5_000, 'the job to be parked');
+      const [parked] = await queue.parked('q');
+      expect(parked).toMatchObject({ attempts: 1, maxAttempts: 1 });
+      expect(parked!.lastError).toMatch(/lease expired/);
+      expect(reran).toBe(false);
+    } finally {
+      hang.resolve();
+    }
+  });
+});
