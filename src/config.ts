@@ -25,7 +25,8 @@ export interface Config {
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
   shutdownTimeoutMs: number;
-  thirdPartyUrl: string;
+  /** Unset: the built-in simulator of this deployment, at PUBLIC_URL. */
+  thirdPartyUrl: string | undefined;
   thirdPartyTimeoutMs: number;
   simulatorEnabled: boolean;
   simulatorDelayMs: Range;
@@ -34,6 +35,7 @@ export interface Config {
   duplicateWindowSeconds: number;
   authRateLimitPerMinute: number;
   bodyLimitBytes: number;
+  migrateOnStart: boolean;
   publicUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -159,7 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
-    thirdPartyUrl: read.url('THIRD_PARTY_URL', `${publicUrl}/simulator/orders`),
+    thirdPartyUrl: read.raw('THIRD_PARTY_URL') === undefined ? undefined : read.url('THIRD_PARTY_URL', ''),
     thirdPartyTimeoutMs: read.int('THIRD_PARTY_TIMEOUT_MS', 60_000, 1, 600_000),
     simulatorEnabled: read.bool('SIMULATOR_ENABLED', role === 'all' || role === 'simulator'),
     simulatorDelayMs: read.range('SIMULATOR_DELAY_MS', { min: 5000, max: 30_000 }),
@@ -168,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
     authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    migrateOnStart: read.bool('MIGRATE_ON_START', true),
     publicUrl,
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', (v) => v.toLowerCase()),
   };

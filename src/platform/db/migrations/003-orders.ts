@@ -9,14 +9,10 @@ export const ordersTables = (t: ColumnTypes): Migration => ({
       .addColumn('client_identity', t.string(255), t.notNull)
       .addColumn('client_contact_point', t.string(255), t.notNull)
       .addColumn('content_hash', t.string(64), t.notNull)
-      .addColumn('idempotency_key', t.string(255))
-      .addColumn('request_fingerprint', t.string(64))
-      .addColumn('response', t.json)
       .addColumn('created_at', t.timestamp, t.notNull)
       .addColumn('updated_at', t.timestamp, t.notNull)
       .execute();
-    await db.schema.createIndex('orders_idempotency_uq').on('orders').columns(['user_id', 'idempotency_key']).unique().execute();
-    await db.schema.createIndex('orders_content_idx').on('orders').columns(['user_id', 'content_hash']).execute();
+    await db.schema.createIndex('orders_content_idx').on('orders').columns(['user_id', 'content_hash', 'created_at']).execute();
 
     await t
       .id(db.schema.createTable('order_items'))

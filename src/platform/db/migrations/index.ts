@@ -4,6 +4,7 @@ import type { Dialect } from '../database.js';
 import { platformTables } from './001-platform.js';
 import { authTables } from './002-auth.js';
 import { ordersTables } from './003-orders.js';
+import { idempotencyTables } from './004-idempotency.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '001-platform': platformTables(types),
     '002-auth': authTables(types),
     '003-orders': ordersTables(types),
+    '004-idempotency': idempotencyTables(types),
   };
 }

@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { authRoutes } from './auth/auth.routes.js';
+import type { Container } from './container.js';
+import { ordersRoutes } from './orders/orders.routes.js';
+import { simulatorRoutes } from './orders/simulator.routes.js';
+import { SimulatorState } from './orders/simulator.state.js';
+import { buildApp } from './platform/http/app.js';
+import type { ReadinessCheck } from './platform/http/health.routes.js';
+import { VERSION } from './version.js';
+
+export function simulatorFor(container: Container): SimulatorState {
+  const { config, random } = container;
+  return new SimulatorState({ delayMs: config.simulatorDelayMs, failureRate: config.simulatorFailureRate, random });
+}
+
+export function readinessOf(container: Container): ReadinessCheck[] {
+  return [
+    { name: 'database', check: () => container.database.ping() },
+    { name: 'store', check: () => container.store.ping() },
+    { name: 'queue', check: () => container.queue.ping() },
+  ];
+}
+
+/** The public HTTP API: auth, orders and, when enabled, the third-party simulator. */
+export function buildApiApp(container: Container, simulator?: SimulatorState): Promise<FastifyInstance> {
+  const plugins: FastifyPluginAsync[] = [
+    (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: container.config.authRateLimitPerMinute }),
+    (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
+  ];
+  if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));
+  return buildApp({
+    logger: container.logger,
+    bodyLimitBytes: container.config.bodyLimitBytes,
+    version: VERSION,
+    readiness: readinessOf(container),
+    plugins,
+  });
+}
+
+/** Only the simulator, for `ROLE=simulator`. */
+export function buildSimulatorApp(container: Container, simulator: SimulatorState): Promise<FastifyInstance> {
+  return buildApp({
+    logger: container.logger,
+    bodyLimitBytes: container.config.bodyLimitBytes,
+    version: VERSION,
+    readiness: [],
+    plugins: [(app) => simulatorRoutes(app, simulator)],
+    docs: false,
+  });
+}
+
+/** `/health` and `/ready` for roles without the public API. */
+export function buildOpsApp(container: Container): Promise<FastifyInstance> {
+  return buildApp({ logger: container.logger, bodyLimitBytes: 1024, version: VERSION, readiness: readinessOf(container), plugins: [], docs: false });
+}

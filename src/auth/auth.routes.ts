@@ -1,0 +1,85 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import type { Static } from 'typebox';
+import { principalOf, requireToken } from '../platform/http/authentication.js';
+import { addFieldError, httpErrors } from '../platform/http/errors.js';
+import { rateLimitStore } from '../platform/http/rate-limit-store.js';
+import { checkText, schemaErrorsOf } from '../platform/http/validation.js';
+import type { Store } from '../platform/store/store.js';
+import { AuthResult, LoginBody, MessageSchema, RegisterBody, UserSchema, ValidationErrorSchema } from './auth.schemas.js';
+import { EmailTakenError, type AuthService } from './auth.service.js';
+
+export interface AuthRoutesDeps {
+  auth: AuthService;
+  store: Store;
+  rateLimitPerMinute: number;
+}
+
+const unauthorized = { 401: MessageSchema };
+
+export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Promise<void> {
+  await app.register(rateLimit, {
+    global: false,
+    store: rateLimitStore(deps.store),
+    errorResponseBuilder: (_request, context) => {
+      const error = httpErrors.tooManyRequests(Math.ceil(context.ttl / 1000));
+      return Object.assign(error, { statusCode: 429 });
+    },
+  });
+  const limited = { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: 60_000 } };
+  const authenticated = requireToken(deps.auth);
+
+  app.post<{ Body: Static<typeof RegisterBody> }>(
+    '/api/register',
+    {
+      config: limited,
+      attachValidation: true,
+      schema: { summary: 'Register a user and receive a token', tags: ['auth'], body: RegisterBody, response: { 201: AuthResult, 422: ValidationErrorSchema } },
+    },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Partial<Static<typeof RegisterBody>>;
+      const errors = schemaErrorsOf(request);
+      const name = checkText(errors, 'name', body.name);
+      if (typeof body.password === 'string' && body.password !== body.password_confirmation && !errors.password) {
+        addFieldError(errors, 'password', 'The password field confirmation does not match.');
+      }
+      if (Object.keys(errors).length > 0 || name === undefined) throw httpErrors.validation(errors);
+      try {
+        const result = await deps.auth.register({ name, email: body.email!, password: body.password! });
+        return reply.code(201).send(result);
+      } catch (error) {
+        if (error instanceof EmailTakenError) throw httpErrors.validation({ email: [error.message] });
+        throw error;
+      }
+    },
+  );
+
+  app.post<{ Body: Static<typeof LoginBody> }>(
+    '/api/login',
+    { config: limited, schema: { summary: 'Exchange credentials for a new token', tags: ['auth'], body: LoginBody, response: { 200: AuthResult, 422: ValidationErrorSchema } } },
+    async (request) => {
+      const result = await deps.auth.login(request.body.email, request.body.password);
+      if (!result) throw httpErrors.validation({ email: ['These credentials do not match our records.'] });
+      return result;
+    },
+  );
+
+  app.post(
+    '/api/logout',
+    { preHandler: authenticated, schema: { summary: 'Revoke the current token', tags: ['auth'], security: [{ bearer: [] }], response: { 200: MessageSchema, ...unauthorized } } },
+    async (request) => {
+      await deps.auth.logout(principalOf(request));
+      return { message: 'Logged out.' };
+    },
+  );
+
+  app.get(
+    '/api/user',
+    { preHandler: authenticated, schema: { summary: 'The current user', tags: ['auth'], security: [{ bearer: [] }], response: { 200: UserSchema, ...unauthorized } } },
+    async (request) => {
+      const user = await deps.auth.currentUser(principalOf(request));
+      if (!user) throw httpErrors.unauthenticated();
+      return user;
+    },
+  );
+}

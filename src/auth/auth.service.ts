@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import type { Database } from '../platform/db/database.js';
+import { isUniqueViolation } from '../platform/db/errors.js';
+import type { Principal, TokenVerifier } from '../platform/http/authentication.js';
+import type { UserRow } from './auth.tables.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { deleteToken, findTokenByHash, findTokenById, insertToken, touchToken } from './tokens.repository.js';
+import { formatToken, generateSecret, hashesMatch, hashSecret, parseToken } from './tokens.js';
+import { findUserByEmail, findUserById, insertUser } from './users.repository.js';
+
+export const ABILITIES = ['orders', 'catalog:write', 'admin', '*'] as const;
+export const DEFAULT_ABILITIES = ['orders'];
+
+/** How often `last_used_at` is written for a token in use. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface PublicUser {
+  id: number;
+  name: string;
+  email: string;
+  created_at: string;
+}
+
+export class EmailTakenError extends Error {
+  constructor() {
+    super('The email has already been taken.');
+  }
+}
+
+export interface AuthDeps {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class AuthService implements TokenVerifier {
+  constructor(private readonly deps: AuthDeps) {}
+
+  async register(input: { name: string; email: string; password: string }): Promise<{ user: PublicUser; token: string }> {
+    const passwordHash = await hashPassword(input.password);
+    const now = this.deps.clock.now();
+    try {
+      return await this.deps.database.transaction(async (trx) => {
+        const user = await insertUser(trx, { name: input.name, email: normalizeEmail(input.email), password_hash: passwordHash, created_at: now, updated_at: now });
+        const token = await this.issueToken(trx, user.id, 'auth', DEFAULT_ABILITIES);
+        return { user: toPublicUser(user), token };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new EmailTakenError();
+      throw error;
+    }
+  }
+
+  async login(email: string, password: string): Promise<{ user: PublicUser; token: string } | null> {
+    const user = await findUserByEmail(this.deps.database.db, normalizeEmail(email));
+    if (!(await verifyPassword(user?.password_hash, password)) || !user) return null;
+    const token = await this.createToken(user.id, 'auth', DEFAULT_ABILITIES);
+    return { user: toPublicUser(user), token };
+  }
+
+  logout(principal: Principal): Promise<void> {
+    return deleteToken(this.deps.database.db, principal.tokenId);
+  }
+
+  async currentUser(principal: Principal): Promise<PublicUser | null> {
+    const user = await findUserById(this.deps.database.db, principal.userId);
+    return user ? toPublicUser(user) : null;
+  }
+
+  async createUser(input: { name: string; email: string; password: string }): Promise<PublicUser> {
+    const now = this.deps.clock.now();
+    try {
+      const user = await insertUser(this.deps.database.db, {
+        name: input.name,
+        email: normalizeEmail(input.email),
+        password_hash: await hashPassword(input.password),
+        created_at: now,
+        updated_at: now,
+      });
+      return toPublicUser(user);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new EmailTakenError();
+      throw error;
+    }
+  }
+
+  async createTokenForEmail(email: string, abilities: string[], name = 'cli'): Promise<string | null> {
+    const user = await findUserByEmail(this.deps.database.db, normalizeEmail(email));
+    return user ? this.createToken(user.id, name, abilities) : null;
+  }
+
+  createToken(userId: number, name: string, abilities: string[]): Promise<string> {
+    return this.deps.database.transaction((trx) => this.issueToken(trx, userId, name, abilities));
+  }
+
+  async verify(bearer: string): Promise<Principal | null> {
+    const parsed = parseToken(bearer);
+    if (!parsed) return null;
+    const hash = hashSecret(parsed.secret);
+    const db = this.deps.database.db;
+    const row = parsed.id === null ? await findTokenByHash(db, hash) : await findTokenById(db, parsed.id);
+    if (!row || !hashesMatch(row.token_hash, hash)) return null;
+    const now = this.deps.clock.now();
+    if (row.expires_at !== null && row.expires_at <= now) return null;
+    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS) {
+      touchToken(db, row.id, now).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not record token use'));
+    }
+    return { userId: row.user_id, tokenId: row.id, abilities: JSON.parse(row.abilities) as string[] };
+  }
+
+  private async issueToken(db: Parameters<typeof insertToken>[0], userId: number, name: string, abilities: string[]): Promise<string> {
+    const secret = generateSecret();
+    const now = this.deps.clock.now();
+    const id = await insertToken(db, {
+      user_id: userId,
+      name,
+      token_hash: hashSecret(secret),
+      abilities: JSON.stringify(abilities),
+      last_used_at: null,
+      expires_at: null,
+      created_at: now,
+      updated_at: now,
+    });
+    return formatToken(id, secret);
+  }
+}
+
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function toPublicUser(user: UserRow): PublicUser {
+  return { id: user.id, name: user.name, email: user.email, created_at: new Date(user.created_at).toISOString() };
+}

@@ -1,0 +1,17 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from '../platform/db/database.js';
+import type { AuthTables, NewUserRow, UserRow } from './auth.tables.js';
+
+const tables = (db: Executor) => db as Kysely<AuthTables>;
+
+export async function insertUser(db: Executor, user: NewUserRow): Promise<UserRow> {
+  return tables(db).insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findUserByEmail(db: Executor, email: string): Promise<UserRow | undefined> {
+  return tables(db).selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+export function findUserById(db: Executor, id: number): Promise<UserRow | undefined> {
+  return tables(db).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}

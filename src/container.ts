@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import { AuthService } from './auth/auth.service.js';
+import type { Config } from './config.js';
+import { orderIntegrationHandler } from './orders/orders.integration.js';
+import { orderIntegrationJob } from './orders/orders.jobs.js';
+import { OrdersService } from './orders/orders.service.js';
+import { ThirdPartyClient } from './orders/third-party.client.js';
+import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.js';
+import { createDatabase, type Database } from './platform/db/database.js';
+import { migrateToLatest } from './platform/db/migrate.js';
+import { Idempotency } from './platform/idempotency/idempotency.js';
+import { DatabaseQueue } from './platform/queue/database-queue.js';
+import { JobRegistry } from './platform/queue/jobs.js';
+import type { Queue } from './platform/queue/queue.js';
+import { DatabaseStore } from './platform/store/database-store.js';
+import { createLogger } from './platform/telemetry/logger.js';
+
+export interface Container {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  random: Random;
+  database: Database;
+  store: DatabaseStore;
+  queue: Queue;
+  idempotency: Idempotency;
+  auth: AuthService;
+  orders: OrdersService;
+  close(): Promise<void>;
+}
+
+export interface ContainerOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  random?: Random;
+}
+
+/** Wires every service from the configuration. Nothing listens or consumes until a role starts it. */
+export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, role: config.role });
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const database = createDatabase({ url: config.databaseUrl, sqlite: { synchronous: config.sqliteSynchronous } });
+  if (config.migrateOnStart) {
+    const applied = await migrateToLatest(database);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  }
+  const store = new DatabaseStore(database, clock);
+  const queue = new DatabaseQueue({
+    database,
+    logger: logger.child({ component: 'queue' }),
+    defaultMaxAttempts: config.jobMaxAttempts,
+    defaultBackoff: { baseMs: config.jobBackoffMs, maxMs: config.jobBackoffMaxMs },
+    leaseMs: config.jobLeaseMs,
+    clock,
+    random,
+  });
+  const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
+  const auth = new AuthService({ database, clock, logger });
+  const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds });
+  return {
+    config,
+    logger,
+    clock,
+    random,
+    database,
+    store,
+    queue,
+    idempotency,
+    auth,
+    orders,
+    async close() {
+      await queue.close();
+      await store.close();
+      await database.close();
+    },
+  };
+}
+
+/** Every job type with its handler; the registry refuses to start with a job left unhandled. */
+export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
+  const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
+  const registry = new JobRegistry().handle(
+    orderIntegrationJob,
+    orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }) }),
+  );
+  return { registry, close: () => client.close() };
+}
+
+/** The queues the CLI and the operator API can inspect, whether or not this process works them. */
+export const QUEUE_NAMES = [orderIntegrationJob.queue];

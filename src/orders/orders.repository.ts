@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from '../platform/db/database.js';
+import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
+
+const tables = (db: Executor) => db as Kysely<OrdersTables>;
+
+export async function insertOrder(db: Executor, order: NewOrderRow): Promise<OrderRow> {
+  return tables(db).insertInto('orders').values(order).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function insertOrderItems(db: Executor, items: NewOrderItemRow[]): Promise<OrderItemRow[]> {
+  const rows = await tables(db).insertInto('order_items').values(items).returningAll().execute();
+  return rows.sort((a, b) => a.position - b.position);
+}
+
+export function findOrderForUser(db: Executor, userId: number, orderId: number): Promise<OrderRow | undefined> {
+  return tables(db).selectFrom('orders').selectAll().where('id', '=', orderId).where('user_id', '=', userId).executeTakeFirst();
+}
+
+export function listOrdersForUser(db: Executor, userId: number, limit: number, offset: number): Promise<OrderRow[]> {
+  return tables(db).selectFrom('orders').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).offset(offset).execute();
+}
+
+export async function countOrdersForUser(db: Executor, userId: number): Promise<number> {
+  const row = await tables(db).selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('count')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export function listItemsOfOrders(db: Executor, orderIds: number[]): Promise<OrderItemRow[]> {
+  if (orderIds.length === 0) return Promise.resolve([]);
+  return tables(db).selectFrom('order_items').selectAll().where('order_id', 'in', orderIds).orderBy('order_id').orderBy('position').execute();
+}
+
+/** The most recent order of `userId` with the same content since `since`, for the duplicate guard. */
+export async function findRecentDuplicate(db: Executor, userId: number, contentHash: string, since: number): Promise<number | undefined> {
+  const row = await tables(db)
+    .selectFrom('orders')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('content_hash', '=', contentHash)
+    .where('created_at', '>=', since)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export function findItemForDispatch(db: Executor, itemId: number) {
+  return tables(db)
+    .selectFrom('order_items')
+    .innerJoin('orders', 'orders.id', 'order_items.order_id')
+    .select(['order_items.id', 'order_items.label', 'order_items.cost_cents', 'order_items.status', 'order_items.kind', 'orders.created_at as order_created_at'])
+    .where('order_items.id', '=', itemId)
+    .executeTakeFirst();
+}
+
+/** Moves an item to `status` unless it is already completed: a completed item never changes again. */
+export async function updateItemStatus(db: Executor, itemId: number, status: ItemStatus, details: string | undefined, now: number): Promise<boolean> {
+  const result = await tables(db)
+    .updateTable('order_items')
+    .set(details === undefined ? { status, updated_at: now } : { status, details, updated_at: now })
+    .where('id', '=', itemId)
+    .where('status', '!=', 'completed')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

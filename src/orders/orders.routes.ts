@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { principalOf, requireToken, type TokenVerifier } from '../platform/http/authentication.js';
+import { httpErrors } from '../platform/http/errors.js';
+import { paginate } from '../platform/http/pagination.js';
+import { schemaErrorsOf } from '../platform/http/validation.js';
+import { ConflictSchema, CreateOrderBody, ListOrdersQuery, OrderOutput, OrderParams } from './orders.schemas.js';
+import type { OrdersService } from './orders.service.js';
+
+export interface OrdersRoutesDeps {
+  orders: OrdersService;
+  tokens: TokenVerifier;
+}
+
+const Message = Type.Object({ message: Type.String() });
+const ValidationError = Type.Object({ message: Type.String(), errors: Type.Record(Type.String(), Type.Array(Type.String())) });
+const secured = { tags: ['orders'], security: [{ bearer: [] }] };
+
+export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps): Promise<void> {
+  app.addHook('preHandler', requireToken(deps.tokens, 'orders'));
+
+  app.post(
+    '/api/orders',
+    {
+      attachValidation: true,
+      schema: {
+        ...secured,
+        summary: 'Store an order; recurring items are sent to the third party asynchronously',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        body: CreateOrderBody,
+        response: {
+          201: Type.Object({ message: Type.String(), order: OrderOutput }),
+          400: Message,
+          401: Message,
+          409: ConflictSchema,
+          413: Message,
+          422: ValidationError,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await deps.orders.create(principalOf(request), request.body, schemaErrorsOf(request), request.headers['idempotency-key']);
+      reply.code(result.statusCode as 201).headers(result.headers).type('application/json; charset=utf-8');
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.serializer((payload: unknown) => payload as string).send(result.body);
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListOrdersQuery> }>(
+    '/api/orders',
+    {
+      schema: {
+        ...secured,
+        summary: "The caller's orders, newest first",
+        querystring: ListOrdersQuery,
+        response: { 200: Type.Object({ data: Type.Array(OrderOutput), links: Type.Unknown(), meta: Type.Unknown() }), 401: Message },
+      },
+    },
+    async (request) => {
+      const page = { page: request.query.page ?? 1, perPage: request.query.per_page ?? 15 };
+      const { orders, total } = await deps.orders.list(principalOf(request), page);
+      return paginate(orders, total, page, `${baseUrl(request)}/api/orders`);
+    },
+  );
+
+  app.get<{ Params: Static<typeof OrderParams> }>(
+    '/api/orders/:id',
+    {
+      schema: {
+        ...secured,
+        summary: 'One of the caller’s orders (404 for anyone else’s)',
+        params: OrderParams,
+        response: { 200: Type.Object({ order: OrderOutput }), 401: Message, 404: Message },
+      },
+    },
+    async (request) => {
+      const id = /^[1-9]\d{0,14}$/.test(request.params.id) ? Number(request.params.id) : null;
+      if (id === null) throw httpErrors.notFound('Order not found.');
+      return { order: await deps.orders.get(principalOf(request), id) };
+    },
+  );
+}
+
+function baseUrl(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}

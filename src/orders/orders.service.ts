@@ -1,0 +1,147 @@
+import type { Logger } from 'pino';
+import { fingerprint } from '../platform/canonical-json.js';
+import type { Clock } from '../platform/clock.js';
+import type { Database } from '../platform/db/database.js';
+import { isUniqueViolation } from '../platform/db/errors.js';
+import type { Principal } from '../platform/http/authentication.js';
+import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
+import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
+import { parseIdempotencyKey, type Idempotency, type IdempotencyClaim } from '../platform/idempotency/idempotency.js';
+import { enqueueJob } from '../platform/queue/jobs.js';
+import type { Queue } from '../platform/queue/queue.js';
+import type { Store } from '../platform/store/store.js';
+import { orderIntegrationJob } from './orders.jobs.js';
+import { presentOrder, type OrderView } from './orders.presenter.js';
+import { countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser } from './orders.repository.js';
+import { validateOrder, type OrderInput } from './orders.validation.js';
+
+export interface OrdersDeps {
+  database: Database;
+  queue: Queue;
+  store: Store;
+  idempotency: Idempotency;
+  clock: Clock;
+  logger: Logger;
+  duplicateWindowSeconds: number;
+}
+
+export interface StoredOrderResponse {
+  statusCode: number;
+  /** The exact bytes to send, so that a replay is byte-identical. */
+  body: string;
+  headers: Record<string, string>;
+  replayed: boolean;
+}
+
+export class OrdersService {
+  constructor(private readonly deps: OrdersDeps) {}
+
+  async create(principal: Principal, body: unknown, schemaErrors: FieldErrors, idempotencyHeader: string | string[] | undefined): Promise<StoredOrderResponse> {
+    const key = parseIdempotencyKey(idempotencyHeader);
+    if (key === null) throw httpErrors.badRequest('The Idempotency-Key header must be 1 to 255 printable ASCII characters.');
+    const input = validateOrder(body, schemaErrors);
+    return key === undefined ? this.createGuarded(principal.userId, input) : this.createIdempotent(principal.userId, key, body, input);
+  }
+
+  async get(principal: Principal, orderId: number): Promise<OrderView> {
+    const order = await findOrderForUser(this.deps.database.db, principal.userId, orderId);
+    if (!order) throw httpErrors.notFound('Order not found.');
+    return presentOrder(order, await listItemsOfOrders(this.deps.database.db, [order.id]));
+  }
+
+  async list(principal: Principal, page: PageRequest): Promise<{ orders: OrderView[]; total: number }> {
+    const db = this.deps.database.db;
+    const [orders, total] = await Promise.all([
+      listOrdersForUser(db, principal.userId, page.perPage, offsetOf(page)),
+      countOrdersForUser(db, principal.userId),
+    ]);
+    const items = await listItemsOfOrders(db, orders.map((o) => o.id));
+    return { orders: orders.map((order) => presentOrder(order, items.filter((i) => i.order_id === order.id))), total };
+  }
+
+  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, isRetry = false): Promise<StoredOrderResponse> {
+    const decision = await this.deps.idempotency.begin(`user:${userId}`, key, fingerprint(body));
+    switch (decision.kind) {
+      case 'replay':
+        return { ...decision.response, replayed: true };
+      case 'mismatch':
+        throw httpErrors.unprocessable('The Idempotency-Key has already been used with a different request payload.');
+      case 'in_flight':
+        throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
+    }
+    try {
+      return await this.persist(userId, input, decision.claim);
+    } catch (error) {
+      await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
+      if (isUniqueViolation(error) && !isRetry) return this.createIdempotent(userId, key, body, input, true);
+      throw error;
+    }
+  }
+
+  private async createGuarded(userId: number, input: OrderInput): Promise<StoredOrderResponse> {
+    const windowMs = this.deps.duplicateWindowSeconds * 1000;
+    if (windowMs === 0) return this.persist(userId, input);
+    const contentHash = contentHashOf(input);
+    const guardKey = `orders:duplicate:${userId}:${contentHash}`;
+    if (!(await this.deps.store.setIfAbsent(guardKey, '1', windowMs))) {
+      const since = this.deps.clock.now() - windowMs;
+      const orderId = await findRecentDuplicate(this.deps.database.db, userId, contentHash, since);
+      throw httpErrors.conflict(
+        `Duplicate order: the same order was submitted within the last ${this.deps.duplicateWindowSeconds} seconds.`,
+        { order_id: orderId ?? null },
+      );
+    }
+    try {
+      return await this.persist(userId, input);
+    } catch (error) {
+      await this.deps.store.delete(guardKey).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release the duplicate guard'));
+      throw error;
+    }
+  }
+
+  /** The order, its items, one job per recurring item and the idempotency record: one transaction. */
+  private persist(userId: number, input: OrderInput, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+    const { database, queue, clock, idempotency } = this.deps;
+    return database.transaction(async (trx) => {
+      const now = clock.now();
+      const order = await insertOrder(trx, {
+        user_id: userId,
+        client_identity: input.client.identity,
+        client_contact_point: input.client.contact_point,
+        content_hash: contentHashOf(input),
+        created_at: now,
+        updated_at: now,
+      });
+      const items = await insertOrderItems(
+        trx,
+        input.contents.map((item, position) => ({
+          order_id: order.id,
+          position,
+          label: item.label,
+          kind: item.kind,
+          cost_cents: item.costCents,
+          meta: JSON.stringify(item.meta),
+          priority: item.priority,
+          status: item.kind === 'single' ? 'completed' : 'received',
+          details: null,
+          created_at: now,
+          updated_at: now,
+        })),
+      );
+      for (const item of items) {
+        if (item.kind === 'recurring') await enqueueJob(queue, orderIntegrationJob, { itemId: item.id }, { priority: item.priority as 1 | 2 | 3 | 4 | 5 }, trx);
+      }
+      const response = {
+        statusCode: 201,
+        body: JSON.stringify({ message: 'Order stored successfully', order: presentOrder(order, items) }),
+        headers: { location: `/api/orders/${order.id}` },
+      };
+      if (claim) await idempotency.record(trx, claim, response);
+      return { ...response, replayed: false };
+    });
+  }
+}
+
+function contentHashOf(input: OrderInput): string {
+  return fingerprint({ client: input.client, contents: input.contents });
+}

@@ -1,0 +1,82 @@
+import { Agent, request, errors as undiciErrors } from 'undici';
+
+export interface ThirdPartyOrder {
+  ProductName: string;
+  Price: number;
+  Timestamp: string;
+}
+
+export interface ThirdPartyResponse {
+  statusCode: number;
+  retryAfterMs?: number;
+  durationMs: number;
+}
+
+export class ThirdPartyUnreachableError extends Error {
+  constructor(
+    message: string,
+    readonly durationMs: number,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+    this.name = 'ThirdPartyUnreachableError';
+  }
+}
+
+export interface ThirdPartyClientOptions {
+  url: string;
+  timeoutMs: number;
+  connections?: number;
+}
+
+/** POSTs orders to the third party over a pooled keep-alive agent. */
+export class ThirdPartyClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly o: ThirdPartyClientOptions) {
+    this.agent = new Agent({ connections: o.connections ?? 64, headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs, keepAliveTimeout: 10_000 });
+  }
+
+  async send(order: ThirdPartyOrder, headers: { idempotencyKey: string; traceparent?: string }, signal?: AbortSignal): Promise<ThirdPartyResponse> {
+    const started = performance.now();
+    const timeout = AbortSignal.timeout(this.o.timeoutMs);
+    try {
+      const response = await request(this.o.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        body: JSON.stringify(order),
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'idempotency-key': headers.idempotencyKey,
+          ...(headers.traceparent ? { traceparent: headers.traceparent } : {}),
+        },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      await response.body.dump();
+      return {
+        statusCode: response.statusCode,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+        durationMs: Math.round(performance.now() - started),
+      };
+    } catch (error) {
+      const durationMs = Math.round(performance.now() - started);
+      const timedOut = timeout.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError;
+      const reason = timedOut ? `timed out after ${this.o.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
+      throw new ThirdPartyUnreachableError(`third party unreachable: ${reason}`, durationMs, timedOut);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './error-handler.js';
+import { healthRoutes, type ReadinessCheck } from './health.routes.js';
+import { installNotFoundHandler } from './not-found.js';
+import { validatorCompiler } from './validation.js';
+
+export interface AppOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  version: string;
+  readiness: ReadinessCheck[];
+  /** Route plugins, registered after the platform's own. */
+  plugins: FastifyPluginAsync[];
+  /** Error formatters by path prefix, for 404/405 outside any plugin's scope. */
+  errorFormatters?: Array<{ prefix: string; formatter: ErrorFormatter }>;
+  docs?: boolean;
+}
+
+/** Builds the HTTP app without listening: roles listen on it, tests `inject` into it. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  installErrorHandler(app, laravelFormatter);
+  const formatters = options.errorFormatters ?? [];
+  installNotFoundHandler(app, (path) => formatters.find((f) => path.startsWith(f.prefix))?.formatter ?? laravelFormatter);
+
+  if (options.docs !== false) {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'intake', version: options.version, description: 'Orders and catalog intake pipelines' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
+
+  await app.register(async (scope) => healthRoutes(scope, options.readiness));
+  for (const plugin of options.plugins) await app.register(plugin);
+  return app;
+}

@@ -1,0 +1,47 @@
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { httpErrors } from './errors.js';
+
+export interface Principal {
+  userId: number;
+  tokenId: number;
+  abilities: readonly string[];
+}
+
+/** Resolves a bearer token to its principal; implemented by the auth module. */
+export interface TokenVerifier {
+  verify(bearer: string): Promise<Principal | null>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export function hasAbility(principal: Principal, ability: string): boolean {
+  return principal.abilities.includes('*') || principal.abilities.includes(ability);
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/** A preHandler that requires a valid token (401) carrying `ability` (403). */
+export function requireToken(verifier: TokenVerifier, ability?: string): preHandlerAsyncHookHandler {
+  return async (request) => {
+    const token = bearerToken(request);
+    const principal = token ? await verifier.verify(token) : null;
+    if (!principal) throw httpErrors.unauthenticated();
+    if (ability && !hasAbility(principal, ability)) throw httpErrors.forbidden();
+    request.principal = principal;
+  };
+}
+
+/** The principal that `requireToken` attached; a route without it is a programming error. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route is missing its requireToken preHandler');
+  return request.principal;
+}

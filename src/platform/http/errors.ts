@@ -1,0 +1,47 @@
+export type FieldErrors = Record<string, string[]>;
+
+/** An error that the edge turns into an HTTP response with its status and message. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly errors?: FieldErrors,
+    readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const httpErrors = {
+  badRequest: (message: string) => new HttpError(400, 'BAD_REQUEST', message),
+  unauthenticated: () => new HttpError(401, 'UNAUTHENTICATED', 'Unauthenticated.'),
+  forbidden: (message = 'This action is unauthorized.') => new HttpError(403, 'FORBIDDEN', message),
+  notFound: (message = 'Resource not found.') => new HttpError(404, 'NOT_FOUND', message),
+  routeNotFound: () => new HttpError(404, 'ROUTE_NOT_FOUND', 'Route not found.'),
+  methodNotAllowed: (allowed: string[]) =>
+    new HttpError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', undefined, { allow: allowed.join(', ') }),
+  conflict: (message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    new HttpError(409, 'CONFLICT', message, undefined, headers, extra),
+  payloadTooLarge: () => new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'),
+  unsupportedMediaType: () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json.'),
+  unprocessable: (message: string) => new HttpError(422, 'UNPROCESSABLE', message),
+  validation: (errors: FieldErrors) => new HttpError(422, 'VALIDATION_FAILED', summarize(errors), errors),
+  tooManyRequests: (retryAfterSeconds: number) =>
+    new HttpError(429, 'TOO_MANY_REQUESTS', 'Too Many Attempts.', undefined, { 'retry-after': String(retryAfterSeconds) }),
+  unavailable: (message = 'Service unavailable.') => new HttpError(503, 'UNAVAILABLE', message),
+};
+
+/** Laravel's summary: the first message, and how many more there are. */
+export function summarize(errors: FieldErrors): string {
+  const messages = Object.values(errors).flat();
+  const first = messages[0] ?? 'The given data was invalid.';
+  const more = messages.length - 1;
+  return more > 0 ? `${first} (and ${more} more ${more === 1 ? 'error' : 'errors'})` : first;
+}
+
+export function addFieldError(errors: FieldErrors, field: string, message: string): void {
+  (errors[field] ??= []).push(message);
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApiApp, buildOpsApp, buildSimulatorApp, simulatorFor } from './api-app.js';
+import type { Config, Role } from './config.js';
+import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
+import { startMaintenance } from './maintenance.js';
+import type { Worker } from './platform/queue/queue.js';
+
+export interface RunningRole {
+  role: Role;
+  container: Container;
+  /** The public API (or simulator) address, when this role listens on PORT. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+const has = (role: Role, part: 'api' | 'worker' | 'scheduler') => role === 'all' || role === part;
+
+/** Starts the parts of intake that `config.role` names; `all` is api + worker + scheduler (+ simulator). */
+export async function startRole(config: Config, overrides: ContainerOverrides = {}): Promise<RunningRole> {
+  const container = await createContainer(config, overrides);
+  const log = container.logger;
+  const stoppers: Array<() => Promise<void>> = [];
+  let url: string | undefined;
+
+  try {
+    if (config.role === 'simulator') {
+      const app = await buildSimulatorApp(container, simulatorFor(container));
+      url = await listen(app, config.port, config.host);
+      stoppers.push(() => app.close());
+    } else if (has(config.role, 'api')) {
+      const app = await buildApiApp(container, config.simulatorEnabled ? simulatorFor(container) : undefined);
+      url = await listen(app, config.port, config.host);
+      stoppers.push(() => app.close());
+    } else if (config.metricsPort > 0) {
+      const ops = await buildOpsApp(container);
+      await listen(ops, config.metricsPort, config.host);
+      stoppers.push(() => ops.close());
+    }
+
+    if (has(config.role, 'worker')) {
+      const thirdPartyUrl = config.thirdPartyUrl ?? `${url ?? config.publicUrl}/simulator/orders`;
+      const { registry, close } = createJobRegistry(container, thirdPartyUrl);
+      const workers: Worker[] = registry.start(container.queue, { concurrency: config.workerConcurrency });
+      log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
+      stoppers.unshift(async () => {
+        await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
+        await close();
+      });
+    }
+
+    if (has(config.role, 'scheduler')) {
+      const maintenance = startMaintenance(container);
+      stoppers.unshift(async () => maintenance.stop());
+    }
+  } catch (error) {
+    await Promise.allSettled(stoppers.map((stop) => stop()));
+    await container.close();
+    throw error;
+  }
+
+  log.info({ role: config.role, url }, 'intake started');
+  let stopping: Promise<void> | undefined;
+  return {
+    role: config.role,
+    container,
+    url,
+    stop() {
+      stopping ??= (async () => {
+        log.info({ role: config.role }, 'stopping: no new work; finishing what is in flight');
+        for (const stop of stoppers) {
+          await stop().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
+        }
+        await container.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function listen(app: FastifyInstance, port: number, host: string): Promise<string> {
+  await app.listen({ port, host });
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
