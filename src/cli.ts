@@ -3,7 +3,6 @@ import { Command, Option } from 'commander';
 import { EmailTakenError } from './auth/auth.service.js';
 import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
 import { createContainer, QUEUE_NAMES, type Container } from './container.js';
-import { run } from './main.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { createLogger } from './platform/telemetry/logger.js';
@@ -47,7 +46,10 @@ program
   .command('serve')
   .description('run a role until SIGTERM/SIGINT')
   .addOption(new Option('-r, --role <role>', 'which role to run').choices(ROLES))
-  .action(async (options: { role?: Role }) => run(options.role));
+  .action(async (options: { role?: Role }) => {
+    const { run } = await import('./main.js');
+    await run(options.role);
+  });
 
 program
   .command('users:create')
