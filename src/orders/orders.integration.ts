@@ -32,11 +32,12 @@ export function isRetryableStatus(status: number): boolean {
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
-    const db = deps.database.db;
-    const item = await findItemForDispatch(db, itemId);
+    const item = await findItemForDispatch(deps.database.db, itemId);
     if (!item || item.status === 'completed') return;
-    const write = (status: ItemStatus, details: ItemDetails) => updateItemStatus(db, itemId, status, JSON.stringify(details), deps.clock.now());
-    await updateItemStatus(db, itemId, 'processing', undefined, deps.clock.now());
+    const setStatus = (status: ItemStatus, details?: ItemDetails) =>
+      deps.database.write((db) => updateItemStatus(db, itemId, status, details && JSON.stringify(details), deps.clock.now()));
+    const write = (status: ItemStatus, details: ItemDetails) => setStatus(status, details);
+    await setStatus('processing');
 
     const lastAttempt = job.attempt >= job.maxAttempts;
     let statusCode: number | null = null;

@@ -14,6 +14,11 @@ export interface Database {
   readonly db: Executor;
   /** Runs `work` in a transaction. On SQLite, concurrent transactions are committed together. */
   transaction<T>(work: TransactionWork<T>): Promise<T>;
+  /**
+   * A short write that needs no transaction of its own. SQLite commits it together with the
+   * concurrent transactions (one commit, one fsync); other engines run it on the pool.
+   */
+  write<T>(work: TransactionWork<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -33,6 +38,7 @@ export function createDatabase(options: DatabaseOptions): Database {
     dialect: 'sqlite',
     db,
     transaction: (work) => (groupCommit ? groupCommit.run(work) : runTransaction(db, work)),
+    write: (work) => (groupCommit ? groupCommit.run(work) : work(db)),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
 
 export interface SqliteOptions {
   path: string;
@@ -16,5 +16,34 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
   connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   connection.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   connection.pragma('foreign_keys = ON');
-  return new Kysely<any>({ dialect: new SqliteDialect({ database: connection }) });
+  return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running a small statement, so
+ * prepared statements are kept by their SQL text (the least recently added is dropped first).
+ */
+export class StatementCache implements KyselySqliteDatabase {
+  private readonly statements = new Map<string, SqliteDatabase.Statement>();
+
+  constructor(
+    private readonly connection: SqliteDatabase.Database,
+    private readonly capacity = 1000,
+  ) {}
+
+  prepare(sql: string): SqliteStatement {
+    const cached = this.statements.get(sql);
+    if (cached && !cached.busy) return cached;
+    const statement = this.connection.prepare(sql);
+    if (!cached) {
+      if (this.statements.size >= this.capacity) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.connection.close();
+  }
 }

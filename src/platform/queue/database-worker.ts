@@ -70,7 +70,7 @@ export class DatabaseWorker implements Worker {
       this.o.logger.warn({ jobs: ids }, 'shutdown deadline reached; giving unfinished jobs back to the queue');
       // Release before aborting: an aborted handler fails at once, and its failure (a counted
       // attempt, a retry delay or parking) must find the job no longer locked by this worker.
-      await jobsSql.releaseJobs(this.o.database.db, ids, this.lockedBy, this.o.clock.now()).catch((error: unknown) => {
+      await this.o.database.write((db) => jobsSql.releaseJobs(db, ids, this.lockedBy, this.o.clock.now())).catch((error: unknown) => {
         this.o.logger.error({ err: error }, 'could not release unfinished jobs; their leases will expire');
       });
       for (const job of this.inFlight.values()) job.abort.abort(new Error('worker stopped'));
@@ -103,18 +103,19 @@ export class DatabaseWorker implements Worker {
       try {
         await this.reclaimExpired();
         const now = this.o.clock.now();
-        jobs = await jobsSql.claimJobs(this.o.database.db, this.o.database.dialect, {
+        jobs = await this.o.database.write((db) => jobsSql.claimJobs(db, this.o.database.dialect, {
           queue: this.o.queue,
           limit: free,
           now,
           leaseUntil: now + this.o.leaseMs,
           lockedBy: this.lockedBy,
-        });
+        }),
+        );
       } catch (error) {
         this.o.logger.error({ err: error }, 'claiming jobs failed; backing off');
       }
       if (!this.running) {
-        if (jobs.length > 0) await jobsSql.releaseJobs(this.o.database.db, jobs.map((j) => j.id), this.lockedBy, this.o.clock.now());
+        if (jobs.length > 0) await this.o.database.write((db) => jobsSql.releaseJobs(db, jobs.map((j) => j.id), this.lockedBy, this.o.clock.now()));
         return;
       }
       if (jobs.length === 0) {
@@ -137,10 +138,9 @@ export class DatabaseWorker implements Worker {
   }
 
   private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
-    const db = this.o.database.db;
     const log = this.o.logger.child({ jobId: job.id, attempt: job.attempts });
     if (job.attempts > job.max_attempts) {
-      await jobsSql.parkJob(db, job.id, this.lockedBy, job.last_error ?? 'attempts exhausted', this.o.clock.now());
+      await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, job.last_error ?? 'attempts exhausted', this.o.clock.now()));
       return;
     }
     try {
@@ -152,7 +152,7 @@ export class DatabaseWorker implements Worker {
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
       });
-      await jobsSql.deleteCompletedJob(db, job.id, this.lockedBy);
+      await this.o.database.write((db) => jobsSql.deleteCompletedJob(db, job.id, this.lockedBy));
     } catch (error) {
       await this.recordFailure(job, error, log).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');
@@ -165,19 +165,19 @@ export class DatabaseWorker implements Worker {
     const now = this.o.clock.now();
     if (error instanceof PermanentError || job.attempts >= job.max_attempts) {
       log.warn({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
-      await jobsSql.parkJob(this.o.database.db, job.id, this.lockedBy, message, now);
+      await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, message, now));
       return;
     }
     const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
     const delayMs = retryDelayMs(job.attempts, this.o.backoff, this.o.random, retryAfterMs);
     log.info({ err: error, retryInMs: delayMs }, 'job failed; will retry');
-    await jobsSql.rescheduleJob(this.o.database.db, job.id, this.lockedBy, now + delayMs, message, now);
+    await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, now + delayMs, message, now));
   }
 
   private async extendLeases(): Promise<void> {
     if (this.inFlight.size === 0) return;
     try {
-      await jobsSql.extendLeases(this.o.database.db, this.lockedBy, this.o.clock.now() + this.o.leaseMs);
+      await this.o.database.write((db) => jobsSql.extendLeases(db, this.lockedBy, this.o.clock.now() + this.o.leaseMs));
     } catch (error) {
       this.o.logger.error({ err: error }, 'extending job leases failed');
     }
@@ -187,7 +187,7 @@ export class DatabaseWorker implements Worker {
     const now = this.o.clock.now();
     if (now - this.lastReclaim < Math.min(this.o.leaseMs / 4, 5000)) return;
     this.lastReclaim = now;
-    const reclaimed = await jobsSql.reclaimExpiredLeases(this.o.database.db, now);
+    const reclaimed = await this.o.database.write((db) => jobsSql.reclaimExpiredLeases(db, now));
     if (reclaimed > 0) this.o.logger.warn({ reclaimed }, 'reclaimed jobs whose worker stopped holding their lease');
   }
 

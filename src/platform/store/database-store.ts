@@ -1,70 +1,75 @@
 import { sql, type Kysely } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
-import type { Database } from '../db/database.js';
+import type { Database, Executor } from '../db/database.js';
 import type { StoreTables } from './kv.table.js';
 import type { Store } from './store.js';
 
-/** The store on the `kv` table. Expired rows read as absent and are swept by `sweepExpired`. */
-export class DatabaseStore implements Store {
-  private readonly db: Kysely<StoreTables>;
+const tables = (db: Executor) => db as Kysely<StoreTables>;
 
+/**
+ * The store on the `kv` table. Expired rows read as absent and are swept by `sweepExpired`.
+ * Writes go through `database.write`, so that on SQLite they share the commits of concurrent
+ * requests instead of paying for one each.
+ */
+export class DatabaseStore implements Store {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock = systemClock,
-  ) {
-    this.db = database.db as Kysely<StoreTables>;
-  }
+  ) {}
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();
     const expiresAt = now + ttlMs;
     if (this.database.dialect === 'mysql') {
-      const result = await sql`insert into kv (\`key\`, value, expires_at) values (${key}, ${value}, ${expiresAt})
-        on duplicate key update
-          value = if(expires_at <= ${now}, values(value), value),
-          expires_at = if(expires_at <= ${now}, values(expires_at), expires_at)`.execute(this.db);
+      const result = await this.database.write((db) =>
+        sql`insert into kv (\`key\`, value, expires_at) values (${key}, ${value}, ${expiresAt})
+          on duplicate key update
+            value = if(expires_at <= ${now}, values(value), value),
+            expires_at = if(expires_at <= ${now}, values(expires_at), expires_at)`.execute(db),
+      );
       // MySQL reports 1 for an insert, 2 for an update that changed the row, 0 when untouched.
       return Number(result.numAffectedRows ?? 0) > 0;
     }
-    const result = await this.db
-      .insertInto('kv')
-      .values({ key, value, expires_at: expiresAt })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('kv.expires_at', '<=', now))
-      .executeTakeFirst();
+    const result = await this.database.write((db) =>
+      tables(db)
+        .insertInto('kv')
+        .values({ key, value, expires_at: expiresAt })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('kv.expires_at', '<=', now))
+        .executeTakeFirst(),
+    );
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     const expiresAt = this.clock.now() + ttlMs;
-    if (this.database.dialect === 'mysql') {
-      await sql`insert into kv (\`key\`, value, expires_at) values (${key}, ${value}, ${expiresAt})
-        on duplicate key update value = values(value), expires_at = values(expires_at)`.execute(this.db);
-      return;
-    }
-    await this.db
-      .insertInto('kv')
-      .values({ key, value, expires_at: expiresAt })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }))
-      .execute();
+    await this.database.write((db) => this.upsert(db, key, value, expiresAt));
   }
 
   async get(key: string): Promise<string | null> {
-    const row = await this.db.selectFrom('kv').select('value').where('key', '=', key).where('expires_at', '>', this.clock.now()).executeTakeFirst();
+    const row = await tables(this.database.db)
+      .selectFrom('kv')
+      .select('value')
+      .where('key', '=', key)
+      .where('expires_at', '>', this.clock.now())
+      .executeTakeFirst();
     return row?.value ?? null;
   }
 
   async delete(key: string): Promise<void> {
-    await this.db.deleteFrom('kv').where('key', '=', key).execute();
+    await this.database.write((db) => tables(db).deleteFrom('kv').where('key', '=', key).execute());
   }
 
   async deleteIfValue(key: string, value: string): Promise<boolean> {
+    const now = this.clock.now();
     // An expired key is absent: its old holder must learn that it lost the key, as on Redis.
-    const result = await this.db
-      .deleteFrom('kv')
-      .where('key', '=', key)
-      .where('value', '=', value)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.clock.now())]))
-      .executeTakeFirst();
+    const result = await this.database.write((db) =>
+      tables(db)
+        .deleteFrom('kv')
+        .where('key', '=', key)
+        .where('value', '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst(),
+    );
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -72,37 +77,25 @@ export class DatabaseStore implements Store {
     const now = this.clock.now();
     if (this.database.dialect === 'mysql') return this.incrementInTransaction(key, ttlMs, now);
     const expired = sql<boolean>`kv.expires_at <= ${now}`;
-    const row = await this.db
-      .insertInto('kv')
-      .values({ key, value: '1', expires_at: now + ttlMs })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({
-          value: sql<string>`case when ${expired} then '1' else cast(cast(kv.value as integer) + 1 as text) end`,
-          expires_at: sql<number>`case when ${expired} then excluded.expires_at else kv.expires_at end`,
-        }),
-      )
-      .returning(['value', 'expires_at'])
-      .executeTakeFirstOrThrow();
+    const row = await this.database.write((db) =>
+      tables(db)
+        .insertInto('kv')
+        .values({ key, value: '1', expires_at: now + ttlMs })
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet({
+            value: sql<string>`case when ${expired} then '1' else cast(cast(kv.value as integer) + 1 as text) end`,
+            expires_at: sql<number>`case when ${expired} then excluded.expires_at else kv.expires_at end`,
+          }),
+        )
+        .returning(['value', 'expires_at'])
+        .executeTakeFirstOrThrow(),
+    );
     return { count: Number(row.value), ttlMs: Number(row.expires_at) - now };
-  }
-
-  private incrementInTransaction(key: string, ttlMs: number, now: number): Promise<{ count: number; ttlMs: number }> {
-    return this.database.transaction(async (trx) => {
-      const db = trx as Kysely<StoreTables>;
-      const row = await db.selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).forUpdate().executeTakeFirst();
-      if (!row || (row.expires_at !== null && row.expires_at <= now)) {
-        await this.upsert(db, key, '1', now + ttlMs);
-        return { count: 1, ttlMs };
-      }
-      const count = Number(row.value) + 1;
-      await db.updateTable('kv').set({ value: String(count) }).where('key', '=', key).execute();
-      return { count, ttlMs: row.expires_at === null ? ttlMs : row.expires_at - now };
-    });
   }
 
   /** Deletes expired keys; returns how many. */
   async sweepExpired(): Promise<number> {
-    const result = await this.db.deleteFrom('kv').where('expires_at', '<=', this.clock.now()).executeTakeFirst();
+    const result = await tables(this.database.db).deleteFrom('kv').where('expires_at', '<=', this.clock.now()).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
@@ -112,12 +105,29 @@ export class DatabaseStore implements Store {
 
   async close(): Promise<void> {}
 
-  private async upsert(db: Kysely<StoreTables>, key: string, value: string, expiresAt: number): Promise<void> {
+  private incrementInTransaction(key: string, ttlMs: number, now: number): Promise<{ count: number; ttlMs: number }> {
+    return this.database.transaction(async (trx) => {
+      const row = await tables(trx).selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).forUpdate().executeTakeFirst();
+      if (!row || (row.expires_at !== null && row.expires_at <= now)) {
+        await this.upsert(trx, key, '1', now + ttlMs);
+        return { count: 1, ttlMs };
+      }
+      const count = Number(row.value) + 1;
+      await tables(trx).updateTable('kv').set({ value: String(count) }).where('key', '=', key).execute();
+      return { count, ttlMs: row.expires_at === null ? ttlMs : row.expires_at - now };
+    });
+  }
+
+  private async upsert(db: Executor, key: string, value: string, expiresAt: number): Promise<void> {
     if (this.database.dialect === 'mysql') {
       await sql`insert into kv (\`key\`, value, expires_at) values (${key}, ${value}, ${expiresAt})
         on duplicate key update value = values(value), expires_at = values(expires_at)`.execute(db);
       return;
     }
-    await db.insertInto('kv').values({ key, value, expires_at: expiresAt }).onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt })).execute();
+    await tables(db)
+      .insertInto('kv')
+      .values({ key, value, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }))
+      .execute();
   }
 }
