@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import type { AuthTables, NewTokenRow, TokenRow } from './auth.tables.js';
 
 const tables = (db: Executor) => db as Kysely<AuthTables>;
@@ -9,12 +10,20 @@ export async function insertToken(db: Executor, token: NewTokenRow): Promise<num
   return row.id;
 }
 
+const tokenById = prepareQuery<{ id: number }, TokenRow>((db) =>
+  tables(db).selectFrom('personal_access_tokens').selectAll().where('id', '=', param<number>('id')),
+);
+const tokenByHash = prepareQuery<{ hash: string }, TokenRow>((db) =>
+  tables(db).selectFrom('personal_access_tokens').selectAll().where('token_hash', '=', param<string>('hash')),
+);
+
+/** On every authenticated request: prepared once. */
 export function findTokenById(db: Executor, id: number): Promise<TokenRow | undefined> {
-  return tables(db).selectFrom('personal_access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  return tokenById.first(db, { id });
 }
 
 export function findTokenByHash(db: Executor, hash: string): Promise<TokenRow | undefined> {
-  return tables(db).selectFrom('personal_access_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+  return tokenByHash.first(db, { hash });
 }
 
 export async function deleteToken(db: Executor, id: number): Promise<void> {

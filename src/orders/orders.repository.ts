@@ -1,16 +1,61 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
 
 const tables = (db: Executor) => db as Kysely<OrdersTables>;
 
-export async function insertOrder(db: Executor, order: NewOrderRow): Promise<OrderRow> {
-  return tables(db).insertInto('orders').values(order).returningAll().executeTakeFirstOrThrow();
+type NewOrder = Required<Omit<NewOrderRow, 'id'>>;
+type NewOrderItem = Required<Omit<NewOrderItemRow, 'id'>>;
+
+const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) =>
+  tables(db)
+    .insertInto('orders')
+    .values({
+      user_id: param('user_id'),
+      client_identity: param('client_identity'),
+      client_contact_point: param('client_contact_point'),
+      content_hash: param('content_hash'),
+      created_at: param('created_at'),
+      updated_at: param('updated_at'),
+    })
+    .returningAll(),
+);
+
+const insertItemQuery = prepareQuery<NewOrderItem, OrderItemRow>((db) =>
+  tables(db)
+    .insertInto('order_items')
+    .values({
+      order_id: param('order_id'),
+      position: param('position'),
+      label: param('label'),
+      kind: param('kind'),
+      cost_cents: param('cost_cents'),
+      meta: param('meta'),
+      priority: param('priority'),
+      status: param('status'),
+      details: param('details'),
+      created_at: param('created_at'),
+      updated_at: param('updated_at'),
+    })
+    .returningAll(),
+);
+
+/** On every order: prepared once. */
+export async function insertOrder(db: Executor, order: NewOrder): Promise<OrderRow> {
+  const row = await insertOrderQuery.first(db, order);
+  if (!row) throw new Error('insert into orders returned no row');
+  return row;
 }
 
-export async function insertOrderItems(db: Executor, items: NewOrderItemRow[]): Promise<OrderItemRow[]> {
-  const rows = await tables(db).insertInto('order_items').values(items).returningAll().execute();
-  return rows.sort((a, b) => a.position - b.position);
+export async function insertOrderItems(db: Executor, items: NewOrderItem[]): Promise<OrderItemRow[]> {
+  const rows: OrderItemRow[] = [];
+  for (const item of items) {
+    const row = await insertItemQuery.first(db, item);
+    if (!row) throw new Error('insert into order_items returned no row');
+    rows.push(row);
+  }
+  return rows;
 }
 
 export function findOrderForUser(db: Executor, userId: number, orderId: number): Promise<OrderRow | undefined> {

@@ -1,15 +1,35 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../db/database.js';
+import { param, prepareQuery } from '../db/prepared-query.js';
 import type { IdempotencyRecord, IdempotencyTables, NewIdempotencyRecord } from './idempotency.table.js';
 
 const tables = (db: Executor) => db as Kysely<IdempotencyTables>;
 
+const recordByKey = prepareQuery<{ scope: string; key: string }, IdempotencyRecord>((db) =>
+  tables(db).selectFrom('idempotency_keys').selectAll().where('scope', '=', param<string>('scope')).where('key', '=', param<string>('key')),
+);
+
+const insertRecord = prepareQuery<Required<Omit<NewIdempotencyRecord, 'id'>>, never>((db) =>
+  tables(db)
+    .insertInto('idempotency_keys')
+    .values({
+      scope: param('scope'),
+      key: param('key'),
+      fingerprint: param('fingerprint'),
+      status_code: param('status_code'),
+      response_body: param('response_body'),
+      response_headers: param('response_headers'),
+      created_at: param('created_at'),
+      expires_at: param('expires_at'),
+    }),
+);
+
 export function findIdempotencyRecord(db: Executor, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
-  return tables(db).selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+  return recordByKey.first(db, { scope, key });
 }
 
-export async function insertIdempotencyRecord(db: Executor, record: NewIdempotencyRecord): Promise<void> {
-  await tables(db).insertInto('idempotency_keys').values(record).execute();
+export async function insertIdempotencyRecord(db: Executor, record: Required<Omit<NewIdempotencyRecord, 'id'>>): Promise<void> {
+  await insertRecord.execute(db, record);
 }
 
 export async function deleteExpiredIdempotencyRecord(db: Executor, scope: string, key: string, now: number): Promise<void> {

@@ -1,15 +1,41 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../db/database.js';
+import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
 
 type Db = Kysely<QueueTables>;
 const tables = (executor: Executor) => executor as Db;
 
-export async function insertJob(executor: Executor, dialect: Dialect, job: NewJobRow): Promise<void> {
-  const insert = tables(executor).insertInto('jobs').values(job);
-  if (job.dedupe_key === null || job.dedupe_key === undefined) await insert.execute();
-  else if (dialect === 'mysql') await insert.ignore().execute();
-  else await insert.onConflict((oc) => oc.doNothing()).execute();
+type NewJob = Required<Omit<NewJobRow, 'id' | 'attempts'>>;
+
+const jobValues = (db: Executor) =>
+  tables(db)
+    .insertInto('jobs')
+    .values({
+      queue: param('queue'),
+      payload: param('payload'),
+      headers: param('headers'),
+      priority: param('priority'),
+      state: param('state'),
+      max_attempts: param('max_attempts'),
+      available_at: param('available_at'),
+      lease_until: param('lease_until'),
+      locked_by: param('locked_by'),
+      dedupe_key: param('dedupe_key'),
+      last_error: param('last_error'),
+      created_at: param('created_at'),
+      updated_at: param('updated_at'),
+    });
+
+const insertJobQuery = prepareQuery<NewJob, never>((db) => jobValues(db));
+const insertJobUnlessLiveQuery = prepareQuery<NewJob, never>((db) => jobValues(db).onConflict((oc) => oc.doNothing()));
+const insertJobIgnoringDuplicateQuery = prepareQuery<NewJob, never>((db) => jobValues(db).ignore());
+
+/** With a dedupe key, a live job with the same key makes this a no-op. Prepared: it runs on every order. */
+export async function insertJob(executor: Executor, dialect: Dialect, job: NewJob): Promise<void> {
+  if (job.dedupe_key === null) await insertJobQuery.execute(executor, job);
+  else if (dialect === 'mysql') await insertJobIgnoringDuplicateQuery.execute(executor, job);
+  else await insertJobUnlessLiveQuery.execute(executor, job);
 }
 
 interface ClaimParams {

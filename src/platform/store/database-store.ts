@@ -1,10 +1,24 @@
 import { sql, type Kysely } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
 import type { Database, Executor } from '../db/database.js';
+import { param, prepareQuery } from '../db/prepared-query.js';
 import type { StoreTables } from './kv.table.js';
 import type { Store } from './store.js';
 
 const tables = (db: Executor) => db as Kysely<StoreTables>;
+
+/** Takes the key when absent or expired. Prepared: it guards every order. */
+const takeKeyQuery = prepareQuery<{ key: string; value: string; expires_at: number; now: number }, never>((db) =>
+  tables(db)
+    .insertInto('kv')
+    .values({ key: param('key'), value: param('value'), expires_at: param('expires_at') })
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), expires_at: eb.ref('excluded.expires_at') }))
+        .where('kv.expires_at', '<=', param<number>('now')),
+    ),
+);
 
 /**
  * The store on the `kv` table. Expired rows read as absent and are swept by `sweepExpired`.
@@ -30,14 +44,8 @@ export class DatabaseStore implements Store {
       // MySQL reports 1 for an insert, 2 for an update that changed the row, 0 when untouched.
       return Number(result.numAffectedRows ?? 0) > 0;
     }
-    const result = await this.database.write((db) =>
-      tables(db)
-        .insertInto('kv')
-        .values({ key, value, expires_at: expiresAt })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value, expires_at: expiresAt }).where('kv.expires_at', '<=', now))
-        .executeTakeFirst(),
-    );
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    const result = await this.database.write((db) => takeKeyQuery.execute(db, { key, value, expires_at: expiresAt, now }));
+    return Number(result.numAffectedRows ?? 0) > 0;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
