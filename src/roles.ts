@@ -3,6 +3,7 @@ import { buildApiApp, buildOpsApp, buildSimulatorApp, simulatorFor } from './api
 import type { Config, Role } from './config.js';
 import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
 import { startMaintenance } from './maintenance.js';
+import { watchParkedItems } from './orders/orders.parked.js';
 import type { Worker } from './platform/queue/queue.js';
 
 export interface RunningRole {
@@ -42,7 +43,9 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
       const workers: Worker[] = registry.start(container.queue, { concurrency: config.workerConcurrency });
       log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
+      const parkedItems = watchParkedItems(container, Math.min(config.jobLeaseMs, 10_000));
       stoppers.unshift(async () => {
+        parkedItems.stop();
         await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
         await close();
       });
@@ -58,7 +61,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     throw error;
   }
 
-  log.info({ role: config.role, url }, 'intake started');
+  log.info({ url }, 'intake started');
   let stopping: Promise<void> | undefined;
   return {
     role: config.role,
@@ -66,7 +69,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     url,
     stop() {
       stopping ??= (async () => {
-        log.info({ role: config.role }, 'stopping: no new work; finishing what is in flight');
+        log.info('stopping: no new work; finishing what is in flight');
         for (const stop of stoppers) {
           await stop().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
         }
