@@ -70,7 +70,7 @@ export class OrdersService {
         throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
     }
     try {
-      return await this.persist(userId, input, decision.claim);
+      return await this.persist(userId, input, contentHashOf(input), decision.claim);
     } catch (error) {
       await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
       if (isUniqueViolation(error) && !isRetry) return this.createIdempotent(userId, key, body, input, true);
@@ -80,8 +80,8 @@ export class OrdersService {
 
   private async createGuarded(userId: number, input: OrderInput): Promise<StoredOrderResponse> {
     const windowMs = this.deps.duplicateWindowSeconds * 1000;
-    if (windowMs === 0) return this.persist(userId, input);
     const contentHash = contentHashOf(input);
+    if (windowMs === 0) return this.persist(userId, input, contentHash);
     const guardKey = `orders:duplicate:${userId}:${contentHash}`;
     if (!(await this.deps.store.setIfAbsent(guardKey, '1', windowMs))) {
       const since = this.deps.clock.now() - windowMs;
@@ -92,7 +92,7 @@ export class OrdersService {
       );
     }
     try {
-      return await this.persist(userId, input);
+      return await this.persist(userId, input, contentHash);
     } catch (error) {
       await this.deps.store.delete(guardKey).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release the duplicate guard'));
       throw error;
@@ -100,7 +100,7 @@ export class OrdersService {
   }
 
   /** The order, its items, one job per recurring item and the idempotency record: one transaction. */
-  private persist(userId: number, input: OrderInput, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+  private persist(userId: number, input: OrderInput, contentHash: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
     const { database, queue, clock, idempotency } = this.deps;
     return database.transaction(async (trx) => {
       const now = clock.now();
@@ -108,7 +108,7 @@ export class OrdersService {
         user_id: userId,
         client_identity: input.client.identity,
         client_contact_point: input.client.contact_point,
-        content_hash: contentHashOf(input),
+        content_hash: contentHash,
         created_at: now,
         updated_at: now,
       });
