@@ -13,7 +13,8 @@ export interface OrdersRoutesDeps {
 }
 
 const Message = Type.Object({ message: Type.String() });
-const ValidationError = Type.Object({ message: Type.String(), errors: Type.Record(Type.String(), Type.Array(Type.String())) });
+// `errors` is absent from the 422 of an Idempotency-Key reused with another payload.
+const ValidationError = Type.Object({ message: Type.String(), errors: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))) });
 const secured = { tags: ['orders'], security: [{ bearer: [] }] };
 
 export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps): Promise<void> {

@@ -49,7 +49,8 @@ export const OrderOutput = Type.Object({
 export const OrderParams = Type.Object({ id: Type.String() });
 
 export const ListOrdersQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  // Bounded so that the offset stays an exact integer SQL can bind (a huge page was a 500).
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 15 })),
 });
 

@@ -18,8 +18,10 @@ export function rateLimitStore(store: Store): FastifyRateLimitStoreCtor {
       );
     }
 
-    child(routeOptions: { method?: string | string[]; url?: string }): FastifyRateLimitStore {
-      return new StoreBackedRateLimit(undefined, `${String(routeOptions.method)}:${routeOptions.url ?? ''}`);
+    /** Despite its typings, @fastify/rate-limit passes the merged limit options, with the route under `routeInfo`. */
+    child(options: object): FastifyRateLimitStore {
+      const route = (options as { routeInfo?: { method?: string | string[]; url?: string } }).routeInfo ?? {};
+      return new StoreBackedRateLimit(undefined, `${String(route.method)}:${route.url ?? ''}`);
     }
   }
   return StoreBackedRateLimit;

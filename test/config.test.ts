@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, sqlitePath } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      role: 'all',
+      port: 8080,
+      host: '127.0.0.1',
+      queueDriver: 'database',
+      storeDriver: 'database',
+      jobMaxAttempts: 5,
+      duplicateWindowSeconds: 30,
+      idempotencyTtlSeconds: 86_400,
+      simulatorEnabled: true,
+      simulatorDelayMs: { min: 5000, max: 30_000 },
+      simulatorFailureRate: 0.2,
+      thirdPartyUrl: undefined,
+      publicUrl: 'http://127.0.0.1:8080',
+      migrateOnStart: true,
+    });
+    expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
+  });
+
+  it('reads typed values and normalises case and whitespace', () => {
+    const config = loadConfig({
+      ROLE: ' Worker ',
+      PORT: '0',
+      LOG_LEVEL: 'WARN',
+      SQLITE_SYNCHRONOUS: 'normal',
+      SIMULATOR_DELAY_MS: '10 - 20',
+      SIMULATOR_FAILURE_RATE: '0.5',
+      MIGRATE_ON_START: 'off',
+      THIRD_PARTY_URL: 'https://very-slow-api.com/orders',
+      DUPLICATE_WINDOW_SECONDS: '0',
+    });
+    expect(config).toMatchObject({
+      role: 'worker',
+      port: 0,
+      logLevel: 'warn',
+      sqliteSynchronous: 'NORMAL',
+      simulatorDelayMs: { min: 10, max: 20 },
+      simulatorFailureRate: 0.5,
+      migrateOnStart: false,
+      simulatorEnabled: false,
+      thirdPartyUrl: 'https://very-slow-api.com/orders',
+      duplicateWindowSeconds: 0,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', ROLE: '   ' })).toMatchObject({ port: 8080, role: 'all' });
+  });
+
+  it('accepts a single number as a simulator delay range', () => {
+    expect(loadConfig({ SIMULATOR_DELAY_MS: '0' }).simulatorDelayMs).toEqual({ min: 0, max: 0 });
+  });
+
+  it('names every bad variable in one error', () => {
+    const bad: Record<string, string> = {
+      ROLE: 'chef',
+      PORT: 'eighty',
+      METRICS_PORT: '70000',
+      SQLITE_SYNCHRONOUS: 'SOMETIMES',
+      QUEUE_DRIVER: 'carrier-pigeon',
+      STORE_DRIVER: 'memcached',
+      WORKER_CONCURRENCY: '0',
+      JOB_MAX_ATTEMPTS: '1.5',
+      JOB_BACKOFF_MS: '-1',
+      JOB_LEASE_MS: '10',
+      THIRD_PARTY_URL: 'ftp://example.test/orders',
+      THIRD_PARTY_TIMEOUT_MS: 'soon',
+      SIMULATOR_ENABLED: 'maybe',
+      SIMULATOR_DELAY_MS: '30000-5000',
+      SIMULATOR_FAILURE_RATE: '1.5',
+      IDEMPOTENCY_TTL_SECONDS: '0',
+      DUPLICATE_WINDOW_SECONDS: '-5',
+      AUTH_RATE_LIMIT_PER_MINUTE: '0',
+      BODY_LIMIT_BYTES: '10',
+      MIGRATE_ON_START: 'perhaps',
+      PUBLIC_URL: 'not a url',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'postgres://localhost/intake',
+    };
+    const problems = problemsOf(bad);
+    for (const name of Object.keys(bad)) {
+      expect(problems.some((p) => p.startsWith(name)), `a problem names ${name}`).toBe(true);
+    }
+    expect(problems).toHaveLength(Object.keys(bad).length);
+  });
+
+  it('quotes the bad value and the allowed range in each problem', () => {
+    expect(problemsOf({ PORT: 'eighty' })).toEqual(['PORT must be an integer between 0 and 65535, got "eighty"']);
+    expect(problemsOf({ LOG_LEVEL: 'loud' })[0]).toMatch(/^LOG_LEVEL must be one of fatal, error, .*silent, got "loud"$/);
+  });
+
+  it('lists every problem in the error message', () => {
+    expect(() => loadConfig({ PORT: 'x', ROLE: 'y' })).toThrow(/Invalid configuration:\n {2}- ROLE .*\n {2}- PORT /);
+  });
+
+  it('refuses a backoff ceiling below the base', () => {
+    expect(problemsOf({ JOB_BACKOFF_MS: '5000', JOB_BACKOFF_MAX_MS: '1000' })).toEqual([
+      'JOB_BACKOFF_MAX_MS (1000) must be at least JOB_BACKOFF_MS (5000)',
+    ]);
+  });
+
+  it('refuses integers written as decimals or exponents', () => {
+    expect(problemsOf({ WORKER_CONCURRENCY: '1e3' })[0]).toMatch(/^WORKER_CONCURRENCY /);
+    expect(problemsOf({ WORKER_CONCURRENCY: '8.0' })[0]).toMatch(/^WORKER_CONCURRENCY /);
+  });
+
+  it('resolves the sqlite path of DATABASE_URL', () => {
+    expect(sqlitePath('sqlite::memory:')).toBe(':memory:');
+    expect(sqlitePath('sqlite:./x/intake.db')).toBe(path.resolve('./x/intake.db'));
+    expect(() => sqlitePath('postgres://x')).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Idempotency, parseIdempotencyKey, type IdempotencyClaim } from '../../../src/platform/idempotency/idempotency.js';
+import { deleteExpiredIdempotencyRecords } from '../../../src/platform/idempotency/idempotency.repository.js';
+import { DatabaseStore } from '../../../src/platform/store/database-store.js';
+import { manualClock, type ManualClock } from '../../support/driver-clock.js';
+import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+
+describe('parseIdempotencyKey', () => {
+  it('is undefined when the header is absent', () => {
+    expect(parseIdempotencyKey(undefined)).toBeUndefined();
+  });
+
+  it.each([
+    ['1 character', 'k'],
+    ['255 characters', 'k'.repeat(255)],
+    ['a UUID', '8e03978e-40d5-43e8-bc93-6894a57f9324'],
+    ['spaces and punctuation', 'a b~!"#'],
+  ])('accepts %s', (_what, key) => {
+    expect(parseIdempotencyKey(key)).toBe(key);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['256 characters', 'k'.repeat(256)],
+    ['non-ASCII', 'schlüssel'],
+    ['a tab', 'a\tb'],
+    ['DEL', 'a\u007f'],
+  ])('refuses %s as malformed (null)', (_what, key) => {
+    expect(parseIdempotencyKey(key)).toBeNull();
+  });
+
+  it('refuses a header sent twice', () => {
+    expect(parseIdempotencyKey(['a', 'b'])).toBeNull();
+  });
+});
+
+describe('Idempotency', () => {
+  let sqlite: TempSqlite;
+  let clock: ManualClock;
+  let idem: Idempotency;
+  const TTL = 86_400_000;
+  const LOCK_TTL = 60_000;
+  const response = { statusCode: 201, body: '{"order":{"id":1}}', headers: { location: '/api/orders/1' } };
+
+  beforeEach(async () => {
+    sqlite = await createTempSqlite('intake-idempotency');
+    clock = manualClock();
+    idem = new Idempotency({ database: sqlite.database, store: new DatabaseStore(sqlite.database, clock), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
+  });
+  afterEach(() => sqlite.cleanup());
+
+  async function proceed(scope: string, key: string, fp: string): Promise<IdempotencyClaim> {
+    const decision = await idem.begin(scope, key, fp);
+    expect(decision.kind).toBe('proceed');
+    return (decision as { claim: IdempotencyClaim }).claim;
+  }
+  const finish = (claim: IdempotencyClaim) => sqlite.database.transaction((trx) => idem.record(trx, claim, response));
+
+  it('lets the first request proceed and holds the key while it is in flight', async () => {
+    const claim = await proceed('user:1', 'k', 'fp');
+    expect(claim).toEqual({ scope: 'user:1', key: 'k', fingerprint: 'fp', replacesExpired: false });
+    expect(await idem.begin('user:1', 'k', 'fp')).toEqual({ kind: 'in_flight' });
+    expect(await idem.begin('user:1', 'k', 'other')).toEqual({ kind: 'in_flight' });
+  });
+
+  it('replays the recorded response for the same fingerprint', async () => {
+    await finish(await proceed('user:1', 'k', 'fp'));
+    expect(await idem.begin('user:1', 'k', 'fp')).toEqual({ kind: 'replay', response });
+  });
+
+  it('refuses a different fingerprint under a finished key', async () => {
+    await finish(await proceed('user:1', 'k', 'fp'));
+    expect(await idem.begin('user:1', 'k', 'other')).toEqual({ kind: 'mismatch' });
+  });
+
+  it('keeps keys of different scopes apart', async () => {
+    await finish(await proceed('user:1', 'k', 'fp'));
+    await proceed('user:2', 'k', 'other');
+  });
+
+  it('frees the key on release, so that a retry proceeds at once', async () => {
+    const claim = await proceed('user:1', 'k', 'fp');
+    await idem.release(claim);
+    await proceed('user:1', 'k', 'fp');
+  });
+
+  it('frees the key of a request that never finished once its lock expires', async () => {
+    await proceed('user:1', 'k', 'fp');
+    clock.advance(LOCK_TTL - 1);
+    expect((await idem.begin('user:1', 'k', 'fp')).kind).toBe('in_flight');
+    clock.advance(1);
+    await proceed('user:1', 'k', 'fp');
+  });
+
+  it('records nothing when the business transaction rolls back', async () => {
+    const claim = await proceed('user:1', 'k', 'fp');
+    await expect(
+      sqlite.database.transaction(async (trx) => {
+        await idem.record(trx, claim, response);
+        throw new Error('business write failed');
+      }),
+    ).rejects.toThrow('business write failed');
+    await idem.release(claim);
+    await proceed('user:1', 'k', 'fp');
+  });
+
+  it('treats an expired record as absent and replaces it', async () => {
+    await finish(await proceed('user:1', 'k', 'fp'));
+    clock.advance(TTL);
+    const claim = await proceed('user:1', 'k', 'new');
+    expect(claim.replacesExpired).toBe(true);
+    await sqlite.database.transaction((trx) => idem.record(trx, claim, { ...response, body: 'second' }));
+    expect(await idem.begin('user:1', 'k', 'new')).toEqual({ kind: 'replay', response: { ...response, body: 'second' } });
+  });
+
+  it('sweeps expired records', async () => {
+    await finish(await proceed('user:1', 'a', 'fp'));
+    clock.advance(1000);
+    await finish(await proceed('user:1', 'b', 'fp'));
+    expect(await deleteExpiredIdempotencyRecords(sqlite.database.db, clock.now() + TTL - 1000)).toBe(1);
+    expect((await idem.begin('user:1', 'b', 'fp')).kind).toBe('replay');
+  });
+});
