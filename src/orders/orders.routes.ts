@@ -4,6 +4,7 @@ import { principalOf, requireToken, type TokenVerifier } from '../platform/http/
 import { httpErrors } from '../platform/http/errors.js';
 import { paginate } from '../platform/http/pagination.js';
 import { schemaErrorsOf } from '../platform/http/validation.js';
+import { childTraceparent } from '../platform/telemetry/trace-context.js';
 import { ConflictSchema, CreateOrderBody, ListOrdersQuery, OrderOutput, OrderParams } from './orders.schemas.js';
 import type { OrdersService } from './orders.service.js';
 
@@ -40,7 +41,13 @@ export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps)
       },
     },
     async (request, reply) => {
-      const result = await deps.orders.create(principalOf(request), request.body, schemaErrorsOf(request), request.headers['idempotency-key']);
+      const result = await deps.orders.create({
+        principal: principalOf(request),
+        body: request.body,
+        schemaErrors: schemaErrorsOf(request),
+        idempotencyKey: request.headers['idempotency-key'],
+        traceparent: childTraceparent(request.headers.traceparent),
+      });
       reply.code(result.statusCode as 201).headers(result.headers).type('application/json; charset=utf-8');
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return reply.serializer((payload: unknown) => payload as string).send(result.body);

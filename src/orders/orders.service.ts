@@ -8,7 +8,7 @@ import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
 import { parseIdempotencyKey, type Idempotency, type IdempotencyClaim } from '../platform/idempotency/idempotency.js';
 import { enqueueJob } from '../platform/queue/jobs.js';
-import type { Queue } from '../platform/queue/queue.js';
+import type { Priority, Queue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
 import { presentOrder, type OrderView } from './orders.presenter.js';
@@ -25,6 +25,16 @@ export interface OrdersDeps {
   duplicateWindowSeconds: number;
 }
 
+export interface CreateOrderRequest {
+  principal: Principal;
+  body: unknown;
+  /** Errors of the route's JSON schema, merged into one 422 with the service's own checks. */
+  schemaErrors?: FieldErrors;
+  idempotencyKey?: string | string[];
+  /** Carried by each item's job to the third party. */
+  traceparent?: string;
+}
+
 export interface StoredOrderResponse {
   statusCode: number;
   /** The exact bytes to send, so that a replay is byte-identical. */
@@ -36,11 +46,14 @@ export interface StoredOrderResponse {
 export class OrdersService {
   constructor(private readonly deps: OrdersDeps) {}
 
-  async create(principal: Principal, body: unknown, schemaErrors: FieldErrors, idempotencyHeader: string | string[] | undefined): Promise<StoredOrderResponse> {
-    const key = parseIdempotencyKey(idempotencyHeader);
+  async create(request: CreateOrderRequest): Promise<StoredOrderResponse> {
+    const key = parseIdempotencyKey(request.idempotencyKey);
     if (key === null) throw httpErrors.badRequest('The Idempotency-Key header must be 1 to 255 printable ASCII characters.');
-    const input = validateOrder(body, schemaErrors);
-    return key === undefined ? this.createGuarded(principal.userId, input) : this.createIdempotent(principal.userId, key, body, input);
+    const input = validateOrder(request.body, request.schemaErrors ?? {});
+    const { userId } = request.principal;
+    return key === undefined
+      ? this.createGuarded(userId, input, request.traceparent)
+      : this.createIdempotent(userId, key, request.body, input, request.traceparent);
   }
 
   async get(principal: Principal, orderId: number): Promise<OrderView> {
@@ -59,7 +72,7 @@ export class OrdersService {
     return { orders: orders.map((order) => presentOrder(order, items.filter((i) => i.order_id === order.id))), total };
   }
 
-  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, isRetry = false): Promise<StoredOrderResponse> {
+  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, traceparent?: string, isRetry = false): Promise<StoredOrderResponse> {
     const decision = await this.deps.idempotency.begin(`user:${userId}`, key, fingerprint(body));
     switch (decision.kind) {
       case 'replay':
@@ -70,18 +83,18 @@ export class OrdersService {
         throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
     }
     try {
-      return await this.persist(userId, input, contentHashOf(input), decision.claim);
+      return await this.persist(userId, input, contentHashOf(input), traceparent, decision.claim);
     } catch (error) {
       await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
-      if (isUniqueViolation(error) && !isRetry) return this.createIdempotent(userId, key, body, input, true);
+      if (isUniqueViolation(error) && !isRetry) return this.createIdempotent(userId, key, body, input, traceparent, true);
       throw error;
     }
   }
 
-  private async createGuarded(userId: number, input: OrderInput): Promise<StoredOrderResponse> {
+  private async createGuarded(userId: number, input: OrderInput, traceparent?: string): Promise<StoredOrderResponse> {
     const windowMs = this.deps.duplicateWindowSeconds * 1000;
     const contentHash = contentHashOf(input);
-    if (windowMs === 0) return this.persist(userId, input, contentHash);
+    if (windowMs === 0) return this.persist(userId, input, contentHash, traceparent);
     const guardKey = `orders:duplicate:${userId}:${contentHash}`;
     if (!(await this.deps.store.setIfAbsent(guardKey, '1', windowMs))) {
       const since = this.deps.clock.now() - windowMs;
@@ -92,7 +105,7 @@ export class OrdersService {
       );
     }
     try {
-      return await this.persist(userId, input, contentHash);
+      return await this.persist(userId, input, contentHash, traceparent);
     } catch (error) {
       await this.deps.store.delete(guardKey).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release the duplicate guard'));
       throw error;
@@ -100,7 +113,8 @@ export class OrdersService {
   }
 
   /** The order, its items, one job per recurring item and the idempotency record: one transaction. */
-  private persist(userId: number, input: OrderInput, contentHash: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+  private persist(userId: number, input: OrderInput, contentHash: string, traceparent?: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+    const headers = traceparent ? { traceparent } : undefined;
     const { database, queue, clock, idempotency } = this.deps;
     return database.transaction(async (trx) => {
       const now = clock.now();
@@ -129,7 +143,7 @@ export class OrdersService {
         })),
       );
       for (const item of items) {
-        if (item.kind === 'recurring') await enqueueJob(queue, orderIntegrationJob, { itemId: item.id }, { priority: item.priority as 1 | 2 | 3 | 4 | 5 }, trx);
+        if (item.kind === 'recurring') await enqueueJob(queue, orderIntegrationJob, { itemId: item.id }, { priority: item.priority as Priority, headers }, trx);
       }
       const response = {
         statusCode: 201,

@@ -5,6 +5,7 @@ import type { ItemKind } from './orders.tables.js';
 import { PRIORITY_NAMES, priorityLevel, type PriorityName } from './priority.js';
 
 export const MAX_META_BYTES = 4096;
+export const MAX_ITEMS = 100;
 
 export interface OrderItemInput {
   label: string;
@@ -30,6 +31,9 @@ export function validateOrder(body: unknown, schemaErrors: FieldErrors): OrderIn
   const identity = checkText(errors, 'client.identity', client.identity);
   const contactPoint = checkText(errors, 'client.contact_point', client.contact_point);
   const items = Array.isArray(root.contents) ? root.contents : [];
+  if (!errors.contents && (items.length < 1 || items.length > MAX_ITEMS)) {
+    addFieldError(errors, 'contents', `The contents field must have between 1 and ${MAX_ITEMS} items.`);
+  }
   const contents = items.map((item, i) => validateItem(errors, `contents.${i}`, item));
 
   if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);

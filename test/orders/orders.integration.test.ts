@@ -56,7 +56,7 @@ async function start(reply: (index: number) => Reply, env: Record<string, string
     clock,
     async order(...items) {
       const contents = (items.length > 0 ? items : [{}]).map((overrides, i) => ({ label: `item ${i}`, kind: 'recurring', cost: 12.5, ...overrides }));
-      const created = await container.orders.create({ userId: user.id, tokenId: 0, abilities: ['orders'] }, { client: { identity: 'A', contact_point: 'B' }, contents }, {}, undefined);
+      const created = await container.orders.create({ principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body: { client: { identity: 'A', contact_point: 'B' }, contents } });
       return (JSON.parse(created.body) as { order: { contents: Array<{ id: number }> } }).order.contents.map((c) => c.id);
     },
     startWorkers(concurrency = 2) {

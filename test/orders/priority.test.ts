@@ -76,4 +76,10 @@ describe('validateOrder', () => {
       expect(() => validateOrder(body, { body: ['schema says no'] })).toThrow(HttpError);
     }
   });
+
+  it('refuses an order without items even when no schema ran before it', () => {
+    for (const contents of [[], undefined, Array.from({ length: 101 }, () => ({ label: 'x', kind: 'single', cost: 1 }))]) {
+      expect(() => validateOrder({ ...valid, contents }, {})).toThrow(expect.objectContaining({ statusCode: 422, errors: expect.objectContaining({ contents: expect.any(Array) }) }));
+    }
+  });
 });

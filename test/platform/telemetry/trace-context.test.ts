@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { childTraceparent } from '../../../src/platform/telemetry/trace-context.js';
+
+const FORMAT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+describe('childTraceparent', () => {
+  it('continues the caller trace with a new span id', () => {
+    const incoming = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const child = childTraceparent(incoming);
+    expect(child).toMatch(FORMAT);
+    expect(child.split('-')[1]).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(child.split('-')[2]).not.toBe('00f067aa0ba902b7');
+  });
+
+  it('starts a new trace when the caller sent none or a malformed one', () => {
+    for (const incoming of [undefined, '', 'garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', ['a', 'b']]) {
+      expect(childTraceparent(incoming)).toMatch(FORMAT);
+    }
+    expect(childTraceparent().split('-')[1]).not.toBe(childTraceparent().split('-')[1]);
+  });
+});
