@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
 import type { Config } from './config.js';
-import { orderIntegrationHandler } from './orders/orders.integration.js';
+import { orderIntegrationHandler, orderParkedHandler } from './orders/orders.integration.js';
 import { orderIntegrationJob } from './orders/orders.jobs.js';
 import { OrdersService } from './orders/orders.service.js';
 import { ThirdPartyClient } from './orders/third-party.client.js';
@@ -80,10 +80,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
-  const registry = new JobRegistry().handle(
-    orderIntegrationJob,
-    orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }) }),
-  );
+  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }) };
+  const registry = new JobRegistry().handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) });
   return { registry, close: () => client.close() };
 }
 

@@ -3,7 +3,6 @@ import { buildApiApp, buildOpsApp, buildSimulatorApp, simulatorFor } from './api
 import type { Config, Role } from './config.js';
 import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
 import { startMaintenance } from './maintenance.js';
-import { watchParkedItems } from './orders/orders.parked.js';
 import type { Worker } from './platform/queue/queue.js';
 
 export interface RunningRole {
@@ -43,9 +42,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
       const workers: Worker[] = registry.start(container.queue, { concurrency: config.workerConcurrency });
       log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
-      const parkedItems = watchParkedItems(container, Math.min(config.jobLeaseMs, 10_000));
       stoppers.unshift(async () => {
-        parkedItems.stop();
         await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
         await close();
       });

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
-import { PermanentError, RetryableError, type JobContext } from '../platform/queue/queue.js';
-import { findItemForDispatch, updateItemStatus } from './orders.repository.js';
+import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
+import { failUnfinishedItem, findItemForDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
 import { ThirdPartyUnreachableError, type ThirdPartyClient } from './third-party.client.js';
 
@@ -67,5 +67,19 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
     }
     await write(lastAttempt ? 'failed' : 'processing', { status_code: statusCode, attempts: job.attempt, duration_ms: durationMs, last_error: failure });
     throw new RetryableError(failure, retryAfterMs);
+  };
+}
+
+/**
+ * When an item's job is parked, the item is `failed`. The handler writes that itself when it gives
+ * up; this covers a worker that died during the last attempt, whose handler never got the word.
+ */
+export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clock' | 'logger'>) {
+  return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
+    const itemId = (payload as { itemId?: unknown } | null)?.itemId;
+    if (typeof itemId !== 'number') return;
+    const details: ItemDetails = { status_code: null, attempts: notice.attempts, duration_ms: 0, last_error: notice.reason };
+    const changed = await deps.database.write((db) => failUnfinishedItem(db, itemId, JSON.stringify(details), deps.clock.now()));
+    if (changed) deps.logger.warn({ itemId, reason: notice.reason }, 'item failed: its job was parked');
   };
 }

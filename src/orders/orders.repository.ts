@@ -98,6 +98,17 @@ export function findItemForDispatch(db: Executor, itemId: number) {
     .executeTakeFirst();
 }
 
+/** Marks an item failed unless it already reached an outcome; true when it changed. */
+export async function failUnfinishedItem(db: Executor, itemId: number, details: string, now: number): Promise<boolean> {
+  const result = await tables(db)
+    .updateTable('order_items')
+    .set({ status: 'failed', details, updated_at: now })
+    .where('id', '=', itemId)
+    .where('status', 'in', ['received', 'processing'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** Moves an item to `status` unless it is already completed: a completed item never changes again. */
 export async function updateItemStatus(db: Executor, itemId: number, status: ItemStatus, details: string | undefined, now: number): Promise<boolean> {
   const result = await tables(db)

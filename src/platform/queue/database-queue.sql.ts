@@ -102,10 +102,10 @@ export async function rescheduleJob(db: Executor, id: number, lockedBy: string, 
     .execute();
 }
 
-export async function parkJob(db: Executor, id: number, lockedBy: string, error: string, now: number): Promise<void> {
+export async function parkJob(db: Executor, id: number, lockedBy: string, error: string, now: number, attempts?: number): Promise<void> {
   await tables(db)
     .updateTable('jobs')
-    .set({ state: 'parked', lease_until: null, locked_by: null, last_error: error, updated_at: now })
+    .set({ state: 'parked', lease_until: null, locked_by: null, last_error: error, updated_at: now, ...(attempts === undefined ? {} : { attempts }) })
     .where('id', '=', id)
     .where('locked_by', '=', lockedBy)
     .execute();
@@ -127,17 +127,18 @@ export async function extendLeases(db: Executor, lockedBy: string, leaseUntil: n
   await tables(db).updateTable('jobs').set({ lease_until: leaseUntil }).where('locked_by', '=', lockedBy).where('state', '=', 'active').execute();
 }
 
-/** Jobs whose worker died: parked if that was their last attempt, otherwise ready again. */
+/**
+ * Jobs whose worker died go back to ready with the attempt counted. One that died during its last
+ * attempt is parked by the worker that claims it next, which tells the job's owner.
+ */
 export async function reclaimExpiredLeases(db: Executor, now: number): Promise<number> {
-  const expired = tables(db).updateTable('jobs').where('state', '=', 'active').where('lease_until', '<', now);
-  const parked = await expired
-    .set({ state: 'parked', lease_until: null, locked_by: null, last_error: 'lease expired: the worker stopped during the last attempt', updated_at: now })
-    .where('attempts', '>=', sql<number>`max_attempts`)
-    .executeTakeFirst();
-  const ready = await expired
+  const result = await tables(db)
+    .updateTable('jobs')
     .set({ state: 'ready', lease_until: null, locked_by: null, last_error: 'lease expired: the worker stopped during the job', updated_at: now })
+    .where('state', '=', 'active')
+    .where('lease_until', '<', now)
     .executeTakeFirst();
-  return Number(parked.numUpdatedRows) + Number(ready.numUpdatedRows);
+  return Number(result.numUpdatedRows);
 }
 
 export function listParkedJobs(db: Executor, queue: string, limit: number, offset: number): Promise<JobRow[]> {

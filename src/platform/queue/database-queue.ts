@@ -76,6 +76,7 @@ export class DatabaseQueue implements Queue {
       maxIdleMs: this.options.maxIdleMs ?? 500,
       wakeups: this.wakeups,
       onStopped: (w) => this.workers.delete(w),
+      onParked: options.onParked,
     });
     this.workers.add(worker);
     worker.start();

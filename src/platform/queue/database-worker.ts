@@ -7,7 +7,7 @@ import type { Database } from '../db/database.js';
 import { retryDelayMs } from './backoff.js';
 import * as jobsSql from './database-queue.sql.js';
 import type { JobRow } from './jobs.table.js';
-import { PermanentError, RetryableError, type BackoffPolicy, type JobHandler, type Worker } from './queue.js';
+import { PermanentError, RetryableError, type BackoffPolicy, type JobHandler, type WorkOptions, type Worker } from './queue.js';
 
 export interface DatabaseWorkerOptions {
   queue: string;
@@ -22,6 +22,7 @@ export interface DatabaseWorkerOptions {
   maxIdleMs: number;
   wakeups: EventEmitter;
   onStopped: (worker: DatabaseWorker) => void;
+  onParked?: WorkOptions['onParked'];
 }
 
 const MIN_IDLE_MS = 10;
@@ -140,7 +141,8 @@ export class DatabaseWorker implements Worker {
   private async execute(job: JobRow, signal: AbortSignal): Promise<void> {
     const log = this.o.logger.child({ jobId: job.id, attempt: job.attempts });
     if (job.attempts > job.max_attempts) {
-      await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, job.last_error ?? 'attempts exhausted', this.o.clock.now()));
+      log.warn('the worker of the last attempt stopped before finishing; parked');
+      await this.park(job, 'lease expired: the worker stopped during the last attempt', job.max_attempts);
       return;
     }
     try {
@@ -165,13 +167,22 @@ export class DatabaseWorker implements Worker {
     const now = this.o.clock.now();
     if (error instanceof PermanentError || job.attempts >= job.max_attempts) {
       log.warn({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
-      await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, message, now));
+      await this.park(job, message, job.attempts);
       return;
     }
     const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
     const delayMs = retryDelayMs(job.attempts, this.o.backoff, this.o.random, retryAfterMs);
     log.info({ err: error, retryInMs: delayMs }, 'job failed; will retry');
     await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, now + delayMs, message, now));
+  }
+
+  private async park(job: JobRow, reason: string, attempts: number): Promise<void> {
+    await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, reason, this.o.clock.now(), attempts));
+    if (!this.o.onParked) return;
+    const notice = { id: String(job.id), queue: job.queue, attempts, maxAttempts: job.max_attempts, reason };
+    await this.o.onParked(JSON.parse(job.payload), notice).catch((error: unknown) => {
+      this.o.logger.error({ err: error, jobId: job.id }, 'the parked-job callback failed');
+    });
   }
 
   private async extendLeases(): Promise<void> {

@@ -53,9 +53,24 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
+/** What a handler's owner learns when its job is parked. */
+export interface ParkedNotice {
+  id: string;
+  queue: string;
+  /** Attempts made, at most `maxAttempts`. */
+  attempts: number;
+  maxAttempts: number;
+  reason: string;
+}
+
 export interface WorkOptions {
   concurrency: number;
   backoff?: BackoffPolicy;
+  /**
+   * Called after a job is parked, however that happened: attempts ran out, the handler failed
+   * permanently, or its worker died during the last attempt (the handler then never learns of it).
+   */
+  onParked?: (payload: unknown, notice: ParkedNotice) => Promise<void>;
 }
 
 export interface Worker {

@@ -155,6 +155,45 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(attempts).toEqual([1]);
     });
 
+    it('tells the owner of every parked job: out of attempts, permanent failure, or a worker that died on the last attempt', async () => {
+      const { queue, work, crash } = await setup({ leaseMs: 300 });
+      const notices: Array<{ name: string; attempts: number; reason: string }> = [];
+      const onParked = async (payload: unknown, notice: { attempts: number; reason: string }) => {
+        notices.push({ name: (payload as Named).name, attempts: notice.attempts, reason: notice.reason });
+      };
+      const claimedLast = deferred();
+      const hang = deferred();
+      await queue.enqueue(Q, { name: 'exhausted' }, { maxAttempts: 2 });
+      await queue.enqueue(Q, { name: 'permanent' }, { maxAttempts: 5 });
+      await queue.enqueue(Q, { name: 'orphaned' }, { maxAttempts: 1 });
+      const first = work(
+        async ({ name }) => {
+          if (name === 'exhausted') throw new RetryableError('still down');
+          if (name === 'permanent') throw new PermanentError('never valid');
+          claimedLast.resolve();
+          await hang.promise;
+        },
+        { concurrency: 3, onParked },
+      );
+      await claimedLast.promise;
+      await waitFor(() => notices.length === 2, 5_000, 'two jobs to be parked by their handler');
+      crash(first);
+      try {
+        let reran = false;
+        work(async () => void (reran = true), { onParked });
+        await waitFor(() => notices.length === 3, 5_000, 'the orphaned job to be parked');
+        expect(reran).toBe(false);
+      } finally {
+        hang.resolve();
+      }
+      expect(notices.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+        { name: 'exhausted', attempts: 2, reason: 'still down' },
+        { name: 'orphaned', attempts: 1, reason: expect.stringMatching(/lease expired/) },
+        { name: 'permanent', attempts: 1, reason: 'never valid' },
+      ]);
+      expect((await queue.stats(Q)).counts.parked).toBe(3);
+    });
+
     it('re-runs parked jobs by id and all at once, and purges them', async () => {
       const { queue, work, counts } = await setup();
       const healed = new Set<string>();
