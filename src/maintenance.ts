@@ -2,19 +2,40 @@ import { Cron } from 'croner';
 import type { Container } from './container.js';
 import { deleteExpiredIdempotencyRecords } from './platform/idempotency/idempotency.repository.js';
 
-/** Periodic housekeeping, run by the scheduler role: expired store keys and idempotency records. */
-export function startMaintenance(container: Container, schedule = '*/5 * * * *'): { stop(): void } {
+const CHUNK = 5000;
+
+/**
+ * Periodic housekeeping, run by the scheduler role under a store lock so that one instance does
+ * it: expired store keys and idempotency records, deleted in small chunks so that no single
+ * write holds the database for long.
+ */
+export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
   const job = new Cron(schedule, { timezone: 'UTC', protect: true, catch: (error) => log.error({ err: error }, 'maintenance failed') }, async () => {
-    const lock = `lock:maintenance:${process.pid}:${Date.now()}`;
-    if (!(await container.store.setIfAbsent('lock:maintenance', lock, 60_000))) return;
-    try {
-      const keys = await container.store.sweepExpired();
-      const records = await deleteExpiredIdempotencyRecords(container.database.db, container.clock.now());
-      if (keys + records > 0) log.info({ keys, records }, 'swept expired keys');
-    } finally {
-      await container.store.deleteIfValue('lock:maintenance', lock);
-    }
+    await sweep(container, log);
   });
   return { stop: () => job.stop() };
+}
+
+export async function sweep(container: Container, log = container.logger): Promise<{ keys: number; records: number }> {
+  const owner = `${process.pid}:${container.clock.now()}`;
+  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0 };
+  try {
+    const keys = await drain(() => container.store.sweepExpired(CHUNK));
+    const records = await drain(() => container.database.write((db) => deleteExpiredIdempotencyRecords(db, container.clock.now(), CHUNK)));
+    if (keys + records > 0) log.info({ keys, records }, 'swept expired keys and idempotency records');
+    return { keys, records };
+  } finally {
+    await container.store.deleteIfValue('lock:maintenance', owner);
+  }
+}
+
+async function drain(deleteChunk: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteChunk();
+    total += deleted;
+    if (deleted < CHUNK) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

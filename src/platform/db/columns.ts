@@ -32,6 +32,8 @@ export function columnTypes(dialect: Dialect) {
     text: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
     string: (length = 255) => (dialect === 'sqlite' ? 'text' : (`varchar(${length})` as DataTypeExpression)),
     notNull: ((c) => c.notNull()) as Modifier,
+    /** MySQL has no partial (filtered) indexes. */
+    partialIndexes: dialect !== 'mysql',
   };
 }
 

@@ -36,7 +36,11 @@ export async function deleteExpiredIdempotencyRecord(db: Executor, scope: string
   await tables(db).deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at', '<=', now).execute();
 }
 
-export async function deleteExpiredIdempotencyRecords(db: Executor, now: number): Promise<number> {
-  const result = await tables(db).deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
+/** Deletes up to `limit` expired records; returns how many. */
+export async function deleteExpiredIdempotencyRecords(db: Executor, now: number, limit = 5000): Promise<number> {
+  const result = await tables(db)
+    .deleteFrom('idempotency_keys')
+    .where('id', 'in', (eb) => eb.selectFrom('idempotency_keys').select('id').where('expires_at', '<=', now).limit(limit))
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

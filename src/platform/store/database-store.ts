@@ -101,9 +101,15 @@ export class DatabaseStore implements Store {
     return { count: Number(row.value), ttlMs: Number(row.expires_at) - now };
   }
 
-  /** Deletes expired keys; returns how many. */
-  async sweepExpired(): Promise<number> {
-    const result = await tables(this.database.db).deleteFrom('kv').where('expires_at', '<=', this.clock.now()).executeTakeFirst();
+  /** Deletes up to `limit` expired keys; returns how many. Small chunks keep each write short. */
+  async sweepExpired(limit = 5000): Promise<number> {
+    const now = this.clock.now();
+    const result = await this.database.write((db) =>
+      tables(db)
+        .deleteFrom('kv')
+        .where('key', 'in', (eb) => eb.selectFrom('kv').select('key').where('expires_at', '<=', now).limit(limit))
+        .executeTakeFirst(),
+    );
     return Number(result.numDeletedRows);
   }
 

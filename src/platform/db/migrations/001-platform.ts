@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { ColumnTypes } from '../columns.js';
 
 export const platformTables = (t: ColumnTypes): Migration => ({
@@ -25,8 +25,11 @@ export const platformTables = (t: ColumnTypes): Migration => ({
       .on('jobs')
       .columns(['queue', 'state', 'priority desc', 'available_at', 'id'])
       .execute();
-    await db.schema.createIndex('jobs_lease_idx').on('jobs').columns(['state', 'lease_until']).execute();
-    await db.schema.createIndex('jobs_dedupe_uq').on('jobs').columns(['queue', 'dedupe_key']).unique().execute();
+    // Partial where the engine has them: most jobs are never active for long and carry no dedupe key.
+    const leaseIndex = db.schema.createIndex('jobs_lease_idx').on('jobs').columns(['state', 'lease_until']);
+    await (t.partialIndexes ? leaseIndex.where(sql.ref('state'), '=', 'active') : leaseIndex).execute();
+    const dedupeIndex = db.schema.createIndex('jobs_dedupe_uq').on('jobs').columns(['queue', 'dedupe_key']).unique();
+    await (t.partialIndexes ? dedupeIndex.where(sql.ref('dedupe_key'), 'is not', null) : dedupeIndex).execute();
 
     await db.schema
       .createTable('kv')

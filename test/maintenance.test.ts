@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContainer, type Container } from '../src/container.js';
+import { sweep } from '../src/maintenance.js';
+import { insertIdempotencyRecord } from '../src/platform/idempotency/idempotency.repository.js';
+import { testConfig } from './support/app.js';
+import { manualClock } from './support/driver-clock.js';
+
+describe('maintenance sweep', () => {
+  let container: Container;
+  const clock = manualClock();
+
+  beforeEach(async () => {
+    container = await createContainer(testConfig(), { logger: pino({ level: 'silent' }), clock });
+  });
+  afterEach(async () => {
+    await container.close();
+    fs.rmSync(container.config.dataDir, { recursive: true, force: true });
+  });
+
+  it('deletes expired keys and idempotency records in chunks, and keeps live ones', async () => {
+    for (let i = 0; i < 12_000; i++) await container.store.set(`expired:${i}`, 'x', 1_000);
+    await container.store.set('live', 'x', 60_000);
+    const record = { scope: 'user:1', fingerprint: 'f', status_code: 201, response_body: '{}', response_headers: '{}', created_at: clock.now() };
+    await insertIdempotencyRecord(container.database.db, { ...record, key: 'old', expires_at: clock.now() + 1_000 });
+    await insertIdempotencyRecord(container.database.db, { ...record, key: 'new', expires_at: clock.now() + 60_000 });
+    clock.advance(2_000);
+
+    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1 });
+    expect(await container.store.get('live')).toBe('x');
+    const keys = await container.database.db.selectFrom('idempotency_keys').select('key').execute();
+    expect(keys.map((k) => k.key)).toEqual(['new']);
+  });
+
+  it('skips the sweep while another instance holds the maintenance lock', async () => {
+    await container.store.set('gone', 'x', 1);
+    clock.advance(10);
+    await container.store.setIfAbsent('lock:maintenance', 'someone-else', 60_000);
+    expect(await sweep(container)).toEqual({ keys: 0, records: 0 });
+  });
+});
