@@ -6,11 +6,11 @@ import { createDatabase } from '../src/platform/db/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { DatabaseQueue } from '../src/platform/queue/database-queue.js';
 import { pino } from 'pino';
-import { assertBuilt, CLI, runNode } from './support/process.js';
+import { assertBuilt, runCliProcess } from './support/processes.js';
 
 describe('intake CLI', () => {
   let dataDir: string;
-  const cli = (...args: string[]) => runNode(CLI, args, { DATA_DIR: dataDir });
+  const cli = (...args: string[]) => runCliProcess(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
 
   beforeAll(() => {
     assertBuilt();
@@ -70,7 +70,7 @@ describe('intake CLI', () => {
   });
 
   it('names every bad variable and exits non-zero', async () => {
-    const result = await runNode(CLI, ['jobs:stats'], { DATA_DIR: dataDir, PORT: 'eighty', JOB_MAX_ATTEMPTS: '0' });
+    const result = await runCliProcess(['jobs:stats'], { DATA_DIR: dataDir, PORT: 'eighty', JOB_MAX_ATTEMPTS: '0' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('PORT');
     expect(result.stderr).toContain('JOB_MAX_ATTEMPTS');

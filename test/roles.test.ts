@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, freePort, MAIN, spawnNode, stopProcess, waitForHttp, type Spawned } from './support/process.js';
+import { assertBuilt, freePort, MAIN_JS, spawnNode, waitUntilServing, type ManagedProcess } from './support/processes.js';
 
 /** An api process and a worker process on one DATA_DIR share the SQLite database and its queue. */
 describe('split roles on the embedded default', () => {
   let dataDir: string;
-  const processes: Spawned[] = [];
+  const processes: ManagedProcess[] = [];
   let api: string;
   let simulator: string;
   let workerOps: string;
@@ -19,17 +19,19 @@ describe('split roles on the embedded default', () => {
     api = `http://127.0.0.1:${apiPort}`;
     simulator = `http://127.0.0.1:${simulatorPort}`;
     workerOps = `http://127.0.0.1:${opsPort}`;
-    const common = { DATA_DIR: dataDir, JOB_BACKOFF_MS: '20', JOB_BACKOFF_MAX_MS: '100' };
-    processes.push(spawnNode(MAIN, [], { ...common, ROLE: 'simulator', PORT: String(simulatorPort), SIMULATOR_DELAY_MS: '5-20', SIMULATOR_FAILURE_RATE: '0' }));
-    await waitForHttp(`${simulator}/health`);
-    processes.push(spawnNode(MAIN, [], { ...common, ROLE: 'api', PORT: String(apiPort) }));
-    await waitForHttp(`${api}/ready`);
-    processes.push(spawnNode(MAIN, [], { ...common, ROLE: 'worker', METRICS_PORT: String(opsPort), THIRD_PARTY_URL: `${simulator}/simulator/orders` }));
-    await waitForHttp(`${workerOps}/ready`);
+    const common = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', JOB_BACKOFF_MS: '20', JOB_BACKOFF_MAX_MS: '100' };
+    const start = async (role: string, env: Record<string, string>, readyUrl: string) => {
+      const started = spawnNode(role, MAIN_JS, { ...common, ROLE: role, ...env });
+      processes.push(started);
+      await waitUntilServing(started, readyUrl);
+    };
+    await start('simulator', { PORT: String(simulatorPort), SIMULATOR_DELAY_MS: '5-20', SIMULATOR_FAILURE_RATE: '0' }, `${simulator}/health`);
+    await start('api', { PORT: String(apiPort) }, `${api}/ready`);
+    await start('worker', { METRICS_PORT: String(opsPort), THIRD_PARTY_URL: `${simulator}/simulator/orders` }, `${workerOps}/ready`);
   });
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => stopProcess(p)));
+    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

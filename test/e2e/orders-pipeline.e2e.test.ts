@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAllOrders, readJobs, registerUser, requestJson, simulatorStats, startRole, type ItemView, type OrderView, type Served } from './support/intake.js';
-import { assertBuilt, freePort, killAll, pollUntil, runCli } from './support/processes.js';
+import { assertBuilt, freePort, killAll, pollUntil, runCli } from '../support/processes.js';
 
 const MAX_ATTEMPTS = 5;
 const ORDER_COUNT = 200;

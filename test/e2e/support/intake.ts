@@ -1,6 +1,6 @@
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import { MAIN_JS, spawnNode, waitUntilServing, type ManagedProcess } from './processes.js';
+import { MAIN_JS, spawnNode, waitUntilServing, type ManagedProcess } from '../../support/processes.js';
 
 export interface Served {
   process: ManagedProcess;

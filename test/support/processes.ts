@@ -4,15 +4,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file is test/e2e/support/processes.ts). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The repository root (this file is test/support/processes.ts). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN_JS = path.join(ROOT, 'dist/src/main.js');
 export const CLI_JS = path.join(ROOT, 'dist/src/cli.js');
 
 /** Throws a clear error when the build the end-to-end tests run against is missing. */
 export function assertBuilt(): void {
   if (!fs.existsSync(MAIN_JS)) {
-    throw new Error(`${path.relative(ROOT, MAIN_JS)} is missing: the end-to-end tests run the compiled app. Run \`npm run build\` first.`);
+    throw new Error(`${path.relative(ROOT, MAIN_JS)} is missing: the process tests run the compiled app. Run \`npm run build\` first.`);
   }
 }
 
@@ -162,8 +162,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Runs `node dist/src/cli.js <args>` to completion; rejects on a non-zero exit. */
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ stdout: string }> {
+/** Runs `node dist/src/cli.js <args>` to completion. */
+export async function runCliProcess(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [CLI_JS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -174,6 +174,12 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
     child.once('error', reject);
     child.once('exit', (exitCode) => resolve(exitCode));
   }).finally(() => clearTimeout(timer));
+  return { code, stdout, stderr };
+}
+
+/** Runs `node dist/src/cli.js <args>` to completion; rejects on a non-zero exit. */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ stdout: string }> {
+  const { code, stdout, stderr } = await runCliProcess(args, env, timeoutMs);
   if (code !== 0) throw new Error(`cli ${args.join(' ')} exited with ${code}\n${stdout}${stderr}`);
   return { stdout };
 }
