@@ -6,7 +6,8 @@ import { canonicalJson, fingerprint, sha256Hex } from '../../src/platform/canoni
 function reorderKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reorderKeys);
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
+  // No prototype, so that a "__proto__" key (JSON.parse makes it an own property) stays a key.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value).reverse()) out[key] = reorderKeys((value as Record<string, unknown>)[key]);
   return out;
 }
@@ -40,6 +41,12 @@ describe('canonical JSON', () => {
   it('gives different fingerprints for different values', () => {
     expect(fingerprint({ cost: 1 })).not.toBe(fingerprint({ cost: '1' }));
     expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: 2 }));
+  });
+
+  it('keeps a "__proto__" key that JSON.parse made an own property', () => {
+    const parsed = JSON.parse('{"b":1,"__proto__":{"x":1}}') as unknown;
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"x":1},"b":1}');
+    expect(canonicalJson(reorderKeys(parsed))).toBe(canonicalJson(parsed));
   });
 
   it('is the sha256 of the canonical text', () => {
