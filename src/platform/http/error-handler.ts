@@ -26,8 +26,7 @@ export function toErrorBody(error: unknown, request: FastifyRequest): ErrorBody 
   }
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown[] };
   if (Array.isArray(fastifyError.validation)) {
-    const prefix = fastifyError.validationContext === 'body' ? '' : '';
-    const errors = toFieldErrors(fastifyError.validation as never, prefix);
+    const errors = toFieldErrors(fastifyError.validation as never);
     return { statusCode: 422, message: summarize(errors), errors };
   }
   switch (fastifyError.code) {
