@@ -4,7 +4,7 @@ import type { Database } from '../platform/db/database.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
 import { failUnfinishedItem, findItemForDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
-import { ThirdPartyUnreachableError, type ThirdPartyClient } from './third-party.client.js';
+import { ThirdPartyUnreachableError, type ThirdPartyClient, type ThirdPartyOrder } from './third-party.client.js';
 
 export interface IntegrationDeps {
   database: Database;
@@ -26,6 +26,26 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+interface CallOutcome {
+  statusCode: number | null;
+  durationMs: number;
+  retryAfterMs?: number;
+  /** null on a 2xx. */
+  error: string | null;
+  retryable: boolean;
+}
+
+async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, itemId: number, job: JobContext): Promise<CallOutcome> {
+  try {
+    const { statusCode, durationMs, retryAfterMs } = await client.send(order, { idempotencyKey: `order-item-${itemId}`, traceparent: job.headers.traceparent }, job.signal);
+    const ok = statusCode >= 200 && statusCode < 300;
+    return { statusCode, durationMs, retryAfterMs, error: ok ? null : `third party answered ${statusCode}`, retryable: !ok && isRetryableStatus(statusCode) };
+  } catch (error) {
+    if (!(error instanceof ThirdPartyUnreachableError)) throw error;
+    return { statusCode: null, durationMs: error.durationMs, error: error.message, retryable: true };
+  }
+}
+
 /**
  * Sends one recurring item to the third party and writes the outcome back. Idempotent: a
  * completed item is never sent again, and every attempt carries the same Idempotency-Key.
@@ -34,39 +54,23 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
     const item = await findItemForDispatch(deps.database.db, itemId);
     if (!item || item.status === 'completed') return;
-    const setStatus = (status: ItemStatus, details?: ItemDetails) =>
+    const record = (status: ItemStatus, details?: ItemDetails) =>
       deps.database.write((db) => updateItemStatus(db, itemId, status, details && JSON.stringify(details), deps.clock.now()));
-    const write = (status: ItemStatus, details: ItemDetails) => setStatus(status, details);
-    await setStatus('processing');
+    await record('processing');
 
-    const lastAttempt = job.attempt >= job.maxAttempts;
-    let statusCode: number | null = null;
-    let durationMs = 0;
-    let retryAfterMs: number | undefined;
-    let failure: string;
-    try {
-      const response = await deps.client.send(
-        { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() },
-        { idempotencyKey: `order-item-${itemId}`, traceparent: job.headers.traceparent },
-        job.signal,
-      );
-      ({ statusCode, durationMs, retryAfterMs } = response);
-      if (statusCode >= 200 && statusCode < 300) {
-        await write('completed', { status_code: statusCode, attempts: job.attempt, duration_ms: durationMs, last_error: null, completed_at: new Date(deps.clock.now()).toISOString() });
-        return;
-      }
-      failure = `third party answered ${statusCode}`;
-      if (!isRetryableStatus(statusCode)) {
-        await write('failed', { status_code: statusCode, attempts: job.attempt, duration_ms: durationMs, last_error: failure });
-        throw new PermanentError(failure);
-      }
-    } catch (error) {
-      if (!(error instanceof ThirdPartyUnreachableError)) throw error;
-      durationMs = error.durationMs;
-      failure = error.message;
+    const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
+    const call = await callThirdParty(deps.client, order, itemId, job);
+    const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
+    if (call.error === null) {
+      await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
+      return;
     }
-    await write(lastAttempt ? 'failed' : 'processing', { status_code: statusCode, attempts: job.attempt, duration_ms: durationMs, last_error: failure });
-    throw new RetryableError(failure, retryAfterMs);
+    if (!call.retryable) {
+      await record('failed', details);
+      throw new PermanentError(call.error);
+    }
+    await record(job.attempt >= job.maxAttempts ? 'failed' : 'processing', details);
+    throw new RetryableError(call.error, call.retryAfterMs);
   };
 }
 
