@@ -5,6 +5,7 @@ import { platformTables } from './001-platform.js';
 import { authTables } from './002-auth.js';
 import { ordersTables } from './003-orders.js';
 import { idempotencyTables } from './004-idempotency.js';
+import { catalogTables } from './005-catalog.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -14,5 +15,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '002-auth': authTables(types),
     '003-orders': ordersTables(types),
     '004-idempotency': idempotencyTables(types),
+    '005-catalog': catalogTables(types),
   };
 }

@@ -1,0 +1,132 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface PornstarsTable {
+  id: Generated<number>;
+  /** The feed's `id`, as text (the seed's API takes it as a string). */
+  external_id: string;
+  name: string;
+  link: string | null;
+  license: string | null;
+  /** 0/1 on SQLite and MySQL, boolean on PostgreSQL: read it through `toBool`. */
+  wl_status: number | boolean;
+  hair_color: string | null;
+  ethnicity: string | null;
+  has_tattoos: number | boolean | null;
+  has_piercings: number | boolean | null;
+  breast_size: string | null;
+  breast_type: string | null;
+  gender: string | null;
+  orientation: string | null;
+  age: number | null;
+  subscriptions: number | null;
+  monthly_searches: number | null;
+  views: number | null;
+  videos_count: number | null;
+  premium_videos_count: number | null;
+  white_label_video_count: number | null;
+  rank: number | null;
+  rank_premium: number | null;
+  rank_wl: number | null;
+  /** sha256 of the normalized feed item; an item with the same hash costs no write. */
+  content_hash: string | null;
+  /** Set when the item left the feed; hidden from listings unless asked for. */
+  removed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PornstarAliasesTable {
+  id: Generated<number>;
+  pornstar_id: number;
+  alias: string;
+  /** Lower-cased alias: aliases are unique per pornstar regardless of case. */
+  alias_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PornstarThumbnailsTable {
+  id: Generated<number>;
+  pornstar_id: number;
+  type: string;
+  width: number | null;
+  height: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PornstarThumbnailUrlsTable {
+  id: Generated<number>;
+  thumbnail_id: number;
+  url: string;
+  /** sha256 of the URL: joins `images.url_hash`. */
+  url_hash: string;
+  local_path: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type ImageStatus = 'pending' | 'cached' | 'failed';
+
+export interface ImagesTable {
+  id: Generated<number>;
+  url: string;
+  url_hash: string;
+  status: ImageStatus;
+  /** sha256 of the bytes: the file is DATA_DIR/images/ab/cd/<sha256>.<ext>. */
+  sha256: string | null;
+  ext: string | null;
+  content_type: string | null;
+  bytes: number | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  fetched_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type FeedRunStatus = 'running' | 'succeeded' | 'failed' | 'not_modified' | 'unchanged';
+
+export interface FeedRunsTable {
+  id: Generated<number>;
+  status: FeedRunStatus;
+  trigger: 'cli' | 'schedule' | 'startup' | 'api';
+  source: string;
+  http_status: number | null;
+  bytes: number | null;
+  etag: string | null;
+  last_modified: string | null;
+  generation_date: string | null;
+  body_sha256: string | null;
+  items_seen: Generated<number>;
+  created_count: Generated<number>;
+  updated_count: Generated<number>;
+  unchanged_count: Generated<number>;
+  removed_count: Generated<number>;
+  invalid_count: Generated<number>;
+  repaired_count: Generated<number>;
+  images_enqueued: Generated<number>;
+  /** JSON array of the first invalid items: `{line, id, errors}`. */
+  invalid_samples: string | null;
+  error: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export type PornstarRow = Selectable<PornstarsTable>;
+export type NewPornstarRow = Insertable<PornstarsTable>;
+export type PornstarUpdate = Updateable<PornstarsTable>;
+export type AliasRow = Selectable<PornstarAliasesTable>;
+export type ThumbnailRow = Selectable<PornstarThumbnailsTable>;
+export type ThumbnailUrlRow = Selectable<PornstarThumbnailUrlsTable>;
+export type ImageRow = Selectable<ImagesTable>;
+export type FeedRunRow = Selectable<FeedRunsTable>;
+
+export interface CatalogTables {
+  pornstars: PornstarsTable;
+  pornstar_aliases: PornstarAliasesTable;
+  pornstar_thumbnails: PornstarThumbnailsTable;
+  pornstar_thumbnail_urls: PornstarThumbnailUrlsTable;
+  images: ImagesTable;
+  feed_runs: FeedRunsTable;
+}
