@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cron } from 'croner';
 import dotenv from 'dotenv';
 
 export const ROLES = ['all', 'api', 'worker', 'scheduler', 'simulator'] as const;
@@ -38,7 +39,36 @@ export interface Config {
   migrateOnStart: boolean;
   publicUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  feed: FeedConfig;
+  images: ImagesConfig;
 }
+
+export interface FeedConfig {
+  /** An http(s) URL or a local file path. */
+  url: string;
+  /** Cron expression, evaluated in UTC. */
+  schedule: string;
+  timeoutMs: number;
+  maxBytes: number;
+  /** `soft`: items that left the feed get `removed_at`; `keep`: they are left alone. */
+  removal: 'soft' | 'keep';
+  /** A run with more invalid items than this share fails and changes nothing. */
+  maxInvalidRatio: number;
+  /** A run with fewer items than this share of the last successful run fails and changes nothing. */
+  minItemsRatio: number;
+}
+
+export interface ImagesConfig {
+  maxBytes: number;
+  concurrency: number;
+  perOriginConnections: number;
+  timeoutMs: number;
+  allowPrivateHosts: boolean;
+  /** Empty: any public host. */
+  allowedHosts: string[];
+}
+
+export const DEFAULT_FEED_URL = 'https://ph-c3fuhehkfqh6huc0.z01.azurefd.net/feed_pornstars.json';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -172,11 +202,32 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
     migrateOnStart: read.bool('MIGRATE_ON_START', true),
     publicUrl,
+    feed: {
+      url: read.string('FEED_URL', DEFAULT_FEED_URL),
+      schedule: read.string('FEED_SCHEDULE', '0 2 * * *'),
+      timeoutMs: read.int('FEED_TIMEOUT_MS', 120_000, 1),
+      maxBytes: read.int('FEED_MAX_BYTES', 1024 ** 3, 1),
+      removal: read.oneOf('FEED_REMOVAL', ['soft', 'keep'] as const, 'soft', (v) => v.toLowerCase()),
+      maxInvalidRatio: read.number('FEED_MAX_INVALID_RATIO', 0.01, 0, 1),
+      minItemsRatio: read.number('FEED_MIN_ITEMS_RATIO', 0.5, 0, 1),
+    },
+    images: {
+      maxBytes: read.int('IMAGE_MAX_BYTES', 10 * 1024 ** 2, 1),
+      concurrency: read.int('IMAGE_CONCURRENCY', 16, 1, 1000),
+      perOriginConnections: read.int('IMAGE_PER_ORIGIN_CONNECTIONS', 16, 1, 1000),
+      timeoutMs: read.int('IMAGE_TIMEOUT_MS', 30_000, 1),
+      allowPrivateHosts: read.bool('IMAGE_ALLOW_PRIVATE_HOSTS', false),
+      allowedHosts: (read.raw('IMAGE_ALLOWED_HOSTS') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    },
     logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', (v) => v.toLowerCase()),
   };
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {
     read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);
   }
+  if (!isValidCron(config.feed.schedule)) read.problems.push(`FEED_SCHEDULE must be a cron expression, got "${config.feed.schedule}"`);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
 }
@@ -191,4 +242,13 @@ export function sqlitePath(databaseUrl: string): string {
   const match = SQLITE_URL.exec(databaseUrl);
   if (!match?.[1]) throw new ConfigError([`DATABASE_URL is not a sqlite URL: ${databaseUrl}`]);
   return match[1] === ':memory:' ? ':memory:' : path.resolve(match[1]);
+}
+
+function isValidCron(expression: string): boolean {
+  try {
+    new Cron(expression, { paused: true, timezone: 'UTC' }).stop();
+    return true;
+  } catch {
+    return false;
+  }
 }
