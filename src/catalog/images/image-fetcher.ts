@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType } from './image-files.js';
+import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from './ssrf.js';
+
+/** Structurally `config.images`. */
+export interface ImageFetcherOptions extends TargetPolicy {
+  maxBytes: number;
+  timeoutMs: number;
+  perOriginConnections: number;
+  /** DNS resolution; replaceable so that tests can answer with any address. */
+  resolve?: LookupFunction;
+}
+
+export interface StoredImage extends ImageType {
+  sha256: string;
+  bytes: number;
+  path: string;
+  alreadyStored: boolean;
+}
+
+/** A download that did not produce an image; `retryable` says whether a later attempt may pass. */
+export class ImageFetchError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ImageFetchError';
+  }
+}
+
+const MAX_REDIRECTIONS = 3;
+
+/** 408, 429 and 5xx may pass later; any other status never will. */
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Downloads one image into the content-addressed store: the body streams through sha256 into a
+ * temp file, is checked (status, Content-Type, size, magic bytes) on the way, and is renamed into
+ * place only when complete. Every failure removes the temp file.
+ */
+export class ImageFetcher {
+  private readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly files: ImageFiles,
+    private readonly o: ImageFetcherOptions,
+  ) {
+    this.agent = new Agent({
+      connections: o.perOriginConnections,
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+      connect: guardedConnector({ ...o, connectTimeoutMs: o.timeoutMs }),
+    });
+    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
+  }
+
+  async fetch(url: string, signal?: AbortSignal): Promise<StoredImage> {
+    try {
+      assertFetchableUrl(url, this.o);
+    } catch (error) {
+      throw asFetchError(error, false);
+    }
+    // bodyTimeout only bounds the gap between chunks; this bounds a body that trickles.
+    const deadline = AbortSignal.timeout(this.o.timeoutMs);
+    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, { dispatcher: this.dispatcher, signal: abort, headers: { accept: 'image/*' } });
+    } catch (error) {
+      throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
+    }
+    try {
+      this.checkHeaders(response);
+    } catch (error) {
+      await response.body.dump().catch(() => undefined);
+      throw error;
+    }
+    const tempPath = await this.files.newTempPath();
+    try {
+      const written = await writeVerified(response.body, tempPath, this.o.maxBytes, abort);
+      const stored = await this.files.commit(tempPath, written.sha256, written.type.ext);
+      return { ...written.type, sha256: written.sha256, bytes: written.bytes, ...stored };
+    } catch (error) {
+      response.body.destroy();
+      await fs.promises.rm(tempPath, { force: true });
+      throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private checkHeaders({ statusCode, headers }: Dispatcher.ResponseData): void {
+    if (statusCode < 200 || statusCode > 299 || statusCode === 204) {
+      const retryable = isRetryableStatus(statusCode);
+      throw new ImageFetchError(`source answered ${statusCode}`, retryable, retryable ? parseRetryAfter(headers['retry-after']) : undefined);
+    }
+    const contentType = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!contentType.startsWith('image/')) throw new ImageFetchError(`not an image: Content-Type is "${contentType || 'missing'}"`, false);
+    const length = Number(headers['content-length']);
+    if (Number.isFinite(length) && length > this.o.maxBytes) {
+      throw new ImageFetchError(`image is ${length} bytes, over the ${this.o.maxBytes}-byte limit`, false);
+    }
+  }
+}
+
+interface Written {
+  sha256: string;
+  bytes: number;
+  type: ImageType;
+}
+
+/** Streams `body` into `tempPath` through sha256, aborting past `maxBytes` or on bytes that are no image. */
+async function writeVerified(body: Readable, tempPath: string, maxBytes: number, signal: AbortSignal): Promise<Written> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let head = Buffer.alloc(0);
+  let type: ImageType | undefined;
+  const sniff = (): Error | undefined => {
+    type = sniffImageType(head);
+    return type ? undefined : new ImageFetchError('not an image: the bytes are no JPEG, PNG, GIF or WebP', false);
+  };
+  const verify = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return callback(new ImageFetchError(`image is over the ${maxBytes}-byte limit`, false));
+      if (!type && head.length < SNIFF_BYTES) {
+        head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+        if (head.length >= SNIFF_BYTES) {
+          const error = sniff();
+          if (error) return callback(error);
+        }
+      }
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      callback(type ? undefined : sniff());
+    },
+  });
+  // Opened before streaming, so that the file exists by the time any failure removes it.
+  const file = await fs.promises.open(tempPath, 'wx');
+  await pipeline(body, verify, file.createWriteStream(), { signal });
+  return { sha256: hash.digest('hex'), bytes, type: type! };
+}
+
+function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {
+  if (error instanceof ImageFetchError) return error;
+  const blocked = findBlocked(error);
+  if (blocked) return new ImageFetchError(`refused: ${blocked.message}`, false);
+  if (timedOut) return new ImageFetchError(`timed out after ${timeoutMs} ms`, true);
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new ImageFetchError(`timed out: ${message}`, true);
+  return new ImageFetchError(`network error: ${code ? `${code} ` : ''}${message}`, true);
+}
+
+/** undici may wrap the connector's error; the guard's refusal is found wherever it sits. */
+function findBlocked(error: unknown): BlockedTargetError | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BlockedTargetError || (e as { code?: string }).code === 'ERR_IMAGE_TARGET_BLOCKED') return e as BlockedTargetError;
+  }
+  return undefined;
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

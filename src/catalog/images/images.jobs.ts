@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock.js';
+import type { Database } from '../../platform/db/database.js';
+import { defineJob } from '../../platform/queue/jobs.js';
+import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
+import { ImageFiles } from './image-files.js';
+import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
+import { findImageByUrlHash, markImageCached, recordImageFailure } from './images.repository.js';
+
+export interface ImageDownloadPayload {
+  urlHash: string;
+}
+
+/** One per distinct image URL, enqueued only by the claim that created the `images` row. */
+export const imageDownloadJob = defineJob<ImageDownloadPayload>('images.download', { priority: 1 });
+
+export interface ImageJobDeps {
+  database: Database;
+  fetcher: ImageFetcher;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Downloads one image into the store and marks its row cached. Idempotent: a cached image is never
+ * fetched again, and storing the same bytes twice leaves one file.
+ */
+export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownloadPayload> {
+  return async ({ urlHash }: ImageDownloadPayload, job: JobContext): Promise<void> => {
+    const image = await findImageByUrlHash(deps.database.db, urlHash);
+    if (!image || image.status === 'cached') return;
+
+    let stored;
+    try {
+      stored = await deps.fetcher.fetch(image.url, job.signal);
+    } catch (error) {
+      if (!(error instanceof ImageFetchError)) throw error;
+      const finalAttempt = !error.retryable || job.attempt >= job.maxAttempts;
+      await deps.database.write((db) =>
+        recordImageFailure(db, { url_hash: urlHash, status: finalAttempt ? 'failed' : 'pending', last_error: error.message, attempts: job.attempt, now: deps.clock.now() }),
+      );
+      if (!error.retryable) throw new PermanentError(error.message);
+      throw new RetryableError(error.message, error.retryAfterMs);
+    }
+    await deps.database.write((db) =>
+      markImageCached(db, {
+        url_hash: urlHash,
+        sha256: stored.sha256,
+        ext: stored.ext,
+        content_type: stored.contentType,
+        bytes: stored.bytes,
+        attempts: job.attempt,
+        fetched_at: deps.clock.now(),
+      }),
+    );
+  };
+}
+
+/**
+ * When an image's job is parked, the image is `failed`. The handler writes that itself when it
+ * gives up; this covers a worker that died during the last attempt, whose handler never got the word.
+ */
+export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock' | 'logger'>): NonNullable<WorkOptions['onParked']> {
+  return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
+    const hash = (payload as Partial<ImageDownloadPayload> | null)?.urlHash;
+    if (typeof hash !== 'string') return;
+    const changed = await deps.database.write((db) =>
+      recordImageFailure(db, { url_hash: hash, status: 'failed', last_error: notice.reason, attempts: notice.attempts, now: deps.clock.now() }),
+    );
+    if (changed) deps.logger.warn({ urlHash: hash, reason: notice.reason }, 'image failed: its download job was parked');
+  };
+}
+
+export interface ImageJobsOptions {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  /** `config.images`. */
+  images: ImageFetcherOptions & { concurrency: number };
+}
+
+export interface ImageJobs {
+  handler: JobHandler<ImageDownloadPayload>;
+  /** Pass to the registry next to the handler: `{ concurrency, onParked }`. */
+  workOptions: Pick<WorkOptions, 'concurrency' | 'onParked'>;
+  files: ImageFiles;
+  /** Closes the HTTP connection pool; call after the workers stopped. */
+  close(): Promise<void>;
+}
+
+/** Everything a worker process needs to run `images.download` jobs. */
+export function createImageJobs(options: ImageJobsOptions): ImageJobs {
+  const files = new ImageFiles(options.dataDir);
+  const fetcher = new ImageFetcher(files, options.images);
+  const logger = options.logger.child({ job: imageDownloadJob.queue });
+  const deps = { database: options.database, fetcher, clock: options.clock, logger };
+  // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
+  void files
+    .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
+  return {
+    handler: imageDownloadHandler(deps),
+    workOptions: { concurrency: options.images.concurrency, onParked: imageParkedHandler(deps) },
+    files,
+    close: () => fetcher.close(),
+  };
+}

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock.js';
+import type { Database, Executor } from '../../platform/db/database.js';
+import { enqueueJob } from '../../platform/queue/jobs.js';
+import type { Queue } from '../../platform/queue/queue.js';
+import type { ImageRow, ImageStatus } from '../catalog.tables.js';
+import { imageRelativePath } from './image-files.js';
+import { imageDownloadJob } from './images.jobs.js';
+import { claimImage, countImagesByStatus, findImagesByUrlHashes, listFailedImages, resetFailedImages, urlHash } from './images.repository.js';
+
+export interface ImagesServiceDeps {
+  database: Database;
+  queue: Queue;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface ImagesStats {
+  total: number;
+  byStatus: Record<ImageStatus, number>;
+  /** Sum of the cached images' sizes (identical content from several URLs counts once per URL). */
+  cachedBytes: number;
+  /** Download jobs by state. */
+  jobs: { ready: number; delayed: number; active: number; parked: number };
+}
+
+export interface RetryFailedResult {
+  /** Failed images put back to `pending`. */
+  images: number;
+  /** Parked download jobs moved back to the queue. */
+  parkedJobs: number;
+}
+
+/** How the API shows one image: joined to a thumbnail URL by `url_hash`. */
+export interface ImageView {
+  image_status: ImageStatus | null;
+  local_path: string | null;
+  cached_url: string | null;
+}
+
+export class ImagesService {
+  constructor(private readonly deps: ImagesServiceDeps) {}
+
+  /**
+   * Claims every URL not seen before and enqueues its download in the caller's transaction, so
+   * the rows and their jobs commit together. Only the claim that created a row enqueues: a URL
+   * already pending, cached or failed is never enqueued again. Returns how many were enqueued.
+   */
+  async claim(trx: Executor, urls: readonly string[]): Promise<number> {
+    const now = this.deps.clock.now();
+    let enqueued = 0;
+    for (const url of new Set(urls)) {
+      if (url === '') continue;
+      const hash = urlHash(url);
+      if (!(await claimImage(trx, this.deps.database.dialect, url, hash, now))) continue;
+      await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
+      enqueued++;
+    }
+    return enqueued;
+  }
+
+  async stats(): Promise<ImagesStats> {
+    const byStatus: Record<ImageStatus, number> = { pending: 0, cached: 0, failed: 0 };
+    let cachedBytes = 0;
+    for (const row of await countImagesByStatus(this.deps.database.db)) {
+      byStatus[row.status] = row.count;
+      if (row.status === 'cached') cachedBytes = row.bytes;
+    }
+    const { counts } = await this.deps.queue.stats(imageDownloadJob.queue);
+    return { total: byStatus.pending + byStatus.cached + byStatus.failed, byStatus, cachedBytes, jobs: counts };
+  }
+
+  listFailed(limit = 50, offset = 0): Promise<ImageRow[]> {
+    return listFailedImages(this.deps.database.db, limit, offset);
+  }
+
+  /**
+   * Re-drives every failed download: the rows go back to `pending` with a fresh job each. Where a
+   * parked job still holds the URL's dedupe key, the enqueue is a no-op and the parked job is moved
+   * back instead, with fresh attempts.
+   */
+  async retryFailed(): Promise<RetryFailedResult> {
+    const images = await this.deps.database.transaction(async (trx) => {
+      const hashes = await resetFailedImages(trx, this.deps.clock.now());
+      for (const hash of hashes) await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
+      return hashes.length;
+    });
+    const parkedJobs = await this.deps.queue.retryParked(imageDownloadJob.queue, 'all');
+    if (images > 0 || parkedJobs > 0) this.deps.logger.info({ images, parkedJobs }, 'failed image downloads re-driven');
+    return { images, parkedJobs };
+  }
+
+  /** Image state for the given source URLs, by URL. */
+  async viewsFor(urls: readonly string[], baseUrl: string): Promise<Map<string, ImageView>> {
+    const rows = await findImagesByUrlHashes(this.deps.database.db, urls.map(urlHash));
+    const byHash = new Map(rows.map((r) => [r.url_hash, r]));
+    return new Map(urls.map((url) => [url, imageView(byHash.get(urlHash(url)), baseUrl)]));
+  }
+
+  cachedUrl(sha256: string, ext: string, baseUrl: string): string {
+    return cachedImageUrl(sha256, ext, baseUrl);
+  }
+}
+
+/** The absolute URL of `GET /images/<sha256>.<ext>`. */
+export function cachedImageUrl(sha256: string, ext: string, baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/images/${sha256}.${ext}`;
+}
+
+/** The API's view of an `images` row (or of none: a URL never claimed). */
+export function imageView(row: Pick<ImageRow, 'status' | 'sha256' | 'ext'> | undefined, baseUrl: string): ImageView {
+  if (!row) return { image_status: null, local_path: null, cached_url: null };
+  const cached = row.status === 'cached' && row.sha256 !== null && row.ext !== null;
+  return {
+    image_status: row.status,
+    local_path: cached ? `images/${imageRelativePath(row.sha256!, row.ext!)}` : null,
+    cached_url: cached ? cachedImageUrl(row.sha256!, row.ext!, baseUrl) : null,
+  };
+}

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { ImageRow } from '../../../src/catalog/catalog.tables.js';
+import { createImageJobs, imageDownloadJob, type ImageJobs, type ImageJobsOptions } from '../../../src/catalog/images/images.jobs.js';
+import { findImageByUrlHash, urlHash } from '../../../src/catalog/images/images.repository.js';
+import { ImagesService } from '../../../src/catalog/images/images.service.js';
+import { systemClock } from '../../../src/platform/clock.js';
+import { DatabaseQueue } from '../../../src/platform/queue/database-queue.js';
+import { JobRegistry } from '../../../src/platform/queue/jobs.js';
+import type { Worker } from '../../../src/platform/queue/queue.js';
+import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { waitFor } from '../../support/driver-wait.js';
+
+export interface HarnessOptions {
+  images?: Partial<ImageJobsOptions['images']>;
+  maxAttempts?: number;
+}
+
+/**
+ * The images pipeline on a migrated temp SQLite database and a temp DATA_DIR: the service that
+ * claims, the database queue, and the download workers as the job registry starts them.
+ */
+export interface ImagesHarness {
+  sqlite: TempSqlite;
+  dataDir: string;
+  queue: DatabaseQueue;
+  service: ImagesService;
+  jobs: ImageJobs;
+  startWorkers(): void;
+  /** Waits until no download job is ready, delayed or active. */
+  drain(timeoutMs?: number): Promise<void>;
+  image(url: string): Promise<ImageRow | undefined>;
+  /** Files in DATA_DIR/images/tmp. */
+  tempFiles(): string[];
+  /** Every stored image file, relative to DATA_DIR/images. */
+  storedFiles(): string[];
+  close(): Promise<void>;
+}
+
+export async function createImagesHarness(options: HarnessOptions = {}): Promise<ImagesHarness> {
+  const sqlite = await createTempSqlite('intake-images');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-images-'));
+  const logger = pino({ level: 'silent' });
+  const queue = new DatabaseQueue({
+    database: sqlite.database,
+    logger,
+    defaultMaxAttempts: options.maxAttempts ?? 3,
+    defaultBackoff: { baseMs: 10, maxMs: 40 },
+    leaseMs: 30_000,
+    random: () => 0.5,
+    maxIdleMs: 50,
+  });
+  const service = new ImagesService({ database: sqlite.database, queue, clock: systemClock, logger });
+  const jobs = createImageJobs({
+    database: sqlite.database,
+    clock: systemClock,
+    logger,
+    dataDir,
+    images: { maxBytes: 64 * 1024, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
+  });
+  let workers: Worker[] = [];
+  const imagesDir = path.join(dataDir, 'images');
+
+  return {
+    sqlite,
+    dataDir,
+    queue,
+    service,
+    jobs,
+    startWorkers() {
+      const registry = new JobRegistry().handle(imageDownloadJob, jobs.handler, jobs.workOptions);
+      workers = registry.start(queue, { concurrency: 1 });
+    },
+    async drain(timeoutMs = 20_000) {
+      await waitFor(
+        async () => {
+          const { counts } = await queue.stats(imageDownloadJob.queue);
+          return counts.ready + counts.delayed + counts.active === 0;
+        },
+        timeoutMs,
+        'the image download queue to drain',
+      );
+    },
+    image: (url) => findImageByUrlHash(sqlite.database.db, urlHash(url)),
+    tempFiles: () => (fs.existsSync(jobs.files.tmpDir) ? fs.readdirSync(jobs.files.tmpDir) : []),
+    storedFiles: () =>
+      fs.existsSync(imagesDir)
+        ? (fs.readdirSync(imagesDir, { recursive: true }) as string[]).filter((f) => !f.startsWith('tmp') && fs.statSync(path.join(imagesDir, f)).isFile())
+        : [],
+    async close() {
+      await Promise.all(workers.map((w) => w.stop(1_000)));
+      await queue.close();
+      await jobs.close();
+      await sqlite.cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

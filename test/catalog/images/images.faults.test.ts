@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { imageDownloadJob, imageParkedHandler } from '../../../src/catalog/images/images.jobs.js';
+import { systemClock } from '../../../src/platform/clock.js';
+import { createImagesHarness, type HarnessOptions, type ImagesHarness } from './harness.js';
+import { MockCdn, png, send } from './mock-cdn.js';
+
+describe('image download faults', () => {
+  let cdn: MockCdn | undefined;
+  let h: ImagesHarness | undefined;
+
+  afterEach(async () => {
+    await h?.close();
+    await cdn?.close();
+    h = undefined;
+    cdn = undefined;
+  });
+
+  /** Claims `path` on a fresh CDN and pipeline, runs the workers until the queue drains, and returns the row. */
+  async function download(path: string, route?: Parameters<MockCdn['route']>[1], options: HarnessOptions = {}) {
+    cdn = await new MockCdn().start();
+    if (route) cdn.route(path, route);
+    h = await createImagesHarness(options);
+    const url = cdn.url(path);
+    await h.sqlite.database.transaction((trx) => h!.service.claim(trx, [url]));
+    h.startWorkers();
+    await h.drain();
+    return (await h.image(url))!;
+  }
+
+  async function parkedJobs(): Promise<number> {
+    return (await h!.queue.stats(imageDownloadJob.queue)).counts.parked;
+  }
+
+  function expectNothingLeftOnDisk(): void {
+    expect(h!.tempFiles()).toEqual([]);
+    expect(h!.storedFiles()).toEqual([]);
+  }
+
+  it.each([404, 410])('fails at once on %i, without a retry', async (status) => {
+    const image = await download('/gone.png', (_req, res) => send(res, status, 'text/plain', Buffer.from('gone')));
+    expect(image).toMatchObject({ status: 'failed', last_error: `source answered ${status}`, attempts: 1 });
+    expect(cdn!.hitsOf('/gone.png')).toBe(1);
+    expect(await parkedJobs()).toBe(1);
+    expectNothingLeftOnDisk();
+  });
+
+  it('caches an image after a 500 once the retry succeeds', async () => {
+    const image = await download('/flaky.png', (_req, res, hit) =>
+      hit === 1 ? send(res, 500, 'text/plain', Buffer.from('oops')) : send(res, 200, 'image/png', png('flaky')),
+    );
+    expect(image).toMatchObject({ status: 'cached', ext: 'png', content_type: 'image/png', attempts: 2, last_error: null });
+    expect(cdn!.hitsOf('/flaky.png')).toBe(2);
+    expect(h!.storedFiles()).toHaveLength(1);
+    expect(h!.tempFiles()).toEqual([]);
+  });
+
+  it('retries a 503 with backoff, then parks the job and fails the image', async () => {
+    const image = await download('/down.png', (_req, res) => send(res, 503, 'text/plain', Buffer.from('busy')));
+    expect(image).toMatchObject({ status: 'failed', last_error: 'source answered 503', attempts: 3 });
+    expect(cdn!.hitsOf('/down.png')).toBe(3);
+    expect(await parkedJobs()).toBe(1);
+    expectNothingLeftOnDisk();
+  });
+
+  it('fails a response whose Content-Type is not an image, whatever its bytes', async () => {
+    const image = await download('/page.png', (_req, res) => send(res, 200, 'text/html; charset=utf-8', png('disguised')));
+    expect(image).toMatchObject({ status: 'failed', last_error: 'not an image: Content-Type is "text/html"' });
+    expect(cdn!.hitsOf('/page.png')).toBe(1);
+    expectNothingLeftOnDisk();
+  });
+
+  it('fails an image Content-Type whose bytes are no image', async () => {
+    const image = await download('/fake.png', (_req, res) => send(res, 200, 'image/png', Buffer.from('<html><body>definitely not a png</body></html>')));
+    expect(image).toMatchObject({ status: 'failed', last_error: 'not an image: the bytes are no JPEG, PNG, GIF or WebP' });
+    expectNothingLeftOnDisk();
+  });
+
+  it('fails an image declared larger than IMAGE_MAX_BYTES without reading it', async () => {
+    const body = Buffer.concat([png('huge'), Buffer.alloc(2_000)]);
+    const image = await download('/huge.png', (_req, res) => send(res, 200, 'image/png', body), { images: { maxBytes: 1_000 } });
+    expect(image).toMatchObject({ status: 'failed', last_error: `image is ${body.length} bytes, over the 1000-byte limit` });
+    expectNothingLeftOnDisk();
+  });
+
+  it('aborts a body streamed past IMAGE_MAX_BYTES without a Content-Length, leaving no partial file', async () => {
+    let bytesSent = 0;
+    const image = await download(
+      '/endless.png',
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.write(png('endless'));
+        const chunk = Buffer.alloc(16 * 1024);
+        const pump = () => {
+          while (!res.destroyed && bytesSent < 8 * 1024 * 1024 && res.write(chunk)) bytesSent += chunk.length;
+          if (!res.destroyed && bytesSent < 8 * 1024 * 1024) res.once('drain', pump);
+          else res.end();
+        };
+        pump();
+      },
+      { images: { maxBytes: 64 * 1024 } },
+    );
+    expect(image).toMatchObject({ status: 'failed', last_error: 'image is over the 65536-byte limit' });
+    expect(bytesSent).toBeLessThan(8 * 1024 * 1024);
+    expectNothingLeftOnDisk();
+  });
+
+  it('retries a source slower than IMAGE_TIMEOUT_MS, then parks the job and fails the image', async () => {
+    const image = await download(
+      '/slow.png',
+      (_req, res) => {
+        const timer = setTimeout(() => send(res, 200, 'image/png', png('slow')), 5_000);
+        res.on('close', () => clearTimeout(timer));
+      },
+      { images: { timeoutMs: 150 }, maxAttempts: 2 },
+    );
+    expect(image.status).toBe('failed');
+    expect(image.last_error).toMatch(/timed out/);
+    expect(cdn!.hitsOf('/slow.png')).toBe(2);
+    expect(await parkedJobs()).toBe(1);
+    expectNothingLeftOnDisk();
+  });
+
+  it('times out a body that trickles after a valid start, leaving no partial file', async () => {
+    let tempFilesMidway: string[] = [];
+    const image = await download(
+      '/trickle.png',
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.write(png('trickle'));
+        const timer = setInterval(() => res.write(Buffer.alloc(1)), 40);
+        setTimeout(() => (tempFilesMidway = h!.tempFiles()), 200);
+        res.on('close', () => clearInterval(timer));
+      },
+      { images: { timeoutMs: 300 }, maxAttempts: 1 },
+    );
+    expect(image).toMatchObject({ status: 'failed', last_error: 'timed out after 300 ms' });
+    expect(tempFilesMidway).toHaveLength(1);
+    expectNothingLeftOnDisk();
+  });
+
+  it('retries a connection dropped mid-body', async () => {
+    const image = await download('/reset.png', (_req, res, hit) => {
+      if (hit > 1) return send(res, 200, 'image/png', png('reset'));
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000 });
+      res.write(png('reset'), () => res.destroy());
+    });
+    expect(image).toMatchObject({ status: 'cached', attempts: 2 });
+    expect(h!.tempFiles()).toEqual([]);
+    expect(h!.storedFiles()).toHaveLength(1);
+  });
+
+  it('re-drives failed images and their parked jobs with images:retry-failed', async () => {
+    let healthy = false;
+    const route = (_req: unknown, res: Parameters<Parameters<MockCdn['route']>[1]>[1]) =>
+      healthy ? send(res, 200, 'image/png', png('back')) : send(res, 404, 'text/plain', Buffer.from('missing'));
+    expect(await download('/later.png', route)).toMatchObject({ status: 'failed' });
+
+    healthy = true;
+    expect(await h!.service.retryFailed()).toEqual({ images: 1, parkedJobs: 1 });
+    await h!.drain();
+    expect(await h!.image(cdn!.url('/later.png'))).toMatchObject({ status: 'cached', last_error: null });
+    expect(await parkedJobs()).toBe(0);
+    expect(await h!.service.retryFailed()).toEqual({ images: 0, parkedJobs: 0 });
+  });
+
+  it('fails a pending image whose job was parked behind the handler’s back (a worker died on the last attempt)', async () => {
+    cdn = await new MockCdn().start();
+    h = await createImagesHarness();
+    const url = cdn.url('/orphan.png');
+    await h.sqlite.database.transaction((trx) => h!.service.claim(trx, [url]));
+    const onParked = imageParkedHandler({ database: h.sqlite.database, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const reason = 'lease expired: the worker stopped during the last attempt';
+    await onParked({ urlHash: (await h.image(url))!.url_hash }, { id: '1', queue: imageDownloadJob.queue, attempts: 3, maxAttempts: 3, reason });
+    expect(await h.image(url)).toMatchObject({ status: 'failed', last_error: reason, attempts: 3 });
+    await onParked({ nothing: true }, { id: '2', queue: imageDownloadJob.queue, attempts: 1, maxAttempts: 1, reason });
+  });
+
+  it('keeps a cached image cached when a stale parked notice arrives', async () => {
+    const image = await download('/kept.png');
+    expect(image.status).toBe('cached');
+    const onParked = imageParkedHandler({ database: h!.sqlite.database, clock: systemClock, logger: pino({ level: 'silent' }) });
+    await onParked({ urlHash: image.url_hash }, { id: '1', queue: imageDownloadJob.queue, attempts: 3, maxAttempts: 3, reason: 'late' });
+    expect(await h!.image(cdn!.url('/kept.png'))).toMatchObject({ status: 'cached', last_error: null });
+  });
+});
