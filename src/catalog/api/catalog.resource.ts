@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { Type, type TObject, type TSchema } from 'typebox';
+import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
+import { paginate, type PageRequest } from '../../platform/http/pagination.js';
+import type { WriteMode } from './catalog.input.js';
+import { EnvelopeOf, ListEnvelopeOf, ok, okList, readErrors, writeErrors } from './catalog.envelope.js';
+import { IdParams, ItemQuery, baseUrl, isTrue, linkQuery, pageOf, parseId, type FlagText, type PageQuery } from './catalog.params.js';
+
+export const API_PREFIX = '/api/v1';
+export const WRITE_ABILITY = 'catalog:write';
+
+/** What a handler knows of its request beyond its input. */
+export interface ResourceContext {
+  /** `protocol://host`, for absolute links. */
+  baseUrl: string;
+  includeRemoved: boolean;
+}
+
+/** One catalog resource: its schemas, and its operations with their results already presented. */
+export interface ResourceSpec<Q extends PageQuery, B, V> {
+  /** Under `/api/v1`, e.g. `/pornstars`. */
+  path: string;
+  tag: string;
+  /** "Pornstar", for messages ("Pornstar created successfully") and summaries. */
+  noun: string;
+  plural: string;
+  view: TSchema;
+  query: TObject;
+  /** POST and PUT. */
+  body: TSchema;
+  /** PATCH: every field optional. */
+  patchBody: TSchema;
+  list(query: Q, page: PageRequest, ctx: ResourceContext): Promise<{ items: V[]; total: number }>;
+  show(id: number, ctx: ResourceContext): Promise<V>;
+  create(body: B, ctx: ResourceContext): Promise<V & { id: number }>;
+  update(id: number, body: B, mode: WriteMode, ctx: ResourceContext): Promise<V>;
+  destroy(id: number, ctx: ResourceContext): Promise<void>;
+}
+
+function contextOf(request: FastifyRequest): ResourceContext {
+  const query = request.query as { include_removed?: FlagText } | undefined;
+  return { baseUrl: baseUrl(request), includeRemoved: isTrue(query?.include_removed) };
+}
+
+const idOf = (request: FastifyRequest) => parseId((request.params as { id: string }).id);
+
+/** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
+export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier): void {
+  const item = EnvelopeOf(spec.view);
+  const noun = spec.noun.toLowerCase();
+  const read = { tags: [spec.tag] };
+  const write = { tags: [spec.tag], security: [{ bearer: [] }] };
+  // Authentication runs first, before the body is parsed or validated: no token is a 401 whatever the body.
+  const guard = requireToken(tokens, WRITE_ABILITY) as unknown as onRequestAsyncHookHandler;
+  const knownQuery = Object.keys(spec.query.properties);
+  const member = `${spec.path}/:id`;
+
+  app.get(
+    spec.path,
+    { schema: { ...read, summary: `List ${spec.plural.toLowerCase()} (paginated)`, querystring: spec.query, response: { 200: ListEnvelopeOf(spec.view), ...readErrors } } },
+    async (request) => {
+      const query = request.query as Q;
+      const page = pageOf(query);
+      const { items, total } = await spec.list(query, page, contextOf(request));
+      const path = `${baseUrl(request)}${API_PREFIX}${spec.path}`;
+      return okList(`${spec.plural} retrieved successfully`, paginate(items, total, page, path, linkQuery(query, knownQuery)));
+    },
+  );
+
+  app.post(
+    spec.path,
+    { onRequest: guard, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
+    async (request, reply) => {
+      const created = await spec.create(request.body as B, contextOf(request));
+      reply.code(201).header('location', `${API_PREFIX}${spec.path}/${created.id}`);
+      return ok(`${spec.noun} created successfully`, created);
+    },
+  );
+
+  app.get(
+    member,
+    { schema: { ...read, summary: `Show a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: item, ...readErrors } } },
+    async (request) => ok(`${spec.noun} retrieved successfully`, await spec.show(idOf(request), contextOf(request))),
+  );
+
+  const update = (mode: WriteMode) => async (request: FastifyRequest) =>
+    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, contextOf(request)));
+
+  app.put(
+    member,
+    {
+      onRequest: guard,
+      schema: {
+        ...write,
+        summary: `Replace a ${noun}: fields left out become null or their default`,
+        params: IdParams,
+        querystring: ItemQuery,
+        body: spec.body,
+        response: { 200: item, ...writeErrors },
+      },
+    },
+    update('replace'),
+  );
+
+  app.patch(
+    member,
+    {
+      onRequest: guard,
+      schema: {
+        ...write,
+        summary: `Update a ${noun}: only the fields sent change`,
+        params: IdParams,
+        querystring: ItemQuery,
+        body: spec.patchBody,
+        response: { 200: item, ...writeErrors },
+      },
+    },
+    update('merge'),
+  );
+
+  app.delete(
+    member,
+    {
+      onRequest: guard,
+      schema: { ...write, summary: `Delete a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: EnvelopeOf(Type.Null()), ...writeErrors } },
+    },
+    async (request) => {
+      await spec.destroy(idOf(request), contextOf(request));
+      return ok(`${spec.noun} deleted successfully`, null);
+    },
+  );
+}

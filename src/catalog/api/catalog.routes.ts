@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { TokenVerifier } from '../../platform/http/authentication.js';
+import { installErrorHandler } from '../../platform/http/error-handler.js';
+import { aliasesRoutes } from './aliases.routes.js';
+import { AliasesService } from './aliases.service.js';
+import { EnvelopeOf, ErrorEnvelope, catalogErrorFormatter, ok } from './catalog.envelope.js';
+import { API_PREFIX } from './catalog.resource.js';
+import type { CatalogServiceDeps } from './catalog.sync.js';
+import { pornstarsRoutes } from './pornstars.routes.js';
+import { PornstarsService } from './pornstars.service.js';
+import { thumbnailUrlsRoutes } from './thumbnail-urls.routes.js';
+import { ThumbnailUrlsService } from './thumbnail-urls.service.js';
+import { thumbnailsRoutes } from './thumbnails.routes.js';
+import { ThumbnailsService } from './thumbnails.service.js';
+
+export interface CatalogServices {
+  pornstars: PornstarsService;
+  aliases: AliasesService;
+  thumbnails: ThumbnailsService;
+  thumbnailUrls: ThumbnailUrlsService;
+}
+
+/** The catalog API's services; none of them knows HTTP, so the CLI and workers can reuse them. */
+export function createCatalogServices(deps: CatalogServiceDeps): CatalogServices {
+  return {
+    pornstars: new PornstarsService(deps),
+    aliases: new AliasesService(deps),
+    thumbnails: new ThumbnailsService(deps),
+    thumbnailUrls: new ThumbnailUrlsService(deps),
+  };
+}
+
+export interface CatalogRoutesDeps {
+  catalog: CatalogServices;
+  tokens: TokenVerifier;
+  version: string;
+}
+
+/**
+ * The seed-compatible catalog API under `/api/v1`, every answer (errors included) in the
+ * `{success, message, data, errors}` envelope. Register `catalogErrorFormatter` for the prefix
+ * with buildApp's `errorFormatters` so that 404 and 405 outside the routes use it too.
+ */
+export async function catalogRoutes(app: FastifyInstance, deps: CatalogRoutesDeps): Promise<void> {
+  await app.register(
+    async (v1) => {
+      installErrorHandler(v1, catalogErrorFormatter);
+      const meta = { tags: ['catalog'] };
+
+      v1.get(
+        '/health',
+        { schema: { ...meta, summary: 'Liveness of the catalog API', response: { 200: EnvelopeOf(Type.Object({ status: Type.Literal('ok') })), 500: ErrorEnvelope } } },
+        async () => ok('OK', { status: 'ok' as const }),
+      );
+      v1.get(
+        '/version',
+        {
+          schema: {
+            ...meta,
+            summary: 'Name and version of the running build',
+            response: { 200: EnvelopeOf(Type.Object({ name: Type.String(), version: Type.String() })), 500: ErrorEnvelope },
+          },
+        },
+        async () => ok('OK', { name: 'intake', version: deps.version }),
+      );
+
+      pornstarsRoutes(v1, deps.catalog.pornstars, deps.tokens);
+      aliasesRoutes(v1, deps.catalog.aliases, deps.tokens);
+      thumbnailsRoutes(v1, deps.catalog.thumbnails, deps.tokens);
+      thumbnailUrlsRoutes(v1, deps.catalog.thumbnailUrls, deps.tokens);
+    },
+    { prefix: API_PREFIX },
+  );
+}

@@ -1,0 +1,66 @@
+import { Type, type TSchema } from 'typebox';
+
+/** Shared field and view schemas of the catalog resources. */
+
+export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
+export const MAX_URL_LENGTH = 2048;
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** One Ajv error ("must be a string or null") rather than one per branch of a union. */
+export const NullableText = (maxLength: number, description?: string) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength, ...(description && { description }) });
+
+export const NullableInteger = (minimum: number, maximum: number, description?: string) =>
+  Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum, maximum, ...(description && { description }) });
+
+/** Laravel's `boolean` rule: true, false, 1, 0, "1" and "0". */
+export type BoolInput = boolean | 0 | 1 | '0' | '1';
+export const BoolLike = (description: string) => Type.Unsafe<BoolInput>({ enum: [true, false, 1, 0, '1', '0'], description });
+export const NullableBoolLike = (description: string) =>
+  Type.Unsafe<BoolInput | null>({ enum: [true, false, 1, 0, '1', '0', null], description });
+
+export function toBoolInput(value: BoolInput): boolean {
+  return value === true || value === 1 || value === '1';
+}
+
+export const ThumbnailUrlView = Type.Object({
+  id: Type.Integer(),
+  thumbnail_id: Type.Integer(),
+  url: Type.String(),
+  local_path: Nullable(Type.String()),
+  cached_url: Nullable(Type.String()),
+  image_status: Nullable(Type.String()),
+});
+
+export const ThumbnailView = Type.Object({
+  id: Type.Integer(),
+  pornstar_id: Type.Integer(),
+  type: Type.String(),
+  width: Nullable(Type.Integer()),
+  height: Nullable(Type.Integer()),
+  urls: Type.Array(ThumbnailUrlView),
+});
+
+export const AliasView = Type.Object({
+  id: Type.Integer(),
+  pornstar_id: Type.Integer(),
+  alias: Type.String(),
+});
+
+export const UrlInput = Type.Object({
+  url: Type.String({ maxLength: MAX_URL_LENGTH, description: 'An absolute http(s) URL; it enters the image download pipeline' }),
+  local_path: Type.Optional(NullableText(1024)),
+});
+
+export const UrlsInput = Type.Array(UrlInput, { maxItems: 20 });
+
+export const ThumbnailFields = {
+  type: Type.String({ maxLength: 32, description: 'pc, mobile, tablet, …; unique per pornstar' }),
+  width: Type.Optional(NullableInteger(0, 100_000)),
+  height: Type.Optional(NullableInteger(0, 100_000)),
+  urls: Type.Optional(UrlsInput),
+};
+
+export const NestedThumbnailInput = Type.Object(ThumbnailFields);
+export const NestedAliasInput = Type.Object({ alias: Type.String({ maxLength: 255 }) });

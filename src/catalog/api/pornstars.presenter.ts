@@ -1,0 +1,111 @@
+import type { Static } from 'typebox';
+import type { AliasRow, PornstarRow, ThumbnailRow } from '../catalog.tables.js';
+import type { AliasView, ThumbnailUrlView, ThumbnailView } from './catalog.schemas.js';
+import type { PornstarViewData } from './pornstars.schemas.js';
+import type { ThumbnailUrlWithImage } from './thumbnail-urls.repository.js';
+
+export type AliasViewData = Static<typeof AliasView>;
+export type ThumbnailViewData = Static<typeof ThumbnailView>;
+export type ThumbnailUrlViewData = Static<typeof ThumbnailUrlView>;
+
+/** A thumbnail with its URLs, as the services load it. */
+export interface ThumbnailWithUrls {
+  thumbnail: ThumbnailRow;
+  urls: ThumbnailUrlWithImage[];
+}
+
+/** A pornstar with everything its resource shows. */
+export interface PornstarGraph {
+  pornstar: PornstarRow;
+  aliases: AliasRow[];
+  thumbnails: ThumbnailWithUrls[];
+}
+
+/** 0/1 on SQLite and MySQL, a boolean on PostgreSQL. */
+export function toBool(value: number | boolean | null): boolean | null {
+  return value === null ? null : Boolean(value);
+}
+
+const iso = (ms: number) => new Date(Number(ms)).toISOString();
+const int = (value: number | null) => (value === null ? null : Number(value));
+
+export function presentAlias(alias: AliasRow): AliasViewData {
+  return { id: alias.id, pornstar_id: alias.pornstar_id, alias: alias.alias };
+}
+
+/**
+ * `cached_url` is absolute (`<base>/images/<sha256>.<ext>`) once the image is cached;
+ * `local_path` is the stored one, or the cache's relative path once cached.
+ */
+export function presentThumbnailUrl(url: ThumbnailUrlWithImage, base: string): ThumbnailUrlViewData {
+  const cached = url.image_status === 'cached' && url.image_sha256 !== null;
+  const file = cached ? `${url.image_sha256}${url.image_ext ? `.${url.image_ext}` : ''}` : null;
+  return {
+    id: url.id,
+    thumbnail_id: url.thumbnail_id,
+    url: url.url,
+    local_path: url.local_path ?? (file ? `images/${file.slice(0, 2)}/${file.slice(2, 4)}/${file}` : null),
+    cached_url: file ? `${base}/images/${file}` : null,
+    image_status: url.image_status ?? null,
+  };
+}
+
+export function presentThumbnail({ thumbnail, urls }: ThumbnailWithUrls, base: string): ThumbnailViewData {
+  return {
+    id: thumbnail.id,
+    pornstar_id: thumbnail.pornstar_id,
+    type: thumbnail.type,
+    width: int(thumbnail.width),
+    height: int(thumbnail.height),
+    urls: urls.map((url) => presentThumbnailUrl(url, base)),
+  };
+}
+
+export function presentPornstar({ pornstar: p, aliases, thumbnails }: PornstarGraph, base: string): PornstarViewData {
+  return {
+    id: p.id,
+    external_id: p.external_id,
+    name: p.name,
+    link: p.link,
+    license: p.license,
+    wl_status: toBool(p.wl_status) ?? false,
+    attributes: {
+      hair_color: p.hair_color,
+      ethnicity: p.ethnicity,
+      has_tattoos: toBool(p.has_tattoos),
+      has_piercings: toBool(p.has_piercings),
+      breast_size: p.breast_size,
+      breast_type: p.breast_type,
+      gender: p.gender,
+      orientation: p.orientation,
+      age: int(p.age),
+    },
+    stats: {
+      subscriptions: int(p.subscriptions),
+      monthly_searches: int(p.monthly_searches),
+      views: int(p.views),
+      videos_count: int(p.videos_count),
+      premium_videos_count: int(p.premium_videos_count),
+      white_label_video_count: int(p.white_label_video_count),
+      rank: int(p.rank),
+      rank_premium: int(p.rank_premium),
+      rank_wl: int(p.rank_wl),
+    },
+    aliases: aliases.map(presentAlias),
+    thumbnails: thumbnails.map((t) => presentThumbnail(t, base)),
+    created_at: iso(p.created_at),
+    updated_at: iso(p.updated_at),
+  };
+}
+
+/** Groups child rows under their parents' ids, keeping the rows' order. */
+export function groupBy<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}

@@ -1,0 +1,122 @@
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { Executor } from '../../platform/db/database.js';
+import type { CatalogTables, NewPornstarRow, PornstarRow, PornstarUpdate } from '../catalog.tables.js';
+import type { SortKey } from './pornstars.schemas.js';
+
+const tables = (db: Executor) => db as Kysely<CatalogTables>;
+
+export type TextFilterColumn = 'gender' | 'orientation' | 'license' | 'hair_color' | 'ethnicity';
+
+export interface PornstarFilter {
+  includeRemoved: boolean;
+  /** Lower-cased substring of the name or of an alias. */
+  q?: string;
+  /** Each column matches when one of its `|`-joined values equals one of these (lower-cased) values. */
+  text: Array<{ column: TextFilterColumn; values: string[] }>;
+  hasTattoos?: boolean;
+  hasPiercings?: boolean;
+  minAge?: number;
+  maxAge?: number;
+}
+
+export interface PornstarSort {
+  key: SortKey | 'id';
+  descending: boolean;
+}
+
+type PornstarQuery<O> = SelectQueryBuilder<CatalogTables, 'pornstars', O>;
+
+/** `!` escapes LIKE's wildcards on every engine (a backslash would not on MySQL). */
+function escapeLike(text: string): string {
+  return text.replace(/[!%_]/g, '!$&');
+}
+
+function like(column: string, pattern: string) {
+  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '!'`;
+}
+
+function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): PornstarQuery<O> {
+  let q = query;
+  if (!filter.includeRemoved) q = q.where('pornstars.removed_at', 'is', null);
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q)}%`;
+    q = q.where((eb: ExpressionBuilder<CatalogTables, 'pornstars'>) =>
+      eb.or([
+        like('pornstars.name', pattern),
+        eb.exists(
+          eb
+            .selectFrom('pornstar_aliases')
+            .select(sql.lit(1).as('one'))
+            .whereRef('pornstar_aliases.pornstar_id', '=', 'pornstars.id')
+            .where(sql<boolean>`${sql.ref('pornstar_aliases.alias_key')} like ${pattern} escape '!'`),
+        ),
+      ]),
+    );
+  }
+  for (const { column, values } of filter.text) {
+    const ref = `pornstars.${column}`;
+    q = q.where((eb: ExpressionBuilder<CatalogTables, 'pornstars'>) =>
+      eb.or(
+        values.flatMap((value) => {
+          const v = escapeLike(value);
+          return [eb(eb.fn('lower', [sql.ref(ref)]), '=', value), like(ref, `${v}|%`), like(ref, `%|${v}`), like(ref, `%|${v}|%`)];
+        }),
+      ),
+    );
+  }
+  if (filter.hasTattoos !== undefined) q = q.where('pornstars.has_tattoos', '=', filter.hasTattoos ? 1 : 0);
+  if (filter.hasPiercings !== undefined) q = q.where('pornstars.has_piercings', '=', filter.hasPiercings ? 1 : 0);
+  if (filter.minAge !== undefined) q = q.where('pornstars.age', '>=', filter.minAge);
+  if (filter.maxAge !== undefined) q = q.where('pornstars.age', '<=', filter.maxAge);
+  return q;
+}
+
+/** One page in the requested order; rows without a value sort last either way, ties by id. */
+export function listPornstars(db: Executor, filter: PornstarFilter, sort: PornstarSort, limit: number, offset: number): Promise<PornstarRow[]> {
+  let query = applyFilter(tables(db).selectFrom('pornstars').selectAll('pornstars'), filter);
+  if (sort.key !== 'id') {
+    const column = sql.ref(`pornstars.${sort.key}`);
+    query = query
+      .orderBy(sql`case when ${column} is null then 1 else 0 end`)
+      .orderBy(sort.key === 'name' ? sql`lower(${column})` : column, sort.descending ? 'desc' : 'asc');
+  }
+  return query.orderBy('pornstars.id', 'asc').limit(limit).offset(offset).execute();
+}
+
+export async function countPornstars(db: Executor, filter: PornstarFilter): Promise<number> {
+  const row = await applyFilter(tables(db).selectFrom('pornstars').select((eb) => eb.fn.countAll<number | string>().as('count')), filter).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export function findPornstar(db: Executor, id: number, includeRemoved: boolean): Promise<PornstarRow | undefined> {
+  let query = tables(db).selectFrom('pornstars').selectAll().where('id', '=', id);
+  if (!includeRemoved) query = query.where('removed_at', 'is', null);
+  return query.executeTakeFirst();
+}
+
+export async function findPornstarIdByExternalId(db: Executor, externalId: string): Promise<number | undefined> {
+  const row = await tables(db).selectFrom('pornstars').select('id').where('external_id', '=', externalId).executeTakeFirst();
+  return row?.id;
+}
+
+export async function insertPornstar(db: Executor, row: NewPornstarRow): Promise<PornstarRow> {
+  return tables(db).insertInto('pornstars').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updatePornstar(db: Executor, id: number, changes: PornstarUpdate): Promise<void> {
+  await tables(db).updateTable('pornstars').set(changes).where('id', '=', id).execute();
+}
+
+/**
+ * Marks a pornstar as changed through the API: its content hash is cleared, so that the next feed
+ * run writes the feed's version again instead of skipping the item as unchanged.
+ */
+export async function touchPornstar(db: Executor, id: number, now: number): Promise<void> {
+  await tables(db).updateTable('pornstars').set({ content_hash: null, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** Aliases, thumbnails and their URLs go with it (foreign keys cascade). */
+export async function deletePornstar(db: Executor, id: number): Promise<boolean> {
+  const result = await tables(db).deleteFrom('pornstars').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

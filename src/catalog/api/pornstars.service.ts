@@ -1,0 +1,110 @@
+import type { Executor } from '../../platform/db/database.js';
+import { httpErrors } from '../../platform/http/errors.js';
+import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
+import type { PornstarRow } from '../catalog.tables.js';
+import { listAliasesOf } from './aliases.repository.js';
+import type { WriteMode } from './catalog.input.js';
+import { claimImages, replaceAliases, replaceThumbnails, transact, type CatalogServiceDeps } from './catalog.sync.js';
+import { toPornstarInput, type PornstarInput } from './pornstars.input.js';
+import { groupBy, type PornstarGraph } from './pornstars.presenter.js';
+import {
+  countPornstars,
+  deletePornstar,
+  findPornstar,
+  findPornstarIdByExternalId,
+  insertPornstar,
+  listPornstars,
+  updatePornstar,
+  type PornstarFilter,
+  type PornstarSort,
+} from './pornstars.repository.js';
+import type { PornstarBodyData } from './pornstars.schemas.js';
+import { listUrlsOfPornstars } from './thumbnail-urls.repository.js';
+import { listThumbnailsOf } from './thumbnails.repository.js';
+
+const externalIdTaken = () => httpErrors.validation({ external_id: ['The external_id has already been taken.'] });
+
+/** Loads the aliases, thumbnails and URLs of many pornstars with one query each (no N+1). */
+export async function loadGraphs(db: Executor, pornstars: PornstarRow[]): Promise<PornstarGraph[]> {
+  const ids = pornstars.map((p) => p.id);
+  const [aliases, thumbnails, urls] = await Promise.all([listAliasesOf(db, ids), listThumbnailsOf(db, ids), listUrlsOfPornstars(db, ids)]);
+  const aliasesOf = groupBy(aliases, (a) => a.pornstar_id);
+  const thumbnailsOf = groupBy(thumbnails, (t) => t.pornstar_id);
+  const urlsOf = groupBy(urls, (u) => u.thumbnail_id);
+  return pornstars.map((pornstar) => ({
+    pornstar,
+    aliases: aliasesOf.get(pornstar.id) ?? [],
+    thumbnails: (thumbnailsOf.get(pornstar.id) ?? []).map((thumbnail) => ({ thumbnail, urls: urlsOf.get(thumbnail.id) ?? [] })),
+  }));
+}
+
+export class PornstarsService {
+  constructor(private readonly deps: CatalogServiceDeps) {}
+
+  async list(filter: PornstarFilter, sort: PornstarSort, page: PageRequest): Promise<{ items: PornstarGraph[]; total: number }> {
+    const db = this.deps.database.db;
+    const [rows, total] = await Promise.all([listPornstars(db, filter, sort, page.perPage, offsetOf(page)), countPornstars(db, filter)]);
+    return { items: await loadGraphs(db, rows), total };
+  }
+
+  async get(id: number, includeRemoved = false): Promise<PornstarGraph> {
+    const db = this.deps.database.db;
+    const row = await findPornstar(db, id, includeRemoved);
+    if (!row) throw httpErrors.notFound();
+    const [graph] = await loadGraphs(db, [row]);
+    return graph!;
+  }
+
+  /** The pornstar, its aliases, thumbnails and URLs, and the claim of its images: one transaction. */
+  async create(body: PornstarBodyData): Promise<PornstarGraph> {
+    const input = toPornstarInput(body, 'replace');
+    return this.write(async (trx, now) => {
+      const externalId = input.columns.external_id!;
+      if ((await findPornstarIdByExternalId(trx, externalId)) !== undefined) throw externalIdTaken();
+      const row = await insertPornstar(trx, {
+        ...(input.columns as Required<PornstarInput['columns']>),
+        content_hash: null,
+        removed_at: null,
+        created_at: now,
+        updated_at: now,
+      });
+      return this.writeChildren(trx, row.id, input, now);
+    });
+  }
+
+  /** PUT (`replace`) or PATCH (`merge`); nested aliases and thumbnails are replaced when given. */
+  async update(id: number, body: PornstarBodyData, mode: WriteMode, includeRemoved = false): Promise<PornstarGraph> {
+    const input = toPornstarInput(body, mode);
+    return this.write(async (trx, now) => {
+      const existing = await findPornstar(trx, id, includeRemoved);
+      if (!existing) throw httpErrors.notFound();
+      const externalId = input.columns.external_id;
+      if (externalId !== undefined && externalId !== existing.external_id) {
+        const owner = await findPornstarIdByExternalId(trx, externalId);
+        if (owner !== undefined && owner !== id) throw externalIdTaken();
+      }
+      // The feed compares content hashes: clearing it makes the next run write the feed's version.
+      await updatePornstar(trx, id, { ...input.columns, content_hash: null, updated_at: now });
+      return this.writeChildren(trx, id, input, now, includeRemoved);
+    });
+  }
+
+  async destroy(id: number, includeRemoved = false): Promise<void> {
+    await this.deps.database.transaction(async (trx) => {
+      const existing = await findPornstar(trx, id, includeRemoved);
+      if (!existing || !(await deletePornstar(trx, id))) throw httpErrors.notFound();
+    });
+  }
+
+  private async writeChildren(trx: Executor, id: number, input: PornstarInput, now: number, includeRemoved = true): Promise<PornstarGraph> {
+    if (input.aliases) await replaceAliases(trx, id, input.aliases, now);
+    if (input.thumbnails) await claimImages(this.deps.images, trx, await replaceThumbnails(trx, id, input.thumbnails, now));
+    const row = await findPornstar(trx, id, includeRemoved);
+    const [graph] = await loadGraphs(trx, [row!]);
+    return graph!;
+  }
+
+  private write<T>(work: (trx: Executor, now: number) => Promise<T>): Promise<T> {
+    return transact(this.deps, externalIdTaken, work);
+  }
+}
