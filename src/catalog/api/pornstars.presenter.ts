@@ -38,8 +38,8 @@ export function presentAlias(alias: AliasRow): AliasViewData {
  * `local_path` is the stored one, or the cache's relative path once cached.
  */
 export function presentThumbnailUrl(url: ThumbnailUrlWithImage, base: string): ThumbnailUrlViewData {
-  const cached = url.image_status === 'cached' && url.image_sha256 !== null;
-  const file = cached ? `${url.image_sha256}${url.image_ext ? `.${url.image_ext}` : ''}` : null;
+  // The same rule as the images module's view: cached with its content hash and extension.
+  const file = url.image_status === 'cached' && url.image_sha256 && url.image_ext ? `${url.image_sha256}.${url.image_ext}` : null;
   return {
     id: url.id,
     thumbnail_id: url.thumbnail_id,
