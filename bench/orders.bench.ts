@@ -89,6 +89,7 @@ async function startIntake(name: string, env: Record<string, string>): Promise<T
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     METRICS_PORT: '0',
+    FEED_INGEST_ON_START: 'false',
     AUTH_RATE_LIMIT_PER_MINUTE: '1000',
     ...env,
   });

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { authRoutes } from './auth/auth.routes.js';
+import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from './catalog/api/index.js';
+import { imagesRoutes } from './catalog/images/images.routes.js';
 import type { Container } from './container.js';
 import { ordersRoutes } from './orders/orders.routes.js';
 import { simulatorRoutes } from './orders/simulator.routes.js';
@@ -21,11 +23,13 @@ export function readinessOf(container: Container): ReadinessCheck[] {
   ];
 }
 
-/** The public HTTP API: auth, orders and, when enabled, the third-party simulator. */
+/** The public HTTP API: auth, orders, the catalog, cached images and, when enabled, the third-party simulator. */
 export function buildApiApp(container: Container, simulator?: SimulatorState): Promise<FastifyInstance> {
   const plugins: FastifyPluginAsync[] = [
     (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: container.config.authRateLimitPerMinute }),
     (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
+    (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
+    (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
   ];
   if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));
   return buildApp({
@@ -34,6 +38,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     version: VERSION,
     readiness: readinessOf(container),
     plugins,
+    errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
   });
 }
 

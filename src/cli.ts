@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { EmailTakenError } from './auth/auth.service.js';
+import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';
+import { listFeedRuns } from './catalog/feed/feed-runs.repository.js';
+import { registerImagesCommands } from './catalog/images/images.cli.js';
 import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
 import { createContainer, QUEUE_NAMES, type Container } from './container.js';
 import { createDatabase } from './platform/db/database.js';
@@ -132,6 +135,30 @@ program
   .action(async (ids: string[], options: { queue: string }) => {
     await withContainer(async (c) => print(`purged ${await c.queue.purgeParked(options.queue, ids.length > 0 ? ids : undefined)} job(s)`));
   });
+
+program
+  .command('feed:ingest')
+  .description('fetch and ingest the catalog feed now (one run at a time across all instances)')
+  .option('--url <url>', 'an http(s) URL or a local file (default: FEED_URL)')
+  .action(async (options: { url?: string }) => {
+    await withContainer(async (c) => {
+      process.exitCode = await ingestFromCli(c.feed, options.url);
+    });
+  });
+
+program
+  .command('feed:runs')
+  .description('recent feed runs with their counts')
+  .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+  .action(async (options: { limit: number }) => {
+    await withContainer(async (c) => {
+      const runs = await listFeedRuns(c.database.db, options.limit);
+      if (runs.length === 0) return print('no feed runs yet');
+      console.table(runs.map((run) => ({ ...summarize(run), started_at: new Date(run.started_at).toISOString(), error: run.error })));
+    });
+  });
+
+registerImagesCommands(program, (work) => withContainer((c) => work(c.images)));
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

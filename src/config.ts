@@ -48,6 +48,8 @@ export interface FeedConfig {
   url: string;
   /** Cron expression, evaluated in UTC. */
   schedule: string;
+  /** Ingest when the scheduler starts and no run has ever succeeded. */
+  ingestOnStart: boolean;
   timeoutMs: number;
   maxBytes: number;
   /** `soft`: items that left the feed get `removed_at`; `keep`: they are left alone. */
@@ -205,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
     feed: {
       url: read.string('FEED_URL', DEFAULT_FEED_URL),
       schedule: read.string('FEED_SCHEDULE', '0 2 * * *'),
+      ingestOnStart: read.bool('FEED_INGEST_ON_START', true),
       timeoutMs: read.int('FEED_TIMEOUT_MS', 120_000, 1),
       maxBytes: read.int('FEED_MAX_BYTES', 1024 ** 3, 1),
       removal: read.oneOf('FEED_REMOVAL', ['soft', 'keep'] as const, 'soft', (v) => v.toLowerCase()),

@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
+import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
+import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
+import { createImageJobs, imageDownloadJob } from './catalog/images/images.jobs.js';
+import { ImagesService } from './catalog/images/images.service.js';
 import type { Config } from './config.js';
 import { orderIntegrationHandler, orderParkedHandler } from './orders/orders.integration.js';
 import { orderIntegrationJob } from './orders/orders.jobs.js';
@@ -26,6 +30,9 @@ export interface Container {
   idempotency: Idempotency;
   auth: AuthService;
   orders: OrdersService;
+  images: ImagesService;
+  feed: FeedIngestService;
+  catalog: CatalogServices;
   close(): Promise<void>;
 }
 
@@ -58,6 +65,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const auth = new AuthService({ database, clock, logger });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds });
+  const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
+  const catalog = createCatalogServices({ database, images, clock });
+  const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, dataDir: config.dataDir, images });
   return {
     config,
     logger,
@@ -69,6 +79,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     idempotency,
     auth,
     orders,
+    images,
+    feed,
+    catalog,
     async close() {
       await queue.close();
       await store.close();
@@ -81,9 +94,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
   const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }) };
-  const registry = new JobRegistry().handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) });
-  return { registry, close: () => client.close() };
+  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images });
+  const registry = new JobRegistry()
+    .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) })
+    .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions);
+  return {
+    registry,
+    close: async () => {
+      await client.close();
+      await imageJobs.close();
+    },
+  };
 }
 
 /** The queues the CLI and the operator API can inspect, whether or not this process works them. */
-export const QUEUE_NAMES = [orderIntegrationJob.queue];
+export const QUEUE_NAMES = [orderIntegrationJob.queue, imageDownloadJob.queue];

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApiApp, buildOpsApp, buildSimulatorApp, simulatorFor } from './api-app.js';
 import type { Config, Role } from './config.js';
 import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
+import { startFeedScheduler } from './catalog/feed/feed.scheduler.js';
 import { startMaintenance } from './maintenance.js';
 import type { Worker } from './platform/queue/queue.js';
 
@@ -50,7 +51,11 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
 
     if (has(config.role, 'scheduler')) {
       const maintenance = startMaintenance(container);
-      stoppers.unshift(async () => maintenance.stop());
+      const feedSchedule = startFeedScheduler({ feed: container.feed, database: container.database, logger: log, schedule: config.feed.schedule, ingestOnStart: config.feed.ingestOnStart });
+      stoppers.unshift(async () => {
+        maintenance.stop();
+        feedSchedule.stop();
+      });
     }
   } catch (error) {
     await Promise.allSettled(stoppers.map((stop) => stop()));

@@ -19,7 +19,7 @@ describe('split roles on the embedded default', () => {
     api = `http://127.0.0.1:${apiPort}`;
     simulator = `http://127.0.0.1:${simulatorPort}`;
     workerOps = `http://127.0.0.1:${opsPort}`;
-    const common = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', JOB_BACKOFF_MS: '20', JOB_BACKOFF_MAX_MS: '100' };
+    const common = { DATA_DIR: dataDir, LOG_LEVEL: 'warn', FEED_INGEST_ON_START: 'false', JOB_BACKOFF_MS: '20', JOB_BACKOFF_MAX_MS: '100' };
     const start = async (role: string, env: Record<string, string>, readyUrl: string) => {
       const started = spawnNode(role, MAIN_JS, { ...common, ROLE: role, ...env });
       processes.push(started);

@@ -10,7 +10,7 @@ export interface Served {
 /** Runs `node dist/src/main.js` with `env` (ROLE, PORT, ...) and waits until `/health` answers. */
 export async function startRole(name: string, env: Record<string, string> & { PORT: string }): Promise<Served> {
   const url = `http://127.0.0.1:${env.PORT}`;
-  const managed = spawnNode(name, MAIN_JS, { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
+  const managed = spawnNode(name, MAIN_JS, { HOST: '127.0.0.1', LOG_LEVEL: 'warn', FEED_INGEST_ON_START: 'false', ...env });
   await waitUntilServing(managed, `${url}/health`);
   return { process: managed, url };
 }

@@ -1,0 +1,236 @@
+import type { Updateable } from 'kysely';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { FeedConfig } from '../../config.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Database, Executor } from '../../platform/db/database.js';
+import type { Store } from '../../platform/store/store.js';
+import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
+import { contentHash, validateFeedItem } from './feed-item.js';
+import { parseFeed } from './feed-parser.js';
+import { failInterruptedRuns, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
+import { openFeed } from './feed-source.js';
+import { FeedStaging, type StagedItem } from './feed-staging.js';
+import { findPornstarsByExternalIds, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, upsertPornstar } from './feed.repository.js';
+
+/** Puts new image URLs into the download-once pipeline, in the caller's transaction. */
+export interface ImageClaimer {
+  claim(trx: Executor, urls: string[]): Promise<number>;
+}
+
+export interface FeedIngestDeps {
+  database: Database;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  config: FeedConfig;
+  dataDir: string;
+  images: ImageClaimer;
+}
+
+export type FeedTrigger = FeedRunsTable['trigger'];
+
+export interface IngestProgress {
+  phase: 'reading' | 'applying' | 'removing';
+  bytes: number;
+  items: number;
+  applied: number;
+}
+
+export interface IngestOptions {
+  url?: string;
+  trigger: FeedTrigger;
+  onProgress?: (progress: IngestProgress) => void;
+}
+
+export interface RunCounts {
+  items_seen: number;
+  created_count: number;
+  updated_count: number;
+  unchanged_count: number;
+  removed_count: number;
+  invalid_count: number;
+  repaired_count: number;
+  images_enqueued: number;
+}
+
+export type IngestResult = { kind: 'locked' } | { kind: 'finished'; run: FeedRunRow };
+
+export class FeedFailure extends Error {}
+
+const LOCK_KEY = 'lock:feed-ingest';
+const LOOKUP_BATCH = 500;
+const APPLY_BATCH = 100;
+const MAX_INVALID_SAMPLES = 20;
+
+/**
+ * One ingestion run: conditional fetch, streaming parse and validation, change detection against
+ * the stored hashes, then (only if the whole feed was sound) the changed items are applied in
+ * short transactions and items that left the feed are soft-removed. One run at a time across all
+ * instances, by a lock in the store.
+ */
+export class FeedIngestService {
+  constructor(private readonly deps: FeedIngestDeps) {}
+
+  async ingest(options: IngestOptions): Promise<IngestResult> {
+    const { store, clock, database } = this.deps;
+    const owner = `${process.pid}:${clock.now()}:${Math.random().toString(36).slice(2)}`;
+    const lockTtlMs = this.deps.config.timeoutMs + 30 * 60_000;
+    if (!(await store.setIfAbsent(LOCK_KEY, owner, lockTtlMs))) return { kind: 'locked' };
+    try {
+      await database.write((db) => failInterruptedRuns(db, clock.now()));
+      const source = options.url ?? this.deps.config.url;
+      const runId = await database.write((db) => insertFeedRun(db, { status: 'running', trigger: options.trigger, source, started_at: clock.now() }));
+      const log = this.deps.logger.child({ feedRun: runId });
+      log.info({ source, trigger: options.trigger }, 'feed ingestion started');
+      const run = await this.execute(runId, source, options, log);
+      log.info({ status: run.status, error: run.error, created: run.created_count, updated: run.updated_count, removed: run.removed_count, invalid: run.invalid_count }, 'feed ingestion finished');
+      return { kind: 'finished', run };
+    } finally {
+      await store.deleteIfValue(LOCK_KEY, owner);
+    }
+  }
+
+  private async execute(runId: number, source: string, options: IngestOptions, log: Logger): Promise<FeedRunRow> {
+    const { database, clock } = this.deps;
+    const previous = await findLastSuccessfulRun(database.db);
+    const sameSource = previous?.source === source ? previous : undefined;
+    const staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
+    const counts: RunCounts = { items_seen: 0, created_count: 0, updated_count: 0, unchanged_count: 0, removed_count: 0, invalid_count: 0, repaired_count: 0, images_enqueued: 0 };
+    const invalidSamples: unknown[] = [];
+    const invalid = (sample: unknown) => {
+      counts.invalid_count++;
+      if (invalidSamples.length < MAX_INVALID_SAMPLES) invalidSamples.push(sample);
+    };
+    let status: FeedRunStatus = 'failed';
+    let error: string | null = null;
+    const details: Updateable<FeedRunsTable> = {};
+    try {
+      const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, this.deps.config);
+      details.http_status = response.httpStatus;
+      if (response.kind === 'not_modified') {
+        status = 'not_modified';
+      } else {
+        details.etag = response.validators.etag;
+        details.last_modified = response.validators.lastModified;
+        const seen = new Set<string>();
+        const progress = (phase: IngestProgress['phase'], applied = 0) => options.onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
+        let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
+        const flush = async () => {
+          await this.detectChanges(pending, staging, counts);
+          pending = [];
+          progress('reading');
+        };
+        for await (const event of parseFeed(response.body)) {
+          if (event.kind === 'header') details.generation_date = event.generationDate ?? null;
+          else if (event.kind === 'invalid') {
+            counts.items_seen++;
+            invalid({ line: event.line, errors: [event.reason] });
+          } else if (event.kind === 'item') {
+            counts.items_seen++;
+            const checked = validateFeedItem(event.value);
+            if (!checked.ok) {
+              invalid({ line: event.line, id: checked.id, errors: checked.errors.slice(0, 3) });
+              continue;
+            }
+            if (seen.has(checked.item.externalId)) {
+              invalid({ line: event.line, id: checked.item.externalId, errors: ['id: appears more than once in the feed'] });
+              continue;
+            }
+            seen.add(checked.item.externalId);
+            pending.push({ item: checked.item, hash: contentHash(checked.item) });
+            if (pending.length >= LOOKUP_BATCH) await flush();
+          } else if (event.kind === 'end') {
+            counts.repaired_count = event.repaired;
+          }
+        }
+        await flush();
+        await staging.close();
+        details.bytes = response.meter.bytes;
+        details.body_sha256 = response.meter.sha256();
+        this.assertSound(counts, sameSource ?? previous);
+        const identical = previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
+        await this.apply(staging, counts, (applied) => progress('applying', applied));
+        if (this.deps.config.removal === 'soft') {
+          progress('removing');
+          counts.removed_count = await this.removeMissing(seen);
+        }
+        status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
+      }
+    } catch (caught) {
+      error = caught instanceof Error ? caught.message : String(caught);
+      log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
+    } finally {
+      await staging.discard().catch(() => undefined);
+    }
+    await database.write((db) =>
+      updateFeedRun(db, runId, { ...details, ...counts, status, error, invalid_samples: invalidSamples.length > 0 ? JSON.stringify(invalidSamples) : null, finished_at: clock.now() }),
+    );
+    const finished = await database.db.selectFrom('feed_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+    return finished as FeedRunRow;
+  }
+
+  /** Sorts a batch into created, updated and unchanged by the stored content hash; stages the first two. */
+  private async detectChanges(batch: Array<{ item: StagedItem['item']; hash: string }>, staging: FeedStaging, counts: RunCounts): Promise<void> {
+    if (batch.length === 0) return;
+    const existing = await findPornstarsByExternalIds(this.deps.database.db, batch.map((b) => b.item.externalId));
+    for (const { item, hash } of batch) {
+      const stored = existing.get(item.externalId);
+      if (!stored) {
+        counts.created_count++;
+        await staging.add({ item, contentHash: hash });
+      } else if (stored.content_hash !== hash || stored.removed_at !== null) {
+        counts.updated_count++;
+        await staging.add({ item, contentHash: hash, existingId: stored.id });
+      } else {
+        counts.unchanged_count++;
+      }
+    }
+  }
+
+  /** Guard rails against a broken feed wiping or corrupting the catalog. */
+  private assertSound(counts: RunCounts, previous: FeedRunRow | undefined): void {
+    const total = counts.items_seen;
+    if (total === 0) throw new FeedFailure('the feed holds no items');
+    const ratio = counts.invalid_count / total;
+    if (ratio > this.deps.config.maxInvalidRatio) {
+      throw new FeedFailure(`${counts.invalid_count} of ${total} items are invalid (${(ratio * 100).toFixed(1)} % > FEED_MAX_INVALID_RATIO ${this.deps.config.maxInvalidRatio * 100} %)`);
+    }
+    const valid = total - counts.invalid_count;
+    const before = previous ? previous.items_seen - previous.invalid_count : 0;
+    if (before > 0 && valid < before * this.deps.config.minItemsRatio) {
+      throw new FeedFailure(`the feed holds ${valid} valid items, fewer than FEED_MIN_ITEMS_RATIO (${this.deps.config.minItemsRatio}) × the ${before} of the last successful run`);
+    }
+  }
+
+  private async apply(staging: FeedStaging, counts: RunCounts, onApplied: (applied: number) => void): Promise<void> {
+    let applied = 0;
+    for await (const batch of staging.batches(APPLY_BATCH)) {
+      counts.images_enqueued += await this.deps.database.transaction(async (trx) => {
+        const now = this.deps.clock.now();
+        const urls: string[] = [];
+        for (const { item, contentHash: hash, existingId } of batch) {
+          const id = await upsertPornstar(trx, item, hash, now, existingId);
+          await syncAliases(trx, id, item.aliases, now);
+          await syncThumbnails(trx, id, item.thumbnails, now);
+          for (const thumbnail of item.thumbnails) urls.push(...thumbnail.urls);
+        }
+        return this.deps.images.claim(trx, urls);
+      });
+      applied += batch.length;
+      onApplied(applied);
+    }
+  }
+
+  private async removeMissing(seen: Set<string>): Promise<number> {
+    let removed = 0;
+    let afterId = 0;
+    for (;;) {
+      const page = await listActivePornstars(this.deps.database.db, afterId, 1000);
+      if (page.length === 0) return removed;
+      afterId = page[page.length - 1]!.id;
+      const gone = page.filter((row) => !seen.has(row.external_id)).map((row) => row.id);
+      if (gone.length > 0) removed += await this.deps.database.write((db) => markPornstarsRemoved(db, gone, this.deps.clock.now()));
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { Insertable, Kysely, Updateable } from 'kysely';
+import type { Executor } from '../../platform/db/database.js';
+import type { CatalogTables, FeedRunRow, FeedRunsTable } from '../catalog.tables.js';
+
+const tables = (db: Executor) => db as Kysely<CatalogTables>;
+
+export async function insertFeedRun(db: Executor, run: Insertable<FeedRunsTable>): Promise<number> {
+  const row = await tables(db).insertInto('feed_runs').values(run).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function updateFeedRun(db: Executor, id: number, changes: Updateable<FeedRunsTable>): Promise<void> {
+  await tables(db).updateTable('feed_runs').set(changes).where('id', '=', id).execute();
+}
+
+/** The last run that read a body and kept it: its validators, hash and item count guide the next run. */
+export function findLastSuccessfulRun(db: Executor): Promise<FeedRunRow | undefined> {
+  return tables(db)
+    .selectFrom('feed_runs')
+    .selectAll()
+    .where('status', 'in', ['succeeded', 'unchanged'])
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}
+
+export async function hasSucceededOnce(db: Executor): Promise<boolean> {
+  const row = await tables(db).selectFrom('feed_runs').select('id').where('status', '=', 'succeeded').executeTakeFirst();
+  return row !== undefined;
+}
+
+export function listFeedRuns(db: Executor, limit: number): Promise<FeedRunRow[]> {
+  return tables(db).selectFrom('feed_runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** Runs left `running` by a process that died: they can never finish. */
+export async function failInterruptedRuns(db: Executor, now: number): Promise<number> {
+  const result = await tables(db)
+    .updateTable('feed_runs')
+    .set({ status: 'failed', error: 'interrupted: the process running it stopped', finished_at: now })
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { NormalizedItem } from './feed-item.js';
+
+export interface StagedItem {
+  item: NormalizedItem;
+  contentHash: string;
+  /** Set when the pornstar exists: the row to update. */
+  existingId?: number;
+}
+
+/**
+ * New and changed items of a run, kept in a file until the whole feed has been read and judged
+ * sound, so that a broken feed changes nothing and the catalog is never held in memory.
+ */
+export class FeedStaging {
+  private readonly out: fs.WriteStream;
+  count = 0;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.out = fs.createWriteStream(file, { encoding: 'utf8' });
+  }
+
+  async add(staged: StagedItem): Promise<void> {
+    this.count++;
+    if (!this.out.write(`${JSON.stringify(staged)}\n`)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+
+  /** The staged items in batches of `size`. */
+  async *batches(size: number): AsyncGenerator<StagedItem[]> {
+    const lines = readline.createInterface({ input: fs.createReadStream(this.file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    let batch: StagedItem[] = [];
+    for await (const line of lines) {
+      if (line.length === 0) continue;
+      batch.push(JSON.parse(line) as StagedItem);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  async discard(): Promise<void> {
+    if (!this.out.closed) this.out.destroy();
+    await fs.promises.rm(this.file, { force: true });
+  }
+}

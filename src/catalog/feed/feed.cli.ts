@@ -1,0 +1,46 @@
+import cliProgress from 'cli-progress';
+import type { FeedRunRow } from '../catalog.tables.js';
+import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js';
+
+/** `intake feed:ingest`: a progress bar on a terminal, then a summary table. Exit code 1 when the run failed. */
+export async function ingestFromCli(feed: FeedIngestService, url: string | undefined): Promise<number> {
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: '{phase} {bar} {items} items | {mb} MB | applied {applied}', hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  bar?.start(1, 0, { phase: 'reading', items: 0, mb: '0.0', applied: 0 });
+  const onProgress = (p: IngestProgress) => {
+    bar?.setTotal(Math.max(1, p.items));
+    bar?.update(p.phase === 'reading' ? 0 : p.applied, { phase: p.phase.padEnd(8), items: p.items, mb: (p.bytes / 1e6).toFixed(1), applied: p.applied });
+  };
+  const result = await feed.ingest({ url, trigger: 'cli', onProgress });
+  bar?.stop();
+  if (result.kind === 'locked') {
+    process.stderr.write('another ingestion is running; try again when it has finished\n');
+    return 1;
+  }
+  console.table(summarize(result.run));
+  if (result.run.error) process.stderr.write(`error: ${result.run.error}\n`);
+  return result.run.status === 'failed' ? 1 : 0;
+}
+
+export function summarize(run: FeedRunRow): Record<string, string | number | null> {
+  return {
+    run: run.id,
+    status: run.status,
+    http_status: run.http_status,
+    bytes: run.bytes,
+    generation_date: run.generation_date,
+    items: run.items_seen,
+    created: run.created_count,
+    updated: run.updated_count,
+    unchanged: run.unchanged_count,
+    removed: run.removed_count,
+    invalid: run.invalid_count,
+    repaired: run.repaired_count,
+    images_enqueued: run.images_enqueued,
+    duration_s: run.finished_at ? Number(((run.finished_at - run.started_at) / 1000).toFixed(2)) : null,
+  };
+}

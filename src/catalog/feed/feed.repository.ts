@@ -1,0 +1,133 @@
+import type { Kysely } from 'kysely';
+import { sha256Hex } from '../../platform/canonical-json.js';
+import type { Executor } from '../../platform/db/database.js';
+import type { CatalogTables } from '../catalog.tables.js';
+import type { NormalizedItem } from './feed-item.js';
+
+const tables = (db: Executor) => db as Kysely<CatalogTables>;
+
+export interface ExistingPornstar {
+  id: number;
+  content_hash: string | null;
+  removed_at: number | null;
+}
+
+/** The stored hash of each of `externalIds` that exists, for change detection in batches. */
+export async function findPornstarsByExternalIds(db: Executor, externalIds: string[]): Promise<Map<string, ExistingPornstar>> {
+  if (externalIds.length === 0) return new Map();
+  const rows = await tables(db).selectFrom('pornstars').select(['id', 'external_id', 'content_hash', 'removed_at']).where('external_id', 'in', externalIds).execute();
+  return new Map(rows.map((row) => [row.external_id, row]));
+}
+
+function pornstarColumns(item: NormalizedItem, contentHash: string, now: number) {
+  return {
+    name: item.name,
+    link: item.link,
+    license: item.license,
+    wl_status: item.wlStatus ? 1 : 0,
+    hair_color: item.hairColor,
+    ethnicity: item.ethnicity,
+    has_tattoos: item.hasTattoos === null ? null : item.hasTattoos ? 1 : 0,
+    has_piercings: item.hasPiercings === null ? null : item.hasPiercings ? 1 : 0,
+    breast_size: item.breastSize,
+    breast_type: item.breastType,
+    gender: item.gender,
+    orientation: item.orientation,
+    age: item.age,
+    subscriptions: item.stats.subscriptions,
+    monthly_searches: item.stats.monthlySearches,
+    views: item.stats.views,
+    videos_count: item.stats.videosCount,
+    premium_videos_count: item.stats.premiumVideosCount,
+    white_label_video_count: item.stats.whiteLabelVideoCount,
+    rank: item.stats.rank,
+    rank_premium: item.stats.rankPremium,
+    rank_wl: item.stats.rankWl,
+    content_hash: contentHash,
+    removed_at: null,
+    updated_at: now,
+  };
+}
+
+/** Inserts or updates the pornstar of a feed item (and brings it back if it was removed); returns its id. */
+export async function upsertPornstar(db: Executor, item: NormalizedItem, contentHash: string, now: number, existingId?: number): Promise<number> {
+  const columns = pornstarColumns(item, contentHash, now);
+  if (existingId !== undefined) {
+    await tables(db).updateTable('pornstars').set(columns).where('id', '=', existingId).execute();
+    return existingId;
+  }
+  const row = await tables(db)
+    .insertInto('pornstars')
+    .values({ ...columns, external_id: item.externalId, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Makes the pornstar's aliases exactly `aliases` (already trimmed and de-duplicated by key). */
+export async function syncAliases(db: Executor, pornstarId: number, aliases: string[], now: number): Promise<void> {
+  const wanted = new Map(aliases.map((alias) => [alias.toLowerCase(), alias]));
+  const existing = await tables(db).selectFrom('pornstar_aliases').select(['id', 'alias', 'alias_key']).where('pornstar_id', '=', pornstarId).execute();
+  const stale = existing.filter((row) => !wanted.has(row.alias_key)).map((row) => row.id);
+  if (stale.length > 0) await tables(db).deleteFrom('pornstar_aliases').where('id', 'in', stale).execute();
+  for (const row of existing) {
+    const spelling = wanted.get(row.alias_key);
+    if (spelling !== undefined && spelling !== row.alias) {
+      await tables(db).updateTable('pornstar_aliases').set({ alias: spelling, updated_at: now }).where('id', '=', row.id).execute();
+    }
+  }
+  const known = new Set(existing.map((row) => row.alias_key));
+  const added = [...wanted].filter(([key]) => !known.has(key)).map(([key, alias]) => ({ pornstar_id: pornstarId, alias, alias_key: key, created_at: now, updated_at: now }));
+  if (added.length > 0) await tables(db).insertInto('pornstar_aliases').values(added).execute();
+}
+
+/** Makes the pornstar's thumbnails exactly `thumbnails`, one per type, each with exactly its URLs. */
+export async function syncThumbnails(db: Executor, pornstarId: number, thumbnails: NormalizedItem['thumbnails'], now: number): Promise<void> {
+  const existing = await tables(db).selectFrom('pornstar_thumbnails').select(['id', 'type', 'width', 'height']).where('pornstar_id', '=', pornstarId).execute();
+  const wantedTypes = new Set(thumbnails.map((t) => t.type));
+  const stale = existing.filter((row) => !wantedTypes.has(row.type)).map((row) => row.id);
+  if (stale.length > 0) await tables(db).deleteFrom('pornstar_thumbnails').where('id', 'in', stale).execute();
+  const byType = new Map(existing.map((row) => [row.type, row]));
+  for (const thumbnail of thumbnails) {
+    let row = byType.get(thumbnail.type);
+    if (!row) {
+      const inserted = await tables(db)
+        .insertInto('pornstar_thumbnails')
+        .values({ pornstar_id: pornstarId, type: thumbnail.type, width: thumbnail.width, height: thumbnail.height, created_at: now, updated_at: now })
+        .returning(['id', 'type', 'width', 'height'])
+        .executeTakeFirstOrThrow();
+      row = inserted;
+    } else if (row.width !== thumbnail.width || row.height !== thumbnail.height) {
+      await tables(db).updateTable('pornstar_thumbnails').set({ width: thumbnail.width, height: thumbnail.height, updated_at: now }).where('id', '=', row.id).execute();
+    }
+    await syncThumbnailUrls(db, row.id, thumbnail.urls, now);
+  }
+}
+
+async function syncThumbnailUrls(db: Executor, thumbnailId: number, urls: string[], now: number): Promise<void> {
+  const existing = await tables(db).selectFrom('pornstar_thumbnail_urls').select(['id', 'url']).where('thumbnail_id', '=', thumbnailId).execute();
+  const wanted = new Set(urls);
+  const stale = existing.filter((row) => !wanted.has(row.url)).map((row) => row.id);
+  if (stale.length > 0) await tables(db).deleteFrom('pornstar_thumbnail_urls').where('id', 'in', stale).execute();
+  const known = new Set(existing.map((row) => row.url));
+  const added = urls.filter((url) => !known.has(url)).map((url) => ({ thumbnail_id: thumbnailId, url, url_hash: sha256Hex(url), local_path: null, created_at: now, updated_at: now }));
+  if (added.length > 0) await tables(db).insertInto('pornstar_thumbnail_urls').values(added).execute();
+}
+
+/** Active (not removed) pornstars after `afterId`, in id order, for the removal pass. */
+export function listActivePornstars(db: Executor, afterId: number, limit: number): Promise<Array<{ id: number; external_id: string }>> {
+  return tables(db)
+    .selectFrom('pornstars')
+    .select(['id', 'external_id'])
+    .where('removed_at', 'is', null)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function markPornstarsRemoved(db: Executor, ids: number[], now: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await tables(db).updateTable('pornstars').set({ removed_at: now, updated_at: now }).where('id', 'in', ids).where('removed_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,180 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FeedIngestService, type ImageClaimer } from '../../../src/catalog/feed/feed-ingest.service.js';
+import { loadConfig } from '../../../src/config.js';
+import { createContainer, type Container } from '../../../src/container.js';
+import type { Executor } from '../../../src/platform/db/database.js';
+import { testConfig } from '../../support/app.js';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../../../../shared/fixtures/feed100.json');
+
+class RecordingClaimer implements ImageClaimer {
+  readonly urls = new Set<string>();
+  async claim(_trx: Executor, urls: string[]): Promise<number> {
+    const fresh = [...new Set(urls)].filter((u) => !this.urls.has(u));
+    fresh.forEach((u) => this.urls.add(u));
+    return fresh.length;
+  }
+}
+
+describe('feed ingestion', () => {
+  let container: Container;
+  let images: RecordingClaimer;
+  let dir: string;
+
+  const service = (env: Record<string, string> = {}) => {
+    const feed = loadConfig({ DATA_DIR: container.config.dataDir, ...env }).feed;
+    return new FeedIngestService({ database: container.database, store: container.store, clock: container.clock, logger: container.logger, config: feed, dataDir: container.config.dataDir, images });
+  };
+  const ingest = async (url: string, env: Record<string, string> = {}) => {
+    const result = await service(env).ingest({ url, trigger: 'cli' });
+    if (result.kind !== 'finished') throw new Error('ingestion was locked');
+    return result.run;
+  };
+  const count = async (table: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(container.database.db)).rows[0]!.n);
+  const totalChanges = async () => Number((await sql<{ n: number }>`select total_changes() as n`.execute(container.database.db)).rows[0]!.n);
+  const snapshot = async () => ({
+    pornstars: await container.database.db.selectFrom('pornstars').selectAll().orderBy('id').execute(),
+    aliases: await container.database.db.selectFrom('pornstar_aliases').selectAll().orderBy('id').execute(),
+    urls: await container.database.db.selectFrom('pornstar_thumbnail_urls').selectAll().orderBy('id').execute(),
+  });
+  const feedLines = () => fs.readFileSync(FIXTURE, 'utf8').split('\n');
+  const writeFeed = (name: string, lines: string[]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, lines.join('\n'));
+    return file;
+  };
+
+  beforeEach(async () => {
+    container = await createContainer(testConfig(), { logger: pino({ level: 'silent' }) });
+    images = new RecordingClaimer();
+    dir = fs.mkdtempSync(path.join(container.config.dataDir, 'feeds-'));
+  });
+  afterEach(async () => {
+    await container.close();
+    fs.rmSync(container.config.dataDir, { recursive: true, force: true });
+  });
+
+  it('ingests the real excerpt exactly, then writes nothing for the same feed', async () => {
+    const expected = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as { items: Array<{ aliases: string[]; thumbnails: Array<{ urls: string[] }> }> };
+    const aliasCount = expected.items.reduce((n, item) => n + new Set(item.aliases.map((a) => a.trim().toLowerCase()).filter(Boolean)).size, 0);
+    const distinctUrls = new Set(expected.items.flatMap((item) => item.thumbnails.flatMap((t) => t.urls)));
+
+    const first = await ingest(FIXTURE);
+    expect(first).toMatchObject({ status: 'succeeded', items_seen: 100, created_count: 100, updated_count: 0, invalid_count: 0, images_enqueued: distinctUrls.size });
+    expect(first.generation_date).toBe('2023-10-29T04:15:03Z');
+    expect(await count('pornstars')).toBe(100);
+    expect(await count('pornstar_aliases')).toBe(aliasCount);
+    expect(await count('pornstar_thumbnails')).toBe(expected.items.reduce((n, item) => n + item.thumbnails.length, 0));
+    expect(images.urls).toEqual(distinctUrls);
+
+    const before = await totalChanges();
+    expect(await ingest(FIXTURE)).toMatchObject({ status: 'not_modified' });
+    const copy = writeFeed('copy.json', feedLines());
+    expect(await ingest(copy)).toMatchObject({ status: 'unchanged', unchanged_count: 100, created_count: 0, updated_count: 0, removed_count: 0, images_enqueued: 0 });
+    // Each run writes only its bookkeeping: the lock taken and freed, the run row inserted and finished.
+    expect((await totalChanges()) - before).toBe(2 * 4);
+  });
+
+  it('updates an edited item, syncs its aliases, soft-removes an item that left, and touches nothing else', async () => {
+    await ingest(FIXTURE);
+    const lines = feedLines();
+    const itemLines = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.trim().startsWith('{"attributes"'));
+    const edited = JSON.parse(itemLines[0]!.line.trim().replace(/,$/, '')) as { name: string; aliases: string[]; id: number };
+    edited.name = 'Renamed Star';
+    edited.aliases = [...edited.aliases.slice(1), 'Brand New Alias'];
+    lines[itemLines[0]!.i] = `\t\t${JSON.stringify(edited)},`;
+    const removed = JSON.parse(itemLines[1]!.line.trim().replace(/,$/, '')) as { id: number };
+    lines.splice(itemLines[1]!.i, 1);
+    const before = await snapshot();
+
+    const run = await ingest(writeFeed('edited.json', lines));
+    expect(run).toMatchObject({ status: 'succeeded', updated_count: 1, created_count: 0, unchanged_count: 98, removed_count: 1 });
+    const after = await snapshot();
+    const star = after.pornstars.find((p) => p.external_id === String(edited.id))!;
+    expect(star.name).toBe('Renamed Star');
+    const aliases = after.aliases.filter((a) => a.pornstar_id === star.id).map((a) => a.alias);
+    expect(aliases).toContain('Brand New Alias');
+    expect(aliases).not.toContain(JSON.parse(itemLines[0]!.line.trim().replace(/,$/, '')).aliases[0]);
+    expect(after.pornstars.find((p) => p.external_id === String(removed.id))!.removed_at).not.toBeNull();
+    const untouched = (rows: typeof before.pornstars) => rows.filter((p) => p.external_id !== String(edited.id) && p.external_id !== String(removed.id));
+    expect(untouched(after.pornstars)).toEqual(untouched(before.pornstars));
+
+    const back = await ingest(FIXTURE);
+    expect(back.status).toBe('succeeded');
+    expect((await snapshot()).pornstars.every((p) => p.removed_at === null)).toBe(true);
+  });
+
+  it('skips and counts an invalid item while the items around it are stored', async () => {
+    const lines = feedLines();
+    const index = lines.findIndex((line) => line.includes('"id":2,'));
+    lines[index] = lines[index]!.replace('"name":"Aaliyah Jolie"', '"name":""');
+    const run = await ingest(writeFeed('one-invalid.json', lines), { FEED_MAX_INVALID_RATIO: '0.05' });
+    expect(run).toMatchObject({ status: 'succeeded', invalid_count: 1, created_count: 99 });
+    expect(JSON.parse(run.invalid_samples!)).toHaveLength(1);
+  });
+
+  describe('a broken feed fails the run and leaves the catalog as it was', () => {
+    let server: http.Server;
+    let reply: (res: http.ServerResponse) => void;
+    let base: string;
+
+    beforeEach(async () => {
+      await ingest(FIXTURE);
+      server = http.createServer((_req, res) => reply(res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/feed.json`;
+    });
+    afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const body = fs.readFileSync(FIXTURE, 'utf8');
+    const faults: Array<[string, (res: http.ServerResponse) => void, Record<string, string>]> = [
+      ['a 500', (res) => res.writeHead(500).end('oops'), {}],
+      ['HTML instead of JSON', (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'), {}],
+      ['HTML with a JSON content type', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>maintenance</html>'), {}],
+      ['truncated JSON', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body.slice(0, Math.floor(body.length / 2))), {}],
+      ['a body over FEED_MAX_BYTES', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body), { FEED_MAX_BYTES: '10000' }],
+      ['a body slower than FEED_TIMEOUT_MS', (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(body.slice(0, 1000));
+      }, { FEED_TIMEOUT_MS: '300' }],
+      ['too many invalid items', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body.replace(/"name":"[^"]*"/g, (m, offset: number) => (offset % 3 === 0 ? '"name":""' : m))), {}],
+      ['far fewer items than last time', (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body.split('\n').filter((l, i) => !l.includes('"attributes"') || i < 20).join('\n').replace(/,\n\t\t\]/, '\n\t\t]')), {}],
+    ];
+
+    for (const [name, fault, env] of faults) {
+      it(`on ${name}`, async () => {
+        reply = fault;
+        const before = await snapshot();
+        const run = await ingest(base, env);
+        expect(run.status).toBe('failed');
+        expect(run.error).toBeTruthy();
+        expect(await snapshot()).toEqual(before);
+        expect(fs.readdirSync(path.join(container.config.dataDir, 'feed'))).toEqual([]);
+      });
+    }
+
+    it('answers 304 as a not_modified run when the server says the feed is unchanged', async () => {
+      reply = (res) => res.writeHead(200, { 'content-type': 'application/json', etag: '"v1"' }).end(body);
+      expect((await ingest(base)).status).toBe('unchanged');
+      let conditional: string | undefined;
+      server.removeAllListeners('request');
+      server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        conditional = req.headers['if-none-match'];
+        res.writeHead(304).end();
+      });
+      expect(await ingest(base)).toMatchObject({ status: 'not_modified', http_status: 304 });
+      expect(conditional).toBe('"v1"');
+    });
+  });
+
+  it('lets one ingestion run at a time', async () => {
+    const [a, b] = await Promise.all([service().ingest({ url: FIXTURE, trigger: 'cli' }), service().ingest({ url: FIXTURE, trigger: 'cli' })]);
+    expect([a.kind, b.kind].sort()).toEqual(['finished', 'locked']);
+  });
+});
