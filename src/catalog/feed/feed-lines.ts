@@ -64,14 +64,35 @@ export function parseItemText(text: string): ItemText {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
     const repaired = sanitizeItemText(text);
+    let failure = messageOf(error);
     if (repaired.repairs.length > 0) {
       try {
         return { ok: true, value: JSON.parse(repaired.text), repairs: repaired.repairs };
       } catch (again) {
-        return { ok: false, reason: sample(`${messageOf(again)} (after repair: ${describe(repaired.repairs)})`) };
+        failure = `${messageOf(again)} (after repair: ${describe(repaired.repairs)})`;
       }
     }
-    return { ok: false, reason: sample(messageOf(error)) };
+    return parseWithMergedArrays(repaired.text, repaired.repairs) ?? { ok: false, reason: sample(failure) };
+  }
+}
+
+/**
+ * The other form of the missing comma between arrays: one array split in two, `["a"]["b"]`.
+ * Joining them back (`["a","b"]`) is kept only when the item then parses.
+ */
+function parseWithMergedArrays(text: string, repairs: Repair[]): ItemText | undefined {
+  let joins = 0;
+  const merged = text.replace(/"\]\s*\["/g, () => {
+    joins++;
+    return '","';
+  });
+  if (joins === 0) return undefined;
+  try {
+    const others = repairs.filter((r) => r.kind !== 'missingComma');
+    const commas = joins + (repairs.find((r) => r.kind === 'missingComma')?.count ?? 0);
+    return { ok: true, value: JSON.parse(merged), repairs: [...others, { kind: 'missingComma', count: commas }] };
+  } catch {
+    return undefined;
   }
 }
 

@@ -80,10 +80,16 @@ describe('parseFeed: the real feed, one item per line', () => {
 
 describe('parseFeed: defective items', () => {
   it('leaves an item invalid when repair cannot make it parse', async () => {
-    const events = await collect([feedOf([item(1), item(2, String.raw`,"aliases":["Smile \xF0\x9F\x98\x80"]["x"]`), item(3)])]);
+    const events = await collect([feedOf([item(1), item(2, String.raw`,"aliases":["Smile \xF0\x9F\x98\x80" "x"]`), item(3)])]);
     expect(valuesOf(events).map((v) => v.id)).toEqual([1, 3]);
     expect(invalidOf(events)).toEqual([expect.objectContaining({ line: 6, index: 1, reason: expect.stringMatching(/after repair: hexEscape ×4/) })]);
     expect(endOf(events)).toMatchObject({ items: 2, invalid: 1, repaired: 0 });
+  });
+
+  it('joins an array split in two ("a"]["b") when that makes the item parse', async () => {
+    const events = await collect([feedOf([item(1), item(2, String.raw`,"aliases":["A \xC3\xA9"]["B"]`), item(3)])]);
+    expect(valuesOf(events).map((v) => v.aliases ?? null)).toEqual([null, ['A é', 'B'], null]);
+    expect(endOf(events)).toMatchObject({ items: 3, invalid: 0, repaired: 1, repairs: { hexEscape: 2, missingComma: 1 } });
   });
 
   it('decodes the bytes of an item and marks it repaired', async () => {
