@@ -11,7 +11,7 @@ import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
-import { findPornstarsByExternalIds, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, upsertPornstar } from './feed.repository.js';
+import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, upsertPornstar } from './feed.repository.js';
 
 /** Puts new image URLs into the download-once pipeline, in the caller's transaction. */
 export interface ImageClaimer {
@@ -208,14 +208,14 @@ export class FeedIngestService {
     for await (const batch of staging.batches(APPLY_BATCH)) {
       counts.images_enqueued += await this.deps.database.transaction(async (trx) => {
         const now = this.deps.clock.now();
-        const urls: string[] = [];
+        await insertNewPornstars(trx, batch.filter((staged) => staged.existingId === undefined), now);
         for (const { item, contentHash: hash, existingId } of batch) {
-          const id = await upsertPornstar(trx, item, hash, now, existingId);
-          await syncAliases(trx, id, item.aliases, now);
-          await syncThumbnails(trx, id, item.thumbnails, now);
-          for (const thumbnail of item.thumbnails) urls.push(...thumbnail.urls);
+          if (existingId === undefined) continue;
+          await upsertPornstar(trx, item, hash, now, existingId);
+          await syncAliases(trx, existingId, item.aliases, now);
+          await syncThumbnails(trx, existingId, item.thumbnails, now);
         }
-        return this.deps.images.claim(trx, urls);
+        return this.deps.images.claim(trx, batch.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls)));
       });
       applied += batch.length;
       onApplied(applied);

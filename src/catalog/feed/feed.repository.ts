@@ -64,6 +64,48 @@ export async function upsertPornstar(db: Executor, item: NormalizedItem, content
   return row.id;
 }
 
+/** Rows per multi-row insert: well under every engine's limit on bound parameters. */
+const INSERT_CHUNK = 500;
+
+async function insertInChunks<T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insert(rows.slice(i, i + INSERT_CHUNK));
+}
+
+/**
+ * Inserts pornstars that do not exist yet, with their aliases, thumbnails and URLs, a few
+ * multi-row statements for the whole batch: the first run of a feed is nearly all of this.
+ */
+export async function insertNewPornstars(db: Executor, items: Array<{ item: NormalizedItem; contentHash: string }>, now: number): Promise<void> {
+  if (items.length === 0) return;
+  const ids = new Map<string, number>();
+  await insertInChunks(items, async (chunk) => {
+    const rows = await tables(db)
+      .insertInto('pornstars')
+      .values(chunk.map(({ item, contentHash }) => ({ ...pornstarColumns(item, contentHash, now), external_id: item.externalId, created_at: now })))
+      .returning(['id', 'external_id'])
+      .execute();
+    for (const row of rows) ids.set(row.external_id, row.id);
+  });
+  const idOf = (item: NormalizedItem) => ids.get(item.externalId)!;
+  const aliases = items.flatMap(({ item }) => item.aliases.map((alias) => ({ pornstar_id: idOf(item), alias, alias_key: alias.toLowerCase(), created_at: now, updated_at: now })));
+  await insertInChunks(aliases, (chunk) => tables(db).insertInto('pornstar_aliases').values(chunk).execute());
+
+  const thumbnailIds = new Map<string, number>();
+  const thumbnails = items.flatMap(({ item }) =>
+    item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, width: t.width, height: t.height, created_at: now, updated_at: now })),
+  );
+  await insertInChunks(thumbnails, async (chunk) => {
+    const rows = await tables(db).insertInto('pornstar_thumbnails').values(chunk).returning(['id', 'pornstar_id', 'type']).execute();
+    for (const row of rows) thumbnailIds.set(`${row.pornstar_id}:${row.type}`, row.id);
+  });
+  const urls = items.flatMap(({ item }) =>
+    item.thumbnails.flatMap((t) =>
+      t.urls.map((url) => ({ thumbnail_id: thumbnailIds.get(`${idOf(item)}:${t.type}`)!, url, url_hash: sha256Hex(url), local_path: null, created_at: now, updated_at: now })),
+    ),
+  );
+  await insertInChunks(urls, (chunk) => tables(db).insertInto('pornstar_thumbnail_urls').values(chunk).execute());
+}
+
 /** Makes the pornstar's aliases exactly `aliases` (already trimmed and de-duplicated by key). */
 export async function syncAliases(db: Executor, pornstarId: number, aliases: string[], now: number): Promise<void> {
   const wanted = new Map(aliases.map((alias) => [alias.toLowerCase(), alias]));

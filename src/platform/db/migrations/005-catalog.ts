@@ -33,9 +33,7 @@ export const catalogTables = (t: ColumnTypes): Migration => ({
       .addColumn('created_at', t.timestamp, t.notNull)
       .addColumn('updated_at', t.timestamp, t.notNull)
       .execute();
-    await db.schema.createIndex('pornstars_name_idx').on('pornstars').column('name').execute();
     await db.schema.createIndex('pornstars_rank_idx').on('pornstars').column('rank').execute();
-    await db.schema.createIndex('pornstars_removed_idx').on('pornstars').column('removed_at').execute();
 
     await t
       .id(db.schema.createTable('pornstar_aliases'))
@@ -46,7 +44,6 @@ export const catalogTables = (t: ColumnTypes): Migration => ({
       .addColumn('updated_at', t.timestamp, t.notNull)
       .execute();
     await db.schema.createIndex('pornstar_aliases_uq').on('pornstar_aliases').columns(['pornstar_id', 'alias_key']).unique().execute();
-    await db.schema.createIndex('pornstar_aliases_key_idx').on('pornstar_aliases').column('alias_key').execute();
 
     await t
       .id(db.schema.createTable('pornstar_thumbnails'))
@@ -69,7 +66,6 @@ export const catalogTables = (t: ColumnTypes): Migration => ({
       .addColumn('updated_at', t.timestamp, t.notNull)
       .execute();
     await db.schema.createIndex('pornstar_thumbnail_urls_thumbnail_idx').on('pornstar_thumbnail_urls').column('thumbnail_id').execute();
-    await db.schema.createIndex('pornstar_thumbnail_urls_hash_idx').on('pornstar_thumbnail_urls').column('url_hash').execute();
 
     await t
       .id(db.schema.createTable('images'))
