@@ -8,7 +8,8 @@ import { DatabaseQueue } from '../src/platform/queue/database-queue.js';
 import { pino } from 'pino';
 import { assertBuilt, runCliProcess } from './support/processes.js';
 
-describe('intake CLI', () => {
+// Each command is a fresh Node process that loads the whole app: allow for a busy machine.
+describe('intake CLI', { timeout: 90_000 }, () => {
   let dataDir: string;
   const cli = (...args: string[]) => runCliProcess(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
 
