@@ -76,6 +76,12 @@ export async function startServer(name: string, script: string, env: Record<stri
   }
 }
 
+/** Adds a child started elsewhere to those that {@link killChildren} kills. */
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 /** Kills every child still running; for exit and signal handlers. */
 export function killChildren(): void {
   for (const child of children) child.kill('SIGKILL');
