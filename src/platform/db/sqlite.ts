@@ -16,7 +16,6 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
   connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   connection.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   connection.pragma('foreign_keys = ON');
-  connection.pragma('cache_size = -65536');
   return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
 }
 
