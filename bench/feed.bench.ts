@@ -10,28 +10,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serveFeed, startMockCdn, writeFeedFile, type FeedServer, type MockCdn } from '../src/catalog/dev/index.js';
 import { catalogChecksum, checksumChanges, countRows, imageState, lastFeedRun, waitForNoPendingImage } from './support/feed-db.js';
 import { loadApi, loadProblems, registerUser, sanityCheck } from './support/feed-load.js';
 import { exitProblem, runNode, spawnNode, type Exit } from './support/feed-processes.js';
 import { check, fmt, mb, metric, missedTargets, newRow, note, printBanner, runSeconds, table, verifyIngest, type RowResult } from './support/feed-report.js';
+import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
 import { killChildren, startServer } from './support/processes.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** This file runs as dist/bench/feed.bench.js. */
-const ROOT = path.resolve(HERE, '../..');
-const MAIN_JS = path.join(ROOT, 'dist/src/main.js');
-const CLI_JS = path.join(ROOT, 'dist/src/cli.js');
-const RESULTS_DIR = path.join(ROOT, 'bench/results');
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const ITEMS = intEnv('BENCH_FEED_ITEMS', 21_000, 1);
 const BIG = !['0', 'false', 'no', 'off'].includes((process.env.BENCH_FEED_BIG ?? '1').trim().toLowerCase());

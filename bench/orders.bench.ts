@@ -12,22 +12,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
+import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
 import { killChildren, startServer, type Server } from './support/processes.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** This file runs as dist/bench/orders.bench.js. */
-const ROOT = path.resolve(HERE, '../..');
-const MAIN_JS = path.join(ROOT, 'dist/src/main.js');
 const HELLO_JS = path.join(HERE, 'support/hello-server.js');
-const RESULTS_DIR = path.join(ROOT, 'bench/results');
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const DURATION_S = intEnv('BENCH_DURATION_S', 20, 1);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
