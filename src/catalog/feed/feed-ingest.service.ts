@@ -8,10 +8,12 @@ import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
 import { contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
-import { failInterruptedRuns, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
-import { openFeed } from './feed-source.js';
+import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
+import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
 import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, upsertPornstar } from './feed.repository.js';
+
+type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
 
 /** Puts new image URLs into the download-once pipeline, in the caller's transaction. */
 export interface ImageClaimer {
@@ -52,6 +54,18 @@ export interface RunCounts {
   invalid_count: number;
   repaired_count: number;
   images_enqueued: number;
+}
+
+/** A run's counts and its first invalid items. Every item in the feed counts once in `items_seen`. */
+class RunTally {
+  readonly counts: RunCounts = { items_seen: 0, created_count: 0, updated_count: 0, unchanged_count: 0, removed_count: 0, invalid_count: 0, repaired_count: 0, images_enqueued: 0 };
+  readonly invalidSamples: unknown[] = [];
+
+  invalid(sample: unknown): void {
+    this.counts.items_seen++;
+    this.counts.invalid_count++;
+    if (this.invalidSamples.length < MAX_INVALID_SAMPLES) this.invalidSamples.push(sample);
+  }
 }
 
 export type IngestResult = { kind: 'locked' } | { kind: 'finished'; run: FeedRunRow };
@@ -96,78 +110,81 @@ export class FeedIngestService {
     const previous = await findLastSuccessfulRun(database.db);
     const sameSource = previous?.source === source ? previous : undefined;
     const staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
-    const counts: RunCounts = { items_seen: 0, created_count: 0, updated_count: 0, unchanged_count: 0, removed_count: 0, invalid_count: 0, repaired_count: 0, images_enqueued: 0 };
-    const invalidSamples: unknown[] = [];
-    const invalid = (sample: unknown) => {
-      counts.invalid_count++;
-      if (invalidSamples.length < MAX_INVALID_SAMPLES) invalidSamples.push(sample);
-    };
+    const tally = new RunTally();
+    const details: Updateable<FeedRunsTable> = {};
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
-    const details: Updateable<FeedRunsTable> = {};
     try {
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, this.deps.config);
       details.http_status = response.httpStatus;
-      if (response.kind === 'not_modified') {
-        status = 'not_modified';
-      } else {
-        details.etag = response.validators.etag;
-        details.last_modified = response.validators.lastModified;
-        const seen = new Set<string>();
-        const progress = (phase: IngestProgress['phase'], applied = 0) => options.onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
-        let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
-        const flush = async () => {
-          await this.detectChanges(pending, staging, counts);
-          pending = [];
-          progress('reading');
-        };
-        for await (const event of parseFeed(response.body)) {
-          if (event.kind === 'header') details.generation_date = event.generationDate ?? null;
-          else if (event.kind === 'invalid') {
-            counts.items_seen++;
-            invalid({ line: event.line, errors: [event.reason] });
-          } else if (event.kind === 'item') {
-            counts.items_seen++;
-            const checked = validateFeedItem(event.value);
-            if (!checked.ok) {
-              invalid({ line: event.line, id: checked.id, errors: checked.errors.slice(0, 3) });
-              continue;
-            }
-            if (seen.has(checked.item.externalId)) {
-              invalid({ line: event.line, id: checked.item.externalId, errors: ['id: appears more than once in the feed'] });
-              continue;
-            }
-            seen.add(checked.item.externalId);
-            pending.push({ item: checked.item, hash: contentHash(checked.item) });
-            if (pending.length >= LOOKUP_BATCH) await flush();
-          } else if (event.kind === 'end') {
-            counts.repaired_count = event.repaired;
-          }
-        }
-        await flush();
-        await staging.close();
-        details.bytes = response.meter.bytes;
-        details.body_sha256 = response.meter.sha256();
-        this.assertSound(counts, sameSource ?? previous);
-        const identical = previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
-        await this.apply(staging, counts, (applied) => progress('applying', applied));
-        if (this.deps.config.removal === 'soft') {
-          progress('removing');
-          counts.removed_count = await this.removeMissing(seen);
-        }
-        status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
-      }
+      if (response.kind === 'not_modified') status = 'not_modified';
+      else status = await this.ingestBody(response, previous, staging, tally, details, options.onProgress);
     } catch (caught) {
       error = caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
     } finally {
       await staging.discard().catch(() => undefined);
     }
-    await database.write((db) =>
-      updateFeedRun(db, runId, { ...details, ...counts, status, error, invalid_samples: invalidSamples.length > 0 ? JSON.stringify(invalidSamples) : null, finished_at: clock.now() }),
-    );
-    const finished = await database.db.selectFrom('feed_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
-    return finished as FeedRunRow;
+    const samples = tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null;
+    await database.write((db) => updateFeedRun(db, runId, { ...details, ...tally.counts, status, error, invalid_samples: samples, finished_at: clock.now() }));
+    return findFeedRun(database.db, runId);
+  }
+
+  /** Reads and judges the whole body, then applies what changed: a failure before the apply changes nothing. */
+  private async ingestBody(
+    response: FeedBody,
+    previous: FeedRunRow | undefined,
+    staging: FeedStaging,
+    tally: RunTally,
+    details: Updateable<FeedRunsTable>,
+    onProgress: IngestOptions['onProgress'],
+  ): Promise<FeedRunStatus> {
+    const { counts } = tally;
+    const progress = (phase: IngestProgress['phase'], applied = 0) => onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
+    details.etag = response.validators.etag;
+    details.last_modified = response.validators.lastModified;
+    const seen = await this.readItems(response.body, staging, tally, details, () => progress('reading'));
+    await staging.close();
+    details.bytes = response.meter.bytes;
+    details.body_sha256 = response.meter.sha256();
+    this.assertSound(counts, previous);
+    const identical =
+      previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
+    await this.apply(staging, counts, (applied) => progress('applying', applied));
+    if (this.deps.config.removal === 'soft') {
+      progress('removing');
+      counts.removed_count = await this.removeMissing(seen);
+    }
+    return identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
+  }
+
+  /** Parses, validates and sorts every item; returns the ids the feed holds. */
+  private async readItems(body: AsyncIterable<Buffer>, staging: FeedStaging, tally: RunTally, details: Updateable<FeedRunsTable>, onBatch: () => void): Promise<Set<string>> {
+    const seen = new Set<string>();
+    let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
+    const flush = async () => {
+      await this.detectChanges(pending, staging, tally.counts);
+      pending = [];
+      onBatch();
+    };
+    for await (const event of parseFeed(body)) {
+      if (event.kind === 'header') details.generation_date = event.generationDate ?? null;
+      else if (event.kind === 'end') tally.counts.repaired_count = event.repaired;
+      else if (event.kind === 'invalid') tally.invalid({ line: event.line, errors: [event.reason] });
+      else {
+        const checked = validateFeedItem(event.value);
+        if (!checked.ok) tally.invalid({ line: event.line, id: checked.id, errors: checked.errors.slice(0, 3) });
+        else if (seen.has(checked.item.externalId)) tally.invalid({ line: event.line, id: checked.item.externalId, errors: ['id: appears more than once in the feed'] });
+        else {
+          tally.counts.items_seen++;
+          seen.add(checked.item.externalId);
+          pending.push({ item: checked.item, hash: contentHash(checked.item) });
+          if (pending.length >= LOOKUP_BATCH) await flush();
+        }
+      }
+    }
+    await flush();
+    return seen;
   }
 
   /** Sorts a batch into created, updated and unchanged by the stored content hash; stages the first two. */

@@ -13,6 +13,10 @@ export async function updateFeedRun(db: Executor, id: number, changes: Updateabl
   await tables(db).updateTable('feed_runs').set(changes).where('id', '=', id).execute();
 }
 
+export function findFeedRun(db: Executor, id: number): Promise<FeedRunRow> {
+  return tables(db).selectFrom('feed_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
 /** The last run that read a body and kept it: its validators, hash and item count guide the next run. */
 export function findLastSuccessfulRun(db: Executor): Promise<FeedRunRow | undefined> {
   return tables(db)
