@@ -1,5 +1,6 @@
 import type { Static } from 'typebox';
 import type { AliasRow, PornstarRow, ThumbnailRow } from '../catalog.tables.js';
+import { imageView } from '../images/images.service.js';
 import type { AliasView, ThumbnailUrlView, ThumbnailView } from './catalog.schemas.js';
 import type { PornstarViewData } from './pornstars.schemas.js';
 import type { ThumbnailUrlWithImage } from './thumbnail-urls.repository.js';
@@ -38,15 +39,14 @@ export function presentAlias(alias: AliasRow): AliasViewData {
  * `local_path` is the stored one, or the cache's relative path once cached.
  */
 export function presentThumbnailUrl(url: ThumbnailUrlWithImage, base: string): ThumbnailUrlViewData {
-  // The same rule as the images module's view: cached with its content hash and extension.
-  const file = url.image_status === 'cached' && url.image_sha256 && url.image_ext ? `${url.image_sha256}.${url.image_ext}` : null;
+  const image = imageView(url.image_status === null ? undefined : { status: url.image_status, sha256: url.image_sha256, ext: url.image_ext }, base);
   return {
     id: url.id,
     thumbnail_id: url.thumbnail_id,
     url: url.url,
-    local_path: url.local_path ?? (file ? `images/${file.slice(0, 2)}/${file.slice(2, 4)}/${file}` : null),
-    cached_url: file ? `${base}/images/${file}` : null,
-    image_status: url.image_status ?? null,
+    local_path: url.local_path ?? image.local_path,
+    cached_url: image.cached_url,
+    image_status: image.image_status,
   };
 }
 
