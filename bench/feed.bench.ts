@@ -15,8 +15,9 @@ import { catalogChecksum, checksumChanges, countRows, imageState, lastFeedRun, w
 import { loadApi, loadProblems, registerUser, sanityCheck } from './support/feed-load.js';
 import { exitProblem, runNode, spawnNode, type Exit } from './support/feed-processes.js';
 import { check, fmt, mb, metric, missedTargets, newRow, note, printBanner, runSeconds, table, verifyIngest, type RowResult } from './support/feed-report.js';
+import { benchTempDir, runBench } from './support/lifecycle.js';
 import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
-import { killChildren, startServer } from './support/processes.js';
+import { startServer } from './support/processes.js';
 
 
 
@@ -38,7 +39,6 @@ interface Context {
   firstDir?: string;
 }
 
-const tempDirs: string[] = [];
 let rssFiles = 0;
 const dbFile = (dataDir: string) => path.join(dataDir, 'intake.db');
 const say = (text: string) => process.stderr.write(`${text}\n`);
@@ -222,8 +222,7 @@ async function main(): Promise<void> {
     if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run \`npm run build\` first (npm run bench:feed does).`);
   }
   const startedAt = new Date();
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-feed-bench-'));
-  tempDirs.push(root);
+  const root = benchTempDir('intake-feed-bench-');
   const cdn = await startMockCdn({ latencyMs: CDN_LATENCY_MS });
   const feedFile = path.join(root, 'feed.json');
   say(`▶ writing a ${fmt(ITEMS)}-item feed (thumbnails on ${cdn.url})`);
@@ -272,20 +271,4 @@ async function main(): Promise<void> {
   if (printBanner(rows, (text) => process.stderr.write(text))) process.exitCode = 1;
 }
 
-function cleanUp(): void {
-  killChildren();
-  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-}
-
-process.once('exit', cleanUp);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanUp();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`\nbench:feed failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench('bench:feed', main);

@@ -12,8 +12,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
+import { benchTempDir, runBench } from './support/lifecycle.js';
 import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
-import { killChildren, startServer, type Server } from './support/processes.js';
+import { startServer, type Server } from './support/processes.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const HELLO_JS = path.join(HERE, 'support/hello-server.js');
@@ -66,12 +67,7 @@ interface ScenarioResult {
   problems: string[];
 }
 
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-bench-'));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = () => benchTempDir('intake-bench-');
 
 async function startIntake(name: string, env: Record<string, string>): Promise<Target> {
   const dataDir = tempDir();
@@ -272,20 +268,4 @@ async function main(): Promise<void> {
   }
 }
 
-function cleanUp(): void {
-  killChildren();
-  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-}
-
-process.once('exit', cleanUp);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanUp();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`\nbench:orders failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+runBench('bench:orders', main);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../support/app.js';
+import { mutate } from '../support/mutate.js';
 
 let t: TestApp;
 let u: TestUser;
@@ -42,24 +43,6 @@ const wrongValue = fc.oneof(
 const PATHS = ['', 'client', 'client.identity', 'client.contact_point', 'contents', 'contents.#', 'contents.#.label', 'contents.#.kind', 'contents.#.cost', 'contents.#.meta', 'contents.#.meta.priority', 'extra'];
 const mutation = fc.record({ path: fc.constantFrom(...PATHS), index: fc.nat(5), value: wrongValue, remove: fc.boolean() });
 
-/** Sets (or deletes) one path of a JSON-like value, creating nothing where the parent is not a container. */
-function mutate(body: unknown, m: { path: string; index: number; value: unknown; remove: boolean }): unknown {
-  if (m.path === '') return m.value;
-  const root = structuredClone(body) as Record<string, unknown>;
-  const keys = m.path.split('.');
-  let node: unknown = root;
-  for (const [depth, raw] of keys.entries()) {
-    if (node === null || typeof node !== 'object') return root;
-    const container = node as Record<string, unknown>;
-    const key = raw === '#' && Array.isArray(node) ? String(m.index % Math.max(1, node.length)) : raw;
-    if (depth === keys.length - 1) {
-      if (m.remove) delete container[key];
-      else container[key] = m.value;
-    }
-    node = container[key];
-  }
-  return root;
-}
 
 const nearValidOrder = fc
   .tuple(validOrder, fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 3, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) }))

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, createCatalogTestApp, createPornstar, pornstarBody, type CatalogTestApp } from './catalog-app.js';
+import { mutate } from '../../support/mutate.js';
 
 let t: CatalogTestApp;
 let pornstarId: number;
@@ -109,24 +110,6 @@ const PORNSTAR_PATHS = [
 ];
 const mutation = (paths: string[]) => fc.record({ path: fc.constantFrom(...paths), index: fc.nat(3), value: wrongValue, remove: fc.boolean() });
 
-/** Sets (or deletes) one path of a JSON-like value; `#` picks an array element. */
-function mutate(value: unknown, m: { path: string; index: number; value: unknown; remove: boolean }): unknown {
-  if (m.path === '') return m.value;
-  const root = structuredClone(value) as Record<string, unknown>;
-  const keys = m.path.split('.');
-  let node: unknown = root;
-  for (const [depth, raw] of keys.entries()) {
-    if (node === null || typeof node !== 'object') return root;
-    const container = node as Record<string, unknown>;
-    const key = raw === '#' && Array.isArray(node) ? String(m.index % Math.max(1, node.length)) : raw;
-    if (depth === keys.length - 1) {
-      if (m.remove) delete container[key];
-      else container[key] = m.value;
-    }
-    node = container[key];
-  }
-  return root;
-}
 
 const text = fc.string({ minLength: 1, maxLength: 20 });
 const validPornstar = fc
