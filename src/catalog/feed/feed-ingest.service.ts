@@ -11,7 +11,7 @@ import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
-import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, upsertPornstar } from './feed.repository.js';
+import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
 
@@ -228,7 +228,7 @@ export class FeedIngestService {
         await insertNewPornstars(trx, batch.filter((staged) => staged.existingId === undefined), now);
         for (const { item, contentHash: hash, existingId } of batch) {
           if (existingId === undefined) continue;
-          await upsertPornstar(trx, item, hash, now, existingId);
+          await updatePornstar(trx, existingId, item, hash, now);
           await syncAliases(trx, existingId, item.aliases, now);
           await syncThumbnails(trx, existingId, item.thumbnails, now);
         }

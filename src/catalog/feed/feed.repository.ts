@@ -49,19 +49,9 @@ function pornstarColumns(item: NormalizedItem, contentHash: string, now: number)
   };
 }
 
-/** Inserts or updates the pornstar of a feed item (and brings it back if it was removed); returns its id. */
-export async function upsertPornstar(db: Executor, item: NormalizedItem, contentHash: string, now: number, existingId?: number): Promise<number> {
-  const columns = pornstarColumns(item, contentHash, now);
-  if (existingId !== undefined) {
-    await tables(db).updateTable('pornstars').set(columns).where('id', '=', existingId).execute();
-    return existingId;
-  }
-  const row = await tables(db)
-    .insertInto('pornstars')
-    .values({ ...columns, external_id: item.externalId, created_at: now })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+/** Rewrites a changed pornstar from its feed item (and brings it back if it was removed). */
+export async function updatePornstar(db: Executor, id: number, item: NormalizedItem, contentHash: string, now: number): Promise<void> {
+  await tables(db).updateTable('pornstars').set(pornstarColumns(item, contentHash, now)).where('id', '=', id).execute();
 }
 
 /** Rows per multi-row insert: well under every engine's limit on bound parameters. */
