@@ -173,6 +173,13 @@ describe('feed ingestion', () => {
     });
   });
 
+  it('fails the run with a clear error when the feed file does not exist', async () => {
+    const run = await ingest(path.join(dir, 'missing.json'));
+    expect(run).toMatchObject({ status: 'failed', items_seen: 0 });
+    expect(run.error).toMatch(/cannot read the feed file/);
+    expect(await count('pornstars')).toBe(0);
+  });
+
   it('lets one ingestion run at a time', async () => {
     const [a, b] = await Promise.all([service().ingest({ url: FIXTURE, trigger: 'cli' }), service().ingest({ url: FIXTURE, trigger: 'cli' })]);
     expect([a.kind, b.kind].sort()).toEqual(['finished', 'locked']);
