@@ -12,10 +12,10 @@ export interface TempSqlite {
   cleanup(): Promise<void>;
 }
 
-/** A migrated SQLite database in a fresh temp file, one per test. */
-export async function createTempSqlite(prefix = 'intake-driver'): Promise<TempSqlite> {
+/** A migrated SQLite database in a fresh temp file, one per test (synchronous=NORMAL unless told). */
+export async function createTempSqlite(prefix = 'intake-driver', synchronous: 'NORMAL' | 'FULL' = 'NORMAL'): Promise<TempSqlite> {
   const file = path.join(os.tmpdir(), `${prefix}-${process.pid}-${randomUUID()}.db`);
-  const database = createDatabase({ url: `sqlite:${file}`, sqlite: { synchronous: 'NORMAL' } });
+  const database = createDatabase({ url: `sqlite:${file}`, sqlite: { synchronous } });
   await migrateToLatest(database);
   let closed = false;
   return {

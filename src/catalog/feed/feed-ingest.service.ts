@@ -74,7 +74,7 @@ export class FeedFailure extends Error {}
 
 const LOCK_KEY = 'lock:feed-ingest';
 const LOOKUP_BATCH = 500;
-const APPLY_BATCH = 100;
+const APPLY_BATCH = 250;
 const MAX_INVALID_SAMPLES = 20;
 
 /**
@@ -233,7 +233,9 @@ export class FeedIngestService {
           await syncThumbnails(trx, existingId, item.thumbnails, now);
         }
         return this.deps.images.claim(trx, batch.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls)));
-      });
+        // A lost batch is re-applied by the next run (its items keep their old hashes), and the
+        // run's final record is a durable commit that flushes every batch before it.
+      }, { durable: false });
       applied += batch.length;
       onApplied(applied);
     }

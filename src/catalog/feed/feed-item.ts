@@ -3,7 +3,7 @@
  * stored and hashed. Lengths follow the catalog's columns, so an item that passes fits its row.
  */
 import { Type, type Static } from 'typebox';
-import { fingerprint } from '../../platform/canonical-json.js';
+import { sha256Hex } from '../../platform/canonical-json.js';
 import { compileBodyValidator, toFieldErrors } from '../../platform/http/validation.js';
 
 const INT32 = 2_147_483_647;
@@ -120,9 +120,12 @@ export function validateFeedItem(value: unknown): FeedItemValidation {
   return { ok: true, item: normalizeFeedItem(value) };
 }
 
-/** sha256 (hex) of the normalized item's canonical JSON: the same item always hashes the same. */
+/**
+ * sha256 (hex) of the normalized item's JSON. `normalizeFeedItem` builds every item with the same
+ * keys in the same order, so plain JSON is already canonical and the same item always hashes the same.
+ */
 export function contentHash(item: NormalizedItem): string {
-  return fingerprint(item);
+  return sha256Hex(JSON.stringify(item));
 }
 
 /** The key under which aliases are unique for one pornstar. */

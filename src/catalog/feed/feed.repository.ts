@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
+import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
 import type { CatalogTables } from '../catalog.tables.js';
 import type { NormalizedItem } from './feed-item.js';
@@ -54,11 +55,29 @@ export async function updatePornstar(db: Executor, id: number, item: NormalizedI
   await tables(db).updateTable('pornstars').set(pornstarColumns(item, contentHash, now)).where('id', '=', id).execute();
 }
 
-/** Rows per multi-row insert: well under every engine's limit on bound parameters. */
-const INSERT_CHUNK = 500;
+const pornstarInsert = new BulkInsert<ReturnType<typeof newPornstarRow>, { id: number; external_id: string }>(
+  'pornstars',
+  [
+    'external_id', 'name', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings', 'breast_size', 'breast_type', 'gender',
+    'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count', 'white_label_video_count', 'rank',
+    'rank_premium', 'rank_wl', 'content_hash', 'removed_at', 'created_at', 'updated_at',
+  ],
+  { returning: ['id', 'external_id'] },
+);
+const aliasInsert = new BulkInsert<{ pornstar_id: number; alias: string; alias_key: string; created_at: number; updated_at: number }>('pornstar_aliases', [
+  'pornstar_id', 'alias', 'alias_key', 'created_at', 'updated_at',
+]);
+const thumbnailInsert = new BulkInsert<
+  { pornstar_id: number; type: string; width: number | null; height: number | null; created_at: number; updated_at: number },
+  { id: number; pornstar_id: number; type: string }
+>('pornstar_thumbnails', ['pornstar_id', 'type', 'width', 'height', 'created_at', 'updated_at'], { returning: ['id', 'pornstar_id', 'type'] });
+const thumbnailUrlInsert = new BulkInsert<{ thumbnail_id: number; url: string; url_hash: string; local_path: null; created_at: number; updated_at: number }>(
+  'pornstar_thumbnail_urls',
+  ['thumbnail_id', 'url', 'url_hash', 'local_path', 'created_at', 'updated_at'],
+);
 
-async function insertInChunks<T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await insert(rows.slice(i, i + INSERT_CHUNK));
+function newPornstarRow(item: NormalizedItem, contentHash: string, now: number) {
+  return { ...pornstarColumns(item, contentHash, now), external_id: item.externalId, created_at: now };
 }
 
 /**
@@ -67,33 +86,26 @@ async function insertInChunks<T>(rows: T[], insert: (chunk: T[]) => Promise<unkn
  */
 export async function insertNewPornstars(db: Executor, items: Array<{ item: NormalizedItem; contentHash: string }>, now: number): Promise<void> {
   if (items.length === 0) return;
-  const ids = new Map<string, number>();
-  await insertInChunks(items, async (chunk) => {
-    const rows = await tables(db)
-      .insertInto('pornstars')
-      .values(chunk.map(({ item, contentHash }) => ({ ...pornstarColumns(item, contentHash, now), external_id: item.externalId, created_at: now })))
-      .returning(['id', 'external_id'])
-      .execute();
-    for (const row of rows) ids.set(row.external_id, row.id);
-  });
+  const inserted = await pornstarInsert.insert(db, items.map(({ item, contentHash }) => newPornstarRow(item, contentHash, now)));
+  const ids = new Map(inserted.map((row) => [row.external_id, row.id]));
   const idOf = (item: NormalizedItem) => ids.get(item.externalId)!;
-  const aliases = items.flatMap(({ item }) => item.aliases.map((alias) => ({ pornstar_id: idOf(item), alias, alias_key: alias.toLowerCase(), created_at: now, updated_at: now })));
-  await insertInChunks(aliases, (chunk) => tables(db).insertInto('pornstar_aliases').values(chunk).execute());
-
-  const thumbnailIds = new Map<string, number>();
-  const thumbnails = items.flatMap(({ item }) =>
-    item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, width: t.width, height: t.height, created_at: now, updated_at: now })),
+  await aliasInsert.insert(
+    db,
+    items.flatMap(({ item }) => item.aliases.map((alias) => ({ pornstar_id: idOf(item), alias, alias_key: alias.toLowerCase(), created_at: now, updated_at: now }))),
   );
-  await insertInChunks(thumbnails, async (chunk) => {
-    const rows = await tables(db).insertInto('pornstar_thumbnails').values(chunk).returning(['id', 'pornstar_id', 'type']).execute();
-    for (const row of rows) thumbnailIds.set(`${row.pornstar_id}:${row.type}`, row.id);
-  });
-  const urls = items.flatMap(({ item }) =>
-    item.thumbnails.flatMap((t) =>
-      t.urls.map((url) => ({ thumbnail_id: thumbnailIds.get(`${idOf(item)}:${t.type}`)!, url, url_hash: sha256Hex(url), local_path: null, created_at: now, updated_at: now })),
+  const thumbnails = await thumbnailInsert.insert(
+    db,
+    items.flatMap(({ item }) => item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, width: t.width, height: t.height, created_at: now, updated_at: now }))),
+  );
+  const thumbnailIds = new Map(thumbnails.map((row) => [`${row.pornstar_id}:${row.type}`, row.id]));
+  await thumbnailUrlInsert.insert(
+    db,
+    items.flatMap(({ item }) =>
+      item.thumbnails.flatMap((t) =>
+        t.urls.map((url) => ({ thumbnail_id: thumbnailIds.get(`${idOf(item)}:${t.type}`)!, url, url_hash: sha256Hex(url), local_path: null, created_at: now, updated_at: now })),
+      ),
     ),
   );
-  await insertInChunks(urls, (chunk) => tables(db).insertInto('pornstar_thumbnail_urls').values(chunk).execute());
 }
 
 /** Makes the pornstar's aliases exactly `aliases` (already trimmed and de-duplicated by key). */

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { GroupCommit, runTransaction } from './group-commit.js';
-import { openSqlite, type SqliteOptions } from './sqlite.js';
+import { openSqlite, sqliteWithoutFlush, type SqliteOptions } from './sqlite.js';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 
@@ -8,12 +8,21 @@ export type Dialect = 'sqlite' | 'postgres' | 'mysql';
 export type Executor = Kysely<any>;
 export type TransactionWork<T> = (trx: Executor) => Promise<T>;
 
+export interface TransactionOptions {
+  /**
+   * false: the commit need not wait for the disk (SQLite: synchronous=NORMAL for this transaction).
+   * A crash may then lose it, never corrupt anything, and the next durable commit makes it
+   * durable too. Only for bulk work that is redone when it was lost. Default true.
+   */
+  durable?: boolean;
+}
+
 export interface Database {
   readonly dialect: Dialect;
   /** For reads and single-statement writes. */
   readonly db: Executor;
   /** Runs `work` in a transaction. On SQLite, concurrent transactions are committed together. */
-  transaction<T>(work: TransactionWork<T>): Promise<T>;
+  transaction<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A short write that needs no transaction of its own. SQLite commits it together with the
    * concurrent transactions (one commit, one fsync); other engines run it on the pool.
@@ -33,11 +42,15 @@ export function createDatabase(options: DatabaseOptions): Database {
   const match = /^sqlite:(.+)$/.exec(options.url);
   if (!match?.[1]) throw new Error(`Unsupported DATABASE_URL: ${options.url}`);
   const db = openSqlite({ path: match[1], ...options.sqlite });
-  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db);
+  const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
+  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, undefined, withoutFlush);
   return {
     dialect: 'sqlite',
     db,
-    transaction: (work) => (groupCommit ? groupCommit.run(work) : runTransaction(db, work)),
+    transaction: (work, transactionOptions) => {
+      if (groupCommit) return groupCommit.run(work, transactionOptions);
+      return transactionOptions?.durable === false ? withoutFlush(() => runTransaction(db, work)) : runTransaction(db, work);
+    },
     write: (work) => (groupCommit ? groupCommit.run(work) : work(db)),
     ping: async () => {
       await sql`select 1`.execute(db);

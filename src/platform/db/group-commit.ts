@@ -1,12 +1,16 @@
 import type { Kysely } from 'kysely';
 import { runHooks, takeCommitHooks, trackCommitHooks } from './commit-hooks.js';
-import type { Executor, TransactionWork } from './database.js';
+import type { Executor, TransactionOptions, TransactionWork } from './database.js';
 
 interface Unit {
   work: TransactionWork<unknown>;
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
+
+/** Runs `commit` (a whole transaction) with the disk flush at commit skipped. */
+export type WithoutFlush = <T>(commit: () => Promise<T>) => Promise<T>;
 
 /**
  * Commits the transactions of concurrent callers together: units submitted while a batch is
@@ -16,6 +20,9 @@ interface Unit {
  * A unit must only touch the database through `trx`: when any unit of a batch fails, the batch
  * is rolled back and every unit is re-run in a transaction of its own, so that only the failing
  * unit sees its error.
+ *
+ * A unit submitted with `durable: false` is committed alone, through `withoutFlush`: bulk work
+ * that can be redone does not wait for the disk, and the next durable commit flushes it too.
  */
 export class GroupCommit {
   private pending: Unit[] = [];
@@ -24,11 +31,12 @@ export class GroupCommit {
   constructor(
     private readonly db: Kysely<any>,
     private readonly maxBatch = 512,
+    private readonly withoutFlush?: WithoutFlush,
   ) {}
 
-  run<T>(work: TransactionWork<T>): Promise<T> {
+  run<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ work, durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
       if (!this.draining) {
         this.draining = true;
         setImmediate(() => void this.drain());
@@ -39,13 +47,20 @@ export class GroupCommit {
   private async drain(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.maxBatch);
+        const batch = this.nextBatch();
         if (batch.length === 1) await this.commitAlone(batch[0]!);
         else await this.commitTogether(batch);
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** The durable units at the head of the queue (up to `maxBatch`), or one non-durable unit. */
+  private nextBatch(): Unit[] {
+    if (!this.pending[0]!.durable) return this.pending.splice(0, 1);
+    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || !unit.durable);
+    return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
   private async commitTogether(batch: Unit[]): Promise<void> {
@@ -69,7 +84,8 @@ export class GroupCommit {
 
   private async commitAlone(unit: Unit): Promise<void> {
     try {
-      unit.resolve(await runTransaction(this.db, unit.work));
+      const commit = () => runTransaction(this.db, unit.work);
+      unit.resolve(await (unit.durable || !this.withoutFlush ? commit() : this.withoutFlush(commit)));
     } catch (error) {
       unit.reject(error);
     }

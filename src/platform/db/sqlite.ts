@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase as KyselySqliteDatabase, type SqliteStatement } from 'kysely';
+import type { WithoutFlush } from './group-commit.js';
 
 export interface SqliteOptions {
   path: string;
@@ -16,7 +17,26 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
   connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   connection.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   connection.pragma('foreign_keys = ON');
+  // Statement journals of multi-row writes stay in memory instead of spilling to temp files.
+  connection.pragma('temp_store = MEMORY');
   return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
+}
+
+/**
+ * Runs a whole transaction with `synchronous = NORMAL`: in WAL mode its commit appends to the log
+ * without an fsync. The log is written in order, so the next commit that does fsync makes this one
+ * durable as well. The caller must not let another transaction share the connection meanwhile.
+ */
+export function sqliteWithoutFlush(db: Kysely<any>, synchronous: NonNullable<SqliteOptions['synchronous']>): WithoutFlush {
+  if (synchronous !== 'FULL') return (commit) => commit();
+  return async (commit) => {
+    await sql`pragma synchronous = NORMAL`.execute(db);
+    try {
+      return await commit();
+    } finally {
+      await sql`pragma synchronous = FULL`.execute(db);
+    }
+  };
 }
 
 /**

@@ -196,6 +196,32 @@ describe('GroupCommit', () => {
     ).resolves.toBe('ok');
     expect(committed()).toEqual(['a']);
   });
+
+  it('commits a non-durable unit alone, through withoutFlush, between batches of durable ones', async () => {
+    const { db, statements, committed } = await setup();
+    const flushSkipped: string[] = [];
+    const group = new GroupCommit(db, 512, async (commit) => {
+      flushSkipped.push('start');
+      try {
+        return await commit();
+      } finally {
+        flushSkipped.push('end');
+      }
+    });
+    await Promise.all([
+      group.run((trx) => insert(trx, 'a')),
+      group.run((trx) => insert(trx, 'b')),
+      group.run((trx) => insert(trx, 'bulk'), { durable: false }),
+      group.run((trx) => insert(trx, 'c')),
+    ]);
+    expect(committed()).toEqual(['a', 'b', 'bulk', 'c']);
+    expect(flushSkipped).toEqual(['start', 'end']);
+    // a+b together, bulk alone, then c.
+    expect(statements.filter((s) => s === 'begin' || s === 'commit' || s.startsWith('insert')).map((s) => (s.startsWith('insert') ? 'insert' : s))).toEqual([
+      'begin', 'insert', 'insert', 'commit', 'begin', 'insert', 'commit', 'begin', 'insert', 'commit',
+    ]);
+  });
+
 });
 
 describe('runTransaction and afterCommit', () => {

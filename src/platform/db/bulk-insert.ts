@@ -1,0 +1,69 @@
+import type { CompiledQuery, DialectAdapter, Kysely } from 'kysely';
+import type { Executor } from './database.js';
+
+const MARK = '\u0000kysely-bulk\u0000';
+
+/**
+ * Multi-row INSERTs into one table with a fixed column list, built and compiled once per dialect
+ * and row count. Rows are sent in chunks whose sizes are powers of two (at most `maxRows`), so a
+ * handful of statements serve any number of rows: building one with Kysely per call costs more
+ * than running it, and SQLite keeps one prepared statement per distinct text.
+ */
+export class BulkInsert<Row extends Record<string, unknown>, Returned extends Record<string, unknown> = Record<string, never>> {
+  private readonly templates = new WeakMap<DialectAdapter, Map<number, CompiledQuery>>();
+
+  constructor(
+    private readonly table: string,
+    private readonly columns: ReadonlyArray<keyof Row & string>,
+    private readonly options: { returning?: ReadonlyArray<keyof Returned & string>; maxRows?: number } = {},
+  ) {
+    const maxRows = options.maxRows ?? 256;
+    if (!Number.isInteger(Math.log2(maxRows))) throw new Error(`BulkInsert maxRows must be a power of two, not ${maxRows}`);
+  }
+
+  /** Inserts `rows`; with `returning`, resolves to the returned columns of every inserted row (in no promised order). */
+  async insert(db: Executor, rows: readonly Row[]): Promise<Returned[]> {
+    const returned: Returned[] = [];
+    for (let start = 0; start < rows.length; ) {
+      const size = chunkSize(rows.length - start, this.options.maxRows ?? 256);
+      const compiled = this.template(db, size);
+      const parameters: unknown[] = new Array(size * this.columns.length);
+      let p = 0;
+      for (let r = start; r < start + size; r++) {
+        const row = rows[r]!;
+        for (const column of this.columns) parameters[p++] = row[column] ?? null;
+      }
+      const result = await db.executeQuery<Returned>({ ...compiled, parameters } as CompiledQuery<Returned>);
+      for (const row of result.rows) returned.push(row);
+      start += size;
+    }
+    return returned;
+  }
+
+  private template(db: Executor, rows: number): CompiledQuery {
+    const adapter = db.getExecutor().adapter;
+    let bySize = this.templates.get(adapter);
+    if (!bySize) this.templates.set(adapter, (bySize = new Map()));
+    let compiled = bySize.get(rows);
+    if (!compiled) {
+      compiled = this.compile(db, rows);
+      bySize.set(rows, compiled);
+    }
+    return compiled;
+  }
+
+  private compile(db: Kysely<any>, rows: number): CompiledQuery {
+    const values = Array.from({ length: rows }, (_, r) => Object.fromEntries(this.columns.map((column, c) => [column, `${MARK}${r * this.columns.length + c}`])));
+    const insert = db.insertInto(this.table).values(values);
+    const compiled = (this.options.returning ? insert.returning(this.options.returning as string[]) : insert).compile();
+    const inOrder = compiled.parameters.length === values.length * this.columns.length && compiled.parameters.every((value, i) => value === `${MARK}${i}`);
+    if (!inOrder) throw new Error(`BulkInsert into ${this.table}: the compiled parameters are not in row and column order`);
+    return compiled;
+  }
+}
+
+/** The largest power of two that is at most `remaining` and `maxRows`. */
+function chunkSize(remaining: number, maxRows: number): number {
+  if (remaining >= maxRows) return maxRows;
+  return 2 ** Math.floor(Math.log2(remaining));
+}
