@@ -98,11 +98,14 @@ export async function insertNewPornstars(db: Executor, items: Array<{ item: Norm
     items.flatMap(({ item }) => item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, width: t.width, height: t.height, created_at: now, updated_at: now }))),
   );
   const thumbnailIds = new Map(thumbnails.map((row) => [`${row.pornstar_id}:${row.type}`, row.id]));
+  // An item's thumbnails usually share one URL: hash each distinct URL once.
+  const hashes = new Map<string, string>();
+  const hashOf = (url: string) => hashes.get(url) ?? hashes.set(url, sha256Hex(url)).get(url)!;
   await thumbnailUrlInsert.insert(
     db,
     items.flatMap(({ item }) =>
       item.thumbnails.flatMap((t) =>
-        t.urls.map((url) => ({ thumbnail_id: thumbnailIds.get(`${idOf(item)}:${t.type}`)!, url, url_hash: sha256Hex(url), local_path: null, created_at: now, updated_at: now })),
+        t.urls.map((url) => ({ thumbnail_id: thumbnailIds.get(`${idOf(item)}:${t.type}`)!, url, url_hash: hashOf(url), local_path: null, created_at: now, updated_at: now })),
       ),
     ),
   );
