@@ -8,11 +8,13 @@ import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
 import { createContainer, QUEUE_NAMES, type Container } from './container.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
+import { limitHeapGrowth } from './platform/heap.js';
 import { createLogger } from './platform/telemetry/logger.js';
 import { VERSION } from './version.js';
 
 async function withContainer<T>(work: (c: Container) => Promise<T>): Promise<T> {
   const config = loadConfigFromEnvironment();
+  limitHeapGrowth(config.heapGrowthPercent);
   const container = await createContainer(config, { logger: createLogger({ level: 'warn', role: 'cli', pretty: false }) });
   try {
     return await work(container);

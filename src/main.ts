@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfigFromEnvironment, ROLES, type Role } from './config.js';
+import { limitHeapGrowth } from './platform/heap.js';
 import { startRole, type RunningRole } from './roles.js';
 
 /** Runs one role until SIGTERM/SIGINT; a second signal exits at once. */
@@ -7,6 +8,7 @@ export async function run(roleOverride?: Role): Promise<void> {
   let running: RunningRole;
   try {
     const config = loadConfigFromEnvironment();
+    limitHeapGrowth(config.heapGrowthPercent);
     running = await startRole(roleOverride ? { ...config, role: roleOverride } : config);
   } catch (error) {
     process.stderr.write(`${error instanceof ConfigError ? error.message : `intake failed to start: ${(error as Error).stack ?? String(error)}`}\n`);

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       thirdPartyUrl: undefined,
       publicUrl: 'http://127.0.0.1:8080',
       migrateOnStart: true,
+      heapGrowthPercent: 20,
     });
     expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
   });
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
       PORT: '0',
       LOG_LEVEL: 'WARN',
       SQLITE_SYNCHRONOUS: 'normal',
+      HEAP_GROWTH_PERCENT: '0',
       SIMULATOR_DELAY_MS: '10 - 20',
       SIMULATOR_FAILURE_RATE: '0.5',
       MIGRATE_ON_START: 'off',
@@ -51,6 +53,7 @@ describe('loadConfig', () => {
       port: 0,
       logLevel: 'warn',
       sqliteSynchronous: 'NORMAL',
+      heapGrowthPercent: 0,
       simulatorDelayMs: { min: 10, max: 20 },
       simulatorFailureRate: 0.5,
       migrateOnStart: false,
@@ -74,6 +77,7 @@ describe('loadConfig', () => {
       PORT: 'eighty',
       METRICS_PORT: '70000',
       SQLITE_SYNCHRONOUS: 'SOMETIMES',
+      HEAP_GROWTH_PERCENT: '-1',
       QUEUE_DRIVER: 'carrier-pigeon',
       STORE_DRIVER: 'memcached',
       WORKER_CONCURRENCY: '0',
