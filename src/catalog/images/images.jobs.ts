@@ -83,7 +83,7 @@ export interface ImageJobsOptions {
 export interface ImageJobs {
   handler: JobHandler<ImageDownloadPayload>;
   /** Pass to the registry next to the handler: `{ concurrency, onParked }`. */
-  workOptions: Pick<WorkOptions, 'concurrency' | 'onParked'>;
+  workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'onParked'>;
   files: ImageFiles;
   /** Closes the HTTP connection pool; call after the workers stopped. */
   close(): Promise<void>;
@@ -101,7 +101,8 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
   return {
     handler: imageDownloadHandler(deps),
-    workOptions: { concurrency: options.images.concurrency, onParked: imageParkedHandler(deps) },
+    // One claimed job waiting per slot: a finished download starts the next without a claim round trip.
+    workOptions: { concurrency: options.images.concurrency, prefetch: options.images.concurrency, onParked: imageParkedHandler(deps) },
     files,
     close: () => fetcher.close(),
   };

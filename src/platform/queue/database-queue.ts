@@ -67,6 +67,7 @@ export class DatabaseQueue implements Queue {
       queue,
       handler,
       concurrency: options.concurrency,
+      prefetch: options.prefetch ?? 0,
       backoff: options.backoff ?? this.options.defaultBackoff,
       database: this.options.database,
       logger: this.options.logger.child({ queue }),

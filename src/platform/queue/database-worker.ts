@@ -13,6 +13,7 @@ export interface DatabaseWorkerOptions {
   queue: string;
   handler: JobHandler;
   concurrency: number;
+  prefetch: number;
   backoff: BackoffPolicy;
   database: Database;
   logger: Logger;
@@ -40,6 +41,8 @@ interface InFlight {
 export class DatabaseWorker implements Worker {
   private readonly lockedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Claimed (prefetched), waiting for a free slot. */
+  private readonly ready: JobRow[] = [];
   private running = false;
   private idleMs = MIN_IDLE_MS;
   private wake: (() => void) | undefined;
@@ -63,6 +66,7 @@ export class DatabaseWorker implements Worker {
     this.o.wakeups.off(this.o.queue, this.onWake);
     this.wake?.();
     await this.loop;
+    await this.releasePrefetched();
     const settled = Promise.allSettled([...this.inFlight.values()].map((j) => j.done));
     const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
     clearInterval(this.heartbeat);
@@ -95,8 +99,9 @@ export class DatabaseWorker implements Worker {
 
   private async poll(): Promise<void> {
     while (this.running) {
-      const free = this.o.concurrency - this.inFlight.size;
-      if (free <= 0) {
+      while (this.ready.length > 0 && this.inFlight.size < this.o.concurrency) this.run(this.ready.shift()!);
+      const wanted = this.o.concurrency - this.inFlight.size + this.o.prefetch - this.ready.length;
+      if (wanted <= 0) {
         await this.sleep(this.o.maxIdleMs);
         continue;
       }
@@ -106,7 +111,7 @@ export class DatabaseWorker implements Worker {
         const now = this.o.clock.now();
         jobs = await this.o.database.write((db) => jobsSql.claimJobs(db, this.o.database.dialect, {
           queue: this.o.queue,
-          limit: free,
+          limit: wanted,
           now,
           leaseUntil: now + this.o.leaseMs,
           lockedBy: this.lockedBy,
@@ -115,18 +120,24 @@ export class DatabaseWorker implements Worker {
       } catch (error) {
         this.o.logger.error({ err: error }, 'claiming jobs failed; backing off');
       }
-      if (!this.running) {
-        if (jobs.length > 0) await this.o.database.write((db) => jobsSql.releaseJobs(db, jobs.map((j) => j.id), this.lockedBy, this.o.clock.now()));
-        return;
-      }
+      this.ready.push(...jobs);
+      if (!this.running) return;
       if (jobs.length === 0) {
         await this.sleep(this.idleMs);
         this.idleMs = Math.min(this.o.maxIdleMs, this.idleMs * 2);
         continue;
       }
       this.idleMs = MIN_IDLE_MS;
-      for (const job of jobs) this.run(job);
     }
+  }
+
+  /** Gives claimed jobs that never started back to the queue, without counting an attempt. */
+  private async releasePrefetched(): Promise<void> {
+    const ids = this.ready.splice(0).map((job) => job.id);
+    if (ids.length === 0) return;
+    await this.o.database.write((db) => jobsSql.releaseJobs(db, ids, this.lockedBy, this.o.clock.now())).catch((error: unknown) => {
+      this.o.logger.error({ err: error }, 'could not release prefetched jobs; their leases will expire');
+    });
   }
 
   private run(job: JobRow): void {
@@ -186,7 +197,7 @@ export class DatabaseWorker implements Worker {
   }
 
   private async extendLeases(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    if (this.inFlight.size === 0 && this.ready.length === 0) return;
     try {
       await this.o.database.write((db) => jobsSql.extendLeases(db, this.lockedBy, this.o.clock.now() + this.o.leaseMs));
     } catch (error) {

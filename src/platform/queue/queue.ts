@@ -65,6 +65,12 @@ export interface ParkedNotice {
 
 export interface WorkOptions {
   concurrency: number;
+  /**
+   * Jobs claimed ahead of a free slot (default 0), so that a finished job's slot starts the next
+   * one at once instead of waiting for a claim. Like a broker's prefetch, a prefetched job may
+   * run after a higher-priority job enqueued later.
+   */
+  prefetch?: number;
   backoff?: BackoffPolicy;
   /**
    * Called after a job is parked, however that happened: attempts ran out, the handler failed

@@ -433,6 +433,53 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(maxActive).toBeGreaterThan(1);
     });
 
+    it('with prefetch, runs no more than concurrency at once and handles every job once', async () => {
+      const { queue, work, isEmpty } = await setup();
+      const total = 60;
+      await Promise.all(Array.from({ length: total }, (_, i) => queue.enqueue(Q, { name: `job-${i}` })));
+      const handled = new Map<string, number>();
+      let active = 0;
+      let maxActive = 0;
+      work(
+        async ({ name }) => {
+          maxActive = Math.max(maxActive, ++active);
+          await sleep(2);
+          handled.set(name, (handled.get(name) ?? 0) + 1);
+          active -= 1;
+        },
+        { concurrency: 3, prefetch: 3 },
+      );
+      await waitFor(() => handled.size === total, 10_000, 'every job');
+      await waitFor(isEmpty, 2_000, 'the queue to drain');
+      expect([...handled.values()].every((n) => n === 1)).toBe(true);
+      expect(maxActive).toBeLessThanOrEqual(3);
+    });
+
+    it('stop() gives prefetched jobs that never started back to ready, without counting an attempt', async () => {
+      const { queue, work, counts, isEmpty } = await setup();
+      const started = deferred();
+      const release = deferred();
+      for (const name of ['running', 'waiting-1', 'waiting-2']) await queue.enqueue(Q, { name }, { maxAttempts: 1 });
+      const worker = work(
+        async () => {
+          started.resolve();
+          await release.promise;
+        },
+        { concurrency: 1, prefetch: 2 },
+      );
+      await started.promise;
+      await waitFor(async () => (await counts()).active === 3, 5_000, 'the worker to prefetch two more');
+      const stopping = worker.stop(5_000);
+      release.resolve();
+      await stopping;
+      expect(await counts()).toEqual({ ready: 2, delayed: 0, active: 0, parked: 0 });
+
+      const attempts: number[] = [];
+      work(async (_payload, job) => void attempts.push(job.attempt));
+      await waitFor(isEmpty, 5_000, 'the released jobs to complete');
+      expect(attempts).toEqual([1, 1]);
+    });
+
     it('shares jobs between two workers without handling any twice', async () => {
       const { queue, work, isEmpty } = await setup();
       const total = 100;
