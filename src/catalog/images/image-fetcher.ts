@@ -19,7 +19,6 @@ export interface StoredImage extends ImageType {
   sha256: string;
   bytes: number;
   path: string;
-  alreadyStored: boolean;
 }
 
 /** A download that did not produce an image; `retryable` says whether a later attempt may pass. */

@@ -78,17 +78,13 @@ export class ImageFiles {
   }
 
   /**
-   * Moves a fully written and verified temp file to its place. When the content is already stored,
-   * the temp file is dropped; two writers racing past that check rename identical bytes, so either
-   * result is the same file.
+   * Moves a fully written and verified temp file to its place. The name is the hash of the bytes,
+   * so when the content is already stored the rename replaces it with identical bytes (atomically:
+   * a reader holds either file) and identical content from any number of URLs stays one file.
    */
-  async commit(tempPath: string, sha256: string, ext: ImageExt): Promise<{ path: string; alreadyStored: boolean }> {
+  async commit(tempPath: string, sha256: string, ext: ImageExt): Promise<{ path: string }> {
     const target = this.pathFor(sha256, ext);
     try {
-      if (await exists(target)) {
-        await fs.promises.rm(tempPath, { force: true });
-        return { path: target, alreadyStored: true };
-      }
       await this.ensureDir(path.dirname(target));
       await fs.promises.rename(tempPath, target).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
@@ -97,7 +93,7 @@ export class ImageFiles {
         await this.ensureDir(path.dirname(target));
         await fs.promises.rename(tempPath, target);
       });
-      return { path: target, alreadyStored: false };
+      return { path: target };
     } catch (error) {
       await fs.promises.rm(tempPath, { force: true });
       throw error;
@@ -150,14 +146,5 @@ export class ImageFiles {
       }
     }
     return removed;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.promises.access(file);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -42,16 +42,20 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
       if (!error.retryable) throw new PermanentError(error.message);
       throw new RetryableError(error.message, error.retryAfterMs);
     }
-    await deps.database.write((db) =>
-      markImageCached(db, {
-        url_hash: urlHash,
-        sha256: stored.sha256,
-        ext: stored.ext,
-        content_type: stored.contentType,
-        bytes: stored.bytes,
-        attempts: job.attempt,
-        fetched_at: deps.clock.now(),
-      }),
+    // Not flushed: lost in a power cut (with the job's completion, which follows it), the job runs
+    // again and finds the file already stored.
+    await deps.database.write(
+      (db) =>
+        markImageCached(db, {
+          url_hash: urlHash,
+          sha256: stored.sha256,
+          ext: stored.ext,
+          content_type: stored.contentType,
+          bytes: stored.bytes,
+          attempts: job.attempt,
+          fetched_at: deps.clock.now(),
+        }),
+      { durable: false },
     );
   };
 }
@@ -83,7 +87,7 @@ export interface ImageJobsOptions {
 export interface ImageJobs {
   handler: JobHandler<ImageDownloadPayload>;
   /** Pass to the registry next to the handler: `{ concurrency, onParked }`. */
-  workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'onParked'>;
+  workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'durableCompletions' | 'onParked'>;
   files: ImageFiles;
   /** Closes the HTTP connection pool; call after the workers stopped. */
   close(): Promise<void>;
@@ -101,8 +105,14 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
   return {
     handler: imageDownloadHandler(deps),
-    // One claimed job waiting per slot: a finished download starts the next without a claim round trip.
-    workOptions: { concurrency: options.images.concurrency, prefetch: options.images.concurrency, onParked: imageParkedHandler(deps) },
+    workOptions: {
+      concurrency: options.images.concurrency,
+      // One claimed job waiting per slot: a finished download starts the next without a claim round trip.
+      prefetch: options.images.concurrency,
+      // A completion lost in a power cut costs one more download of an image that the content-addressed store already holds.
+      durableCompletions: false,
+      onParked: imageParkedHandler(deps),
+    },
     files,
     close: () => fetcher.close(),
   };

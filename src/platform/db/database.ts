@@ -27,7 +27,7 @@ export interface Database {
    * A short write that needs no transaction of its own. SQLite commits it together with the
    * concurrent transactions (one commit, one fsync); other engines run it on the pool.
    */
-  write<T>(work: TransactionWork<T>): Promise<T>;
+  write<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,7 +51,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       if (groupCommit) return groupCommit.run(work, transactionOptions);
       return transactionOptions?.durable === false ? withoutFlush(() => runTransaction(db, work)) : runTransaction(db, work);
     },
-    write: (work) => (groupCommit ? groupCommit.run(work) : work(db)),
+    write: (work, writeOptions) => (groupCommit ? groupCommit.run(work, writeOptions) : work(db)),
     ping: async () => {
       await sql`select 1`.execute(db);
     },

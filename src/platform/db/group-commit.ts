@@ -21,8 +21,9 @@ export type WithoutFlush = <T>(commit: () => Promise<T>) => Promise<T>;
  * is rolled back and every unit is re-run in a transaction of its own, so that only the failing
  * unit sees its error.
  *
- * A unit submitted with `durable: false` is committed alone, through `withoutFlush`: bulk work
- * that can be redone does not wait for the disk, and the next durable commit flushes it too.
+ * Units submitted with `durable: false` are batched only with each other and committed through
+ * `withoutFlush`: work that can be redone does not wait for the disk, and the next durable
+ * commit flushes it too.
  */
 export class GroupCommit {
   private pending: Unit[] = [];
@@ -48,18 +49,37 @@ export class GroupCommit {
     try {
       while (this.pending.length > 0) {
         const batch = this.nextBatch();
-        if (batch.length === 1) await this.commitAlone(batch[0]!);
-        else await this.commitTogether(batch);
+        if (batch[0]!.durable || !this.withoutFlush) await this.commit(batch);
+        else {
+          // Callers hear back only once the connection is durable again, so that nothing they do
+          // next outside this queue can commit without its flush.
+          const outcomes: Array<() => void> = [];
+          const held = batch.map((unit) => ({
+            ...unit,
+            resolve: (value: unknown) => void outcomes.push(() => unit.resolve(value)),
+            reject: (error: unknown) => void outcomes.push(() => unit.reject(error)),
+          }));
+          try {
+            await this.withoutFlush(() => this.commit(held));
+          } catch (error) {
+            if (outcomes.length === 0) for (const unit of batch) outcomes.push(() => unit.reject(error));
+          }
+          for (const settle of outcomes) settle();
+        }
       }
     } finally {
       this.draining = false;
     }
   }
 
-  /** The durable units at the head of the queue (up to `maxBatch`), or one non-durable unit. */
+  private commit(batch: Unit[]): Promise<void> {
+    return batch.length === 1 ? this.commitAlone(batch[0]!) : this.commitTogether(batch);
+  }
+
+  /** The units at the head of the queue that share the first one's durability, up to `maxBatch`. */
   private nextBatch(): Unit[] {
-    if (!this.pending[0]!.durable) return this.pending.splice(0, 1);
-    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || !unit.durable);
+    const durable = this.pending[0]!.durable;
+    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || unit.durable !== durable);
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
@@ -84,8 +104,7 @@ export class GroupCommit {
 
   private async commitAlone(unit: Unit): Promise<void> {
     try {
-      const commit = () => runTransaction(this.db, unit.work);
-      unit.resolve(await (unit.durable || !this.withoutFlush ? commit() : this.withoutFlush(commit)));
+      unit.resolve(await runTransaction(this.db, unit.work));
     } catch (error) {
       unit.reject(error);
     }

@@ -68,6 +68,7 @@ export class DatabaseQueue implements Queue {
       handler,
       concurrency: options.concurrency,
       prefetch: options.prefetch ?? 0,
+      durableCompletions: options.durableCompletions ?? true,
       backoff: options.backoff ?? this.options.defaultBackoff,
       database: this.options.database,
       logger: this.options.logger.child({ queue }),

@@ -14,6 +14,7 @@ export interface DatabaseWorkerOptions {
   handler: JobHandler;
   concurrency: number;
   prefetch: number;
+  durableCompletions: boolean;
   backoff: BackoffPolicy;
   database: Database;
   logger: Logger;
@@ -27,6 +28,7 @@ export interface DatabaseWorkerOptions {
 }
 
 const MIN_IDLE_MS = 10;
+const NOT_FLUSHED = { durable: false } as const;
 
 interface InFlight {
   done: Promise<void>;
@@ -109,14 +111,10 @@ export class DatabaseWorker implements Worker {
       try {
         await this.reclaimExpired();
         const now = this.o.clock.now();
-        jobs = await this.o.database.write((db) => jobsSql.claimJobs(db, this.o.database.dialect, {
-          queue: this.o.queue,
-          limit: wanted,
-          now,
-          leaseUntil: now + this.o.leaseMs,
-          lockedBy: this.lockedBy,
-        }),
-        );
+        const claim = { queue: this.o.queue, limit: wanted, now, leaseUntil: now + this.o.leaseMs, lockedBy: this.lockedBy };
+        // Claims, lease extensions and reclaims need no fsync of their own: lost in a crash, they
+        // leave the job as an expired lease would, and the next durable commit flushes them.
+        jobs = await this.o.database.write((db) => jobsSql.claimJobs(db, this.o.database.dialect, claim), NOT_FLUSHED);
       } catch (error) {
         this.o.logger.error({ err: error }, 'claiming jobs failed; backing off');
       }
@@ -165,7 +163,7 @@ export class DatabaseWorker implements Worker {
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
       });
-      await this.o.database.write((db) => jobsSql.deleteCompletedJob(db, job.id, this.lockedBy));
+      await this.o.database.write((db) => jobsSql.deleteCompletedJob(db, job.id, this.lockedBy), { durable: this.o.durableCompletions });
     } catch (error) {
       await this.recordFailure(job, error, log).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');
@@ -199,7 +197,7 @@ export class DatabaseWorker implements Worker {
   private async extendLeases(): Promise<void> {
     if (this.inFlight.size === 0 && this.ready.length === 0) return;
     try {
-      await this.o.database.write((db) => jobsSql.extendLeases(db, this.lockedBy, this.o.clock.now() + this.o.leaseMs));
+      await this.o.database.write((db) => jobsSql.extendLeases(db, this.lockedBy, this.o.clock.now() + this.o.leaseMs), NOT_FLUSHED);
     } catch (error) {
       this.o.logger.error({ err: error }, 'extending job leases failed');
     }
@@ -209,7 +207,7 @@ export class DatabaseWorker implements Worker {
     const now = this.o.clock.now();
     if (now - this.lastReclaim < Math.min(this.o.leaseMs / 4, 5000)) return;
     this.lastReclaim = now;
-    const reclaimed = await this.o.database.write((db) => jobsSql.reclaimExpiredLeases(db, now));
+    const reclaimed = await this.o.database.write((db) => jobsSql.reclaimExpiredLeases(db, now), NOT_FLUSHED);
     if (reclaimed > 0) this.o.logger.warn({ reclaimed }, 'reclaimed jobs whose worker stopped holding their lease');
   }
 

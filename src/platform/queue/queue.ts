@@ -71,6 +71,12 @@ export interface WorkOptions {
    * run after a higher-priority job enqueued later.
    */
   prefetch?: number;
+  /**
+   * false: a finished job's completion is committed without waiting for the disk (database
+   * driver). A power cut may then run it once more; only for handlers whose re-run is cheap and
+   * harmless. Default true.
+   */
+  durableCompletions?: boolean;
   backoff?: BackoffPolicy;
   /**
    * Called after a job is parked, however that happened: attempts ran out, the handler failed

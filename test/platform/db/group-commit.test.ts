@@ -197,6 +197,23 @@ describe('GroupCommit', () => {
     expect(committed()).toEqual(['a']);
   });
 
+  it('batches non-durable units only with each other, through withoutFlush', async () => {
+    const { db, count, committed } = await setup();
+    let skipped = 0;
+    const group = new GroupCommit(db, 512, async (commit) => {
+      skipped++;
+      return commit();
+    });
+    await Promise.all([
+      group.run((trx) => insert(trx, 'x'), { durable: false }),
+      group.run((trx) => insert(trx, 'y'), { durable: false }),
+      group.run((trx) => insert(trx, 'z')),
+    ]);
+    expect(committed()).toEqual(['x', 'y', 'z']);
+    expect(skipped).toBe(1);
+    expect(count('commit')).toBe(2);
+  });
+
   it('commits a non-durable unit alone, through withoutFlush, between batches of durable ones', async () => {
     const { db, statements, committed } = await setup();
     const flushSkipped: string[] = [];
