@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType } from './image-files.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from './ssrf.js';
@@ -11,6 +11,8 @@ export interface ImageFetcherOptions extends TargetPolicy {
   maxBytes: number;
   timeoutMs: number;
   perOriginConnections: number;
+  /** Downloads in progress at once; the rest wait for a turn. */
+  concurrency: number;
   /** DNS resolution; replaceable so that tests can answer with any address. */
   resolve?: LookupFunction;
 }
@@ -48,6 +50,7 @@ function isRetryableStatus(status: number): boolean {
 export class ImageFetcher {
   private readonly dispatcher: Dispatcher;
   private readonly agent: Agent;
+  private readonly downloads: LimitFunction;
 
   constructor(
     private readonly files: ImageFiles,
@@ -60,6 +63,7 @@ export class ImageFetcher {
       connect: guardedConnector({ ...o, connectTimeoutMs: o.timeoutMs }),
     });
     this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }));
+    this.downloads = pLimit(o.concurrency);
   }
 
   async fetch(url: string, signal?: AbortSignal): Promise<StoredImage> {
@@ -68,6 +72,19 @@ export class ImageFetcher {
     } catch (error) {
       throw asFetchError(error, false);
     }
+    // Only the transfer holds a download turn; filing the result away does not.
+    const { tempPath, written } = await this.downloads(() => this.download(url, signal));
+    let stored: { path: string };
+    try {
+      stored = await this.files.commit(tempPath, written.sha256, written.type.ext);
+    } catch (error) {
+      throw asFetchError(error, false);
+    }
+    return { ...written.type, sha256: written.sha256, bytes: written.bytes, ...stored };
+  }
+
+  /** The verified body in a temp file (removed again on any failure). */
+  private async download(url: string, signal: AbortSignal | undefined): Promise<{ tempPath: string; written: Written }> {
     // bodyTimeout only bounds the gap between chunks; this bounds a body that trickles.
     const deadline = AbortSignal.timeout(this.o.timeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
@@ -85,9 +102,7 @@ export class ImageFetcher {
     }
     const tempPath = await this.files.newTempPath();
     try {
-      const written = await writeVerified(response.body, tempPath, this.o.maxBytes, abort);
-      const stored = await this.files.commit(tempPath, written.sha256, written.type.ext);
-      return { ...written.type, sha256: written.sha256, bytes: written.bytes, ...stored };
+      return { tempPath, written: await writeVerified(response.body, tempPath, this.o.maxBytes, abort) };
     } catch (error) {
       response.body.destroy();
       await fs.promises.rm(tempPath, { force: true });
@@ -119,38 +134,33 @@ interface Written {
   type: ImageType;
 }
 
-/** Streams `body` into `tempPath` through sha256, aborting past `maxBytes` or on bytes that are no image. */
+/** Streams `body` into `tempPath` through sha256, stopping past `maxBytes` or at bytes that are no image. */
 async function writeVerified(body: Readable, tempPath: string, maxBytes: number, signal: AbortSignal): Promise<Written> {
   const hash = createHash('sha256');
   let bytes = 0;
   let head = Buffer.alloc(0);
   let type: ImageType | undefined;
-  const sniff = (): Error | undefined => {
-    type = sniffImageType(head);
-    return type ? undefined : new ImageFetchError('not an image: the bytes are no JPEG, PNG, GIF or WebP', false);
-  };
-  const verify = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return callback(new ImageFetchError(`image is over the ${maxBytes}-byte limit`, false));
-      if (!type && head.length < SNIFF_BYTES) {
-        head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
-        if (head.length >= SNIFF_BYTES) {
-          const error = sniff();
-          if (error) return callback(error);
-        }
-      }
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      callback(type ? undefined : sniff());
-    },
-  });
+  const notAnImage = () => new ImageFetchError('not an image: the bytes are no JPEG, PNG, GIF or WebP', false);
   // Opened before streaming, so that the file exists by the time any failure removes it.
   const file = await fs.promises.open(tempPath, 'wx');
-  await pipeline(body, verify, file.createWriteStream(), { signal });
-  return { sha256: hash.digest('hex'), bytes, type: type! };
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      signal.throwIfAborted();
+      bytes += chunk.length;
+      if (bytes > maxBytes) throw new ImageFetchError(`image is over the ${maxBytes}-byte limit`, false);
+      if (!type && head.length < SNIFF_BYTES) {
+        head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+        if (head.length >= SNIFF_BYTES && !(type = sniffImageType(head))) throw notAnImage();
+      }
+      hash.update(chunk);
+      await file.write(chunk);
+    }
+  } finally {
+    await file.close();
+  }
+  type ??= sniffImageType(head);
+  if (!type) throw notAnImage();
+  return { sha256: hash.digest('hex'), bytes, type };
 }
 
 function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {

@@ -106,8 +106,10 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   return {
     handler: imageDownloadHandler(deps),
     workOptions: {
-      concurrency: options.images.concurrency,
-      // One claimed job waiting per slot: a finished download starts the next without a claim round trip.
+      // IMAGE_CONCURRENCY bounds the downloads (in the fetcher); twice as many jobs let the
+      // bookkeeping after a download (file rename, database writes) overlap the next transfers.
+      concurrency: options.images.concurrency * 2,
+      // One claimed job waiting per download: a finished job's slot starts the next without a claim round trip.
       prefetch: options.images.concurrency,
       // A completion lost in a power cut costs one more download of an image that the content-addressed store already holds.
       durableCompletions: false,

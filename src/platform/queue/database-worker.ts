@@ -103,7 +103,9 @@ export class DatabaseWorker implements Worker {
     while (this.running) {
       while (this.ready.length > 0 && this.inFlight.size < this.o.concurrency) this.run(this.ready.shift()!);
       const wanted = this.o.concurrency - this.inFlight.size + this.o.prefetch - this.ready.length;
-      if (wanted <= 0) {
+      // With jobs buffered, wait until half the prefetch is used up: fewer, larger claims.
+      const enough = this.ready.length === 0 ? 1 : Math.max(1, Math.floor(this.o.prefetch / 2));
+      if (wanted < enough) {
         await this.sleep(this.o.maxIdleMs);
         continue;
       }

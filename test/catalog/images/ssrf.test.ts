@@ -83,6 +83,7 @@ describe('SSRF guard: downloads', () => {
       maxBytes: 64 * 1024,
       timeoutMs: 2_000,
       perOriginConnections: 4,
+      concurrency: 4,
       allowPrivateHosts: false,
       allowedHosts: [],
       ...options,
