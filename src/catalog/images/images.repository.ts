@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Dialect, Executor } from '../../platform/db/database.js';
+import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import { param, prepareQuery } from '../../platform/db/prepared-query.js';
 import type { CatalogTables, ImageRow, ImageStatus } from '../catalog.tables.js';
 
@@ -39,6 +40,25 @@ export async function claimImage(db: Executor, dialect: Dialect, url: string, ha
   const query = dialect === 'mysql' ? claimIgnoringDuplicateQuery : claimQuery;
   const result = await query.execute(db, { url, url_hash: hash, now });
   return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+type PendingImageRow = { url: string; url_hash: string; status: 'pending'; created_at: number; updated_at: number };
+
+const claimManyInsert = new BulkInsert<PendingImageRow, { url_hash: string }>('images', ['url', 'url_hash', 'status', 'created_at', 'updated_at'], {
+  returning: ['url_hash'],
+  skipConflictsOn: ['url_hash'],
+  maxRows: 64,
+});
+
+/** `claimImage` for many URLs at once; resolves to the hashes whose rows this call created. */
+export async function claimImages(db: Executor, dialect: Dialect, images: ReadonlyArray<{ url: string; url_hash: string }>, now: number): Promise<string[]> {
+  if (dialect === 'mysql') {
+    const claimed: string[] = [];
+    for (const image of images) if (await claimImage(db, dialect, image.url, image.url_hash, now)) claimed.push(image.url_hash);
+    return claimed;
+  }
+  const rows = await claimManyInsert.insert(db, images.map(({ url, url_hash }) => ({ url, url_hash, status: 'pending' as const, created_at: now, updated_at: now })));
+  return rows.map((row) => row.url_hash);
 }
 
 const findByHashQuery = prepareQuery<{ url_hash: string }, ImageRow>((db) =>

@@ -6,7 +6,7 @@ import type { Queue } from '../../platform/queue/queue.js';
 import type { ImageRow, ImageStatus } from '../catalog.tables.js';
 import { imageRelativePath } from './image-files.js';
 import { imageDownloadJob } from './images.jobs.js';
-import { claimImage, countImagesByStatus, findImagesByUrlHashes, listFailedImages, resetFailedImages, urlHash } from './images.repository.js';
+import { claimImages, countImagesByStatus, findImagesByUrlHashes, listFailedImages, resetFailedImages, urlHash } from './images.repository.js';
 
 export interface ImagesServiceDeps {
   database: Database;
@@ -47,16 +47,10 @@ export class ImagesService {
    * already pending, cached or failed is never enqueued again. Returns how many were enqueued.
    */
   async claim(trx: Executor, urls: readonly string[]): Promise<number> {
-    const now = this.deps.clock.now();
-    let enqueued = 0;
-    for (const url of new Set(urls)) {
-      if (url === '') continue;
-      const hash = urlHash(url);
-      if (!(await claimImage(trx, this.deps.database.dialect, url, hash, now))) continue;
-      await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
-      enqueued++;
-    }
-    return enqueued;
+    const images = [...new Set(urls)].filter((url) => url !== '').map((url) => ({ url, url_hash: urlHash(url) }));
+    const claimed = await claimImages(trx, this.deps.database.dialect, images, this.deps.clock.now());
+    for (const hash of claimed) await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
+    return claimed.length;
   }
 
   async stats(): Promise<ImagesStats> {

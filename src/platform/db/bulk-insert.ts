@@ -15,7 +15,12 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
   constructor(
     private readonly table: string,
     private readonly columns: ReadonlyArray<keyof Row & string>,
-    private readonly options: { returning?: ReadonlyArray<keyof Returned & string>; maxRows?: number } = {},
+    private readonly options: {
+      returning?: ReadonlyArray<keyof Returned & string>;
+      /** Skips rows that conflict on these columns (ON CONFLICT DO NOTHING; not for MySQL). `returning` then lists only the rows inserted. */
+      skipConflictsOn?: ReadonlyArray<keyof Row & string>;
+      maxRows?: number;
+    } = {},
   ) {
     const maxRows = options.maxRows ?? 256;
     if (!Number.isInteger(Math.log2(maxRows))) throw new Error(`BulkInsert maxRows must be a power of two, not ${maxRows}`);
@@ -54,7 +59,9 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
 
   private compile(db: Kysely<any>, rows: number): CompiledQuery {
     const values = Array.from({ length: rows }, (_, r) => Object.fromEntries(this.columns.map((column, c) => [column, `${MARK}${r * this.columns.length + c}`])));
-    const insert = db.insertInto(this.table).values(values);
+    let insert = db.insertInto(this.table).values(values);
+    const conflictColumns = this.options.skipConflictsOn;
+    if (conflictColumns) insert = insert.onConflict((oc) => oc.columns(conflictColumns as string[]).doNothing());
     const compiled = (this.options.returning ? insert.returning(this.options.returning as string[]) : insert).compile();
     const inOrder = compiled.parameters.length === values.length * this.columns.length && compiled.parameters.every((value, i) => value === `${MARK}${i}`);
     if (!inOrder) throw new Error(`BulkInsert into ${this.table}: the compiled parameters are not in row and column order`);

@@ -51,6 +51,14 @@ describe('BulkInsert', () => {
     expect(await stored()).toHaveLength(32);
   });
 
+  it('skips rows that conflict, returning only the inserted ones', async () => {
+    const insert = new BulkInsert<Row, { key: string }>('kv', ['key', 'value', 'expires_at'], { returning: ['key'], skipConflictsOn: ['key'], maxRows: 4 });
+    await insert.insert(handle.database.db, rows(3));
+    const returned = await insert.insert(handle.database.db, [...rows(5), { key: 'new', value: 'n', expires_at: null }]);
+    expect(returned.map((r) => r.key).sort()).toEqual(['k0003', 'k0004', 'new']);
+    expect(await stored()).toHaveLength(6);
+  });
+
   it('rolls back with the transaction it runs in', async () => {
     const insert = new BulkInsert<Row>('kv', ['key', 'value', 'expires_at']);
     await expect(
