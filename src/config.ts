@@ -20,6 +20,7 @@ export interface Config {
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
   /** How far V8 may grow the heap past the live data after a full GC, in percent (0: V8's own rule). */
   heapGrowthPercent: number;
+  sqliteCacheMb: number;
   queueDriver: 'database';
   storeDriver: 'database';
   workerConcurrency: number;
@@ -188,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
     heapGrowthPercent: read.int('HEAP_GROWTH_PERCENT', 20, 0, 1000),
+    sqliteCacheMb: read.int('SQLITE_CACHE_MB', 4, 1, 65_536),
     queueDriver: read.oneOf('QUEUE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
     storeDriver: read.oneOf('STORE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),

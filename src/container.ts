@@ -47,7 +47,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, role: config.role });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
-  const database = createDatabase({ url: config.databaseUrl, sqlite: { synchronous: config.sqliteSynchronous } });
+  const database = createDatabase({ url: config.databaseUrl, sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb } });
   if (config.migrateOnStart) {
     const applied = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       publicUrl: 'http://127.0.0.1:8080',
       migrateOnStart: true,
       heapGrowthPercent: 20,
+      sqliteCacheMb: 4,
     });
     expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
   });

@@ -7,6 +7,8 @@ import type { WithoutFlush } from './group-commit.js';
 export interface SqliteOptions {
   path: string;
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /** SQLite's own page cache; the operating system's file cache serves what it misses. Default 4 MiB. */
+  cacheMb?: number;
   busyTimeoutMs?: number;
 }
 
@@ -17,6 +19,7 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
   connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   connection.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   connection.pragma('foreign_keys = ON');
+  connection.pragma(`cache_size = -${Math.round((options.cacheMb ?? 4) * 1024)}`);
   // Statement journals of multi-row writes stay in memory instead of spilling to temp files.
   connection.pragma('temp_store = MEMORY');
   return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
