@@ -409,33 +409,11 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(attempts).toEqual([1]);
     });
 
-    it('handles many jobs exactly once with concurrency 8', async () => {
+    it.each([
+      { total: 200, concurrency: 8, prefetch: 0 },
+      { total: 60, concurrency: 3, prefetch: 3 },
+    ])('handles $total jobs exactly once with concurrency $concurrency and prefetch $prefetch', async ({ total, concurrency, prefetch }) => {
       const { queue, work, isEmpty } = await setup();
-      const total = 200;
-      await Promise.all(Array.from({ length: total }, (_, i) => queue.enqueue(Q, { name: `job-${i}` })));
-      const handled = new Map<string, number>();
-      let active = 0;
-      let maxActive = 0;
-      work(
-        async ({ name }) => {
-          active += 1;
-          maxActive = Math.max(maxActive, active);
-          await sleep(name.length % 3);
-          handled.set(name, (handled.get(name) ?? 0) + 1);
-          active -= 1;
-        },
-        { concurrency: 8 },
-      );
-      await waitFor(() => handled.size === total, 10_000, 'every job');
-      await waitFor(isEmpty, 2_000, 'the queue to drain');
-      expect([...handled.values()].every((n) => n === 1)).toBe(true);
-      expect(maxActive).toBeLessThanOrEqual(8);
-      expect(maxActive).toBeGreaterThan(1);
-    });
-
-    it('with prefetch, runs no more than concurrency at once and handles every job once', async () => {
-      const { queue, work, isEmpty } = await setup();
-      const total = 60;
       await Promise.all(Array.from({ length: total }, (_, i) => queue.enqueue(Q, { name: `job-${i}` })));
       const handled = new Map<string, number>();
       let active = 0;
@@ -443,16 +421,17 @@ export function queueContract(name: string, harness: QueueHarness): void {
       work(
         async ({ name }) => {
           maxActive = Math.max(maxActive, ++active);
-          await sleep(2);
+          await sleep(name.length % 3);
           handled.set(name, (handled.get(name) ?? 0) + 1);
           active -= 1;
         },
-        { concurrency: 3, prefetch: 3 },
+        { concurrency, prefetch },
       );
       await waitFor(() => handled.size === total, 10_000, 'every job');
       await waitFor(isEmpty, 2_000, 'the queue to drain');
       expect([...handled.values()].every((n) => n === 1)).toBe(true);
-      expect(maxActive).toBeLessThanOrEqual(3);
+      expect(maxActive).toBeLessThanOrEqual(concurrency);
+      expect(maxActive).toBeGreaterThan(1);
     });
 
     it('stop() gives prefetched jobs that never started back to ready, without counting an attempt', async () => {
