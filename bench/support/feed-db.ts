@@ -1,22 +1,8 @@
 /** Read-only looks into a benchmarked SQLite catalog, from the bench process while children write. */
 import Sqlite from 'better-sqlite3';
+import type { FeedRunRow } from '../../src/catalog/catalog.tables.js';
 
-export interface FeedRun {
-  id: number;
-  status: string;
-  http_status: number | null;
-  bytes: number | null;
-  items_seen: number;
-  created_count: number;
-  updated_count: number;
-  unchanged_count: number;
-  removed_count: number;
-  invalid_count: number;
-  images_enqueued: number;
-  error: string | null;
-  started_at: number;
-  finished_at: number | null;
-}
+export type FeedRun = FeedRunRow;
 
 /** The tables a feed run writes, apart from `feed_runs` itself. */
 export const CATALOG_TABLES = ['pornstars', 'pornstar_aliases', 'pornstar_thumbnails', 'pornstar_thumbnail_urls', 'images', 'jobs'] as const;

@@ -223,6 +223,8 @@ export class FeedIngestService {
   private async apply(staging: FeedStaging, counts: RunCounts, onApplied: (applied: number) => void): Promise<void> {
     let applied = 0;
     for await (const batch of staging.batches(APPLY_BATCH)) {
+      // Not flushed batch by batch: a lost batch is staged again by the next run (its items keep
+      // their old hashes), and the run's final record is a durable commit that flushes them all.
       counts.images_enqueued += await this.deps.database.transaction(async (trx) => {
         const now = this.deps.clock.now();
         await insertNewPornstars(trx, batch.filter((staged) => staged.existingId === undefined), now);
@@ -233,8 +235,6 @@ export class FeedIngestService {
           await syncThumbnails(trx, existingId, item.thumbnails, now);
         }
         return this.deps.images.claim(trx, batch.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls)));
-        // A lost batch is re-applied by the next run (its items keep their old hashes), and the
-        // run's final record is a durable commit that flushes every batch before it.
       }, { durable: false });
       applied += batch.length;
       onApplied(applied);

@@ -36,7 +36,7 @@ const claimIgnoringDuplicateQuery = prepareQuery<ClaimParams, never>((db) => cla
  * Inserts a `pending` row unless the URL has one; true only for the call whose insert created it.
  * The unique index decides, so concurrent claimers cannot both win (no check-then-put).
  */
-export async function claimImage(db: Executor, dialect: Dialect, url: string, hash: string, now: number): Promise<boolean> {
+async function claimImage(db: Executor, dialect: Dialect, url: string, hash: string, now: number): Promise<boolean> {
   const query = dialect === 'mysql' ? claimIgnoringDuplicateQuery : claimQuery;
   const result = await query.execute(db, { url, url_hash: hash, now });
   return Number(result.numAffectedRows ?? 0) > 0;

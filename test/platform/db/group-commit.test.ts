@@ -214,6 +214,43 @@ describe('GroupCommit', () => {
     expect(count('commit')).toBe(2);
   });
 
+  it('rejects a failing non-durable unit alone, and re-runs the rest without the flush too', async () => {
+    const { db, count, committed } = await setup();
+    let wrapped = 0;
+    const group = new GroupCommit(db, 512, async (commit) => {
+      wrapped++;
+      return commit();
+    });
+    const outcomes = await Promise.allSettled(
+      ['p', 'bad', 'q'].map((name) =>
+        group.run(
+          async (trx) => {
+            await insert(trx, name);
+            if (name === 'bad') throw new Error('bulk unit failed');
+          },
+          { durable: false },
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(committed()).toEqual(['p', 'q']);
+    // One batch, rolled back, then each unit alone: all inside the one withoutFlush.
+    expect(wrapped).toBe(1);
+    expect(count('rollback')).toBe(2);
+  });
+
+  it('answers the callers of a non-durable batch only after withoutFlush has finished', async () => {
+    const { db } = await setup();
+    const order: string[] = [];
+    const group = new GroupCommit(db, 512, async (commit) => {
+      const result = await commit();
+      order.push('flush restored');
+      return result;
+    });
+    await group.run((trx) => insert(trx, 'x'), { durable: false }).then(() => order.push('caller answered'));
+    expect(order).toEqual(['flush restored', 'caller answered']);
+  });
+
   it('commits a non-durable unit alone, through withoutFlush, between batches of durable ones', async () => {
     const { db, statements, committed } = await setup();
     const flushSkipped: string[] = [];

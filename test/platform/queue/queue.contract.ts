@@ -412,7 +412,8 @@ export function queueContract(name: string, harness: QueueHarness): void {
     it.each([
       { total: 200, concurrency: 8, prefetch: 0 },
       { total: 60, concurrency: 3, prefetch: 3 },
-    ])('handles $total jobs exactly once with concurrency $concurrency and prefetch $prefetch', async ({ total, concurrency, prefetch }) => {
+      { total: 60, concurrency: 3, prefetch: 3, durableCompletions: false },
+    ])('handles $total jobs exactly once with concurrency $concurrency and prefetch $prefetch', async ({ total, concurrency, prefetch, durableCompletions }) => {
       const { queue, work, isEmpty } = await setup();
       await Promise.all(Array.from({ length: total }, (_, i) => queue.enqueue(Q, { name: `job-${i}` })));
       const handled = new Map<string, number>();
@@ -425,7 +426,7 @@ export function queueContract(name: string, harness: QueueHarness): void {
           handled.set(name, (handled.get(name) ?? 0) + 1);
           active -= 1;
         },
-        { concurrency, prefetch },
+        { concurrency, prefetch, durableCompletions },
       );
       await waitFor(() => handled.size === total, 10_000, 'every job');
       await waitFor(isEmpty, 2_000, 'the queue to drain');
