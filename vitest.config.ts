@@ -1,12 +1,38 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+/**
+ * The suites that touch the database: they run once per engine. Everything else (pure units, fuzz
+ * tests of validation, SQLite-only behaviour) runs on SQLite alone.
+ */
+const DATABASE_SUITES = [
+  'test/auth/auth.api.test.ts',
+  'test/auth/auth.rate-limit.test.ts',
+  'test/orders/orders.{api,duplicate-guard,idempotency,integration,parked,trace}.test.ts',
+  'test/catalog/api/*.api.test.ts',
+  'test/catalog/api/pornstars.query.test.ts',
+  'test/catalog/catalog-pipeline.test.ts',
+  'test/catalog/feed/feed-ingest.test.ts',
+  'test/catalog/images/images.{download-once,faults,service}.test.ts',
+  'test/maintenance.test.ts',
+  'test/platform/db/{bulk-insert,prepared-query}.test.ts',
+  'test/platform/http/pagination-and-limits.test.ts',
+  'test/platform/idempotency/idempotency.test.ts',
+  'test/platform/queue/database-queue.test.ts',
+  'test/platform/store/database-store.test.ts',
+];
+
+const onEngine = (dialect: 'postgres' | 'mysql'): TestProjectInlineConfiguration => ({
+  extends: true,
+  test: { name: dialect, include: DATABASE_SUITES, env: { TEST_DIALECT: dialect } },
+});
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    setupFiles: ['test/support/fast-check-seed.ts'],
+    setupFiles: ['test/support/fast-check-seed.ts', 'test/support/database-cleanup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }, onEngine('postgres')],
   },
 });

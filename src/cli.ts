@@ -5,7 +5,7 @@ import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';
 import { listFeedRuns } from './catalog/feed/feed-runs.repository.js';
 import { registerImagesCommands } from './catalog/images/images.cli.js';
 import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
-import { createContainer, QUEUE_NAMES, type Container } from './container.js';
+import { createContainer, databaseOptions, QUEUE_NAMES, type Container } from './container.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { limitHeapGrowth } from './platform/heap.js';
@@ -38,7 +38,7 @@ program
   .description('apply pending database migrations (never destructive)')
   .action(async () => {
     const config = loadConfigFromEnvironment();
-    const database = createDatabase({ url: config.databaseUrl });
+    const database = createDatabase(databaseOptions(config));
     try {
       const applied = await migrateToLatest(database);
       print(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'nothing to migrate');

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import dotenv from 'dotenv';
+import { dialectOf, redactUrl } from './platform/db/urls.js';
 
 export const ROLES = ['all', 'api', 'worker', 'scheduler', 'simulator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -17,12 +18,20 @@ export interface Config {
   metricsPort: number;
   dataDir: string;
   databaseUrl: string;
+  /** A read replica for reads that may be stale; unset: every read goes to DATABASE_URL. */
+  databaseReadUrl: string | undefined;
+  /** Connections per pool on PostgreSQL and MySQL. */
+  databasePoolMax: number;
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
   /** How far V8 may grow the heap past the live data after a full GC, in percent (0: V8's own rule). */
   heapGrowthPercent: number;
   sqliteCacheMb: number;
-  queueDriver: 'database';
-  storeDriver: 'database';
+  queueDriver: 'database' | 'amqp';
+  storeDriver: 'database' | 'redis';
+  /** Required when QUEUE_DRIVER=amqp. */
+  amqpUrl: string | undefined;
+  /** Required when STORE_DRIVER=redis. */
+  redisUrl: string | undefined;
   workerConcurrency: number;
   jobMaxAttempts: number;
   jobBackoffMs: number;
@@ -152,6 +161,21 @@ class EnvReader {
     return { min, max };
   }
 
+  /** An optional URL of a service (broker, cache) with one of the given schemes. */
+  serviceUrl(name: string, schemes: string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(value).protocol;
+    } catch {
+      scheme = undefined;
+    }
+    if (scheme !== undefined && schemes.includes(scheme)) return value;
+    this.problems.push(`${name} must be a ${schemes.map((s) => `${s}//`).join(' or ')} URL, got "${redactUrl(value)}"`);
+    return undefined;
+  }
+
   url(name: string, fallback: string): string {
     const value = this.raw(name);
     if (value === undefined) return fallback;
@@ -175,8 +199,11 @@ export function loadConfig(env: Env = process.env): Config {
   const host = read.string('HOST', '127.0.0.1');
   const dataDir = path.resolve(read.string('DATA_DIR', './data'));
   const databaseUrl = read.string('DATABASE_URL', `sqlite:${path.join(dataDir, 'intake.db')}`);
-  if (!SQLITE_URL.test(databaseUrl)) {
-    read.problems.push(`DATABASE_URL must be sqlite:<path> (other engines arrive with the scale-out drivers), got "${databaseUrl}"`);
+  const dialect = dialectOf(databaseUrl);
+  if (dialect === undefined) read.problems.push(`DATABASE_URL must be sqlite:<path>, postgres://… or mysql://…, got "${redactUrl(databaseUrl)}"`);
+  const databaseReadUrl = read.raw('DATABASE_READ_URL');
+  if (databaseReadUrl !== undefined && (dialect === 'sqlite' || dialectOf(databaseReadUrl) !== dialect)) {
+    read.problems.push(`DATABASE_READ_URL must be a replica on the same server engine as DATABASE_URL (not SQLite), got "${redactUrl(databaseReadUrl)}"`);
   }
   const publicUrl = read.url('PUBLIC_URL', `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
 
@@ -187,11 +214,15 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: read.int('METRICS_PORT', 9464, 0, 65535),
     dataDir,
     databaseUrl,
+    databaseReadUrl,
+    databasePoolMax: read.int('DATABASE_POOL_MAX', 10, 1, 1000),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
     heapGrowthPercent: read.int('HEAP_GROWTH_PERCENT', 20, 0, 1000),
     sqliteCacheMb: read.int('SQLITE_CACHE_MB', 4, 1, 65_536),
-    queueDriver: read.oneOf('QUEUE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
-    storeDriver: read.oneOf('STORE_DRIVER', ['database'] as const, 'database', (v) => v.toLowerCase()),
+    queueDriver: read.oneOf('QUEUE_DRIVER', ['database', 'amqp'] as const, 'database', (v) => v.toLowerCase()),
+    storeDriver: read.oneOf('STORE_DRIVER', ['database', 'redis'] as const, 'database', (v) => v.toLowerCase()),
+    amqpUrl: read.serviceUrl('AMQP_URL', ['amqp:', 'amqps:']),
+    redisUrl: read.serviceUrl('REDIS_URL', ['redis:', 'rediss:']),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),
     jobMaxAttempts: read.int('JOB_MAX_ATTEMPTS', 5, 1, 100),
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
@@ -235,6 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {
     read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);
   }
+  if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
+  if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');
   if (!isValidCron(config.feed.schedule)) read.problems.push(`FEED_SCHEDULE must be a cron expression, got "${config.feed.schedule}"`);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

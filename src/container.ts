@@ -10,7 +10,7 @@ import { orderIntegrationJob } from './orders/orders.jobs.js';
 import { OrdersService } from './orders/orders.service.js';
 import { ThirdPartyClient } from './orders/third-party.client.js';
 import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.js';
-import { createDatabase, type Database } from './platform/db/database.js';
+import { createDatabase, type Database, type DatabaseOptions } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { Idempotency } from './platform/idempotency/idempotency.js';
 import { DatabaseQueue } from './platform/queue/database-queue.js';
@@ -47,7 +47,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, role: config.role });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
-  const database = createDatabase({ url: config.databaseUrl, sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb } });
+  const database = createDatabase(databaseOptions(config, logger));
   if (config.migrateOnStart) {
     const applied = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
@@ -87,6 +87,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       await store.close();
       await database.close();
     },
+  };
+}
+
+export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
+  return {
+    url: config.databaseUrl,
+    readUrl: config.databaseReadUrl,
+    poolMax: config.databasePoolMax,
+    sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb },
+    logger: logger?.child({ component: 'database' }),
   };
 }
 

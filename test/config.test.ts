@@ -97,7 +97,11 @@ describe('loadConfig', () => {
       MIGRATE_ON_START: 'perhaps',
       PUBLIC_URL: 'not a url',
       LOG_LEVEL: 'loud',
-      DATABASE_URL: 'postgres://localhost/intake',
+      DATABASE_URL: 'oracle://localhost/intake',
+      DATABASE_POOL_MAX: '0',
+      DATABASE_READ_URL: 'mysql://replica/intake',
+      AMQP_URL: 'http://rabbit',
+      REDIS_URL: 'not a url',
     };
     const problems = problemsOf(bad);
     for (const name of Object.keys(bad)) {
@@ -124,6 +128,25 @@ describe('loadConfig', () => {
   it('refuses integers written as decimals or exponents', () => {
     expect(problemsOf({ WORKER_CONCURRENCY: '1e3' })[0]).toMatch(/^WORKER_CONCURRENCY /);
     expect(problemsOf({ WORKER_CONCURRENCY: '8.0' })[0]).toMatch(/^WORKER_CONCURRENCY /);
+  });
+
+  it('accepts PostgreSQL and MySQL URLs, a replica on the same engine, and the scale-out drivers with their URLs', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://intake:secret@db:5432/intake',
+      DATABASE_READ_URL: 'postgresql://intake:secret@replica:5432/intake',
+      DATABASE_POOL_MAX: '25',
+      QUEUE_DRIVER: 'AMQP',
+      AMQP_URL: 'amqp://guest:guest@rabbit:5672',
+      STORE_DRIVER: 'redis',
+      REDIS_URL: 'redis://cache:6379/0',
+    });
+    expect(config).toMatchObject({ databasePoolMax: 25, queueDriver: 'amqp', storeDriver: 'redis', amqpUrl: 'amqp://guest:guest@rabbit:5672', redisUrl: 'redis://cache:6379/0' });
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/intake' }).databaseUrl).toBe('mysql://root@127.0.0.1:3306/intake');
+  });
+
+  it('requires the URL of the broker or cache a driver needs, and never echoes a password', () => {
+    expect(problemsOf({ QUEUE_DRIVER: 'amqp', STORE_DRIVER: 'redis' })).toEqual(['AMQP_URL is required when QUEUE_DRIVER=amqp', 'REDIS_URL is required when STORE_DRIVER=redis']);
+    expect(problemsOf({ DATABASE_URL: 'sqlite:x.db', DATABASE_READ_URL: 'postgres://u:hunter2@replica/db' })[0]).not.toContain('hunter2');
   });
 
   it('resolves the sqlite path of DATABASE_URL', () => {

@@ -12,7 +12,7 @@ describe('maintenance sweep', () => {
   const clock = manualClock();
 
   beforeEach(async () => {
-    container = await createContainer(testConfig(), { logger: pino({ level: 'silent' }), clock });
+    container = await createContainer(await testConfig(), { logger: pino({ level: 'silent' }), clock });
   });
   afterEach(async () => {
     await container.close();

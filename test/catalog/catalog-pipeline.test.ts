@@ -27,7 +27,7 @@ describe('catalog pipeline on the real excerpt', () => {
 
   beforeAll(async () => {
     cdn = await startMockCdn();
-    container = await createContainer(testConfig({ IMAGE_ALLOW_PRIVATE_HOSTS: 'true', JOB_BACKOFF_MS: '10', JOB_BACKOFF_MAX_MS: '50' }), { logger: pino({ level: 'silent' }) });
+    container = await createContainer(await testConfig({ IMAGE_ALLOW_PRIVATE_HOSTS: 'true', JOB_BACKOFF_MS: '10', JOB_BACKOFF_MAX_MS: '50' }), { logger: pino({ level: 'silent' }) });
     const local = fs.readFileSync(FIXTURE, 'utf8').replaceAll('https:\\/\\/ei.phncdn.com', cdn.url.replaceAll('/', '\\/'));
     feedFile = path.join(container.config.dataDir, 'feed100-local.json');
     fs.writeFileSync(feedFile, local);

@@ -40,7 +40,7 @@ afterEach(async () => {
 
 async function start(reply: (index: number) => Reply, env: Record<string, string> = {}): Promise<Harness> {
   const thirdParty = await startFakeThirdParty((_req, i) => reply(i));
-  const config = testConfig({ JOB_MAX_ATTEMPTS: String(MAX_ATTEMPTS), JOB_BACKOFF_MS: '1', THIRD_PARTY_TIMEOUT_MS: '2000', DUPLICATE_WINDOW_SECONDS: '0', ...env });
+  const config = await testConfig({ JOB_MAX_ATTEMPTS: String(MAX_ATTEMPTS), JOB_BACKOFF_MS: '1', THIRD_PARTY_TIMEOUT_MS: '2000', DUPLICATE_WINDOW_SECONDS: '0', ...env });
   const clock = offsetClock();
   const container = await createContainer(config, { logger: pino({ level: 'silent' }), clock, random: () => 0.5 });
   const { registry, close: closeClient } = createJobRegistry(container, thirdParty.url);

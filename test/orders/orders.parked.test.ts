@@ -12,7 +12,7 @@ describe('an item whose job is parked', () => {
   let itemId: number;
 
   beforeEach(async () => {
-    container = await createContainer(testConfig(), { logger: pino({ level: 'silent' }) });
+    container = await createContainer(await testConfig(), { logger: pino({ level: 'silent' }) });
     const user = await insertUser(container.database.db, { name: 'u', email: 'u@example.test', password_hash: 'x', created_at: 0, updated_at: 0 });
     const created = await container.orders.create({
       principal: { userId: user.id, tokenId: 0, abilities: ['orders'] },

@@ -9,7 +9,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import type { Random } from '../../src/platform/clock.js';
 import type { SimulatorState } from '../../src/orders/simulator.state.js';
+import { dropAfterFile } from './database-cleanup.js';
 import { manualClock, type ManualClock } from './driver-clock.js';
+import { createEmptyDatabase, testDialect } from './driver-databases.js';
 
 export interface TestUser {
   id: number;
@@ -43,11 +45,22 @@ export interface TestAppOptions {
 
 let userSeq = 0;
 
-/** Loads a config on a fresh temp DATA_DIR, as production would from its environment. */
-export function testConfig(env: Record<string, string> = {}): Config {
+/**
+ * Loads a config on a fresh temp DATA_DIR, as production would from its environment. On a
+ * PostgreSQL or MySQL run (TEST_DIALECT), DATABASE_URL names a new empty schema, dropped after the file.
+ */
+export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-test-'));
+  const dialect = testDialect();
+  let databaseUrl: Record<string, string> = {};
+  if (dialect !== 'sqlite' && env.DATABASE_URL === undefined) {
+    const empty = await createEmptyDatabase(dialect);
+    dropAfterFile(empty.drop);
+    databaseUrl = { DATABASE_URL: empty.url, DATABASE_POOL_MAX: '4' };
+  }
   return loadConfig({
     DATA_DIR: dataDir,
+    ...databaseUrl,
     LOG_LEVEL: 'silent',
     SQLITE_SYNCHRONOUS: 'OFF',
     ROLE: 'api',
@@ -56,9 +69,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-/** The API app (auth + orders) on a migrated temp SQLite database with a manual clock. */
+/** The API app (auth + orders) on a migrated temp database (the run's dialect) with a manual clock. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config = testConfig(options.env);
+  const config = await testConfig(options.env);
   const clock = manualClock();
   const container = await createContainer(config, { logger: pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }) });
   const app = await buildApiApp(container, options.simulator?.(container));

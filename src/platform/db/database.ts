@@ -1,8 +1,13 @@
 import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import { GroupCommit, runTransaction } from './group-commit.js';
+import { openMysql } from './mysql.js';
+import { openPostgres } from './postgres.js';
+import { ReadReplica, type ReplicaStatus } from './read-replica.js';
 import { openSqlite, sqliteWithoutFlush, type SqliteOptions } from './sqlite.js';
+import { dialectOf, redactUrl, type Dialect } from './urls.js';
 
-export type Dialect = 'sqlite' | 'postgres' | 'mysql';
+export type { Dialect } from './urls.js';
 
 /** A connection or an open transaction; repositories take it as their first argument. */
 export type Executor = Kysely<any>;
@@ -28,20 +33,38 @@ export interface Database {
    * concurrent transactions (one commit, one fsync); other engines run it on the pool.
    */
   write<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * For reads that may be a little stale (listings, history): on the read replica when one is
+   * configured and reachable, else on the primary. Never for a read that must see this request's
+   * own writes, nor inside a transaction.
+   */
+  readStale<T>(work: (db: Executor) => Promise<T>): Promise<T>;
+  replicaStatus(): ReplicaStatus;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface DatabaseOptions {
+  /** `sqlite:<path>`, `postgres://…` or `mysql://…`. */
   url: string;
+  /** A read replica of the same engine (not for SQLite). */
+  readUrl?: string;
+  /** Connections per pool (PostgreSQL, MySQL). */
+  poolMax?: number;
   sqlite?: Omit<SqliteOptions, 'path'>;
   groupCommit?: boolean;
+  logger?: Logger;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
-  const match = /^sqlite:(.+)$/.exec(options.url);
-  if (!match?.[1]) throw new Error(`Unsupported DATABASE_URL: ${options.url}`);
-  const db = openSqlite({ path: match[1], ...options.sqlite });
+  const dialect = dialectOf(options.url);
+  if (dialect === 'sqlite') return createSqliteDatabase(options);
+  if (dialect === undefined) throw new Error(`Unsupported DATABASE_URL: ${redactUrl(options.url)}`);
+  return createPooledDatabase(dialect, options);
+}
+
+function createSqliteDatabase(options: DatabaseOptions): Database {
+  const db = openSqlite({ path: options.url.slice('sqlite:'.length), ...options.sqlite });
   const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
   const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, undefined, withoutFlush);
   return {
@@ -52,9 +75,35 @@ export function createDatabase(options: DatabaseOptions): Database {
       return transactionOptions?.durable === false ? withoutFlush(() => runTransaction(db, work)) : runTransaction(db, work);
     },
     write: (work, writeOptions) => (groupCommit ? groupCommit.run(work, writeOptions) : work(db)),
+    readStale: (work) => work(db),
+    replicaStatus: () => ({ configured: false, healthy: true, fallbacks: 0 }),
     ping: async () => {
       await sql`select 1`.execute(db);
     },
     close: () => db.destroy(),
+  };
+}
+
+/** PostgreSQL or MySQL: a pool per URL; each transaction and write runs on a pooled connection. */
+function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOptions): Database {
+  const open = dialect === 'postgres' ? openPostgres : openMysql;
+  const pool = { poolMax: options.poolMax ?? 10, onIdleError: (error: Error) => options.logger?.warn({ err: error }, 'database connection lost while idle') };
+  const db = open({ url: options.url, ...pool });
+  if (options.readUrl !== undefined && dialectOf(options.readUrl) !== dialect) throw new Error('DATABASE_READ_URL must use the same engine as DATABASE_URL');
+  const replicaDb = options.readUrl === undefined ? undefined : open({ url: options.readUrl, ...pool });
+  const replica = replicaDb && new ReadReplica(replicaDb, db, options.logger);
+  return {
+    dialect,
+    db,
+    transaction: (work) => runTransaction(db, work),
+    write: (work) => work(db),
+    readStale: (work) => (replica ? replica.read(work) : work(db)),
+    replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: async () => {
+      await Promise.all([db.destroy(), replicaDb?.destroy()]);
+    },
   };
 }

@@ -65,7 +65,7 @@ let seq = 0;
 
 /** The catalog API alone on a migrated temp SQLite database, with a fake image claimer. */
 export async function createCatalogTestApp(): Promise<CatalogTestApp> {
-  const config = testConfig();
+  const config = await testConfig();
   const clock = manualClock();
   const container = await createContainer(config, { logger: pino({ level: 'silent' }), clock });
   const claimer = new FakeClaimer();

@@ -10,7 +10,7 @@ import { systemClock } from '../../../src/platform/clock.js';
 import { DatabaseQueue } from '../../../src/platform/queue/database-queue.js';
 import { JobRegistry } from '../../../src/platform/queue/jobs.js';
 import type { Worker } from '../../../src/platform/queue/queue.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { waitFor } from '../../support/driver-wait.js';
 
 export interface HarnessOptions {
@@ -19,11 +19,11 @@ export interface HarnessOptions {
 }
 
 /**
- * The images pipeline on a migrated temp SQLite database and a temp DATA_DIR: the service that
+ * The images pipeline on a migrated temp database (the run's dialect) and a temp DATA_DIR: the service that
  * claims, the database queue, and the download workers as the job registry starts them.
  */
 export interface ImagesHarness {
-  sqlite: TempSqlite;
+  temp: TempDatabase;
   dataDir: string;
   queue: DatabaseQueue;
   service: ImagesService;
@@ -40,11 +40,11 @@ export interface ImagesHarness {
 }
 
 export async function createImagesHarness(options: HarnessOptions = {}): Promise<ImagesHarness> {
-  const sqlite = await createTempSqlite('intake-images');
+  const temp = await createTempDatabase('intake-images');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-images-'));
   const logger = pino({ level: 'silent' });
   const queue = new DatabaseQueue({
-    database: sqlite.database,
+    database: temp.database,
     logger,
     defaultMaxAttempts: options.maxAttempts ?? 3,
     defaultBackoff: { baseMs: 10, maxMs: 40 },
@@ -52,9 +52,9 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     random: () => 0.5,
     maxIdleMs: 50,
   });
-  const service = new ImagesService({ database: sqlite.database, queue, clock: systemClock, logger });
+  const service = new ImagesService({ database: temp.database, queue, clock: systemClock, logger });
   const jobs = createImageJobs({
-    database: sqlite.database,
+    database: temp.database,
     clock: systemClock,
     logger,
     dataDir,
@@ -64,7 +64,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
   const imagesDir = path.join(dataDir, 'images');
 
   return {
-    sqlite,
+    temp,
     dataDir,
     queue,
     service,
@@ -83,7 +83,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
         'the image download queue to drain',
       );
     },
-    image: (url) => findImageByUrlHash(sqlite.database.db, urlHash(url)),
+    image: (url) => findImageByUrlHash(temp.database.db, urlHash(url)),
     tempFiles: () => (fs.existsSync(jobs.files.tmpDir) ? fs.readdirSync(jobs.files.tmpDir) : []),
     storedFiles: () =>
       fs.existsSync(imagesDir)
@@ -93,7 +93,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
       await Promise.all(workers.map((w) => w.stop(1_000)));
       await queue.close();
       await jobs.close();
-      await sqlite.cleanup();
+      await temp.cleanup();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -27,7 +27,7 @@ describe('images are downloaded exactly once', () => {
     const claimInBatches = async (urls: string[]) => {
       let enqueued = 0;
       for (let i = 0; i < urls.length; i += 250) {
-        enqueued += await h.sqlite.database.transaction((trx) => h.service.claim(trx, urls.slice(i, i + 250)));
+        enqueued += await h.temp.database.transaction((trx) => h.service.claim(trx, urls.slice(i, i + 250)));
       }
       return enqueued;
     };
@@ -46,7 +46,7 @@ describe('images are downloaded exactly once', () => {
     expect(h.tempFiles()).toEqual([]);
 
     // A later ingestion of the same URLs claims nothing and fetches nothing.
-    expect(await h.sqlite.database.transaction((trx) => h.service.claim(trx, distinct))).toBe(0);
+    expect(await h.temp.database.transaction((trx) => h.service.claim(trx, distinct))).toBe(0);
     await h.drain();
     expect(cdn.totalHits()).toBe(2_000);
   }, 120_000);
@@ -55,7 +55,7 @@ describe('images are downloaded exactly once', () => {
     const body = jpeg('same picture');
     cdn.route('/a.jpg', (_req, res) => send(res, 200, 'image/jpeg', body));
     cdn.route('/b.jpg', (_req, res) => send(res, 200, 'image/jpeg', body));
-    await h.sqlite.database.transaction((trx) => h.service.claim(trx, [cdn.url('/a.jpg'), cdn.url('/b.jpg')]));
+    await h.temp.database.transaction((trx) => h.service.claim(trx, [cdn.url('/a.jpg'), cdn.url('/b.jpg')]));
     h.startWorkers();
     await h.drain();
 
@@ -68,7 +68,7 @@ describe('images are downloaded exactly once', () => {
 
   it('never fetches a cached image again, even when its job is delivered twice', async () => {
     const url = cdn.url('/once.png');
-    await h.sqlite.database.transaction((trx) => h.service.claim(trx, [url]));
+    await h.temp.database.transaction((trx) => h.service.claim(trx, [url]));
     h.startWorkers();
     await h.drain();
     // A redelivery (at-least-once) of the same payload.
@@ -80,7 +80,7 @@ describe('images are downloaded exactly once', () => {
   it('leaves no row and no job behind when the claiming transaction rolls back', async () => {
     const url = cdn.url('/rolled-back.png');
     await expect(
-      h.sqlite.database.transaction(async (trx) => {
+      h.temp.database.transaction(async (trx) => {
         await h.service.claim(trx, [url]);
         throw new Error('the ingestion failed');
       }),
@@ -88,6 +88,6 @@ describe('images are downloaded exactly once', () => {
     expect(await h.image(url)).toBeUndefined();
     expect((await h.queue.stats(imageDownloadJob.queue)).counts.ready).toBe(0);
     // The URL is claimable again by the next ingestion.
-    expect(await h.sqlite.database.transaction((trx) => h.service.claim(trx, [url]))).toBe(1);
+    expect(await h.temp.database.transaction((trx) => h.service.claim(trx, [url]))).toBe(1);
   });
 });

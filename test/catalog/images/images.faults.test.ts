@@ -22,7 +22,7 @@ describe('image download faults', () => {
     if (route) cdn.route(path, route);
     h = await createImagesHarness(options);
     const url = cdn.url(path);
-    await h.sqlite.database.transaction((trx) => h!.service.claim(trx, [url]));
+    await h.temp.database.transaction((trx) => h!.service.claim(trx, [url]));
     h.startWorkers();
     await h.drain();
     return (await h.image(url))!;
@@ -168,8 +168,8 @@ describe('image download faults', () => {
     cdn = await new MockCdn().start();
     h = await createImagesHarness();
     const url = cdn.url('/orphan.png');
-    await h.sqlite.database.transaction((trx) => h!.service.claim(trx, [url]));
-    const onParked = imageParkedHandler({ database: h.sqlite.database, clock: systemClock, logger: pino({ level: 'silent' }) });
+    await h.temp.database.transaction((trx) => h!.service.claim(trx, [url]));
+    const onParked = imageParkedHandler({ database: h.temp.database, clock: systemClock, logger: pino({ level: 'silent' }) });
     const reason = 'lease expired: the worker stopped during the last attempt';
     await onParked({ urlHash: (await h.image(url))!.url_hash }, { id: '1', queue: imageDownloadJob.queue, attempts: 3, maxAttempts: 3, reason });
     expect(await h.image(url)).toMatchObject({ status: 'failed', last_error: reason, attempts: 3 });
@@ -179,7 +179,7 @@ describe('image download faults', () => {
   it('keeps a cached image cached when a stale parked notice arrives', async () => {
     const image = await download('/kept.png');
     expect(image.status).toBe('cached');
-    const onParked = imageParkedHandler({ database: h!.sqlite.database, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const onParked = imageParkedHandler({ database: h!.temp.database, clock: systemClock, logger: pino({ level: 'silent' }) });
     await onParked({ urlHash: image.url_hash }, { id: '1', queue: imageDownloadJob.queue, attempts: 3, maxAttempts: 3, reason: 'late' });
     expect(await h!.image(cdn!.url('/kept.png'))).toMatchObject({ status: 'cached', last_error: null });
   });

@@ -20,7 +20,7 @@ describe('images service', () => {
   });
 
   async function ingest(urls: string[]): Promise<void> {
-    await h.sqlite.database.transaction((trx) => h.service.claim(trx, urls));
+    await h.temp.database.transaction((trx) => h.service.claim(trx, urls));
   }
 
   it('counts images by status, the bytes cached and the download jobs', async () => {
@@ -43,7 +43,7 @@ describe('images service', () => {
 
   it('ignores empty URLs and repeats within one claim', async () => {
     const url = cdn.url('/one.png');
-    expect(await h.sqlite.database.transaction((trx) => h.service.claim(trx, [url, '', url, url]))).toBe(1);
+    expect(await h.temp.database.transaction((trx) => h.service.claim(trx, [url, '', url, url]))).toBe(1);
   });
 
   it('shows each URL’s image state as the API joins it', async () => {

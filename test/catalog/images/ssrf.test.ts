@@ -158,7 +158,7 @@ describe('SSRF guard: downloads', () => {
     const h = await createImagesHarness({ images: { allowPrivateHosts: false } });
     try {
       const url = cdn.url('/never.png');
-      await h.sqlite.database.transaction((trx) => h.service.claim(trx, [url]));
+      await h.temp.database.transaction((trx) => h.service.claim(trx, [url]));
       h.startWorkers();
       await h.drain();
       expect(await h.image(url)).toMatchObject({ status: 'failed', attempts: 1, last_error: expect.stringContaining('not public') });

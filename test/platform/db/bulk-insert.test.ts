@@ -2,17 +2,17 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BulkInsert } from '../../../src/platform/db/bulk-insert.js';
 import type { KvTable } from '../../../src/platform/store/kv.table.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 
 type Row = { key: string; value: string; expires_at: number | null };
 
 describe('BulkInsert', () => {
-  let handle: TempSqlite;
+  let handle: TempDatabase;
   const db = () => handle.database.db as Kysely<{ kv: KvTable }>;
   const stored = () => db().selectFrom('kv').select(['key', 'value', 'expires_at']).orderBy('key').execute();
 
   beforeEach(async () => {
-    handle = await createTempSqlite();
+    handle = await createTempDatabase('intake-db');
   });
   afterEach(() => handle.cleanup());
 

@@ -3,16 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/platform/db/database.js';
 import { param, prepareQuery } from '../../../src/platform/db/prepared-query.js';
 import type { KvTable } from '../../../src/platform/store/kv.table.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 
 type Db = Kysely<{ kv: KvTable }>;
 
 describe('prepareQuery', () => {
-  let handle: TempSqlite;
+  let handle: TempDatabase;
   let database: Database;
 
   beforeEach(async () => {
-    handle = await createTempSqlite();
+    handle = await createTempDatabase('intake-db');
     database = handle.database;
   });
   afterEach(() => handle.cleanup());

@@ -3,7 +3,7 @@ import { paginate, offsetOf } from '../../../src/platform/http/pagination.js';
 import { rateLimitStore } from '../../../src/platform/http/rate-limit-store.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock } from '../../support/driver-clock.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 
 describe('paginate', () => {
   it('gives Laravel’s length-aware paginator keys', () => {
@@ -39,14 +39,14 @@ describe('paginate', () => {
 });
 
 describe('rate limit store', () => {
-  let sqlite: TempSqlite | undefined;
+  let sqlite: TempDatabase | undefined;
   afterEach(async () => {
     await sqlite?.cleanup();
     sqlite = undefined;
   });
 
   async function storeCtor() {
-    sqlite = await createTempSqlite('intake-ratelimit');
+    sqlite = await createTempDatabase('intake-ratelimit');
     const clock = manualClock();
     return { Ctor: rateLimitStore(new DatabaseStore(sqlite.database, clock)), clock };
   }

@@ -3,7 +3,7 @@ import { Idempotency, parseIdempotencyKey, type IdempotencyClaim } from '../../.
 import { deleteExpiredIdempotencyRecords } from '../../../src/platform/idempotency/idempotency.repository.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock, type ManualClock } from '../../support/driver-clock.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 
 describe('parseIdempotencyKey', () => {
   it('is undefined when the header is absent', () => {
@@ -35,7 +35,7 @@ describe('parseIdempotencyKey', () => {
 });
 
 describe('Idempotency', () => {
-  let sqlite: TempSqlite;
+  let sqlite: TempDatabase;
   let clock: ManualClock;
   let idem: Idempotency;
   const TTL = 86_400_000;
@@ -43,7 +43,7 @@ describe('Idempotency', () => {
   const response = { statusCode: 201, body: '{"order":{"id":1}}', headers: { location: '/api/orders/1' } };
 
   beforeEach(async () => {
-    sqlite = await createTempSqlite('intake-idempotency');
+    sqlite = await createTempDatabase('intake-idempotency');
     clock = manualClock();
     idem = new Idempotency({ database: sqlite.database, store: new DatabaseStore(sqlite.database, clock), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
   });

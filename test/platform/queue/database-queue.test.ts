@@ -2,11 +2,11 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseQueue, type DatabaseQueueOptions } from '../../../src/platform/queue/database-queue.js';
 import type { DatabaseWorker } from '../../../src/platform/queue/database-worker.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
 import { deferred, waitFor } from '../../support/driver-wait.js';
 import { queueContract } from './queue.contract.js';
 
-function databaseQueue(sqlite: TempSqlite, options: Partial<DatabaseQueueOptions> = {}): DatabaseQueue {
+function databaseQueue(sqlite: TempDatabase, options: Partial<DatabaseQueueOptions> = {}): DatabaseQueue {
   return new DatabaseQueue({
     database: sqlite.database,
     logger: pino({ level: 'silent' }),
@@ -18,9 +18,9 @@ function databaseQueue(sqlite: TempSqlite, options: Partial<DatabaseQueueOptions
   });
 }
 
-queueContract('database driver on SQLite', {
+queueContract(`database driver on ${testDialect()}`, {
   async create(options = {}) {
-    const sqlite = await createTempSqlite('intake-queue');
+    const sqlite = await createTempDatabase('intake-queue');
     const queue = databaseQueue(sqlite, {
       ...(options.maxAttempts !== undefined && { defaultMaxAttempts: options.maxAttempts }),
       ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
@@ -30,7 +30,7 @@ queueContract('database driver on SQLite', {
 });
 
 describe('database queue driver', () => {
-  let sqlite: TempSqlite | undefined;
+  let sqlite: TempDatabase | undefined;
   let queue: DatabaseQueue | undefined;
   afterEach(async () => {
     await queue?.close();
@@ -40,7 +40,7 @@ describe('database queue driver', () => {
   });
 
   it('parks the job of a worker that crashed during its last attempt', async () => {
-    sqlite = await createTempSqlite('intake-queue');
+    sqlite = await createTempDatabase('intake-queue');
     queue = databaseQueue(sqlite, { leaseMs: 300 });
     const claimed = deferred();
     const hang = deferred();

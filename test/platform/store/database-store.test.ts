@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock } from '../../support/driver-clock.js';
-import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
 import { storeContract } from './store.contract.js';
 
-storeContract('database driver on SQLite', {
+storeContract(`database driver on ${testDialect()}`, {
   async create() {
-    const { database, cleanup } = await createTempSqlite('intake-store');
+    const { database, cleanup } = await createTempDatabase('intake-store');
     const clock = manualClock();
     return {
       store: new DatabaseStore(database, clock),
@@ -17,14 +17,14 @@ storeContract('database driver on SQLite', {
 });
 
 describe('DatabaseStore.sweepExpired', () => {
-  let sqlite: TempSqlite | undefined;
+  let sqlite: TempDatabase | undefined;
   afterEach(async () => {
     await sqlite?.cleanup();
     sqlite = undefined;
   });
 
   it('deletes expired rows only and returns how many', async () => {
-    sqlite = await createTempSqlite('intake-store');
+    sqlite = await createTempDatabase('intake-store');
     const clock = manualClock();
     const store = new DatabaseStore(sqlite.database, clock);
     await store.set('short', 'v', 100);

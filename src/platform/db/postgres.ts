@@ -1,0 +1,35 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+export interface PoolOptions {
+  url: string;
+  poolMax: number;
+  /** How long a query waits for a free connection before it fails. */
+  connectTimeoutMs?: number;
+  /** A pooled connection failed while idle (the server restarted, a proxy cut it). */
+  onIdleError?: (error: Error) => void;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Counts, ids and epoch-millisecond timestamps are `bigint` columns that always fit in a double,
+ * so they are read as numbers, as SQLite and MySQL return them.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+/** A pool of connections to PostgreSQL; the URL may carry `?options=-c search_path=<schema>`. */
+export function openPostgres(options: PoolOptions): Kysely<any> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+  // pg drops a connection that dies while idle; without a listener its error would crash the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+}

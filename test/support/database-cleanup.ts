@@ -1,0 +1,12 @@
+import { afterAll } from 'vitest';
+
+const drops: Array<() => Promise<void>> = [];
+
+/** Runs `drop` once the current test file has finished (every test database is dropped, even when a test forgot to). */
+export function dropAfterFile(drop: () => Promise<void>): void {
+  drops.push(drop);
+}
+
+afterAll(async () => {
+  await Promise.allSettled(drops.splice(0).map((drop) => drop()));
+});
