@@ -33,6 +33,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }, onEngine('postgres')],
+    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }, onEngine('postgres'), onEngine('mysql')],
   },
 });

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
+import { insertReturningId } from '../platform/db/returning.js';
 import type { AuthTables, NewTokenRow, TokenRow } from './auth.tables.js';
 
 const tables = (db: Executor) => db as Kysely<AuthTables>;
 
 export async function insertToken(db: Executor, token: NewTokenRow): Promise<number> {
-  const row = await tables(db).insertInto('personal_access_tokens').values(token).returning('id').executeTakeFirstOrThrow();
-  return row.id;
+  return insertReturningId(db, 'personal_access_tokens', token);
 }
 
 const tokenById = prepareQuery<{ id: number }, TokenRow>((db) =>

@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { insertReturningRow } from '../platform/db/returning.js';
 import type { AuthTables, NewUserRow, UserRow } from './auth.tables.js';
 
 const tables = (db: Executor) => db as Kysely<AuthTables>;
 
 export async function insertUser(db: Executor, user: NewUserRow): Promise<UserRow> {
-  return tables(db).insertInto('users').values(user).returningAll().executeTakeFirstOrThrow();
+  return insertReturningRow<UserRow>(db, 'users', user);
 }
 
 export function findUserByEmail(db: Executor, email: string): Promise<UserRow | undefined> {

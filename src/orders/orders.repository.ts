@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
+import { insertedId, supportsReturning } from '../platform/db/returning.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
 
 const tables = (db: Executor) => db as Kysely<OrdersTables>;
@@ -8,8 +9,8 @@ const tables = (db: Executor) => db as Kysely<OrdersTables>;
 type NewOrder = Required<Omit<NewOrderRow, 'id'>>;
 type NewOrderItem = Required<Omit<NewOrderItemRow, 'id'>>;
 
-const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) =>
-  tables(db)
+const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) => {
+  const insert = tables(db)
     .insertInto('orders')
     .values({
       user_id: param('user_id'),
@@ -18,12 +19,12 @@ const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) =>
       content_hash: param('content_hash'),
       created_at: param('created_at'),
       updated_at: param('updated_at'),
-    })
-    .returningAll(),
-);
+    });
+  return supportsReturning(db) ? insert.returningAll() : insert;
+});
 
-const insertItemQuery = prepareQuery<NewOrderItem, OrderItemRow>((db) =>
-  tables(db)
+const insertItemQuery = prepareQuery<NewOrderItem, OrderItemRow>((db) => {
+  const insert = tables(db)
     .insertInto('order_items')
     .values({
       order_id: param('order_id'),
@@ -37,23 +38,21 @@ const insertItemQuery = prepareQuery<NewOrderItem, OrderItemRow>((db) =>
       details: param('details'),
       created_at: param('created_at'),
       updated_at: param('updated_at'),
-    })
-    .returningAll(),
-);
+    });
+  return supportsReturning(db) ? insert.returningAll() : insert;
+});
 
 /** On every order: prepared once. */
 export async function insertOrder(db: Executor, order: NewOrder): Promise<OrderRow> {
-  const row = await insertOrderQuery.first(db, order);
-  if (!row) throw new Error('insert into orders returned no row');
-  return row;
+  const result = await insertOrderQuery.execute(db, order);
+  return result.rows[0] ?? (await tables(db).selectFrom('orders').selectAll().where('id', '=', insertedId(result)).executeTakeFirstOrThrow());
 }
 
 export async function insertOrderItems(db: Executor, items: NewOrderItem[]): Promise<OrderItemRow[]> {
   const rows: OrderItemRow[] = [];
   for (const item of items) {
-    const row = await insertItemQuery.first(db, item);
-    if (!row) throw new Error('insert into order_items returned no row');
-    rows.push(row);
+    const result = await insertItemQuery.execute(db, item);
+    rows.push(result.rows[0] ?? (await tables(db).selectFrom('order_items').selectAll().where('id', '=', insertedId(result)).executeTakeFirstOrThrow()));
   }
   return rows;
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningRow } from '../../platform/db/returning.js';
 import type { AliasRow, CatalogTables, PornstarAliasesTable } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
@@ -45,7 +46,7 @@ export async function findAliasIdByKey(db: Executor, pornstarId: number, aliasKe
 }
 
 export function insertAlias(db: Executor, alias: NewAlias): Promise<AliasRow> {
-  return tables(db).insertInto('pornstar_aliases').values(alias).returningAll().executeTakeFirstOrThrow();
+  return insertReturningRow<AliasRow>(db, 'pornstar_aliases', alias);
 }
 
 export async function insertAliases(db: Executor, aliases: NewAlias[]): Promise<void> {

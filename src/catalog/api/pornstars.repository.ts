@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, NewPornstarRow, PornstarRow, PornstarUpdate } from '../catalog.tables.js';
 import type { SortKey } from './pornstars.schemas.js';
 
@@ -100,7 +101,7 @@ export async function findPornstarIdByExternalId(db: Executor, externalId: strin
 }
 
 export async function insertPornstar(db: Executor, row: NewPornstarRow): Promise<PornstarRow> {
-  return tables(db).insertInto('pornstars').values(row).returningAll().executeTakeFirstOrThrow();
+  return insertReturningRow<PornstarRow>(db, 'pornstars', row);
 }
 
 export async function updatePornstar(db: Executor, id: number, changes: PornstarUpdate): Promise<void> {

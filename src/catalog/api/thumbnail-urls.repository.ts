@@ -1,6 +1,7 @@
 import type { Kysely, Updateable } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, ImageStatus, PornstarThumbnailUrlsTable, ThumbnailUrlRow } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
@@ -88,7 +89,7 @@ export async function findThumbnailUrlIdByUrl(db: Executor, thumbnailId: number,
 }
 
 export function insertThumbnailUrl(db: Executor, url: NewThumbnailUrl): Promise<ThumbnailUrlRow> {
-  return tables(db).insertInto('pornstar_thumbnail_urls').values(url).returningAll().executeTakeFirstOrThrow();
+  return insertReturningRow<ThumbnailUrlRow>(db, 'pornstar_thumbnail_urls', url);
 }
 
 export async function insertThumbnailUrls(db: Executor, urls: NewThumbnailUrl[]): Promise<void> {

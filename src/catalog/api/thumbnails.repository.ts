@@ -1,5 +1,6 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, PornstarThumbnailsTable, ThumbnailRow } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
@@ -47,7 +48,7 @@ export async function findThumbnailIdByType(db: Executor, pornstarId: number, ty
 }
 
 export function insertThumbnail(db: Executor, thumbnail: NewThumbnail): Promise<ThumbnailRow> {
-  return tables(db).insertInto('pornstar_thumbnails').values(thumbnail).returningAll().executeTakeFirstOrThrow();
+  return insertReturningRow<ThumbnailRow>(db, 'pornstar_thumbnails', thumbnail);
 }
 
 export async function updateThumbnail(db: Executor, id: number, changes: Updateable<PornstarThumbnailsTable>): Promise<void> {

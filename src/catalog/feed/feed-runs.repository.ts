@@ -1,12 +1,12 @@
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningId } from '../../platform/db/returning.js';
 import type { CatalogTables, FeedRunRow, FeedRunsTable } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
 
 export async function insertFeedRun(db: Executor, run: Insertable<FeedRunsTable>): Promise<number> {
-  const row = await tables(db).insertInto('feed_runs').values(run).returning('id').executeTakeFirstOrThrow();
-  return row.id;
+  return insertReturningId(db, 'feed_runs', run);
 }
 
 export async function updateFeedRun(db: Executor, id: number, changes: Updateable<FeedRunsTable>): Promise<void> {

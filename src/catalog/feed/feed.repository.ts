@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
+import { insertReturningId } from '../../platform/db/returning.js';
 import type { CatalogTables } from '../catalog.tables.js';
 import type { NormalizedItem } from './feed-item.js';
 
@@ -62,7 +63,7 @@ const pornstarInsert = new BulkInsert<ReturnType<typeof newPornstarRow>, { id: n
     'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count', 'white_label_video_count', 'rank',
     'rank_premium', 'rank_wl', 'content_hash', 'removed_at', 'created_at', 'updated_at',
   ],
-  { returning: ['id', 'external_id'] },
+  { returning: ['id', 'external_id'], reselectBy: ['external_id'] },
 );
 const aliasInsert = new BulkInsert<{ pornstar_id: number; alias: string; alias_key: string; created_at: number; updated_at: number }>('pornstar_aliases', [
   'pornstar_id', 'alias', 'alias_key', 'created_at', 'updated_at',
@@ -70,7 +71,7 @@ const aliasInsert = new BulkInsert<{ pornstar_id: number; alias: string; alias_k
 const thumbnailInsert = new BulkInsert<
   { pornstar_id: number; type: string; width: number | null; height: number | null; created_at: number; updated_at: number },
   { id: number; pornstar_id: number; type: string }
->('pornstar_thumbnails', ['pornstar_id', 'type', 'width', 'height', 'created_at', 'updated_at'], { returning: ['id', 'pornstar_id', 'type'] });
+>('pornstar_thumbnails', ['pornstar_id', 'type', 'width', 'height', 'created_at', 'updated_at'], { returning: ['id', 'pornstar_id', 'type'], reselectBy: ['pornstar_id', 'type'] });
 const thumbnailUrlInsert = new BulkInsert<{ thumbnail_id: number; url: string; url_hash: string; local_path: null; created_at: number; updated_at: number }>(
   'pornstar_thumbnail_urls',
   ['thumbnail_id', 'url', 'url_hash', 'local_path', 'created_at', 'updated_at'],
@@ -138,12 +139,8 @@ export async function syncThumbnails(db: Executor, pornstarId: number, thumbnail
   for (const thumbnail of thumbnails) {
     let row = byType.get(thumbnail.type);
     if (!row) {
-      const inserted = await tables(db)
-        .insertInto('pornstar_thumbnails')
-        .values({ pornstar_id: pornstarId, type: thumbnail.type, width: thumbnail.width, height: thumbnail.height, created_at: now, updated_at: now })
-        .returning(['id', 'type', 'width', 'height'])
-        .executeTakeFirstOrThrow();
-      row = inserted;
+      const values = { pornstar_id: pornstarId, type: thumbnail.type, width: thumbnail.width, height: thumbnail.height, created_at: now, updated_at: now };
+      row = { id: await insertReturningId(db, 'pornstar_thumbnails', values), type: thumbnail.type, width: thumbnail.width, height: thumbnail.height };
     } else if (row.width !== thumbnail.width || row.height !== thumbnail.height) {
       await tables(db).updateTable('pornstar_thumbnails').set({ width: thumbnail.width, height: thumbnail.height, updated_at: now }).where('id', '=', row.id).execute();
     }

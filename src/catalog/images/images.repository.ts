@@ -54,7 +54,9 @@ const claimManyInsert = new BulkInsert<PendingImageRow, { url_hash: string }>('i
 export async function claimImages(db: Executor, dialect: Dialect, images: ReadonlyArray<{ url: string; url_hash: string }>, now: number): Promise<string[]> {
   if (dialect === 'mysql') {
     const claimed: string[] = [];
-    for (const image of images) if (await claimImage(db, dialect, image.url, image.url_hash, now)) claimed.push(image.url_hash);
+    // One order of row locks for every claimer, so that two concurrent claims wait instead of deadlocking.
+    const byHash = [...images].sort((a, b) => (a.url_hash < b.url_hash ? -1 : a.url_hash > b.url_hash ? 1 : 0));
+    for (const image of byHash) if (await claimImage(db, dialect, image.url, image.url_hash, now)) claimed.push(image.url_hash);
     return claimed;
   }
   const rows = await claimManyInsert.insert(db, images.map(({ url, url_hash }) => ({ url, url_hash, status: 'pending' as const, created_at: now, updated_at: now })));

@@ -1,5 +1,6 @@
 import type { CompiledQuery, DialectAdapter, Kysely } from 'kysely';
 import type { Executor } from './database.js';
+import { supportsReturning } from './returning.js';
 
 const MARK = '\u0000kysely-bulk\u0000';
 
@@ -17,8 +18,13 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
     private readonly columns: ReadonlyArray<keyof Row & string>,
     private readonly options: {
       returning?: ReadonlyArray<keyof Returned & string>;
-      /** Skips rows that conflict on these columns (ON CONFLICT DO NOTHING; not for MySQL). `returning` then lists only the rows inserted. */
+      /** Skips rows that conflict on these columns (ON CONFLICT DO NOTHING; not on MySQL, where it throws). `returning` then lists only the rows inserted. */
       skipConflictsOn?: ReadonlyArray<keyof Row & string>;
+      /**
+       * Where the engine has no RETURNING (MySQL): the unique columns by which the inserted rows
+       * are selected again to return them. Required with `returning` on such an engine.
+       */
+      reselectBy?: ReadonlyArray<keyof Row & string>;
       maxRows?: number;
     } = {},
   ) {
@@ -39,10 +45,21 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
         for (const column of this.columns) parameters[p++] = row[column] ?? null;
       }
       const result = await db.executeQuery<Returned>({ ...compiled, parameters } as CompiledQuery<Returned>);
-      for (const row of result.rows) returned.push(row);
+      const rowsBack = this.options.returning && !supportsReturning(db) ? await this.reselect(db, rows.slice(start, start + size)) : result.rows;
+      for (const row of rowsBack) returned.push(row);
       start += size;
     }
     return returned;
+  }
+
+  private async reselect(db: Executor, rows: readonly Row[]): Promise<Returned[]> {
+    const keys = this.options.reselectBy;
+    if (!keys || keys.length === 0) throw new Error(`BulkInsert into ${this.table}: this engine has no RETURNING; give reselectBy`);
+    return (await (db as Kysely<any>)
+      .selectFrom(this.table)
+      .select(this.options.returning as string[])
+      .where((eb) => eb.or(rows.map((row) => eb.and(keys.map((key) => eb(key, '=', row[key] as never))))))
+      .execute()) as Returned[];
   }
 
   private template(db: Executor, rows: number): CompiledQuery {
@@ -61,8 +78,9 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
     const values = Array.from({ length: rows }, (_, r) => Object.fromEntries(this.columns.map((column, c) => [column, `${MARK}${r * this.columns.length + c}`])));
     let insert = db.insertInto(this.table).values(values);
     const conflictColumns = this.options.skipConflictsOn;
+    if (conflictColumns && !supportsReturning(db)) throw new Error(`BulkInsert into ${this.table}: skipConflictsOn needs ON CONFLICT, which this engine (MySQL) lacks`);
     if (conflictColumns) insert = insert.onConflict((oc) => oc.columns(conflictColumns as string[]).doNothing());
-    const compiled = (this.options.returning ? insert.returning(this.options.returning as string[]) : insert).compile();
+    const compiled = (this.options.returning && supportsReturning(db) ? insert.returning(this.options.returning as string[]) : insert).compile();
     const inOrder = compiled.parameters.length === values.length * this.columns.length && compiled.parameters.every((value, i) => value === `${MARK}${i}`);
     if (!inOrder) throw new Error(`BulkInsert into ${this.table}: the compiled parameters are not in row and column order`);
     return compiled;

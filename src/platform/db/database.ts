@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { isDeadlock } from './errors.js';
 import { GroupCommit, runTransaction } from './group-commit.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
@@ -95,7 +96,7 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
   return {
     dialect,
     db,
-    transaction: (work) => runTransaction(db, work),
+    transaction: (work) => retryDeadlocks(() => runTransaction(db, work)),
     write: (work) => work(db),
     readStale: (work) => (replica ? replica.read(work) : work(db)),
     replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },
@@ -106,4 +107,18 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
       await Promise.all([db.destroy(), replicaDb?.destroy()]);
     },
   };
+}
+
+const DEADLOCK_ATTEMPTS = 3;
+
+/** Runs a transaction again (after a short random pause) when the engine aborted it to break a deadlock. */
+async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+    }
+  }
 }

@@ -24,3 +24,13 @@ export function isConnectionError(error: unknown): boolean {
   if (error instanceof AggregateError) return error.errors.some(isConnectionError);
   return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|connection is in closed state|Pool is closed/i.test(message);
 }
+
+/**
+ * True when the engine aborted a transaction to break a deadlock (or a serialization conflict):
+ * the transaction did nothing and may simply be run again.
+ */
+export function isDeadlock(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, errno } = error as { code?: unknown; errno?: unknown };
+  return code === '40P01' || code === '40001' || code === 'ER_LOCK_DEADLOCK' || errno === 1213;
+}

@@ -12,6 +12,8 @@ export function openMysql(options: PoolOptions): Kysely<any> {
     decimalNumbers: true,
     supportBigNumbers: true,
     timezone: 'Z',
+    // Affected rows count the rows an upsert changed, not the ones it matched: set-if-absent relies on it.
+    flags: ['-FOUND_ROWS'],
     charset: 'utf8mb4_unicode_ci',
   });
   return new Kysely<any>({ dialect: new MysqlDialect({ pool }) });

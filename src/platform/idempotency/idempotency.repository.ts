@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../db/database.js';
+import { executorDialect } from '../db/executor-dialect.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { IdempotencyRecord, IdempotencyTables, NewIdempotencyRecord } from './idempotency.table.js';
 
@@ -38,9 +39,12 @@ export async function deleteExpiredIdempotencyRecord(db: Executor, scope: string
 
 /** Deletes up to `limit` expired records; returns how many. */
 export async function deleteExpiredIdempotencyRecords(db: Executor, now: number, limit = 5000): Promise<number> {
-  const result = await tables(db)
-    .deleteFrom('idempotency_keys')
-    .where('id', 'in', (eb) => eb.selectFrom('idempotency_keys').select('id').where('expires_at', '<=', now).limit(limit))
-    .executeTakeFirst();
+  // MySQL has no LIMIT in an IN subquery, but a DELETE of its own may have one.
+  const result = await (executorDialect(db) !== 'mysql'
+    ? tables(db)
+        .deleteFrom('idempotency_keys')
+        .where('id', 'in', (eb) => eb.selectFrom('idempotency_keys').select('id').where('expires_at', '<=', now).limit(limit))
+    : tables(db).deleteFrom('idempotency_keys').where('expires_at', '<=', now).limit(limit)
+  ).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -105,10 +105,12 @@ export class DatabaseStore implements Store {
   async sweepExpired(limit = 5000): Promise<number> {
     const now = this.clock.now();
     const result = await this.database.write((db) =>
-      tables(db)
-        .deleteFrom('kv')
-        .where('key', 'in', (eb) => eb.selectFrom('kv').select('key').where('expires_at', '<=', now).limit(limit))
-        .executeTakeFirst(),
+      this.database.dialect === 'mysql'
+        ? tables(db).deleteFrom('kv').where('expires_at', '<=', now).limit(limit).executeTakeFirst()
+        : tables(db)
+            .deleteFrom('kv')
+            .where('key', 'in', (eb) => eb.selectFrom('kv').select('key').where('expires_at', '<=', now).limit(limit))
+            .executeTakeFirst(),
     );
     return Number(result.numDeletedRows);
   }
@@ -119,16 +121,16 @@ export class DatabaseStore implements Store {
 
   async close(): Promise<void> {}
 
+  /** MySQL has no RETURNING: the upsert locks the row, and the same transaction reads it back. */
   private incrementInTransaction(key: string, ttlMs: number, now: number): Promise<{ count: number; ttlMs: number }> {
     return this.database.transaction(async (trx) => {
-      const row = await tables(trx).selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).forUpdate().executeTakeFirst();
-      if (!row || (row.expires_at !== null && row.expires_at <= now)) {
-        await this.upsert(trx, key, '1', now + ttlMs);
-        return { count: 1, ttlMs };
-      }
-      const count = Number(row.value) + 1;
-      await tables(trx).updateTable('kv').set({ value: String(count) }).where('key', '=', key).execute();
-      return { count, ttlMs: row.expires_at === null ? ttlMs : row.expires_at - now };
+      // MySQL assigns left to right: `value` is set while `expires_at` still holds the old expiry.
+      await sql`insert into kv (\`key\`, value, expires_at) values (${key}, '1', ${now + ttlMs})
+        on duplicate key update
+          value = if(expires_at <= ${now}, '1', cast(cast(value as unsigned) + 1 as char)),
+          expires_at = if(expires_at <= ${now}, values(expires_at), expires_at)`.execute(trx);
+      const row = await tables(trx).selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).executeTakeFirstOrThrow();
+      return { count: Number(row.value), ttlMs: row.expires_at === null ? ttlMs : Number(row.expires_at) - now };
     });
   }
 

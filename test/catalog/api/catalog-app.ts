@@ -11,6 +11,7 @@ import { sha256Hex } from '../../../src/platform/canonical-json.js';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { buildApp } from '../../../src/platform/http/app.js';
 import { VERSION } from '../../../src/version.js';
+import { executorDialect } from '../../../src/platform/db/executor-dialect.js';
 import { manualClock, type ManualClock } from '../../support/driver-clock.js';
 import { testConfig } from '../../support/app.js';
 
@@ -110,11 +111,11 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
     },
     async image(url, status, sha256 = sha256Hex(`bytes of ${url}`), ext = 'jpg') {
       const now = clock.now();
-      await db
+      const changes = { status, sha256: status === 'cached' ? sha256 : null, ext: status === 'cached' ? ext : null };
+      const insert = db
         .insertInto('images')
-        .values({ url, url_hash: sha256Hex(url), status, sha256: status === 'cached' ? sha256 : null, ext: status === 'cached' ? ext : null, content_type: null, bytes: null, last_error: null, fetched_at: null, created_at: now, updated_at: now })
-        .onConflict((oc) => oc.column('url_hash').doUpdateSet({ status, sha256: status === 'cached' ? sha256 : null, ext: status === 'cached' ? ext : null }))
-        .execute();
+        .values({ url, url_hash: sha256Hex(url), ...changes, content_type: null, bytes: null, last_error: null, fetched_at: null, created_at: now, updated_at: now });
+      await (executorDialect(db) === 'mysql' ? insert.onDuplicateKeyUpdate(changes) : insert.onConflict((oc) => oc.column('url_hash').doUpdateSet(changes))).execute();
     },
     async close() {
       await app.close();

@@ -26,7 +26,7 @@ describe('BulkInsert', () => {
   });
 
   it('returns the requested columns of every inserted row', async () => {
-    const insert = new BulkInsert<Row, { key: string; value: string }>('kv', ['key', 'value', 'expires_at'], { returning: ['key', 'value'], maxRows: 4 });
+    const insert = new BulkInsert<Row, { key: string; value: string }>('kv', ['key', 'value', 'expires_at'], { returning: ['key', 'value'], reselectBy: ['key'], maxRows: 4 });
     const returned = await insert.insert(handle.database.db, rows(11));
     expect(returned.map((r) => r.key).sort()).toEqual(rows(11).map((r) => r.key));
     expect(returned.every((r) => r.value === `v${Number(r.key.slice(1))}`)).toBe(true);
@@ -51,8 +51,12 @@ describe('BulkInsert', () => {
     expect(await stored()).toHaveLength(32);
   });
 
-  it('skips rows that conflict, returning only the inserted ones', async () => {
+  it('skips rows that conflict, returning only the inserted ones (and refuses on MySQL, which has no ON CONFLICT)', async () => {
     const insert = new BulkInsert<Row, { key: string }>('kv', ['key', 'value', 'expires_at'], { returning: ['key'], skipConflictsOn: ['key'], maxRows: 4 });
+    if (handle.database.dialect === 'mysql') {
+      await expect(insert.insert(handle.database.db, rows(3))).rejects.toThrow(/skipConflictsOn needs ON CONFLICT/);
+      return;
+    }
     await insert.insert(handle.database.db, rows(3));
     const returned = await insert.insert(handle.database.db, [...rows(5), { key: 'new', value: 'n', expires_at: null }]);
     expect(returned.map((r) => r.key).sort()).toEqual(['k0003', 'k0004', 'new']);
