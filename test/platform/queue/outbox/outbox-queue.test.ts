@@ -4,7 +4,7 @@ import type { DatabaseWorker } from '../../../../src/platform/queue/database-wor
 import { OutboxQueue } from '../../../../src/platform/queue/outbox/outbox-queue.js';
 import { manualClock } from '../../../support/driver-clock.js';
 import { createTempSqlite, type TempSqlite } from '../../../support/driver-sqlite.js';
-import { waitFor } from '../../../support/driver-wait.js';
+import { deferred, sleep, waitFor } from '../../../support/driver-wait.js';
 import { queueContract } from '../queue.contract.js';
 import { commit, databaseQueue, fastRelay, RecordingQueue, ZERO_BY_PRIORITY } from './outbox-fixture.js';
 
@@ -87,6 +87,28 @@ describe('outbox queue', () => {
         parked: ZERO_BY_PRIORITY,
       },
     });
+  });
+
+  it('counts a job once in stats while a relay of this process is moving it', async () => {
+    const { database } = await sqlite();
+    const inner = new RecordingQueue();
+    const confirmed = deferred();
+    // A broker that already holds the message while the relay waits for its confirm.
+    inner.enqueue = async (queue, payload, options = {}) => {
+      inner.published.push({ queue, payload, options });
+      await confirmed.promise;
+    };
+    const queue = new OutboxQueue({ inner, database });
+    const relay = fastRelay(queue, database);
+    relay.start();
+    cleanups.push(() => relay.stop());
+    await commit(database, queue, ['moving']);
+    await waitFor(() => inner.published.length === 1, 5_000, 'the publish to start');
+    const stats = queue.stats('jobs');
+    await sleep(30);
+    confirmed.resolve();
+    expect((await stats).counts.ready).toBe(1);
+    expect(await queue.pending()).toEqual({ count: 0, oldestCreatedAt: null });
   });
 
   it('reports how many jobs wait in the outbox and since when', async () => {
