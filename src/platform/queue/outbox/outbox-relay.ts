@@ -73,13 +73,20 @@ export class OutboxRelay {
     this.loop = this.poll();
   }
 
-  /** Stops claiming; resolves once the batch in flight is published and deleted (or given back). */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming; resolves once the batch in flight is published and deleted (or given back),
+   * or at `deadlineMs` if a publish hangs: its rows are then published again once their lease expires.
+   */
+  async stop(deadlineMs = 30_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
     this.wake?.();
-    await this.loop;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)));
+    const finished = await Promise.race([this.loop!.then(() => true), deadline]);
+    clearTimeout(timer);
+    if (!finished) this.o.logger.warn({ deadlineMs }, 'outbox relay stopped with a batch still publishing; its lease will expire');
   }
 
   private readonly onCommitted = (): void => {

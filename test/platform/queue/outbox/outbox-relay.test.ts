@@ -156,6 +156,26 @@ describe('outbox relay', () => {
     expect((await queue.pending()).count).toBe(0);
   });
 
+  it('stop(deadline) gives up on a publish that hangs, and its row is published once the lease expires', async () => {
+    const clock = manualClock();
+    const { database, inner, queue, start, drained } = await setup({ clock });
+    inner.beforePublish = () => new Promise(() => {});
+    const hung = start(fastRelay(queue, database, { clock, leaseMs: 5_000 }));
+    await commit(database, queue, ['stuck']);
+    await waitFor(async () => (await database.db.selectFrom('outbox').select('claimed_by').executeTakeFirst())?.claimed_by != null, 5_000, 'the claim');
+    const stoppedAt = Date.now();
+    await hung.stop(50);
+    expect(Date.now() - stoppedAt).toBeLessThan(1_000);
+    expect((await queue.pending()).count).toBe(1);
+
+    const healthy = new RecordingQueue();
+    const next = new OutboxQueue({ inner: healthy, database, clock });
+    start(fastRelay(next, database, { clock }));
+    clock.advance(5_000);
+    await drained();
+    expect(healthy.names()).toEqual(['stuck']);
+  });
+
   it('wakes at once on a commit in this process, however far idle polling has backed off', async () => {
     const { database, inner, queue, start } = await setup();
     start(fastRelay(queue, database, { maxIdleMs: 60_000 }));
