@@ -15,6 +15,9 @@ import {
 import * as outboxSql from './outbox.repository.js';
 import { TransferGate } from './transfer-gate.js';
 
+/** The longest that stats() waits for a relay's batch to be confirmed before counting anyway. */
+const STATS_WAIT_MS = 1_000;
+
 export interface OutboxQueueOptions {
   /** The queue that jobs are published to; it need not share the database (a broker). */
   inner: Queue;
@@ -31,7 +34,7 @@ export interface OutboxQueueOptions {
 export class OutboxQueue implements Queue {
   readonly inner: Queue;
   private readonly listeners = new Set<() => void>();
-  private readonly gate = new TransferGate();
+  private readonly gate = new TransferGate(STATS_WAIT_MS);
   private readonly clock: Clock;
 
   constructor(private readonly options: OutboxQueueOptions) {

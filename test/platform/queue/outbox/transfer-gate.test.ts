@@ -6,7 +6,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('transfer gate', () => {
   it('runs transfers side by side', async () => {
-    const gate = new TransferGate();
+    const gate = new TransferGate(60_000);
     const release = deferred();
     const running: string[] = [];
     const both = Promise.all(
@@ -24,7 +24,7 @@ describe('transfer gate', () => {
   });
 
   it('holds an inspection until the transfers in progress end, and new transfers until it is done', async () => {
-    const gate = new TransferGate();
+    const gate = new TransferGate(60_000);
     const events: string[] = [];
     const firstDone = deferred();
     const inspectionDone = deferred();
@@ -56,9 +56,19 @@ describe('transfer gate', () => {
   });
 
   it('opens again after an inspection that fails', async () => {
-    const gate = new TransferGate();
+    const gate = new TransferGate(60_000);
     await expect(gate.inspect(async () => Promise.reject(new Error('stats failed')))).rejects.toThrow('stats failed');
     expect(await gate.transfer(async () => 'moved')).toBe('moved');
     expect(await gate.inspect(async () => 'seen')).toBe('seen');
+  });
+
+  it('waits no longer than its bound for a transfer that hangs', async () => {
+    const gate = new TransferGate(50);
+    void gate.transfer(() => new Promise(() => {}));
+    await settle();
+    const startedAt = Date.now();
+    expect(await gate.inspect(async () => 'counted anyway')).toBe('counted anyway');
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(45);
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
   });
 });
