@@ -6,6 +6,7 @@ import { authTables } from './002-auth.js';
 import { ordersTables } from './003-orders.js';
 import { idempotencyTables } from './004-idempotency.js';
 import { catalogTables } from './005-catalog.js';
+import { outboxTables } from './006-outbox.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '003-orders': ordersTables(types),
     '004-idempotency': idempotencyTables(types),
     '005-catalog': catalogTables(types),
+    '006-outbox': outboxTables(types),
   };
 }

@@ -1,0 +1,120 @@
+import { systemClock, type Clock } from '../../clock.js';
+import { afterCommit } from '../../db/commit-hooks.js';
+import type { Database, Executor } from '../../db/database.js';
+import {
+  DEFAULT_PRIORITY,
+  type EnqueueOptions,
+  type JobHandler,
+  type ParkedJob,
+  type Priority,
+  type Queue,
+  type QueueStats,
+  type WorkOptions,
+  type Worker,
+} from '../queue.js';
+import * as outboxSql from './outbox.repository.js';
+import { TransferGate } from './transfer-gate.js';
+
+/** The longest that stats() waits for a relay's batch to be confirmed before counting anyway. */
+const STATS_WAIT_MS = 1_000;
+
+export interface OutboxQueueOptions {
+  /** The queue that jobs are published to; it need not share the database (a broker). */
+  inner: Queue;
+  /** Where the `outbox` table lives: the database of the business transactions. */
+  database: Database;
+  clock?: Clock;
+}
+
+/**
+ * A queue whose transactional enqueues go to the `outbox` table in the caller's transaction,
+ * for an `OutboxRelay` to publish to the inner queue once committed. An enqueue without a
+ * transaction, and everything else, goes to the inner queue directly.
+ */
+export class OutboxQueue implements Queue {
+  readonly inner: Queue;
+  private readonly listeners = new Set<() => void>();
+  private readonly gate = new TransferGate(STATS_WAIT_MS);
+  private readonly clock: Clock;
+
+  constructor(private readonly options: OutboxQueueOptions) {
+    this.inner = options.inner;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+    if (!trx) return this.inner.enqueue(queue, payload, options);
+    const now = this.clock.now();
+    await outboxSql.insertOutboxRow(trx, {
+      queue,
+      payload: JSON.stringify(payload ?? null),
+      headers: JSON.stringify(options.headers ?? {}),
+      priority: options.priority ?? DEFAULT_PRIORITY,
+      max_attempts: options.maxAttempts ?? null,
+      dedupe_key: options.dedupeKey ?? null,
+      available_at: now + Math.max(0, options.delayMs ?? 0),
+      created_at: now,
+    });
+    afterCommit(trx, () => {
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  /** Calls `listener` after each commit that wrote to the outbox in this process; returns the unsubscribe. */
+  onCommitted(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** For a relay: publishing a batch and deleting its rows, which stats() never sees half done. */
+  transfer<T>(work: () => Promise<T>): Promise<T> {
+    return this.gate.transfer(work);
+  }
+
+  /** Jobs committed but not yet published, and when the oldest was written. */
+  pending(): Promise<outboxSql.OutboxPending> {
+    return outboxSql.pendingOutbox(this.options.database.db);
+  }
+
+  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    return this.inner.work(queue, handler, options);
+  }
+
+  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]> {
+    return this.inner.parked(queue, options);
+  }
+
+  retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
+    return this.inner.retryParked(queue, ids);
+  }
+
+  purgeParked(queue: string, ids?: string[]): Promise<number> {
+    return this.inner.purgeParked(queue, ids);
+  }
+
+  /**
+   * The inner queue's counts plus the jobs still in the outbox, as ready or delayed. Exact against
+   * the relays of this process; a relay elsewhere may be moving a batch, counted twice or not at all.
+   */
+  stats(queue: string): Promise<QueueStats> {
+    return this.gate.inspect(async () => {
+      const stats = structuredClone(await this.inner.stats(queue));
+      for (const row of await outboxSql.countOutboxRows(this.options.database.db, queue, this.clock.now())) {
+        const state = row.state as 'ready' | 'delayed';
+        const count = Number(row.count);
+        stats.counts[state] += count;
+        stats.byPriority[state][row.priority as Priority] += count;
+      }
+      return stats;
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  /** Closes the inner queue; stop the relays first, since they publish through it. */
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect, Executor } from '../../db/database.js';
+import { param, prepareQuery } from '../../db/prepared-query.js';
+import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
+
+type Db = Kysely<OutboxTables>;
+const tables = (executor: Executor) => executor as Db;
+
+export type NewOutbox = Required<Pick<NewOutboxRow, 'queue' | 'payload' | 'headers' | 'priority' | 'max_attempts' | 'dedupe_key' | 'available_at' | 'created_at'>>;
+
+const insertOutboxQuery = prepareQuery<NewOutbox, never>((db) =>
+  tables(db)
+    .insertInto('outbox')
+    .values({
+      queue: param('queue'),
+      payload: param('payload'),
+      headers: param('headers'),
+      priority: param('priority'),
+      max_attempts: param('max_attempts'),
+      dedupe_key: param('dedupe_key'),
+      available_at: param('available_at'),
+      created_at: param('created_at'),
+    }),
+);
+
+/** Prepared: a feed ingestion writes one row per new image in its transaction. */
+export async function insertOutboxRow(trx: Executor, row: NewOutbox): Promise<void> {
+  await insertOutboxQuery.execute(trx, row);
+}
+
+export interface ClaimParams {
+  limit: number;
+  now: number;
+  claimedUntil: number;
+  claimedBy: string;
+}
+
+/** Claims up to `limit` rows that no live lease or retry delay holds, highest priority first, then oldest. */
+export async function claimOutboxRows(db: Executor, dialect: Dialect, p: ClaimParams): Promise<OutboxRow[]> {
+  const claimed = dialect === 'mysql' ? await claimWithSelectThenUpdate(tables(db), p) : await claimWithUpdateReturning(tables(db), dialect, p);
+  return claimed.sort((a, b) => b.priority - a.priority || a.id - b.id);
+}
+
+function nextClaimable(db: Db, p: ClaimParams) {
+  return db
+    .selectFrom('outbox')
+    .select('id')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', p.now)]))
+    .orderBy('priority', 'desc')
+    .orderBy('id')
+    .limit(p.limit);
+}
+
+function claimUpdate(db: Db, p: ClaimParams) {
+  return db.updateTable('outbox').set({ claimed_until: p.claimedUntil, claimed_by: p.claimedBy });
+}
+
+async function claimWithUpdateReturning(db: Db, dialect: Dialect, p: ClaimParams): Promise<OutboxRow[]> {
+  const candidates = dialect === 'postgres' ? nextClaimable(db, p).forUpdate().skipLocked() : nextClaimable(db, p);
+  return claimUpdate(db, p).where('id', 'in', candidates).returningAll().execute();
+}
+
+async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<OutboxRow[]> {
+  return db.transaction().execute(async (trx) => {
+    const ids = (await nextClaimable(trx, p).forUpdate().skipLocked().execute()).map((r) => r.id);
+    if (ids.length === 0) return [];
+    await claimUpdate(trx, p).where('id', 'in', ids).execute();
+    return trx.selectFrom('outbox').selectAll().where('id', 'in', ids).execute();
+  });
+}
+
+/** Deletes published rows that this relay still holds; returns how many. */
+export async function deleteOutboxRows(db: Executor, ids: number[], claimedBy: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await tables(db).deleteFrom('outbox').where('id', 'in', ids).where('claimed_by', '=', claimedBy).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Gives rows whose publish failed back, claimable again from `retryAt`, with the failure counted. */
+export async function releaseOutboxRows(db: Executor, ids: number[], claimedBy: string, retryAt: number, error: string): Promise<void> {
+  if (ids.length === 0) return;
+  await tables(db)
+    .updateTable('outbox')
+    .set({ claimed_until: retryAt, claimed_by: null, attempts: sql<number>`attempts + 1`, last_error: error })
+    .where('id', 'in', ids)
+    .where('claimed_by', '=', claimedBy)
+    .execute();
+}
+
+/** Rows of one queue by what they will be once published (ready or delayed) and priority. */
+export function countOutboxRows(db: Executor, queue: string, now: number) {
+  return tables(db)
+    .selectFrom('outbox')
+    .select((eb) => [
+      eb.case().when('available_at', '>', now).then(sql.lit('delayed')).else(sql.lit('ready')).end().as('state'),
+      'priority',
+      eb.fn.countAll<number>().as('count'),
+    ])
+    .where('queue', '=', queue)
+    .groupBy([sql`1`, sql`2`])
+    .execute();
+}
+
+/** Rows not yet published, and the age of the oldest: the relay's lag. */
+export interface OutboxPending {
+  count: number;
+  /** created_at of the oldest row (epoch ms), null when the outbox is empty. */
+  oldestCreatedAt: number | null;
+}
+
+export async function pendingOutbox(db: Executor): Promise<OutboxPending> {
+  const row = await tables(db)
+    .selectFrom('outbox')
+    .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min('created_at').as('oldest')])
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.count), oldestCreatedAt: row.oldest === null ? null : Number(row.oldest) };
+}
