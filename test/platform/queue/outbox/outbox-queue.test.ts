@@ -3,14 +3,14 @@ import { createDatabase } from '../../../../src/platform/db/database.js';
 import type { DatabaseWorker } from '../../../../src/platform/queue/database-worker.js';
 import { OutboxQueue } from '../../../../src/platform/queue/outbox/outbox-queue.js';
 import { manualClock } from '../../../support/driver-clock.js';
-import { createTempSqlite, type TempSqlite } from '../../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../../support/driver-databases.js';
 import { deferred, sleep, waitFor } from '../../../support/driver-wait.js';
 import { queueContract } from '../queue.contract.js';
 import { commit, databaseQueue, fastRelay, RecordingQueue, ZERO_BY_PRIORITY } from './outbox-fixture.js';
 
 queueContract('outbox over the database driver on SQLite, with a running relay', {
   async create(options = {}) {
-    const sqlite = await createTempSqlite('intake-outbox');
+    const sqlite = await createTempDatabase('intake-outbox');
     const inner = databaseQueue(sqlite.database, options);
     const queue = new OutboxQueue({ inner, database: sqlite.database });
     const relay = fastRelay(queue, sqlite.database);
@@ -33,8 +33,8 @@ describe('outbox queue', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function sqlite(): Promise<TempSqlite> {
-    const created = await createTempSqlite('intake-outbox');
+  async function sqlite(): Promise<TempDatabase> {
+    const created = await createTempDatabase('intake-outbox');
     cleanups.push(created.cleanup);
     return created;
   }
@@ -123,13 +123,13 @@ describe('outbox queue', () => {
   });
 
   it('loses nothing when the process dies between the commit and the publish', async () => {
-    const { database, file } = await sqlite();
+    const { database, url } = await sqlite();
     const beforeCrash = new OutboxQueue({ inner: databaseQueue(database), database });
     await commit(database, beforeCrash, ['survivor'], { priority: 5, headers: { traceparent: '00-abc-def-01' } });
     expect((await beforeCrash.stats('jobs')).counts.ready).toBe(1);
     expect((await beforeCrash.inner.stats('jobs')).counts.ready).toBe(0);
 
-    const restarted = createDatabase({ url: `sqlite:${file}` });
+    const restarted = createDatabase({ url });
     cleanups.push(() => restarted.close());
     const queue = new OutboxQueue({ inner: databaseQueue(restarted), database: restarted });
     const handled: Array<{ payload: unknown; traceparent: string | undefined }> = [];

@@ -5,7 +5,7 @@ import type { OutboxRelay } from '../../../../src/platform/queue/outbox/outbox-r
 import { claimOutboxRows } from '../../../../src/platform/queue/outbox/outbox.repository.js';
 import type { Priority } from '../../../../src/platform/queue/queue.js';
 import { manualClock } from '../../../support/driver-clock.js';
-import { createTempSqlite } from '../../../support/driver-sqlite.js';
+import { createTempDatabase } from '../../../support/driver-databases.js';
 import { deferred, sleep, waitFor } from '../../../support/driver-wait.js';
 import { commit, databaseQueue, fastRelay, RecordingQueue } from './outbox-fixture.js';
 
@@ -16,17 +16,17 @@ describe('outbox relay', () => {
   });
 
   async function setup(options: { clock?: ReturnType<typeof manualClock> } = {}) {
-    const sqlite = await createTempSqlite('intake-outbox-relay');
-    cleanups.push(sqlite.cleanup);
+    const temp = await createTempDatabase('intake-outbox-relay');
+    cleanups.push(temp.cleanup);
     const inner = new RecordingQueue();
-    const queue = new OutboxQueue({ inner, database: sqlite.database, ...(options.clock && { clock: options.clock }) });
-    const start = (relay: OutboxRelay = fastRelay(queue, sqlite.database, options.clock && { clock: options.clock })) => {
+    const queue = new OutboxQueue({ inner, database: temp.database, ...(options.clock && { clock: options.clock }) });
+    const start = (relay: OutboxRelay = fastRelay(queue, temp.database, options.clock && { clock: options.clock })) => {
       relay.start();
       cleanups.push(() => relay.stop());
       return relay;
     };
     const drained = () => waitFor(async () => (await queue.pending()).count === 0, 5_000, 'the outbox to drain');
-    return { ...sqlite, inner, queue, start, drained };
+    return { ...temp, inner, queue, start, drained };
   }
 
   it('publishes a committed job once, with its options and headers, and deletes its row', async () => {
@@ -118,14 +118,14 @@ describe('outbox relay', () => {
   });
 
   it('keeps the delay of a delayed job through the real database queue', async () => {
-    const sqlite = await createTempSqlite('intake-outbox-relay');
-    cleanups.push(sqlite.cleanup);
-    const queue = new OutboxQueue({ inner: databaseQueue(sqlite.database), database: sqlite.database });
-    const relay = fastRelay(queue, sqlite.database);
+    const temp = await createTempDatabase('intake-outbox-relay');
+    cleanups.push(temp.cleanup);
+    const queue = new OutboxQueue({ inner: databaseQueue(temp.database), database: temp.database });
+    const relay = fastRelay(queue, temp.database);
     relay.start();
     cleanups.push(() => relay.stop());
     const committedAt = Date.now();
-    await commit(sqlite.database, queue, ['later'], { delayMs: 300 });
+    await commit(temp.database, queue, ['later'], { delayMs: 300 });
     let ranAt = 0;
     const worker = queue.work('jobs', async () => void (ranAt = Date.now()), { concurrency: 1 });
     cleanups.push(() => worker.stop(0));
@@ -188,13 +188,13 @@ describe('outbox relay', () => {
   });
 
   it('lets two relays over one database publish 2,000 rows, each exactly once', async () => {
-    const { database, file, queue } = await setup();
+    const { database, url, queue } = await setup();
     const total = 2_000;
     const names = Array.from({ length: total }, (_, i) => `job-${i}`);
     for (let i = 0; i < total; i += 500) await commit(database, queue, names.slice(i, i + 500));
 
     // Each relay as its own process would have it: its own connection, outbox queue and broker channel.
-    const relays = [database, openAgain(file)].map((db) => {
+    const relays = [database, openAgain(url)].map((db) => {
       const inner = new RecordingQueue();
       inner.beforePublish = () => sleep(1);
       const relay = fastRelay(new OutboxQueue({ inner, database: db }), db, { batchSize: 64 });
@@ -212,8 +212,8 @@ describe('outbox relay', () => {
     expect([...times.values()].every((n) => n === 1)).toBe(true);
     expect(relays.every(({ inner }) => inner.published.length > 0)).toBe(true);
 
-    function openAgain(path: string): Database {
-      const again = createDatabase({ url: `sqlite:${path}` });
+    function openAgain(url: string): Database {
+      const again = createDatabase({ url });
       cleanups.push(() => again.close());
       return again;
     }

@@ -7,7 +7,7 @@ import {
   releaseOutboxRows,
   type NewOutbox,
 } from '../../../../src/platform/queue/outbox/outbox.repository.js';
-import { createTempSqlite, type TempSqlite } from '../../../support/driver-sqlite.js';
+import { createTempDatabase, type TempDatabase } from '../../../support/driver-databases.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -18,14 +18,14 @@ function row(name: string, priority = 2): NewOutbox {
 const names = (rows: Array<{ payload: string }>) => rows.map((r) => (JSON.parse(r.payload) as { name: string }).name);
 
 describe('outbox repository on SQLite', () => {
-  let sqlite: TempSqlite | undefined;
+  let sqlite: TempDatabase | undefined;
   afterEach(async () => {
     await sqlite?.cleanup();
     sqlite = undefined;
   });
 
   async function seeded(rows: NewOutbox[]): Promise<Database> {
-    sqlite = await createTempSqlite('intake-outbox-repo');
+    sqlite = await createTempDatabase('intake-outbox-repo');
     const { database } = sqlite;
     await database.transaction(async (trx) => {
       for (const r of rows) await insertOutboxRow(trx, r);
