@@ -13,6 +13,7 @@ const DATABASE_SUITES = [
   'test/catalog/catalog-pipeline.test.ts',
   'test/catalog/feed/feed-ingest.test.ts',
   'test/catalog/images/images.{download-once,faults,service}.test.ts',
+  'test/catalog/feed/feed.scheduler.test.ts',
   'test/maintenance.test.ts',
   'test/platform/db/{bulk-insert,prepared-query}.test.ts',
   'test/platform/http/pagination-and-limits.test.ts',

@@ -51,7 +51,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
 
     if (has(config.role, 'scheduler')) {
       const maintenance = startMaintenance(container);
-      const feedSchedule = startFeedScheduler({ feed: container.feed, database: container.database, logger: log, schedule: config.feed.schedule, ingestOnStart: config.feed.ingestOnStart });
+      const feedSchedule = startFeedScheduler({ feed: container.feed, database: container.database, store: container.store, logger: log, schedule: config.feed.schedule, ingestOnStart: config.feed.ingestOnStart });
       stoppers.unshift(async () => {
         maintenance.stop();
         feedSchedule.stop();
