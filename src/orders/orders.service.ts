@@ -63,13 +63,15 @@ export class OrdersService {
   }
 
   async list(principal: Principal, page: PageRequest): Promise<{ orders: OrderView[]; total: number }> {
-    const db = this.deps.database.db;
-    const [orders, total] = await Promise.all([
-      listOrdersForUser(db, principal.userId, page.perPage, offsetOf(page)),
-      countOrdersForUser(db, principal.userId),
-    ]);
-    const items = await listItemsOfOrders(db, orders.map((o) => o.id));
-    return { orders: orders.map((order) => presentOrder(order, items.filter((i) => i.order_id === order.id))), total };
+    // Order history may be a little stale: the read replica serves it when there is one.
+    return this.deps.database.readStale(async (db) => {
+      const [orders, total] = await Promise.all([
+        listOrdersForUser(db, principal.userId, page.perPage, offsetOf(page)),
+        countOrdersForUser(db, principal.userId),
+      ]);
+      const items = await listItemsOfOrders(db, orders.map((o) => o.id));
+      return { orders: orders.map((order) => presentOrder(order, items.filter((i) => i.order_id === order.id))), total };
+    });
   }
 
   private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, traceparent?: string, isRetry = false): Promise<StoredOrderResponse> {

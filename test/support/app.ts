@@ -2,14 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApiApp } from '../../src/api-app.js';
 import { insertUser } from '../../src/auth/users.repository.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
 import type { Random } from '../../src/platform/clock.js';
 import type { SimulatorState } from '../../src/orders/simulator.state.js';
-import { dropAfterFile } from './database-cleanup.js';
 import { manualClock, type ManualClock } from './driver-clock.js';
 import { createEmptyDatabase, testDialect } from './driver-databases.js';
 
@@ -39,6 +38,8 @@ export interface TestAppOptions {
   /** Extra environment variables for loadConfig. */
   env?: Record<string, string>;
   random?: Random;
+  /** Where the app logs (silent by default). */
+  logger?: Logger;
   /** Mount the simulator routes with this state. */
   simulator?: (container: Container) => SimulatorState;
 }
@@ -55,7 +56,6 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
   let databaseUrl: Record<string, string> = {};
   if (dialect !== 'sqlite' && env.DATABASE_URL === undefined) {
     const empty = await createEmptyDatabase(dialect);
-    dropAfterFile(empty.drop);
     databaseUrl = { DATABASE_URL: empty.url, DATABASE_POOL_MAX: '4' };
   }
   return loadConfig({
@@ -73,7 +73,7 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = await testConfig(options.env);
   const clock = manualClock();
-  const container = await createContainer(config, { logger: pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }) });
+  const container = await createContainer(config, { logger: options.logger ?? pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }) });
   const app = await buildApiApp(container, options.simulator?.(container));
   await app.ready();
 

@@ -27,19 +27,23 @@ export interface EmptyDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty, uniquely named schema or database on a server engine. */
+/** Creates an empty, uniquely named schema or database on a server engine; it is dropped after the test file at the latest. */
 export async function createEmptyDatabase(dialect: Exclude<Dialect, 'sqlite'>): Promise<EmptyDatabase> {
   const name = `intake_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  let empty: EmptyDatabase;
   if (dialect === 'postgres') {
     await onPostgres(`create schema ${name}`);
     const url = new URL(serviceUrls.postgres);
     url.searchParams.set('options', `-c search_path=${name}`);
-    return { url: url.toString(), drop: () => onPostgres(`drop schema if exists ${name} cascade`) };
+    empty = { url: url.toString(), drop: () => onPostgres(`drop schema if exists ${name} cascade`) };
+  } else {
+    await onMysql(`create database ${name} character set utf8mb4 collate utf8mb4_unicode_ci`);
+    const url = new URL(serviceUrls.mysql);
+    url.pathname = `/${name}`;
+    empty = { url: url.toString(), drop: () => onMysql(`drop database if exists ${name}`) };
   }
-  await onMysql(`create database ${name} character set utf8mb4 collate utf8mb4_unicode_ci`);
-  const url = new URL(serviceUrls.mysql);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => onMysql(`drop database if exists ${name}`) };
+  dropAfterFile(empty.drop);
+  return empty;
 }
 
 export interface TempDatabase {
@@ -55,7 +59,6 @@ export async function createTempDatabase(prefix: string, dialect: Dialect = test
     return { database: sqlite.database, url: `sqlite:${sqlite.file}`, cleanup: sqlite.cleanup };
   }
   const empty = await createEmptyDatabase(dialect);
-  dropAfterFile(empty.drop);
   const database = createDatabase({ url: empty.url, poolMax: 4 });
   await migrateToLatest(database);
   let closed = false;

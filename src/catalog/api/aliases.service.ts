@@ -13,9 +13,11 @@ export class AliasesService {
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   async list(filter: AliasFilter, page: PageRequest): Promise<{ items: AliasRow[]; total: number }> {
-    const db = this.deps.database.db;
-    const [items, total] = await Promise.all([listAliases(db, filter, page.perPage, offsetOf(page)), countAliases(db, filter)]);
-    return { items, total };
+    // A listing may be a little stale: the read replica serves it when there is one.
+    return this.deps.database.readStale(async (db) => {
+      const [items, total] = await Promise.all([listAliases(db, filter, page.perPage, offsetOf(page)), countAliases(db, filter)]);
+      return { items, total };
+    });
   }
 
   async get(id: number, includeRemoved = false): Promise<AliasRow> {

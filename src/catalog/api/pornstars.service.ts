@@ -42,9 +42,11 @@ export class PornstarsService {
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   async list(filter: PornstarFilter, sort: PornstarSort, page: PageRequest): Promise<{ items: PornstarGraph[]; total: number }> {
-    const db = this.deps.database.db;
-    const [rows, total] = await Promise.all([listPornstars(db, filter, sort, page.perPage, offsetOf(page)), countPornstars(db, filter)]);
-    return { items: await loadGraphs(db, rows), total };
+    // A listing may be a little stale: the read replica serves it when there is one.
+    return this.deps.database.readStale(async (db) => {
+      const [rows, total] = await Promise.all([listPornstars(db, filter, sort, page.perPage, offsetOf(page)), countPornstars(db, filter)]);
+      return { items: await loadGraphs(db, rows), total };
+    });
   }
 
   async get(id: number, includeRemoved = false): Promise<PornstarGraph> {

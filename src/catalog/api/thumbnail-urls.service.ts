@@ -25,9 +25,11 @@ export class ThumbnailUrlsService {
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   async list(filter: ThumbnailUrlFilter, page: PageRequest): Promise<{ items: ThumbnailUrlWithImage[]; total: number }> {
-    const db = this.deps.database.db;
-    const [items, total] = await Promise.all([listThumbnailUrls(db, filter, page.perPage, offsetOf(page)), countThumbnailUrls(db, filter)]);
-    return { items, total };
+    // A listing may be a little stale: the read replica serves it when there is one.
+    return this.deps.database.readStale(async (db) => {
+      const [items, total] = await Promise.all([listThumbnailUrls(db, filter, page.perPage, offsetOf(page)), countThumbnailUrls(db, filter)]);
+      return { items, total };
+    });
   }
 
   async get(id: number, includeRemoved = false): Promise<ThumbnailUrlWithImage> {

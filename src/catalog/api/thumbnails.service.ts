@@ -31,9 +31,11 @@ export class ThumbnailsService {
   constructor(private readonly deps: CatalogServiceDeps) {}
 
   async list(filter: ThumbnailFilter, page: PageRequest): Promise<{ items: ThumbnailWithUrls[]; total: number }> {
-    const db = this.deps.database.db;
-    const [rows, total] = await Promise.all([listThumbnails(db, filter, page.perPage, offsetOf(page)), countThumbnails(db, filter)]);
-    return { items: await withUrls(db, rows), total };
+    // A listing may be a little stale: the read replica serves it when there is one.
+    return this.deps.database.readStale(async (db) => {
+      const [rows, total] = await Promise.all([listThumbnails(db, filter, page.perPage, offsetOf(page)), countThumbnails(db, filter)]);
+      return { items: await withUrls(db, rows), total };
+    });
   }
 
   async get(id: number, includeRemoved = false): Promise<ThumbnailWithUrls> {
