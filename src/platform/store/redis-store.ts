@@ -41,7 +41,7 @@ export interface RedisConnectionOptions {
 export type RedisStoreOptions = {
   /** Every key of this store lives under it, so deployments and tests sharing a Redis never meet. */
   keyPrefix: string;
-  /** Told once when the connection is lost and once when it is back. */
+  /** Told once when Redis goes out of reach and once when it is back. */
   logger?: Logger;
 } & ({ client: Redis } | RedisConnectionOptions);
 
@@ -144,12 +144,12 @@ export class RedisStore implements Store {
     this.client.on('error', (error: Error) => {
       const wasConnected = this.lastError === undefined;
       this.lastError = error;
-      if (wasConnected) logger?.error({ err: error, redis: this.where }, 'redis store connection lost; store calls fail until it is back');
+      if (wasConnected) logger?.error({ err: error, redis: this.where }, 'redis store cannot reach Redis; store calls fail until it is back');
     });
     this.client.on('ready', () => {
       if (this.lastError === undefined) return;
       this.lastError = undefined;
-      logger?.info({ redis: this.where }, 'redis store connection is back');
+      logger?.info({ redis: this.where }, 'redis store reconnected');
     });
   }
 }
