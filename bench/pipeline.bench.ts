@@ -1,0 +1,271 @@
+/**
+ * `npm run bench:pipeline`: recurring order items through queue → worker → an instant local third
+ * party → item status written, for each queue driver, next to BullMQ doing the same work on Redis
+ * (DESIGN.md §7). Each row is a configuration of the app; a row whose driver the configuration does
+ * not accept yet is reported as skipped. Prints a markdown table, writes
+ * bench/results/pipeline-<time>.json.
+ *
+ * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
+ * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4), BENCH_POSTGRES_URL,
+ * BENCH_AMQP_URL, BENCH_REDIS_URL.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
+import { removeSeededItems, seedRecurringItems, waitForItems, type SeededItems } from './support/pipeline-items.js';
+import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
+import { benchTempDir, runBench } from './support/lifecycle.js';
+import { startServer } from './support/processes.js';
+import { RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const THIRD_PARTY_JS = path.join(HERE, 'support/instant-third-party.js');
+
+const JOBS = intEnv('BENCH_PIPELINE_JOBS', 20_000, 1);
+const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
+const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
+const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
+const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4').split(',').map((n) => Number(n.trim())));
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000 };
+const ANCHOR = 4;
+
+interface RowDefinition {
+  row: number;
+  name: string;
+  description: string;
+  /** jobs/s to reach (DESIGN.md §7); the anchor has none. */
+  target?: number;
+  /** The row's configuration, on top of the settings every row shares. */
+  env: (dataDir: string) => Record<string, string>;
+  start: (config: Config) => Promise<Pipeline>;
+}
+
+const sqliteIn = (dataDir: string) => ({ DATABASE_URL: `sqlite:${path.join(dataDir, 'intake.db')}` });
+
+const DEFINITIONS: RowDefinition[] = [
+  {
+    row: 1,
+    name: 'database queue, SQLite',
+    description: 'ROLE=worker, QUEUE_DRIVER=database on embedded SQLite (synchronous=FULL, group commit)',
+    target: TARGET.databaseJobsPerSecond,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database' }),
+    start: startIntakePipeline,
+  },
+  {
+    row: 2,
+    name: 'database queue, PostgreSQL',
+    description: 'ROLE=worker, QUEUE_DRIVER=database on PostgreSQL (BENCH_POSTGRES_URL)',
+    target: TARGET.databaseJobsPerSecond,
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database' }),
+    start: startIntakePipeline,
+  },
+  {
+    row: 3,
+    name: 'amqp queue, RabbitMQ',
+    description: 'ROLE=worker, QUEUE_DRIVER=amqp (BENCH_AMQP_URL) with the outbox on PostgreSQL',
+    target: TARGET.amqpJobsPerSecond,
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'amqp', AMQP_URL }),
+    start: startIntakePipeline,
+  },
+  {
+    row: ANCHOR,
+    name: 'BullMQ 6.7.0 on Redis (anchor)',
+    description: "BullMQ Queue.addBulk + Worker (BENCH_REDIS_URL) running intake's order handler on SQLite as row 1",
+    env: sqliteIn,
+    start: (config) => startBullmqPipeline(config, REDIS_URL),
+  },
+];
+
+interface ThirdParty {
+  url: string;
+  reset(): Promise<void>;
+  stats(): Promise<{ requests: number; distinctKeys: number }>;
+}
+
+interface RunResult {
+  jobsPerSecond: number | null;
+  totalS: number | null;
+  enqueueS: number;
+  drainS: number | null;
+  problems: string[];
+}
+
+const say = (text: string) => process.stderr.write(`${text}\n`);
+
+function configFor(definition: RowDefinition, dataDir: string, thirdParty: string): Config {
+  return loadConfig({
+    ...process.env,
+    ROLE: 'worker',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    THIRD_PARTY_URL: thirdParty,
+    SIMULATOR_ENABLED: 'false',
+    FEED_INGEST_ON_START: 'false',
+    ...definition.env(dataDir),
+  });
+}
+
+/** Why the configuration refuses this row (its driver is not supported yet), or undefined. */
+function unsupported(definition: RowDefinition, thirdParty: string): string | undefined {
+  try {
+    configFor(definition, os.tmpdir(), thirdParty);
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.join('; ');
+    throw error;
+  }
+}
+
+async function settle(pipeline: Pipeline): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const left = await pipeline.leftovers();
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: ThirdParty): Promise<RunResult> {
+  await thirdParty.reset();
+  const startedAt = Date.now();
+  for (let i = 0; i < seeded.items.length; i += BATCH) await pipeline.enqueue(seeded.items.slice(i, i + BATCH));
+  const enqueuedAt = Date.now();
+  const progress = await waitForItems(pipeline.container.database.db, seeded, TIMEOUT_S * 1000);
+  const posts = await thirdParty.stats();
+  const problems: string[] = [];
+  if (progress.timedOut) problems.push(`${fmt(progress.completed)} of ${fmt(JOBS)} items completed after ${TIMEOUT_S} s`);
+  if (posts.requests !== JOBS || posts.distinctKeys !== JOBS) {
+    problems.push(`the third party got ${fmt(posts.requests)} POSTs for ${fmt(posts.distinctKeys)} distinct items, expected ${fmt(JOBS)} of each`);
+  }
+  problems.push(...(await settle(pipeline)));
+  const end = progress.timedOut ? null : progress.lastWrittenAt;
+  const totalS = end === null ? null : (end - startedAt) / 1000;
+  return {
+    jobsPerSecond: totalS ? JOBS / totalS : null,
+    totalS,
+    enqueueS: (enqueuedAt - startedAt) / 1000,
+    drainS: end === null ? null : Math.max(0, end - enqueuedAt) / 1000,
+    problems,
+  };
+}
+
+async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promise<RunResult> {
+  const dataDir = benchTempDir('intake-pipeline-bench-');
+  try {
+    const pipeline = await definition.start(configFor(definition, dataDir, thirdParty.url));
+    try {
+      const seeded = await seedRecurringItems(pipeline.container, JOBS);
+      try {
+        return await measure(pipeline, seeded, thirdParty);
+      } finally {
+        await removeSeededItems(pipeline.container.database, seeded);
+      }
+    } finally {
+      await pipeline.stop();
+    }
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function median(values: Array<number | null>): number | null {
+  const sorted = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function report(definition: RowDefinition, runs: RunResult[], anchorJobsPerSecond: number | null): RowResult {
+  const row = newRow(definition.row, definition.name, definition.description);
+  runs.forEach((run, i) => row.problems.push(...run.problems.map((p) => `run ${i + 1}: ${p}`)));
+  const jobsPerSecond = median(runs.map((r) => r.jobsPerSecond));
+  row.metrics.push(
+    metric(`jobs/s (first enqueue → last status written), median of ${runs.length}`, jobsPerSecond, '', 0, definition.target ? { min: definition.target } : undefined),
+  );
+  if (definition.row !== ANCHOR) {
+    row.metrics.push(metric('ratio to BullMQ', jobsPerSecond !== null && anchorJobsPerSecond ? jobsPerSecond / anchorJobsPerSecond : null, '×', 2));
+  }
+  row.metrics.push(
+    metric(`enqueue (${fmt(JOBS)} jobs in batches of ${BATCH})`, median(runs.map((r) => r.enqueueS)), 's', 2),
+    metric('drain after the last enqueue', median(runs.map((r) => r.drainS)), 's', 2),
+    metric('first enqueue → last status written', median(runs.map((r) => r.totalS)), 's', 2),
+    note('jobs/s of each run', runs.map((r) => (r.jobsPerSecond === null ? 'n/a' : fmt(r.jobsPerSecond))).join(' · ')),
+  );
+  row.details = { runs };
+  return row;
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(THIRD_PARTY_JS)) throw new Error(`${path.relative(ROOT, THIRD_PARTY_JS)} is missing: run \`npm run build\` first (npm run bench:pipeline does).`);
+  const startedAt = new Date();
+  const server = await startServer('instant third party', THIRD_PARTY_JS, {});
+  const thirdParty: ThirdParty = {
+    url: `${server.url}/orders`,
+    reset: async () => void (await (await fetch(`${server.url}/reset`, { method: 'POST' })).arrayBuffer()),
+    stats: async () => (await (await fetch(`${server.url}/stats`)).json()) as { requests: number; distinctKeys: number },
+  };
+  const selected = DEFINITIONS.filter((d) => ROWS.has(d.row));
+  const skipped = new Map(selected.map((d) => [d.row, unsupported(d, thirdParty.url)]));
+  const runs = new Map<number, RunResult[]>(selected.map((d) => [d.row, []]));
+  const failures = new Map<number, string[]>();
+  try {
+    for (let round = 1; round <= RUNS; round += 1) {
+      for (const definition of selected) {
+        if (skipped.get(definition.row) || failures.has(definition.row)) continue;
+        say(`▶ run ${round}/${RUNS}, row ${definition.row}: ${definition.name}`);
+        try {
+          const result = await runOnce(definition, thirdParty);
+          say(`  ${result.jobsPerSecond === null ? 'n/a' : fmt(result.jobsPerSecond)} jobs/s${result.problems.length > 0 ? ` (${result.problems.join('; ')})` : ''}`);
+          runs.get(definition.row)!.push(result);
+        } catch (error) {
+          failures.set(definition.row, [`run ${round}: ${error instanceof Error ? error.message : String(error)}`]);
+        }
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const anchorRuns = runs.get(ANCHOR) ?? [];
+  const anchor = anchorRuns.length > 0 ? median(anchorRuns.map((r) => r.jobsPerSecond)) : null;
+  const rows = selected.map((definition) => {
+    const reason = skipped.get(definition.row);
+    if (reason) return { ...newRow(definition.row, definition.name, definition.description), skipped: reason };
+    const row = report(definition, runs.get(definition.row)!, anchor);
+    row.problems.push(...(failures.get(definition.row) ?? []));
+    return row;
+  });
+
+  const cpus = os.cpus();
+  const result = {
+    bench: 'pipeline',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    settings: { jobs: JOBS, runs: RUNS, concurrency: CONCURRENCY, batch: BATCH, timeoutS: TIMEOUT_S },
+    machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+    target: TARGET,
+    rows,
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `pipeline-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+
+  process.stdout.write(`\n## Pipeline: ${fmt(JOBS)} recurring items, concurrency ${CONCURRENCY}, ${cpus.length} × ${result.machine.cpuModel}, Node ${process.version}\n\n`);
+  process.stdout.write(`${table(rows)}\n\n`);
+  const missed = missedTargets(rows);
+  process.stdout.write(missed.length === 0 ? 'Every target of DESIGN.md §7 that ran was met.\n' : `Targets NOT met (DESIGN.md §7, 2-core machine):\n${missed.map((m) => `- ${m}`).join('\n')}\n`);
+  process.stdout.write(`Results: ${path.relative(ROOT, file)}\n`);
+  if (printBanner(rows, (text) => process.stderr.write(text))) process.exitCode = 1;
+}
+
+runBench('bench:pipeline', main);

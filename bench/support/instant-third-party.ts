@@ -1,0 +1,41 @@
+/**
+ * The third party of the pipeline benchmark: answers every `POST /orders` with 201 as soon as it
+ * has read the body, and counts the requests and their distinct Idempotency-Keys (`GET /stats`,
+ * zeroed by `POST /reset`). Listens on 127.0.0.1:$PORT; exits on SIGTERM.
+ */
+import http from 'node:http';
+
+const port = Number(process.env.PORT ?? 0);
+let requests = 0;
+const keys = new Set<string>();
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.once('end', () => {
+    if (req.method === 'POST' && req.url === '/orders') {
+      requests += 1;
+      const key = req.headers['idempotency-key'];
+      if (typeof key === 'string') keys.add(key);
+      return reply(res, 201, { status: 'accepted' });
+    }
+    if (req.method === 'GET' && req.url === '/stats') return reply(res, 200, { requests, distinctKeys: keys.size });
+    if (req.method === 'POST' && req.url === '/reset') {
+      requests = 0;
+      keys.clear();
+      return reply(res, 200, { requests });
+    }
+    if (req.method === 'GET' && req.url === '/health') return reply(res, 200, { status: 'ok' });
+    reply(res, 404, { message: 'not found' });
+  });
+});
+// Longer than the worker's keep-alive, so that the server never closes a socket the client is about to reuse.
+server.keepAliveTimeout = 60_000;
+
+server.listen(port, '127.0.0.1');
+const shutdown = () => server.close(() => process.exit(0));
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
