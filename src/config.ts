@@ -32,6 +32,8 @@ export interface Config {
   amqpUrl: string | undefined;
   /** Required when STORE_DRIVER=redis. */
   redisUrl: string | undefined;
+  /** Every key of this deployment lives under it, so deployments sharing a Redis never meet. */
+  redisKeyPrefix: string;
   workerConcurrency: number;
   jobMaxAttempts: number;
   jobBackoffMs: number;
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
     storeDriver: read.oneOf('STORE_DRIVER', ['database', 'redis'] as const, 'database', (v) => v.toLowerCase()),
     amqpUrl: read.serviceUrl('AMQP_URL', ['amqp:', 'amqps:']),
     redisUrl: read.serviceUrl('REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'intake:'),
     workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),
     jobMaxAttempts: read.int('JOB_MAX_ATTEMPTS', 5, 1, 100),
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),

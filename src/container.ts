@@ -17,6 +17,8 @@ import { DatabaseQueue } from './platform/queue/database-queue.js';
 import { JobRegistry } from './platform/queue/jobs.js';
 import type { Queue } from './platform/queue/queue.js';
 import { DatabaseStore } from './platform/store/database-store.js';
+import { RedisStore } from './platform/store/redis-store.js';
+import type { Store } from './platform/store/store.js';
 import { createLogger } from './platform/telemetry/logger.js';
 
 export interface Container {
@@ -25,7 +27,7 @@ export interface Container {
   clock: Clock;
   random: Random;
   database: Database;
-  store: DatabaseStore;
+  store: Store;
   queue: Queue;
   idempotency: Idempotency;
   auth: AuthService;
@@ -52,7 +54,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const applied = await migrateToLatest(database);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   }
-  const store = new DatabaseStore(database, clock);
+  const store = createStore(config, database, clock, logger);
   const queue = new DatabaseQueue({
     database,
     logger: logger.child({ component: 'queue' }),
@@ -88,6 +90,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       await database.close();
     },
   };
+}
+
+function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
+  if (config.storeDriver === 'database') return new DatabaseStore(database, clock);
+  return new RedisStore({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logger.child({ component: 'store' }) });
 }
 
 export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {

@@ -21,7 +21,8 @@ export async function sweep(container: Container, log = container.logger): Promi
   const owner = `${process.pid}:${container.clock.now()}`;
   if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0 };
   try {
-    const keys = await drain(() => container.store.sweepExpired(CHUNK));
+    const { store } = container;
+    const keys = store.sweepExpired ? await drain(() => store.sweepExpired!(CHUNK)) : 0;
     const records = await drain(() => container.database.write((db) => deleteExpiredIdempotencyRecords(db, container.clock.now(), CHUNK)));
     if (keys + records > 0) log.info({ keys, records }, 'swept expired keys and idempotency records');
     return { keys, records };

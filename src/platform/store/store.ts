@@ -12,6 +12,8 @@ export interface Store {
   deleteIfValue(key: string, value: string): Promise<boolean>;
   /** Adds one and returns the new count; the expiry is set by the increment that creates the key. */
   increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+  /** Deletes up to `limit` expired keys and returns how many; only for a store whose keys do not expire by themselves. */
+  sweepExpired?(limit: number): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
