@@ -48,7 +48,7 @@ let userSeq = 0;
 
 /**
  * Loads a config on a fresh temp DATA_DIR, as production would from its environment. On a
- * PostgreSQL or MySQL run (TEST_DIALECT), DATABASE_URL names a new empty schema, dropped after the file.
+ * PostgreSQL or MySQL run (TEST_DIALECT), DATABASE_URL names a new empty database, dropped after the file.
  */
 export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-test-'));

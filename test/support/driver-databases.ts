@@ -22,20 +22,22 @@ export function dialectServices(dialect: Dialect = testDialect()): ServiceName[]
 }
 
 export interface EmptyDatabase {
-  /** A `DATABASE_URL` for a schema (PostgreSQL) or database (MySQL) that nobody else uses. */
+  /** A `DATABASE_URL` for a database that nobody else uses. */
   url: string;
   drop(): Promise<void>;
 }
 
-/** Creates an empty, uniquely named schema or database on a server engine; it is dropped after the test file at the latest. */
+/** Creates an empty, uniquely named database on a server engine; it is dropped after the test file at the latest. */
 export async function createEmptyDatabase(dialect: Exclude<Dialect, 'sqlite'>): Promise<EmptyDatabase> {
   const name = `intake_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   let empty: EmptyDatabase;
   if (dialect === 'postgres') {
-    await onPostgres(`create schema ${name}`);
+    // A database, not a schema: Kysely's migrator looks at the tables of every schema it can see,
+    // and would trip over another test's schema being dropped at that moment.
+    await onPostgres(`create database ${name}`);
     const url = new URL(serviceUrls.postgres);
-    url.searchParams.set('options', `-c search_path=${name}`);
-    empty = { url: url.toString(), drop: () => onPostgres(`drop schema if exists ${name} cascade`) };
+    url.pathname = `/${name}`;
+    empty = { url: url.toString(), drop: () => onPostgres(`drop database if exists ${name} with (force)`) };
   } else {
     await onMysql(`create database ${name} character set utf8mb4 collate utf8mb4_unicode_ci`);
     const url = new URL(serviceUrls.mysql);

@@ -1,5 +1,6 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Executor } from '../../../src/platform/db/database.js';
 import { PornstarsService } from '../../../src/catalog/api/pornstars.service.js';
 import type { PornstarViewData } from '../../../src/catalog/api/pornstars.schemas.js';
 import { body, createCatalogTestApp, createPornstar, type CatalogTestApp } from './catalog-app.js';
@@ -192,7 +193,8 @@ describe('queries per list', () => {
       },
       transformResult: async (args: PluginTransformResultArgs) => args.result,
     };
-    const database = { ...t.container.database, db: t.container.database.db.withPlugin(counter) };
+    const counted = t.container.database.db.withPlugin(counter);
+    const database = { ...t.container.database, db: counted, readStale: <T>(work: (db: Executor) => Promise<T>) => work(counted) };
     const service = new PornstarsService({ database, images: t.claimer, clock: t.clock });
     const filter = { includeRemoved: true, text: [] };
     const small = await service.list(filter, { key: 'id', descending: false }, { page: 1, perPage: 1 });
