@@ -89,9 +89,9 @@ export async function clearPolicy(name: string): Promise<void> {
   await run('rabbitmqctl', ['clear_policy', name]);
 }
 
-/** A logger whose warnings a test can read. */
-export function recordingLogger(): { logger: Logger; messages: string[] } {
+/** A logger whose messages a test can read. */
+export function recordingLogger(level: 'info' | 'warn' = 'warn'): { logger: Logger; messages: string[] } {
   const messages: string[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void messages.push((JSON.parse(line) as { msg: string }).msg) });
+  const logger = pino({ level }, { write: (line: string) => void messages.push((JSON.parse(line) as { msg: string }).msg) });
   return { logger, messages };
 }

@@ -55,7 +55,7 @@ export class AmqpConnection {
    * Runs `fn` on a shared plain channel, for declarations, counts and purges. A channel error
    * (e.g. a queue that does not exist) closes that channel; the next call opens another.
    */
-  async withChannel<T>(fn: (channel: Channel) => Promise<T>, timeoutMs: number): Promise<T> {
+  async withChannel<T>(what: string, fn: (channel: Channel) => Promise<T>, timeoutMs: number): Promise<T> {
     this.rpcChannel ??= this.createChannel().then(
       (channel) => {
         const opened = this.rpcChannel;
@@ -69,7 +69,7 @@ export class AmqpConnection {
         throw error;
       },
     );
-    return withTimeout(this.rpcChannel.then(fn), timeoutMs, 'AMQP operation');
+    return withTimeout(this.rpcChannel.then(fn), timeoutMs, what);
   }
 
   /** Resolves when connected and not blocked by the broker; rejects at once otherwise. */

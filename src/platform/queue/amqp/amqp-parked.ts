@@ -62,7 +62,7 @@ export class AmqpParked {
   async purge(queue: string, ids?: string[]): Promise<number> {
     if (ids === undefined && !this.o.dedupe.enabled) {
       await this.o.topology.ensure(queue);
-      const { messageCount } = await this.o.connection.withChannel((channel) => channel.purgeQueue(this.o.topology.parkedName(queue)), this.o.operationTimeoutMs);
+      const { messageCount } = await this.o.connection.withChannel('purging parked jobs', (channel) => channel.purgeQueue(this.o.topology.parkedName(queue)), this.o.operationTimeoutMs);
       return messageCount;
     }
     const wanted = ids === undefined ? undefined : new Set(ids);

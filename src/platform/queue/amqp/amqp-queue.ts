@@ -181,7 +181,7 @@ export class AmqpQueue implements Queue {
    */
   async stats(queue: string): Promise<QueueStats> {
     await this.topology.ensure(queue);
-    const [ready, parked, ...delayed] = await this.connection.withChannel(async (channel) => {
+    const [ready, parked, ...delayed] = await this.connection.withChannel('counting AMQP queues', async (channel) => {
       const names = [this.topology.mainName(queue), this.topology.parkedName(queue), ...this.topology.retryNames(queue)];
       const counts: number[] = [];
       for (const name of names) counts.push((await channel.checkQueue(name)).messageCount);
@@ -206,7 +206,7 @@ export class AmqpQueue implements Queue {
   /** Rejects while the connection is down or the broker blocks publishing, or when it does not answer. */
   async ping(): Promise<void> {
     await this.connection.ping();
-    await this.connection.withChannel((channel) => channel.checkExchange('amq.direct'), Math.min(this.operationTimeoutMs, 2_000));
+    await this.connection.withChannel('AMQP ping', (channel) => channel.checkExchange('amq.direct'), Math.min(this.operationTimeoutMs, 2_000));
   }
 
   /** The broker queues this process declared, for operators and tests. */

@@ -123,7 +123,7 @@ export class AmqpTopology {
     if (!declaring) {
       const main = this.mainName(queue);
       validateQueueName(main, this.o.tiersMs);
-      declaring = this.o.connection.withChannel((channel) => declareTopology(channel, main, this.o.tiersMs), this.o.operationTimeoutMs);
+      declaring = this.o.connection.withChannel(`declaring the AMQP queues of "${queue}"`, (channel) => declareTopology(channel, main, this.o.tiersMs), this.o.operationTimeoutMs);
       const mine = declaring;
       this.declared.set(queue, mine);
       mine.catch(() => {
