@@ -24,6 +24,9 @@ export interface AmqpParkedOptions {
  * do not see them. Lists are oldest first, the order of the queue.
  */
 export class AmqpParked {
+  /** One scan per queue at a time in this process, so that concurrent operator calls see every message. */
+  private readonly scans = new Map<string, Promise<void>>();
+
   constructor(private readonly o: AmqpParkedOptions) {}
 
   async list(queue: string, limit: number, offset: number): Promise<ParkedJob[]> {
@@ -37,6 +40,7 @@ export class AmqpParked {
 
   /** Republishes matching jobs to the queue with fresh attempts, each confirmed before it leaves parked. */
   async retry(queue: string, ids: string[] | 'all'): Promise<number> {
+    if (ids !== 'all' && ids.length === 0) return 0;
     const wanted = ids === 'all' ? undefined : new Set(ids);
     let moved = 0;
     await this.scan(queue, async (message, channel) => {
@@ -60,6 +64,7 @@ export class AmqpParked {
 
   /** Deletes the given parked jobs, or all of them, releasing their dedupe keys. */
   async purge(queue: string, ids?: string[]): Promise<number> {
+    if (ids?.length === 0) return 0;
     if (ids === undefined && !this.o.dedupe.enabled) {
       await this.o.topology.ensure(queue);
       const { messageCount } = await this.o.connection.withChannel('purging parked jobs', (channel) => channel.purgeQueue(this.o.topology.parkedName(queue)), this.o.operationTimeoutMs);
@@ -82,11 +87,27 @@ export class AmqpParked {
 
   /** Visits parked messages in queue order while `visit` returns true; the ones not acknowledged go back. */
   private async scan(queue: string, visit: (message: GetMessage, channel: Channel) => Promise<boolean>): Promise<void> {
+    const previous = this.scans.get(queue) ?? Promise.resolve();
+    const current = previous.then(() => this.scanAlone(queue, visit));
+    const settled = current.catch(() => undefined);
+    this.scans.set(queue, settled);
+    void settled.then(() => {
+      if (this.scans.get(queue) === settled) this.scans.delete(queue);
+    });
+    return current;
+  }
+
+  private async scanAlone(queue: string, visit: (message: GetMessage, channel: Channel) => Promise<boolean>): Promise<void> {
     await this.o.topology.ensure(queue);
     const channel = await withTimeout(this.o.connection.createChannel(), this.o.operationTimeoutMs, 'opening an AMQP channel');
     try {
       for (;;) {
-        const message = await withTimeout(channel.get(this.o.topology.parkedName(queue), { noAck: false }), this.o.operationTimeoutMs, 'reading parked jobs');
+        const message = await withTimeout(channel.get(this.o.topology.parkedName(queue), { noAck: false }), this.o.operationTimeoutMs, 'reading parked jobs').catch(
+          (error: unknown) => {
+            this.o.topology.forgetIfMissing(queue, error);
+            throw error;
+          },
+        );
         if (message === false || !(await visit(message, channel))) return;
       }
     } finally {

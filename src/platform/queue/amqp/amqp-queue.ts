@@ -114,6 +114,8 @@ export class AmqpQueue implements Queue {
     if (trx) throw new Error(TRANSACTIONAL_ENQUEUE);
     const priority = options.priority ?? DEFAULT_PRIORITY;
     if (!PRIORITIES.includes(priority)) throw new RangeError(`priority must be 1..5, got ${priority}`);
+    const maxAttempts = options.maxAttempts ?? this.options.defaultMaxAttempts;
+    if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a whole number >= 1, got ${maxAttempts}`);
     const now = this.clock.now();
     const delayMs = Math.max(0, options.delayMs ?? 0);
     const job: JobMessage = {
@@ -122,7 +124,7 @@ export class AmqpQueue implements Queue {
       body: Buffer.from(JSON.stringify(payload ?? null)),
       priority,
       attempts: 0,
-      maxAttempts: options.maxAttempts ?? this.options.defaultMaxAttempts,
+      maxAttempts,
       createdAt: now,
       availableAt: delayMs > 0 ? now + delayMs : 0,
       lastError: null,
@@ -186,7 +188,10 @@ export class AmqpQueue implements Queue {
       const counts: number[] = [];
       for (const name of names) counts.push((await channel.checkQueue(name)).messageCount);
       return counts;
-    }, this.operationTimeoutMs);
+    }, this.operationTimeoutMs).catch((error: unknown) => {
+      this.topology.forgetIfMissing(queue, error);
+      throw error;
+    });
     const stats = emptyStats(queue);
     stats.byPriorityExact = { ready: false, delayed: false, active: true, parked: false };
     stats.counts.ready = ready ?? 0;

@@ -140,6 +140,11 @@ export class AmqpTopology {
     }
   }
 
+  /** After a 404 NOT_FOUND on one of its queues (deleted by hand), the job queue is declared again on next use. */
+  forgetIfMissing(queue: string, error: unknown): void {
+    if ((error as { code?: unknown } | undefined)?.code === 404) this.declared.delete(queue);
+  }
+
   /** Every broker queue this process declared. */
   brokerQueues(): string[] {
     return [...this.declared.keys()].flatMap((queue) => this.brokerNamesOf(queue));
