@@ -7,7 +7,7 @@ import type { AmqpDedupe } from './amqp-dedupe.js';
 import { decodeJob, type JobMessage } from './amqp-message.js';
 import { runHandler, type Outcome } from './amqp-outcome.js';
 import type { AmqpRouter } from './amqp-router.js';
-import { backoffMs, delay } from './amqp-timing.js';
+import { backoffMs, delay, withTimeout } from './amqp-timing.js';
 import type { AmqpTopology } from './amqp-topology.js';
 
 export interface AmqpWorkerOptions {
@@ -44,6 +44,8 @@ interface Run {
 
 /** How long a finished job whose channel closed waits for its redelivery to claim the outcome. */
 const HANDOVER_MS = 60_000;
+/** Bound on a broker call or a follow-up during shutdown, should the connection hang. */
+const BROKER_CALL_MS = 5_000;
 const LAST_ATTEMPT_LOST = 'lease expired: the worker stopped during the last attempt without acknowledging it';
 const ATTEMPT_LOST = 'lease expired: the worker stopped during the job without acknowledging it';
 
@@ -87,7 +89,7 @@ export class AmqpWorker implements Worker {
     this.consuming = false;
     // A subscription still waiting for the connection sees `consuming` false and closes its channel.
     const channel = this.channel;
-    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    if (channel && this.consumerTag) await withTimeout(channel.cancel(this.consumerTag), BROKER_CALL_MS, 'cancelling the consumer').catch(() => undefined);
     await this.giveBack(this.waiting.splice(0));
     const settled = Promise.allSettled([...this.runs].map((r) => r.done));
     const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
@@ -99,8 +101,10 @@ export class AmqpWorker implements Worker {
       await this.giveBack(unfinished.map((r) => r.delivery));
       for (const run of unfinished) run.abort.abort(new Error('worker stopped'));
     }
-    await Promise.allSettled([...this.runs].filter((r) => !r.givenBack).map((r) => r.done));
-    await channel?.close().catch(() => undefined);
+    // Jobs past their handler are publishing their follow-up; without an acknowledgement they would run again.
+    const settling = Promise.allSettled([...this.runs].filter((r) => !r.givenBack).map((r) => r.done));
+    await (timedOut ? Promise.race([settling, delay(BROKER_CALL_MS)]) : settling);
+    await withTimeout(channel?.close() ?? Promise.resolve(), BROKER_CALL_MS, 'closing the channel').catch(() => undefined);
     this.o.onStopped(this);
   }
 
