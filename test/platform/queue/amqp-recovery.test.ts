@@ -117,4 +117,36 @@ await describeWithServices(['rabbitmq'], 'amqp queue recovery', () => {
     await waitFor(async () => Object.values((await queue.stats('span')).counts).every((n) => n === 0), 5_000, 'the job to complete');
     expect(attempts).toEqual([1]);
   });
+
+  it('does not count an attempt for jobs that were only prefetched when the connection was lost', async () => {
+    const fixture = await setup();
+    const { queue } = fixture;
+    const started = deferred();
+    const release = deferred();
+    const attempts: Array<{ name: string; attempt: number }> = [];
+    queue.work(
+      'prefetched',
+      async (payload: unknown, job: JobContext) => {
+        const { name } = payload as Named;
+        attempts.push({ name, attempt: job.attempt });
+        started.resolve();
+        if (name === 'running') await release.promise;
+      },
+      { concurrency: 1, prefetch: 2 },
+    );
+    for (const name of ['running', 'waiting-1', 'waiting-2']) await queue.enqueue('prefetched', { name }, { maxAttempts: 1 });
+    await started.promise;
+    await waitFor(async () => (await queue.stats('prefetched')).counts.active === 3, 5_000, 'two jobs to be prefetched');
+    const ping = watchPing(fixture);
+    await closeConnectionOnBroker(fixture.connectionName);
+    await waitFor(() => ping.failures() > 0, 5_000, 'ping to fail while the connection is down');
+    await waitFor(async () => queue.ping().then(() => true, () => false), 10_000, 'the connection to come back');
+    release.resolve();
+    await waitFor(async () => Object.values((await queue.stats('prefetched')).counts).every((n) => n === 0), 5_000, 'every job to complete');
+    expect(attempts).toEqual([
+      { name: 'running', attempt: 1 },
+      { name: 'waiting-1', attempt: 1 },
+      { name: 'waiting-2', attempt: 1 },
+    ]);
+  });
 });

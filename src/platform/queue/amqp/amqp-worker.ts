@@ -53,9 +53,9 @@ const ATTEMPT_LOST = 'lease expired: the worker stopped during the job without a
  * Consumes one queue on its own channel with prefetch = concurrency + prefetch. A message is
  * acknowledged only after its handler finished and the follow-up (retry or parked copy) was
  * confirmed. A redelivered message counts as an attempt: its previous consumer died or lost its
- * connection before the acknowledgement. When that consumer was this worker, whose handler may
- * still be running, the redelivery waits for that handler and applies its outcome instead of
- * running it again.
+ * connection before the acknowledgement. When that consumer was this worker, it knows better:
+ * a redelivery whose handler may still be running here waits for it and applies its outcome
+ * instead of running again, and one that was only prefetched here runs without counting.
  */
 export class AmqpWorker implements Worker {
   private consuming = false;
@@ -67,6 +67,8 @@ export class AmqpWorker implements Worker {
   private readonly waiting: Delivery[] = [];
   private readonly runs = new Set<Run>();
   private readonly outcomes = new Map<string, Promise<Outcome>>();
+  /** Jobs prefetched on a channel that closed before they started: their redelivery used no attempt. */
+  private readonly neverStarted = new Set<string>();
 
   constructor(private readonly o: AmqpWorkerOptions) {}
 
@@ -174,6 +176,12 @@ export class AmqpWorker implements Worker {
     }
     // Unacknowledged messages of a closed channel are back in the queue already.
     const kept = this.waiting.filter((d) => d.channel !== channel);
+    for (const { message } of this.waiting.filter((d) => d.channel === channel)) {
+      const id = message.properties.messageId as unknown;
+      if (typeof id !== 'string' || message.fields.redelivered) continue;
+      this.neverStarted.add(id);
+      setTimeout(() => this.neverStarted.delete(id), HANDOVER_MS).unref();
+    }
     this.waiting.splice(0, this.waiting.length, ...kept);
   }
 
@@ -215,7 +223,7 @@ export class AmqpWorker implements Worker {
       this.ack(run.delivery, job);
       return;
     }
-    if (run.delivery.message.fields.redelivered) {
+    if (run.delivery.message.fields.redelivered && !this.neverStarted.delete(job.id)) {
       const local = this.outcomes.get(job.id);
       if (local) {
         this.outcomes.delete(job.id);
