@@ -179,7 +179,8 @@ export class AmqpQueue implements Queue {
    * Counts from the broker's queue declarations: ready = the queue (including jobs passing
    * through between two retry tiers), delayed = its retry queues, parked = its parked queue
    * (less any a parked-queue scan holds). Active = what this process's workers hold. Only
-   * active is known by priority.
+   * active is known by priority. The queues are read one after another, not as one snapshot: a
+   * job moving between two of them meanwhile may be counted twice or not at all.
    */
   async stats(queue: string): Promise<QueueStats> {
     await this.topology.ensure(queue);
