@@ -4,9 +4,11 @@ import type { Clock, Random } from '../../clock.js';
 import { DEFAULT_PRIORITY, PRIORITIES, type BackoffPolicy, type JobHandler, type Priority, type WorkOptions, type Worker } from '../queue.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import type { AmqpDedupe } from './amqp-dedupe.js';
+import { AmqpHandover } from './amqp-handover.js';
 import { decodeJob, type JobMessage } from './amqp-message.js';
-import { runHandler, type Outcome } from './amqp-outcome.js';
+import { runHandler } from './amqp-outcome.js';
 import type { AmqpRouter } from './amqp-router.js';
+import { AmqpSettler, type Delivery } from './amqp-settler.js';
 import { backoffMs, delay, withTimeout } from './amqp-timing.js';
 import type { AmqpTopology } from './amqp-topology.js';
 
@@ -27,12 +29,6 @@ export interface AmqpWorkerOptions {
   onStopped: (worker: AmqpWorker) => void;
 }
 
-interface Delivery {
-  message: ConsumeMessage;
-  /** The channel it came on: the only one that can acknowledge it. */
-  channel: Channel;
-}
-
 interface Run {
   delivery: Delivery;
   abort: AbortController;
@@ -42,12 +38,8 @@ interface Run {
   done: Promise<void>;
 }
 
-/** How long a finished job whose channel closed waits for its redelivery to claim the outcome. */
-const HANDOVER_MS = 60_000;
 /** Bound on a broker call or a follow-up during shutdown, should the connection hang. */
 const BROKER_CALL_MS = 5_000;
-const LAST_ATTEMPT_LOST = 'lease expired: the worker stopped during the last attempt without acknowledging it';
-const ATTEMPT_LOST = 'lease expired: the worker stopped during the job without acknowledging it';
 
 /**
  * Consumes one queue on its own channel with prefetch = concurrency + prefetch. A message is
@@ -66,11 +58,12 @@ export class AmqpWorker implements Worker {
   /** Delivered, not started (the prefetch). */
   private readonly waiting: Delivery[] = [];
   private readonly runs = new Set<Run>();
-  private readonly outcomes = new Map<string, Promise<Outcome>>();
-  /** Jobs prefetched on a channel that closed before they started: their redelivery used no attempt. */
-  private readonly neverStarted = new Set<string>();
+  private readonly handover = new AmqpHandover();
+  private readonly settler: AmqpSettler;
 
-  constructor(private readonly o: AmqpWorkerOptions) {}
+  constructor(private readonly o: AmqpWorkerOptions) {
+    this.settler = new AmqpSettler({ ...o, handover: this.handover, isClosed: (channel) => this.closedChannels.has(channel) });
+  }
 
   start(): void {
     this.consuming = true;
@@ -92,7 +85,7 @@ export class AmqpWorker implements Worker {
     // A subscription still waiting for the connection sees `consuming` false and closes its channel.
     const channel = this.channel;
     if (channel && this.consumerTag) await withTimeout(channel.cancel(this.consumerTag), BROKER_CALL_MS, 'cancelling the consumer').catch(() => undefined);
-    await this.giveBack(this.waiting.splice(0));
+    await this.settler.giveBack(this.waiting.splice(0));
     const settled = Promise.allSettled([...this.runs].map((r) => r.done));
     const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
     const unfinished = [...this.runs].filter((r) => r.inHandler);
@@ -100,7 +93,7 @@ export class AmqpWorker implements Worker {
       this.o.logger.warn({ jobs: unfinished.length }, 'shutdown deadline reached; giving unfinished jobs back to the queue');
       // Give back before aborting: an aborted handler fails at once, and that failure must not count.
       for (const run of unfinished) run.givenBack = true;
-      await this.giveBack(unfinished.map((r) => r.delivery));
+      await this.settler.giveBack(unfinished.map((r) => r.delivery));
       for (const run of unfinished) run.abort.abort(new Error('worker stopped'));
     }
     // Jobs past their handler are publishing their follow-up; without an acknowledgement they would run again.
@@ -176,12 +169,7 @@ export class AmqpWorker implements Worker {
     }
     // Unacknowledged messages of a closed channel are back in the queue already.
     const kept = this.waiting.filter((d) => d.channel !== channel);
-    for (const { message } of this.waiting.filter((d) => d.channel === channel)) {
-      const id = message.properties.messageId as unknown;
-      if (typeof id !== 'string' || message.fields.redelivered) continue;
-      this.neverStarted.add(id);
-      setTimeout(() => this.neverStarted.delete(id), HANDOVER_MS).unref();
-    }
+    for (const { message } of this.waiting.filter((d) => d.channel === channel)) this.handover.notStarted(message);
     this.waiting.splice(0, this.waiting.length, ...kept);
   }
 
@@ -205,14 +193,14 @@ export class AmqpWorker implements Worker {
       job = decodeJob(message);
     } catch (error) {
       run.inHandler = false;
-      await this.parkUndecodable(run, error);
+      await this.settler.parkUndecodable(run.delivery, error);
       return;
     }
     try {
       await this.handle(run, job);
     } catch (error) {
       this.o.logger.error({ err: error, jobId: job.id }, 'could not record the job outcome; the message goes back to the queue');
-      this.nack(run.delivery);
+      this.settler.nack(run.delivery);
     }
   }
 
@@ -220,145 +208,28 @@ export class AmqpWorker implements Worker {
     if (job.availableAt > this.o.clock.now()) {
       run.inHandler = false;
       await this.o.router.toReady(this.o.queue, job);
-      this.ack(run.delivery, job);
+      this.settler.ack(run.delivery, job);
       return;
     }
-    if (run.delivery.message.fields.redelivered && !this.neverStarted.delete(job.id)) {
-      const local = this.outcomes.get(job.id);
-      if (local) {
-        this.outcomes.delete(job.id);
-        const outcome = await local;
-        if (run.givenBack) return;
-        run.inHandler = false;
-        await this.apply(run, job, outcome);
-        return;
-      }
+    const known = run.delivery.message.fields.redelivered ? this.handover.claim(job.id) : 'fresh';
+    if (known !== 'fresh') {
+      const outcome = known && (await known);
+      if (run.givenBack) return;
       run.inHandler = false;
-      await this.recoverRedelivered(run, job);
+      await (outcome ? this.settler.apply(run.delivery, job, outcome) : this.settler.recoverRedelivered(run.delivery, job));
       return;
     }
     const outcome = runHandler(job, { ...this.o, signal: run.abort.signal });
-    this.outcomes.set(job.id, outcome);
+    this.handover.track(job.id, outcome);
     const result = await outcome;
     run.inHandler = false;
-    if (run.givenBack) {
-      this.forgetOutcome(job.id, outcome);
-      return;
-    }
-    if (this.closedChannels.has(run.delivery.channel)) {
+    if (this.closedChannels.has(run.delivery.channel) && !run.givenBack) {
       // The broker redelivers this message; if it comes back here, it takes this outcome over.
-      setTimeout(() => this.forgetOutcome(job.id, outcome), HANDOVER_MS).unref();
+      this.handover.keep(job.id, outcome);
       return;
     }
-    this.forgetOutcome(job.id, outcome);
-    await this.apply(run, job, result);
-  }
-
-  /** The consumer of the previous delivery stopped before acknowledging it: that attempt is used. */
-  private async recoverRedelivered(run: Run, job: JobMessage): Promise<void> {
-    const attempts = job.attempts + 1;
-    if (attempts >= job.maxAttempts) {
-      this.o.logger.warn({ jobId: job.id, attempts }, 'the worker of the last attempt stopped before finishing; parked');
-      await this.apply(run, job, { kind: 'park', attempts, reason: LAST_ATTEMPT_LOST });
-      return;
-    }
-    // Republished with the attempt counted, so that a job that keeps killing its worker runs out of attempts.
-    await this.o.router.toReady(this.o.queue, { ...job, attempts, lastError: ATTEMPT_LOST, availableAt: 0 });
-    this.ack(run.delivery, job);
-  }
-
-  private async apply(run: Run, job: JobMessage, outcome: Outcome): Promise<void> {
-    const now = this.o.clock.now();
-    switch (outcome.kind) {
-      case 'completed':
-        // Before the acknowledgement: a key released too early allows a duplicate, one never released blocks enqueues.
-        await this.o.dedupe.release(this.o.queue, job.dedupeKey, job.id).catch((error: unknown) => {
-          this.o.logger.error({ err: error, jobId: job.id }, 'could not release the dedupe key; it expires with its TTL');
-        });
-        break;
-      case 'retry':
-        await this.o.router.toReady(this.o.queue, { ...job, attempts: outcome.attempts, lastError: outcome.reason, availableAt: now + outcome.delayMs });
-        break;
-      case 'park':
-        await this.o.router.toParked(this.o.queue, { ...job, attempts: outcome.attempts, lastError: outcome.reason, parkedAt: now });
-        break;
-      case 'settled':
-        break;
-    }
-    this.ack(run.delivery, job);
-    if (outcome.kind === 'park') await this.notifyParked(job, outcome.attempts, outcome.reason);
-  }
-
-  private async notifyParked(job: JobMessage, attempts: number, reason: string): Promise<void> {
-    if (!this.o.onParked) return;
-    const notice = { id: job.id, queue: this.o.queue, attempts, maxAttempts: job.maxAttempts, reason };
-    await this.o.onParked(job.payload, notice).catch((error: unknown) => {
-      this.o.logger.error({ err: error, jobId: job.id }, 'the parked-job callback failed');
-    });
-  }
-
-  private async parkUndecodable(run: Run, error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
-    try {
-      const id = await this.o.router.undecodableToParked(this.o.queue, run.delivery.message, reason);
-      this.o.logger.error({ jobId: id, reason }, 'undecodable message parked');
-      this.ack(run.delivery);
-    } catch (parkError) {
-      this.o.logger.error({ err: parkError }, 'could not park an undecodable message; it goes back to the queue');
-      this.nack(run.delivery);
-    }
-  }
-
-  /** Back to the queue without counting an attempt: republished as it was, then acknowledged. */
-  private async giveBack(deliveries: Delivery[]): Promise<void> {
-    for (const delivery of deliveries) {
-      if (this.closedChannels.has(delivery.channel)) continue;
-      let job: JobMessage | undefined;
-      try {
-        job = decodeJob(delivery.message);
-      } catch {
-        job = undefined;
-      }
-      // A redelivery keeps its flag only through a requeue, and so still counts its lost attempt.
-      if (!job || delivery.message.fields.redelivered) {
-        this.nack(delivery);
-        continue;
-      }
-      try {
-        await this.o.router.toReady(this.o.queue, job);
-        this.ack(delivery, job);
-      } catch (error) {
-        this.o.logger.error({ err: error, jobId: job.id }, 'could not give a job back; the broker redelivers it');
-        this.nack(delivery);
-      }
-    }
-  }
-
-  private ack(delivery: Delivery, job?: JobMessage): void {
-    try {
-      delivery.channel.ack(delivery.message);
-    } catch {
-      // The channel closed after the follow-up was published: the redelivery only needs acknowledging.
-      if (job) this.handOver(job.id, { kind: 'settled' });
-    }
-  }
-
-  private nack(delivery: Delivery): void {
-    try {
-      delivery.channel.nack(delivery.message, false, true);
-    } catch {
-      // Closed channel: the broker has requeued the message already.
-    }
-  }
-
-  private handOver(jobId: string, outcome: Outcome): void {
-    const settled = Promise.resolve(outcome);
-    this.outcomes.set(jobId, settled);
-    setTimeout(() => this.forgetOutcome(jobId, settled), HANDOVER_MS).unref();
-  }
-
-  private forgetOutcome(jobId: string, outcome: Promise<Outcome>): void {
-    if (this.outcomes.get(jobId) === outcome) this.outcomes.delete(jobId);
+    this.handover.forget(job.id, outcome);
+    if (!run.givenBack) await this.settler.apply(run.delivery, job, result);
   }
 }
 
