@@ -74,7 +74,7 @@ export class AmqpConnection {
 
   /** Resolves when connected and not blocked by the broker; rejects at once otherwise. */
   async ping(): Promise<void> {
-    if (this.current === 'idle') void this.open();
+    if (this.current === 'idle') void this.open().catch(() => undefined);
     if (this.current !== 'connected') throw new Error(`AMQP connection is ${this.current === 'idle' ? 'connecting' : this.current}`);
     if (this.blockedReason !== undefined) throw new Error(`AMQP broker blocks publishing: ${this.blockedReason}`);
   }
