@@ -133,6 +133,26 @@ await describeWithServices(['rabbitmq'], 'amqp queue', () => {
     }
   });
 
+  it('declares a queue deleted by hand again: the publish the broker returned is retried, the consumer resubscribes', async () => {
+    const { logger, messages } = recordingLogger();
+    const { queue, prefix } = await setup({ logger });
+    const deleteQueue = () => withBroker((channel) => channel.deleteQueue(`${prefix}deleted`));
+    await queue.enqueue('deleted', { name: 'lost with its queue' });
+    await deleteQueue();
+    await queue.enqueue('deleted', { name: 'returned, then retried' });
+    expect(messages).toContain('AMQP publish not confirmed; retrying');
+    expect((await queue.stats('deleted')).counts.ready).toBe(1);
+
+    const seen: string[] = [];
+    queue.work('deleted', named(async ({ name }) => void seen.push(name)), { concurrency: 1 });
+    await waitFor(() => seen.length === 1, 5_000, 'the retried job');
+    await deleteQueue();
+    await waitFor(() => messages.includes('AMQP consumer cancelled by the broker; subscribing again'), 5_000, 'the cancellation');
+    await queue.enqueue('deleted', { name: 'after the consumer came back' });
+    await waitFor(() => seen.length === 2, 5_000, 'a job for the new consumer');
+    expect(seen).toEqual(['returned, then retried', 'after the consumer came back']);
+  });
+
   it('rejects an enqueue and a ping when the broker cannot be reached', async () => {
     const { queue } = await setup({ url: 'amqp://guest:guest@127.0.0.1:1', publishAttempts: 2, publishTimeoutMs: 200, operationTimeoutMs: 200 });
     await expect(queue.ping()).rejects.toThrow(/AMQP connection is connecting/);

@@ -12,8 +12,8 @@ export interface AmqpPublisherOptions {
   /** Bound on one try: waiting for a channel (e.g. during a reconnect) plus the broker's confirm. */
   attemptTimeoutMs: number;
   random: Random;
-  /** Told when the broker returned a message because no queue was bound to its routing key. */
-  onUnroutable: (routingKey: string) => void;
+  /** Called before retrying a message the broker returned because no queue had its routing key. */
+  onUnroutable: (routingKey: string) => Promise<void>;
 }
 
 const RETRY_BASE_MS = 100;
@@ -43,6 +43,7 @@ export class AmqpPublisher {
           throw new Error(`AMQP publish to "${routingKey}" failed after ${attempt} attempts: ${message}`, { cause: error });
         }
         this.o.logger.warn({ err: error, routingKey, attempt }, 'AMQP publish not confirmed; retrying');
+        if (error instanceof UnroutableError) await this.o.onUnroutable(routingKey).catch(() => undefined);
         await delay(backoffMs(attempt, RETRY_BASE_MS, RETRY_MAX_MS, this.o.random));
       }
     }
@@ -61,10 +62,8 @@ export class AmqpPublisher {
       try {
         channel.publish('', routingKey, body, { ...options, mandatory: true }, (err: unknown) => {
           if (err) reject(err instanceof Error ? err : new Error(String(err)));
-          else if (this.returned.delete(key)) {
-            this.o.onUnroutable(routingKey);
-            reject(new Error(`the broker has no queue "${routingKey}"`));
-          } else resolve();
+          else if (this.returned.delete(key)) reject(new UnroutableError(routingKey));
+          else resolve();
         });
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
@@ -89,6 +88,12 @@ export class AmqpPublisher {
       this.returned.clear();
     });
     return channel;
+  }
+}
+
+class UnroutableError extends Error {
+  constructor(routingKey: string) {
+    super(`the broker has no queue "${routingKey}"`);
   }
 }
 

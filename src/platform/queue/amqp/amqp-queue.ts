@@ -96,7 +96,7 @@ export class AmqpQueue implements Queue {
       attempts: options.publishAttempts ?? 5,
       attemptTimeoutMs: options.publishTimeoutMs ?? 5_000,
       random: this.random,
-      onUnroutable: (routingKey) => this.topology.forget(routingKey),
+      onUnroutable: (routingKey) => this.topology.restore(routingKey),
     });
     this.router = new AmqpRouter(this.publisher, this.topology, this.clock);
     this.dedupe = new AmqpDedupe(options.store, options.dedupeTtlMs ?? 86_400_000);

@@ -135,8 +135,14 @@ export class AmqpTopology {
 
   /** A broker queue went missing (deleted by hand): its job queue is declared again on next use. */
   forget(brokerQueue: string): void {
-    for (const queue of this.declared.keys()) {
-      if (this.brokerNamesOf(queue).includes(brokerQueue)) this.declared.delete(queue);
+    for (const queue of this.jobQueuesOf(brokerQueue)) this.declared.delete(queue);
+  }
+
+  /** A broker queue went missing: its job queue is declared again now. */
+  async restore(brokerQueue: string): Promise<void> {
+    for (const queue of this.jobQueuesOf(brokerQueue)) {
+      this.declared.delete(queue);
+      await this.ensure(queue);
     }
   }
 
@@ -148,6 +154,10 @@ export class AmqpTopology {
   /** Every broker queue this process declared. */
   brokerQueues(): string[] {
     return [...this.declared.keys()].flatMap((queue) => this.brokerNamesOf(queue));
+  }
+
+  private jobQueuesOf(brokerQueue: string): string[] {
+    return [...this.declared.keys()].filter((queue) => this.brokerNamesOf(queue).includes(brokerQueue));
   }
 
   private brokerNamesOf(queue: string): string[] {
