@@ -109,6 +109,11 @@ export interface QueueStats {
   counts: Record<JobState, number>;
   /** counts by state, then by priority. */
   byPriority: Record<JobState, Record<Priority, number>>;
+  /**
+   * Per state, whether its `byPriority` counts are exact. A broker cannot count the messages of
+   * a queue by priority: a driver reports what it can count there (possibly nothing) and false.
+   */
+  byPriorityExact?: Record<JobState, boolean>;
 }
 
 export interface Queue {
@@ -130,5 +135,6 @@ export function emptyStats(queue: string): QueueStats {
   const byPriority = Object.fromEntries(
     states.map((s) => [s, Object.fromEntries(PRIORITIES.map((p) => [p, 0]))]),
   ) as QueueStats['byPriority'];
-  return { queue, counts: { ready: 0, delayed: 0, active: 0, parked: 0 }, byPriority };
+  const byPriorityExact = { ready: true, delayed: true, active: true, parked: true };
+  return { queue, counts: { ready: 0, delayed: 0, active: 0, parked: 0 }, byPriority, byPriorityExact };
 }
