@@ -19,7 +19,7 @@ const DATABASE_SUITES = [
   'test/platform/http/pagination-and-limits.test.ts',
   'test/platform/idempotency/idempotency.test.ts',
   'test/platform/queue/database-queue.test.ts',
-  'test/platform/queue/outbox/*.test.ts',
+  'test/platform/queue/outbox/outbox{-queue,-relay,.repository}.test.ts',
   'test/platform/store/database-store.test.ts',
 ];
 

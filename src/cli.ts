@@ -5,10 +5,12 @@ import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';
 import { listFeedRuns } from './catalog/feed/feed-runs.repository.js';
 import { registerImagesCommands } from './catalog/images/images.cli.js';
 import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
-import { createContainer, databaseOptions, QUEUE_NAMES, type Container } from './container.js';
+import { createContainer, QUEUE_NAMES, type Container } from './container.js';
+import { databaseOptions } from './drivers.js';
 import { createDatabase } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { limitHeapGrowth } from './platform/heap.js';
+import type { JobState } from './platform/queue/queue.js';
 import { createLogger } from './platform/telemetry/logger.js';
 import { VERSION } from './version.js';
 
@@ -100,7 +102,9 @@ program
       for (const queue of QUEUE_NAMES) {
         const stats = await c.queue.stats(queue);
         print(`${queue}: ${Object.entries(stats.counts).map(([state, n]) => `${state}=${n}`).join(' ')}`);
-        console.table(stats.byPriority);
+        // A broker cannot count every state by priority: those rows show "?" instead of zeros.
+        const exact = stats.byPriorityExact;
+        console.table(Object.fromEntries(Object.entries(stats.byPriority).map(([state, row]) => [state, exact?.[state as JobState] === false ? mapValues(row, () => '?') : row])));
       }
     });
   });
@@ -159,6 +163,10 @@ program
       console.table(runs.map((run) => ({ ...summarize(run), started_at: new Date(run.started_at).toISOString(), error: run.error })));
     });
   });
+
+function mapValues<V, W>(record: Record<string, V>, map: (value: V) => W): Record<string, W> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
+}
 
 registerImagesCommands(program, (work) => withContainer((c) => work(c.images)));
 

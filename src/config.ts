@@ -30,6 +30,12 @@ export interface Config {
   storeDriver: 'database' | 'redis';
   /** Required when QUEUE_DRIVER=amqp. */
   amqpUrl: string | undefined;
+  /** Prepended to every broker queue name, so deployments sharing a vhost never meet. */
+  amqpQueuePrefix: string;
+  /** Ascending retry delays, one retry queue each (a delay between two tiers hops through them). */
+  amqpRetryTiersMs: number[];
+  /** Outbox relay (QUEUE_DRIVER=amqp): rows per round, longest idle poll, claim lease. */
+  outbox: { batchSize: number; pollMs: number; leaseMs: number };
   /** Required when STORE_DRIVER=redis. */
   redisUrl: string | undefined;
   /** Every key of this deployment lives under it, so deployments sharing a Redis never meet. */
@@ -163,6 +169,18 @@ class EnvReader {
     return { min, max };
   }
 
+  /** A comma-separated list of strictly ascending integers. */
+  ascendingInts(name: string, fallback: number[], min: number, max: number): number[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parts = value.split(',').map((part) => part.trim());
+    const numbers = parts.map(Number);
+    const valid = parts.every((part) => /^\d+$/.test(part)) && numbers.every((n, i) => n >= min && n <= max && (i === 0 || n > numbers[i - 1]!));
+    if (valid) return numbers;
+    this.problems.push(`${name} must be strictly ascending integers between ${min} and ${max}, separated by commas, got "${value}"`);
+    return fallback;
+  }
+
   /** An optional URL of a service (broker, cache) with one of the given schemes. */
   serviceUrl(name: string, schemes: string[]): string | undefined {
     const value = this.raw(name);
@@ -226,6 +244,13 @@ export function loadConfig(env: Env = process.env): Config {
     amqpUrl: read.serviceUrl('AMQP_URL', ['amqp:', 'amqps:']),
     redisUrl: read.serviceUrl('REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'intake:'),
+    amqpQueuePrefix: read.string('AMQP_QUEUE_PREFIX', ''),
+    amqpRetryTiersMs: read.ascendingInts('AMQP_RETRY_TIERS_MS', [250, 1_000, 4_000, 15_000, 60_000, 300_000, 1_800_000], 1, 86_400_000),
+    outbox: {
+      batchSize: read.int('OUTBOX_BATCH_SIZE', 256, 1, 10_000),
+      pollMs: read.int('OUTBOX_POLL_MS', 1_000, 10, 60_000),
+      leaseMs: read.int('OUTBOX_LEASE_MS', 30_000, 1_000, 3_600_000),
+    },
     workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),
     jobMaxAttempts: read.int('JOB_MAX_ATTEMPTS', 5, 1, 100),
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),

@@ -10,14 +10,13 @@ import { orderIntegrationJob } from './orders/orders.jobs.js';
 import { OrdersService } from './orders/orders.service.js';
 import { ThirdPartyClient } from './orders/third-party.client.js';
 import { systemClock, systemRandom, type Clock, type Random } from './platform/clock.js';
-import { createDatabase, type Database, type DatabaseOptions } from './platform/db/database.js';
+import { createQueue, createStore, databaseOptions } from './drivers.js';
+import { createDatabase, type Database } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { Idempotency } from './platform/idempotency/idempotency.js';
-import { DatabaseQueue } from './platform/queue/database-queue.js';
 import { JobRegistry } from './platform/queue/jobs.js';
 import type { Queue } from './platform/queue/queue.js';
-import { DatabaseStore } from './platform/store/database-store.js';
-import { RedisStore } from './platform/store/redis-store.js';
+import type { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
 import type { Store } from './platform/store/store.js';
 import { createLogger } from './platform/telemetry/logger.js';
 
@@ -29,6 +28,8 @@ export interface Container {
   database: Database;
   store: Store;
   queue: Queue;
+  /** The transactional outbox in front of a broker queue (QUEUE_DRIVER=amqp); its relay runs in the api role. */
+  outbox?: OutboxQueue;
   idempotency: Idempotency;
   auth: AuthService;
   orders: OrdersService;
@@ -55,15 +56,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   }
   const store = createStore(config, database, clock, logger);
-  const queue = new DatabaseQueue({
-    database,
-    logger: logger.child({ component: 'queue' }),
-    defaultMaxAttempts: config.jobMaxAttempts,
-    defaultBackoff: { baseMs: config.jobBackoffMs, maxMs: config.jobBackoffMaxMs },
-    leaseMs: config.jobLeaseMs,
-    clock,
-    random,
-  });
+  const { queue, outbox } = createQueue(config, { database, store, clock, random, logger });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const auth = new AuthService({ database, clock, logger });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds });
@@ -78,6 +71,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     database,
     store,
     queue,
+    outbox,
     idempotency,
     auth,
     orders,
@@ -89,21 +83,6 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       await store.close();
       await database.close();
     },
-  };
-}
-
-function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
-  if (config.storeDriver === 'database') return new DatabaseStore(database, clock);
-  return new RedisStore({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logger.child({ component: 'store' }) });
-}
-
-export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
-  return {
-    url: config.databaseUrl,
-    readUrl: config.databaseReadUrl,
-    poolMax: config.databasePoolMax,
-    sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb },
-    logger: logger?.child({ component: 'database' }),
   };
 }
 

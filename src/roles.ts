@@ -4,6 +4,8 @@ import type { Config, Role } from './config.js';
 import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
 import { startFeedScheduler } from './catalog/feed/feed.scheduler.js';
 import { startMaintenance } from './maintenance.js';
+import type { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
+import { OutboxRelay } from './platform/queue/outbox/outbox-relay.js';
 import type { Worker } from './platform/queue/queue.js';
 
 export interface RunningRole {
@@ -32,6 +34,10 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
       const app = await buildApiApp(container, config.simulatorEnabled ? simulatorFor(container) : undefined);
       url = await listen(app, config.port, config.host);
       stoppers.push(() => app.close());
+      if (container.outbox) {
+        const relay = startOutboxRelay(container, container.outbox);
+        stoppers.push(() => relay.stop(config.shutdownTimeoutMs));
+      }
     } else if (config.metricsPort > 0) {
       const ops = await buildOpsApp(container);
       await listen(ops, config.metricsPort, config.host);
@@ -81,6 +87,23 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
       return stopping;
     },
   };
+}
+
+/** Publishes the jobs that business transactions wrote to the outbox; several relays may run at once. */
+function startOutboxRelay(container: Container, outbox: OutboxQueue): OutboxRelay {
+  const { config } = container;
+  const relay = new OutboxRelay({
+    queue: outbox,
+    database: container.database,
+    logger: container.logger.child({ component: 'outbox' }),
+    batchSize: config.outbox.batchSize,
+    maxIdleMs: config.outbox.pollMs,
+    leaseMs: config.outbox.leaseMs,
+    clock: container.clock,
+    random: container.random,
+  });
+  relay.start();
+  return relay;
 }
 
 async function listen(app: FastifyInstance, port: number, host: string): Promise<string> {

@@ -3,12 +3,12 @@ import { createDatabase } from '../../../../src/platform/db/database.js';
 import type { DatabaseWorker } from '../../../../src/platform/queue/database-worker.js';
 import { OutboxQueue } from '../../../../src/platform/queue/outbox/outbox-queue.js';
 import { manualClock } from '../../../support/driver-clock.js';
-import { createTempDatabase, type TempDatabase } from '../../../support/driver-databases.js';
+import { createTempDatabase, testDialect, type TempDatabase } from '../../../support/driver-databases.js';
 import { deferred, sleep, waitFor } from '../../../support/driver-wait.js';
 import { queueContract } from '../queue.contract.js';
 import { commit, databaseQueue, fastRelay, RecordingQueue, ZERO_BY_PRIORITY } from './outbox-fixture.js';
 
-queueContract('outbox over the database driver on SQLite, with a running relay', {
+queueContract(`outbox over the database driver on ${testDialect()}, with a running relay`, {
   async create(options = {}) {
     const sqlite = await createTempDatabase('intake-outbox');
     const inner = databaseQueue(sqlite.database, options);

@@ -1,0 +1,62 @@
+import os from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Clock, Random } from './platform/clock.js';
+import type { Database, DatabaseOptions } from './platform/db/database.js';
+import { AmqpQueue } from './platform/queue/amqp/amqp-queue.js';
+import { DatabaseQueue } from './platform/queue/database-queue.js';
+import { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
+import type { Queue } from './platform/queue/queue.js';
+import { DatabaseStore } from './platform/store/database-store.js';
+import { RedisStore } from './platform/store/redis-store.js';
+import type { Store } from './platform/store/store.js';
+
+/** The database of DATABASE_URL (and its replica), as the configuration describes it. */
+export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
+  return {
+    url: config.databaseUrl,
+    readUrl: config.databaseReadUrl,
+    poolMax: config.databasePoolMax,
+    sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb },
+    logger: logger?.child({ component: 'database' }),
+  };
+}
+
+/** STORE_DRIVER: the `kv` table, or Redis. */
+export function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
+  if (config.storeDriver === 'database') return new DatabaseStore(database, clock);
+  return new RedisStore({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logger.child({ component: 'store' }) });
+}
+
+interface QueueDeps {
+  database: Database;
+  store: Store;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+}
+
+/**
+ * QUEUE_DRIVER: the `jobs` table (whose enqueues join the business transaction by themselves),
+ * or RabbitMQ behind the transactional outbox, whose relay the api role runs.
+ */
+export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
+  const common = {
+    logger: deps.logger.child({ component: 'queue' }),
+    defaultMaxAttempts: config.jobMaxAttempts,
+    defaultBackoff: { baseMs: config.jobBackoffMs, maxMs: config.jobBackoffMaxMs },
+    clock: deps.clock,
+    random: deps.random,
+  };
+  if (config.queueDriver === 'database') return { queue: new DatabaseQueue({ ...common, database: deps.database, leaseMs: config.jobLeaseMs }) };
+  const broker = new AmqpQueue({
+    ...common,
+    url: config.amqpUrl!,
+    retryTiersMs: config.amqpRetryTiersMs,
+    queuePrefix: config.amqpQueuePrefix,
+    connectionName: `intake-${config.role}@${os.hostname()}:${process.pid}`,
+    store: deps.store,
+  });
+  const outbox = new OutboxQueue({ inner: broker, database: deps.database, clock: deps.clock });
+  return { queue: outbox, outbox };
+}
