@@ -7,7 +7,7 @@
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4), BENCH_POSTGRES_URL,
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -19,6 +19,7 @@ import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './suppo
 import { removeSeededItems, seedRecurringItems, waitForItems, type SeededItems } from './support/pipeline-items.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
+import { ensurePostgresDatabase } from './support/postgres.js';
 import { startServer } from './support/processes.js';
 import { RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
 
@@ -31,7 +32,7 @@ const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
 const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4').split(',').map((n) => Number(n.trim())));
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000 };
@@ -72,7 +73,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'amqp queue, RabbitMQ',
     description: 'ROLE=worker, QUEUE_DRIVER=amqp (BENCH_AMQP_URL) with the outbox on PostgreSQL',
     target: TARGET.amqpJobsPerSecond,
-    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'amqp', AMQP_URL }),
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'amqp', AMQP_URL, AMQP_QUEUE_PREFIX: `bench-${process.pid}.` }),
     start: startIntakePipeline,
   },
   {
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
   };
   const selected = DEFINITIONS.filter((d) => ROWS.has(d.row));
   const skipped = new Map(selected.map((d) => [d.row, unsupported(d, thirdParty.url)]));
+  if (selected.some((d) => d.env('').DATABASE_URL === POSTGRES_URL)) await ensurePostgresDatabase(POSTGRES_URL);
   const runs = new Map<number, RunResult[]>(selected.map((d) => [d.row, []]));
   const failures = new Map<number, string[]>();
   try {

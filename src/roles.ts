@@ -90,7 +90,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
 }
 
 /** Publishes the jobs that business transactions wrote to the outbox; several relays may run at once. */
-function startOutboxRelay(container: Container, outbox: OutboxQueue): OutboxRelay {
+export function startOutboxRelay(container: Container, outbox: OutboxQueue): OutboxRelay {
   const { config } = container;
   const relay = new OutboxRelay({
     queue: outbox,

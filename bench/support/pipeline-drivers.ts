@@ -11,8 +11,8 @@ import { createContainer, type Container } from '../../src/container.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
-import { enqueueJob } from '../../src/platform/queue/jobs.js';
-import { startRole } from '../../src/roles.js';
+import { enqueueJobs } from '../../src/platform/queue/jobs.js';
+import { startOutboxRelay, startRole } from '../../src/roles.js';
 import type { SeededItem } from './pipeline-items.js';
 
 export interface Pipeline {
@@ -30,23 +30,31 @@ function stderrLogger(config: Config): Logger {
   return pino({ level: config.logLevel }, pino.destination(2));
 }
 
-/** `ROLE=worker` as `npm start` runs it, plus its container's queue for the enqueues (one transaction per batch). */
+/**
+ * `ROLE=worker` as `npm start` runs it, plus its container's queue for the enqueues (one
+ * transaction per batch). With a broker, the enqueues are outbox rows, published by a relay in
+ * this process as the api role's would.
+ */
 export async function startIntakePipeline(config: Config): Promise<Pipeline> {
   const role = await startRole(config, { logger: stderrLogger(config) });
   const { container } = role;
+  const relay = container.outbox && startOutboxRelay(container, container.outbox);
   return {
     container,
     enqueue: (items) =>
-      container.database.transaction(async (trx) => {
-        for (const item of items) await enqueueJob(container.queue, orderIntegrationJob, { itemId: item.id }, { priority: item.priority }, trx);
-      }),
+      container.database.transaction((trx) =>
+        enqueueJobs(container.queue, orderIntegrationJob, items.map((item) => ({ payload: { itemId: item.id }, options: { priority: item.priority } })), trx),
+      ),
     async leftovers() {
       const { counts } = await container.queue.stats(QUEUE);
       return Object.entries(counts)
         .filter(([, n]) => n > 0)
         .map(([state, n]) => `${n} jobs ${state} in the queue after every item completed`);
     },
-    stop: () => role.stop(),
+    async stop() {
+      await relay?.stop();
+      await role.stop();
+    },
   };
 }
 

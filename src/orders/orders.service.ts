@@ -7,7 +7,7 @@ import type { Principal } from '../platform/http/authentication.js';
 import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
 import { parseIdempotencyKey, type Idempotency, type IdempotencyClaim } from '../platform/idempotency/idempotency.js';
-import { enqueueJob } from '../platform/queue/jobs.js';
+import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { Priority, Queue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
@@ -144,9 +144,8 @@ export class OrdersService {
           updated_at: now,
         })),
       );
-      for (const item of items) {
-        if (item.kind === 'recurring') await enqueueJob(queue, orderIntegrationJob, { itemId: item.id }, { priority: item.priority as Priority, headers }, trx);
-      }
+      const recurring = items.filter((item) => item.kind === 'recurring');
+      await enqueueJobs(queue, orderIntegrationJob, recurring.map((item) => ({ payload: { itemId: item.id }, options: { priority: item.priority as Priority, headers } })), trx);
       const response = {
         statusCode: 201,
         body: JSON.stringify({ message: 'Order stored successfully', order: presentOrder(order, items) }),

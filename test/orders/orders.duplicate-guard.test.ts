@@ -77,15 +77,15 @@ describe('duplicate guard (no Idempotency-Key)', () => {
     const u = await t.user();
     const body = orderWith(item({ kind: 'recurring', label: 'enqueue fails once' }));
     const queue = t.container.queue;
-    const original = queue.enqueue.bind(queue);
-    queue.enqueue = async () => {
+    const original = queue.enqueueMany.bind(queue);
+    queue.enqueueMany = async () => {
       throw new Error('queue unavailable');
     };
     let failed;
     try {
       failed = await t.postOrder(u, body);
     } finally {
-      queue.enqueue = original;
+      queue.enqueueMany = original;
     }
     expect(failed.statusCode).toBe(500);
     expect(Object.keys(failed.json()).sort()).toEqual(['message', 'request_id']);

@@ -108,14 +108,14 @@ describe('Idempotency-Key on POST /api/orders', () => {
     const key = freshKey();
     const body = orderWith(item({ kind: 'recurring', label: 'failing enqueue' }));
     const queue = t.container.queue;
-    const original = queue.enqueue.bind(queue);
-    queue.enqueue = async () => {
+    const original = queue.enqueueMany.bind(queue);
+    queue.enqueueMany = async () => {
       throw new Error('queue unavailable');
     };
     try {
       expect((await t.postOrder(u, body, { 'idempotency-key': key })).statusCode).toBe(500);
     } finally {
-      queue.enqueue = original;
+      queue.enqueueMany = original;
     }
     expect(await countOrders(u.id)).toBe(0);
     const retry = await t.postOrder(u, body, { 'idempotency-key': key });

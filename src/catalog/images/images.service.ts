@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
-import { enqueueJob } from '../../platform/queue/jobs.js';
+import { enqueueJobs } from '../../platform/queue/jobs.js';
 import type { Queue } from '../../platform/queue/queue.js';
 import type { ImageRow, ImageStatus } from '../catalog.tables.js';
 import { imageRelativePath } from './image-files.js';
@@ -49,8 +49,12 @@ export class ImagesService {
   async claim(trx: Executor, urls: readonly string[]): Promise<number> {
     const images = [...new Set(urls)].filter((url) => url !== '').map((url) => ({ url, url_hash: urlHash(url) }));
     const claimed = await claimImages(trx, this.deps.database.dialect, images, this.deps.clock.now());
-    for (const hash of claimed) await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
+    await this.enqueueDownloads(trx, claimed);
     return claimed.length;
+  }
+
+  private enqueueDownloads(trx: Executor, hashes: readonly string[]): Promise<void> {
+    return enqueueJobs(this.deps.queue, imageDownloadJob, hashes.map((hash) => ({ payload: { urlHash: hash }, options: { dedupeKey: hash } })), trx);
   }
 
   async stats(): Promise<ImagesStats> {
@@ -76,7 +80,7 @@ export class ImagesService {
   async retryFailed(): Promise<RetryFailedResult> {
     const images = await this.deps.database.transaction(async (trx) => {
       const hashes = await resetFailedImages(trx, this.deps.clock.now());
-      for (const hash of hashes) await enqueueJob(this.deps.queue, imageDownloadJob, { urlHash: hash }, { dedupeKey: hash }, trx);
+      await this.enqueueDownloads(trx, hashes);
       return hashes.length;
     });
     const parkedJobs = await this.deps.queue.retryParked(imageDownloadJob.queue, 'all');

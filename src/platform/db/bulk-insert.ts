@@ -20,6 +20,8 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
       returning?: ReadonlyArray<keyof Returned & string>;
       /** Skips rows that conflict on these columns (ON CONFLICT DO NOTHING; not on MySQL, where it throws). `returning` then lists only the rows inserted. */
       skipConflictsOn?: ReadonlyArray<keyof Row & string>;
+      /** Skips rows that violate any unique index (ON CONFLICT DO NOTHING; MySQL: INSERT IGNORE). Not with `returning`. */
+      ignoreConflicts?: boolean;
       /**
        * Where the engine has no RETURNING (MySQL): the unique columns by which the inserted rows
        * are selected again to return them. Required with `returning` on such an engine.
@@ -29,6 +31,7 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
     } = {},
   ) {
     const maxRows = options.maxRows ?? 256;
+    if (options.ignoreConflicts && options.returning) throw new Error('BulkInsert: ignoreConflicts cannot be combined with returning');
     if (!Number.isInteger(Math.log2(maxRows))) throw new Error(`BulkInsert maxRows must be a power of two, not ${maxRows}`);
   }
 
@@ -80,6 +83,7 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
     const conflictColumns = this.options.skipConflictsOn;
     if (conflictColumns && !supportsReturning(db)) throw new Error(`BulkInsert into ${this.table}: skipConflictsOn needs ON CONFLICT, which this engine (MySQL) lacks`);
     if (conflictColumns) insert = insert.onConflict((oc) => oc.columns(conflictColumns as string[]).doNothing());
+    if (this.options.ignoreConflicts) insert = supportsReturning(db) ? insert.onConflict((oc) => oc.doNothing()) : insert.ignore();
     const compiled = (this.options.returning && supportsReturning(db) ? insert.returning(this.options.returning as string[]) : insert).compile();
     const inOrder = compiled.parameters.length === values.length * this.columns.length && compiled.parameters.every((value, i) => value === `${MARK}${i}`);
     if (!inOrder) throw new Error(`BulkInsert into ${this.table}: the compiled parameters are not in row and column order`);

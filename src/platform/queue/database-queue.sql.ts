@@ -1,12 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../db/database.js';
+import { BulkInsert } from '../db/bulk-insert.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
 
 type Db = Kysely<QueueTables>;
 const tables = (executor: Executor) => executor as Db;
 
-type NewJob = Required<Omit<NewJobRow, 'id' | 'attempts'>>;
+export type NewJob = Required<Omit<NewJobRow, 'id' | 'attempts'>>;
 
 const jobValues = (db: Executor) =>
   tables(db)
@@ -30,6 +31,16 @@ const jobValues = (db: Executor) =>
 const insertJobQuery = prepareQuery<NewJob, never>((db) => jobValues(db));
 const insertJobUnlessLiveQuery = prepareQuery<NewJob, never>((db) => jobValues(db).onConflict((oc) => oc.doNothing()));
 const insertJobIgnoringDuplicateQuery = prepareQuery<NewJob, never>((db) => jobValues(db).ignore());
+
+const JOB_COLUMNS = ['queue', 'payload', 'headers', 'priority', 'state', 'max_attempts', 'available_at', 'lease_until', 'locked_by', 'dedupe_key', 'last_error', 'created_at', 'updated_at'] as const;
+const insertJobs = new BulkInsert<NewJob>('jobs', JOB_COLUMNS);
+const insertJobsUnlessLive = new BulkInsert<NewJob>('jobs', JOB_COLUMNS, { ignoreConflicts: true });
+
+/** Many jobs in multi-row inserts; a job whose dedupe key is live (or repeated in `jobs`) is skipped. */
+export async function insertManyJobs(executor: Executor, jobs: readonly NewJob[]): Promise<void> {
+  const deduped = jobs.some((job) => job.dedupe_key !== null);
+  await (deduped ? insertJobsUnlessLive : insertJobs).insert(executor, jobs);
+}
 
 /** With a dedupe key, a live job with the same key makes this a no-op. Prepared: it runs on every order. */
 export async function insertJob(executor: Executor, dialect: Dialect, job: NewJob): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type EnqueueOptions,
   type JobHandler,
   type JobState,
+  type NewJob,
   type ParkedJob,
   type Priority,
   type Queue,
@@ -42,9 +43,23 @@ export class DatabaseQueue implements Queue {
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
-    const now = this.clock.now();
     const executor = trx ?? this.options.database.db;
-    await jobsSql.insertJob(executor, this.options.database.dialect, {
+    await jobsSql.insertJob(executor, this.options.database.dialect, this.newJob(queue, payload, options, this.clock.now()));
+    if (!options.delayMs) afterCommit(executor, () => this.wakeups.emit(queue));
+  }
+
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    if (jobs.length === 0) return;
+    const now = this.clock.now();
+    const rows = jobs.map((job) => this.newJob(queue, job.payload, job.options ?? {}, now));
+    // Without a caller transaction, the chunks of a large batch still land together or not at all.
+    if (trx) await jobsSql.insertManyJobs(trx, rows);
+    else await this.options.database.transaction((own) => jobsSql.insertManyJobs(own, rows));
+    if (jobs.some((job) => !job.options?.delayMs)) afterCommit(trx ?? this.options.database.db, () => this.wakeups.emit(queue));
+  }
+
+  private newJob(queue: string, payload: unknown, options: EnqueueOptions, now: number): jobsSql.NewJob {
+    return {
       queue,
       payload: JSON.stringify(payload ?? null),
       headers: JSON.stringify(options.headers ?? {}),
@@ -58,8 +73,7 @@ export class DatabaseQueue implements Queue {
       last_error: null,
       created_at: now,
       updated_at: now,
-    });
-    if (!options.delayMs) afterCommit(executor, () => this.wakeups.emit(queue));
+    };
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {

@@ -13,8 +13,9 @@ export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}): JobT
   return { queue, defaults };
 }
 
-export function enqueueJob<P>(queue: Queue, job: JobType<P>, payload: P, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
-  return queue.enqueue(job.queue, payload, { ...job.defaults, ...options }, trx);
+/** Several jobs of one type in one go (a multi-row write where the driver can). */
+export function enqueueJobs<P>(queue: Queue, job: JobType<P>, jobs: ReadonlyArray<{ payload: P; options?: EnqueueOptions }>, trx?: Executor): Promise<void> {
+  return queue.enqueueMany(job.queue, jobs.map(({ payload, options }) => ({ payload, options: { ...job.defaults, ...options } })), trx);
 }
 
 interface Registration {

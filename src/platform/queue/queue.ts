@@ -16,6 +16,11 @@ export interface EnqueueOptions {
   headers?: Record<string, string>;
 }
 
+export interface NewJob {
+  payload: unknown;
+  options?: EnqueueOptions;
+}
+
 export interface JobContext {
   id: string;
   queue: string;
@@ -119,6 +124,8 @@ export interface QueueStats {
 export interface Queue {
   /** With `trx`, the job is written in the caller's transaction and exists only if it commits. */
   enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void>;
+  /** Several jobs of one queue at once (one multi-row write where the driver can); `trx` as for `enqueue`. */
+  enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void>;
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker;
   parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]>;
   /** Moves parked jobs back to ready with fresh attempts; returns how many moved. */

@@ -344,6 +344,41 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(seen[2]).toBe('after-completion');
     });
 
+    it('enqueues many at once, each served by its priority, skipping a live dedupeKey', async () => {
+      const { queue, work, counts, isEmpty } = await setup();
+      await queue.enqueue(Q, { name: 'live' }, { dedupeKey: 'k1' });
+      await queue.enqueueMany(Q, [
+        { payload: { name: 'low' }, options: { priority: 1 } },
+        { payload: { name: 'max' }, options: { priority: 5 } },
+        { payload: { name: 'duplicate' }, options: { dedupeKey: 'k1' } },
+        { payload: { name: 'normal' } },
+        { payload: { name: 'max-deduped' }, options: { priority: 5, dedupeKey: 'k2' } },
+      ]);
+      expect((await counts()).ready).toBe(5);
+      const seen: string[] = [];
+      work(async ({ name }) => void seen.push(name));
+      await waitFor(isEmpty, 5_000, 'every job to complete');
+      expect(seen).toEqual(['max', 'max-deduped', 'live', 'normal', 'low']);
+    });
+
+    it.skipIf(harness.capabilities?.transactionalEnqueue === false)('enqueues many in the caller transaction: a rollback leaves none, a commit runs all', async () => {
+      const { queue, database, work, counts, isEmpty } = await setup();
+      const batch = (prefix: string) => Array.from({ length: 300 }, (_, i) => ({ payload: { name: `${prefix}-${i}` } }));
+      await expect(
+        database.transaction(async (trx) => {
+          await queue.enqueueMany(Q, batch('rolled-back'), trx);
+          throw new Error('business write failed');
+        }),
+      ).rejects.toThrow('business write failed');
+      expect((await counts()).ready).toBe(0);
+      await database.transaction((trx) => queue.enqueueMany(Q, batch('committed'), trx));
+      const seen: string[] = [];
+      work(async ({ name }) => void seen.push(name), { concurrency: 8 });
+      await waitFor(() => seen.length === 300, 10_000, 'the committed batch');
+      await waitFor(isEmpty, 2_000, 'the jobs to complete');
+      expect(new Set(seen)).toEqual(new Set(batch('committed').map((job) => job.payload.name)));
+    });
+
     it('reports stats by state and priority', async () => {
       const { queue, work, counts } = await setup();
       await queue.enqueue(Q, { name: 'poison' }, { priority: 5 });

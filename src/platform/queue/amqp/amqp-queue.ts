@@ -10,6 +10,7 @@ import {
   emptyStats,
   type BackoffPolicy,
   type EnqueueOptions,
+  type NewJob,
   type JobHandler,
   type ParkedJob,
   type Queue,
@@ -108,6 +109,12 @@ export class AmqpQueue implements Queue {
       logger,
       operationTimeoutMs: this.operationTimeoutMs,
     });
+  }
+
+  /** Publishes every job at once; the confirms come back together. */
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    if (trx) throw new Error(TRANSACTIONAL_ENQUEUE);
+    await Promise.all(jobs.map((job) => this.enqueue(queue, job.payload, job.options)));
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {

@@ -5,6 +5,7 @@ import {
   DEFAULT_PRIORITY,
   type EnqueueOptions,
   type JobHandler,
+  type NewJob,
   type ParkedJob,
   type Priority,
   type Queue,
@@ -44,8 +45,20 @@ export class OutboxQueue implements Queue {
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     if (!trx) return this.inner.enqueue(queue, payload, options);
+    await outboxSql.insertOutboxRow(trx, this.row(queue, payload, options, this.clock.now()));
+    this.wakeAfterCommit(trx);
+  }
+
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    if (!trx) return this.inner.enqueueMany(queue, jobs);
+    if (jobs.length === 0) return;
     const now = this.clock.now();
-    await outboxSql.insertOutboxRow(trx, {
+    await outboxSql.insertManyOutboxRows(trx, jobs.map((job) => this.row(queue, job.payload, job.options ?? {}, now)));
+    this.wakeAfterCommit(trx);
+  }
+
+  private row(queue: string, payload: unknown, options: EnqueueOptions, now: number): outboxSql.NewOutbox {
+    return {
       queue,
       payload: JSON.stringify(payload ?? null),
       headers: JSON.stringify(options.headers ?? {}),
@@ -54,7 +67,10 @@ export class OutboxQueue implements Queue {
       dedupe_key: options.dedupeKey ?? null,
       available_at: now + Math.max(0, options.delayMs ?? 0),
       created_at: now,
-    });
+    };
+  }
+
+  private wakeAfterCommit(trx: Executor): void {
     afterCommit(trx, () => {
       for (const listener of this.listeners) listener();
     });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../../db/database.js';
+import { BulkInsert } from '../../db/bulk-insert.js';
 import { param, prepareQuery } from '../../db/prepared-query.js';
 import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
 
@@ -23,9 +24,16 @@ const insertOutboxQuery = prepareQuery<NewOutbox, never>((db) =>
     }),
 );
 
-/** Prepared: a feed ingestion writes one row per new image in its transaction. */
+/** Prepared: an order writes one row per recurring item in its transaction. */
 export async function insertOutboxRow(trx: Executor, row: NewOutbox): Promise<void> {
   await insertOutboxQuery.execute(trx, row);
+}
+
+const insertOutboxRows = new BulkInsert<NewOutbox>('outbox', ['queue', 'payload', 'headers', 'priority', 'max_attempts', 'dedupe_key', 'available_at', 'created_at']);
+
+/** Many rows in multi-row inserts: a feed ingestion writes one per new image. */
+export async function insertManyOutboxRows(trx: Executor, rows: readonly NewOutbox[]): Promise<void> {
+  await insertOutboxRows.insert(trx, rows);
 }
 
 export interface ClaimParams {

@@ -8,6 +8,7 @@ import {
   PRIORITIES,
   emptyStats,
   type EnqueueOptions,
+  type NewJob,
   type ParkedJob,
   type Priority,
   type Queue,
@@ -36,6 +37,10 @@ export class RecordingQueue implements Queue {
     const publish = { queue, payload, options };
     await this.beforePublish(publish);
     this.published.push(publish);
+  }
+
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    for (const job of jobs) await this.enqueue(queue, job.payload, job.options, trx);
   }
 
   names(): string[] {

@@ -86,6 +86,7 @@ describe('outbox queue', () => {
         active: ZERO_BY_PRIORITY,
         parked: ZERO_BY_PRIORITY,
       },
+      byPriorityExact: { ready: true, delayed: true, active: true, parked: true },
     });
   });
 
