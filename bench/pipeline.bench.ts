@@ -7,7 +7,7 @@
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -31,7 +31,7 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5').split(',').map((n) => Number(n.trim())));
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -74,6 +74,14 @@ const DEFINITIONS: RowDefinition[] = [
     description: 'ROLE=worker, QUEUE_DRIVER=amqp (BENCH_AMQP_URL) with the outbox on PostgreSQL',
     target: TARGET.amqpJobsPerSecond,
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'amqp', AMQP_URL, AMQP_QUEUE_PREFIX: `bench-${process.pid}.` }),
+    start: startIntakePipeline,
+  },
+  {
+    row: 5,
+    name: 'amqp queue, RabbitMQ, SQLite',
+    description: 'ROLE=worker, QUEUE_DRIVER=amqp with the outbox and the item writes on embedded SQLite, as the anchor writes them: the broker path without PostgreSQL round trips',
+    target: TARGET.amqpJobsPerSecond,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'amqp', AMQP_URL, AMQP_QUEUE_PREFIX: `bench-${process.pid}.` }),
     start: startIntakePipeline,
   },
   {

@@ -50,6 +50,7 @@ export class DatabaseQueue implements Queue {
 
   async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
     if (jobs.length === 0) return;
+    if (jobs.length === 1) return this.enqueue(queue, jobs[0]!.payload, jobs[0]!.options, trx);
     const now = this.clock.now();
     const rows = jobs.map((job) => this.newJob(queue, job.payload, job.options ?? {}, now));
     // Without a caller transaction, the chunks of a large batch still land together or not at all.
