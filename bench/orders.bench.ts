@@ -14,7 +14,9 @@ import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
+import { QUEUE_NAMES } from '../src/container.js';
 import { startServer, type Server } from './support/processes.js';
+import { prepareScaleOut } from './support/scale-out.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const HELLO_JS = path.join(HERE, 'support/hello-server.js');
@@ -24,6 +26,8 @@ const DURATION_S = intEnv('BENCH_DURATION_S', 20, 1);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 3, 0);
 const TARGET = { ordersPerSecond: 5_000, p99Ms: 25 };
+const SCALE_OUT_TARGET = { ordersPerSecond: 2_500, p99Ms: 40 };
+const SCALE_OUT_ROW = 'orders, scale-out ROLE=api';
 
 /** One single and one recurring item, as a client would send them. */
 const ORDER_BODY = JSON.stringify({
@@ -37,8 +41,10 @@ const ORDER_BODY = JSON.stringify({
 interface Target {
   server: Server;
   token: string;
-  /** The SQLite file of an intake target, for the row counts. */
-  dbFile?: string;
+  /** Counts rows of an intake target's database (a query returning one `n`). */
+  count?: (sql: string) => Promise<number>;
+  /** Called after the row is measured, when the server has stopped. */
+  cleanup?: () => Promise<void>;
 }
 
 interface ScenarioDefinition {
@@ -90,7 +96,20 @@ async function startIntake(name: string, env: Record<string, string>): Promise<T
     await server.stop();
     throw new Error(`${name}: POST /api/register answered ${response.status}: ${JSON.stringify(body)}`);
   }
-  return { server, token: body.token, dbFile: path.join(dataDir, 'intake.db') };
+  const dbFile = env.DATABASE_URL ? undefined : path.join(dataDir, 'intake.db');
+  return { server, token: body.token, count: dbFile ? async (sql) => countInSqlite(dbFile, sql) : undefined };
+}
+
+/** ROLE=api on PostgreSQL + Redis + RabbitMQ, its outbox relay publishing in the same process. */
+async function startScaleOut(): Promise<Target> {
+  const scaleOut = await prepareScaleOut();
+  try {
+    const target = await startIntake('intake ROLE=api, scale-out', { ROLE: 'api', ...scaleOut.env });
+    return { ...target, count: scaleOut.count, cleanup: () => scaleOut.cleanup(QUEUE_NAMES) };
+  } catch (error) {
+    await scaleOut.cleanup(QUEUE_NAMES);
+    throw error;
+  }
 }
 
 const SCENARIOS: ScenarioDefinition[] = [
@@ -108,6 +127,11 @@ const SCENARIOS: ScenarioDefinition[] = [
     name: 'orders, ROLE=all',
     description: 'the same with the worker and the simulator in the same process (SIMULATOR_DELAY_MS=0-0, failure rate 0): the cost of the in-process worker',
     start: () => startIntake('intake ROLE=all', { ROLE: 'all', SIMULATOR_ENABLED: 'true', SIMULATOR_DELAY_MS: '0-0', SIMULATOR_FAILURE_RATE: '0' }),
+  },
+  {
+    name: SCALE_OUT_ROW,
+    description: 'ROLE=api on PostgreSQL + Redis + RabbitMQ: order, items, idempotency record and outbox rows in one PostgreSQL transaction, the Idempotency-Key lock and the duplicate guard in Redis; the relay in the same process publishes with confirms',
+    start: startScaleOut,
   },
 ];
 
@@ -142,12 +166,22 @@ async function sanityCheck(target: Target): Promise<void> {
   if (response.status !== 201) throw new Error(`${target.server.name}: the sanity request answered ${response.status}: ${text.slice(0, 500)}`);
 }
 
-function count(dbFile: string, sql: string): number {
+function countInSqlite(dbFile: string, sql: string): number {
   const db = new Sqlite(dbFile, { readonly: true, fileMustExist: true });
   try {
     return Number((db.prepare(sql).get() as { n: number }).n);
   } finally {
     db.close();
+  }
+}
+
+/** Polls `remaining` until it is 0 or `timeoutMs` passed; returns the last count. */
+async function drained(remaining: () => Promise<number>, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await remaining();
+    if (left === 0 || Date.now() > deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -166,7 +200,7 @@ async function runScenario(definition: ScenarioDefinition): Promise<ScenarioResu
       const warmup = await postOrders(target, WARMUP_S);
       if (warmup.non2xx + warmup.errors > 0) problems.push(`warm-up: ${warmup.non2xx} non-2xx, ${warmup.errors} errors ${JSON.stringify(statusCodesOf(warmup))}`);
     }
-    const ordersBefore = target.dbFile ? count(target.dbFile, 'select count(*) as n from orders') : 0;
+    const ordersBefore = target.count ? await target.count('select count(*) as n from orders') : 0;
     process.stderr.write(`  measuring ${DURATION_S} s, ${CONNECTIONS} connections\n`);
     const result = await postOrders(target, DURATION_S);
     const scenario: ScenarioResult = {
@@ -186,21 +220,26 @@ async function runScenario(definition: ScenarioDefinition): Promise<ScenarioResu
     };
     if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses ${JSON.stringify(scenario.statusCodes)}`);
     if (result.errors > 0) problems.push(`${result.errors} connection errors (${result.timeouts} timeouts)`);
-    if (target.dbFile) {
-      scenario.ordersStored = count(target.dbFile, 'select count(*) as n from orders') - ordersBefore;
+    if (target.count) {
+      scenario.ordersStored = (await target.count('select count(*) as n from orders')) - ordersBefore;
       // autocannon stops with requests in flight, at the end of the warm-up and of the run: up to one
       // per connection each time may be stored without being counted.
       const uncounted = scenario.ordersStored - scenario.responses2xx;
       if (uncounted < 0 || uncounted > 2 * CONNECTIONS) problems.push(`${scenario.ordersStored} orders stored for ${scenario.responses2xx} 2xx responses`);
     }
-    if (definition.name.includes('ROLE=all') && target.dbFile) {
-      const recurringItems = count(target.dbFile, "select count(*) as n from order_items where kind = 'recurring'");
-      const completed = count(target.dbFile, "select count(*) as n from order_items where kind = 'recurring' and status = 'completed'");
+    if (target.count) {
+      const outboxLeft = await drained(() => target.count!('select count(*) as n from outbox'), 10_000);
+      if (outboxLeft > 0) problems.push(`${outboxLeft} jobs still in the outbox 10 s after the run`);
+    }
+    if (definition.name.includes('ROLE=all') && target.count) {
+      const recurringItems = await target.count("select count(*) as n from order_items where kind = 'recurring'");
+      const completed = await target.count("select count(*) as n from order_items where kind = 'recurring' and status = 'completed'");
       scenario.pipeline = { recurringItems, completed, pending: recurringItems - completed };
     }
     return scenario;
   } finally {
     await target.server.stop();
+    await target.cleanup?.();
   }
 }
 
@@ -242,6 +281,7 @@ async function main(): Promise<void> {
     settings: { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, body: JSON.parse(ORDER_BODY) as unknown },
     machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     target: TARGET,
+    scaleOutTarget: SCALE_OUT_TARGET,
     scenarios: results,
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
@@ -255,6 +295,11 @@ async function main(): Promise<void> {
   if (api) {
     const meets = api.requestsPerSecond.mean >= TARGET.ordersPerSecond && api.latencyMs.p99 <= TARGET.p99Ms;
     process.stdout.write(`Target (design §7, 2-core machine): ≥ ${fmt(TARGET.ordersPerSecond)} orders/s, p99 ≤ ${TARGET.p99Ms} ms: ${meets ? 'met' : 'NOT met'} by ROLE=api.\n`);
+  }
+  const scaleOut = results.find((r) => r.name === SCALE_OUT_ROW);
+  if (scaleOut) {
+    const meets = scaleOut.requestsPerSecond.mean >= SCALE_OUT_TARGET.ordersPerSecond && scaleOut.latencyMs.p99 <= SCALE_OUT_TARGET.p99Ms;
+    process.stdout.write(`Scale-out target (issue 4): ≥ ${fmt(SCALE_OUT_TARGET.ordersPerSecond)} orders/s, p99 ≤ ${SCALE_OUT_TARGET.p99Ms} ms: ${meets ? 'met' : 'NOT met'}.\n`);
   }
   process.stdout.write(`Results: ${path.relative(ROOT, file)}\n`);
 
