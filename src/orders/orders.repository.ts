@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { BulkInsert } from '../platform/db/bulk-insert.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertedId, supportsReturning } from '../platform/db/returning.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
@@ -23,24 +24,8 @@ const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) => {
   return supportsReturning(db) ? insert.returningAll() : insert;
 });
 
-const insertItemQuery = prepareQuery<NewOrderItem, OrderItemRow>((db) => {
-  const insert = tables(db)
-    .insertInto('order_items')
-    .values({
-      order_id: param('order_id'),
-      position: param('position'),
-      label: param('label'),
-      kind: param('kind'),
-      cost_cents: param('cost_cents'),
-      meta: param('meta'),
-      priority: param('priority'),
-      status: param('status'),
-      details: param('details'),
-      created_at: param('created_at'),
-      updated_at: param('updated_at'),
-    });
-  return supportsReturning(db) ? insert.returningAll() : insert;
-});
+const ITEM_COLUMNS = ['order_id', 'position', 'label', 'kind', 'cost_cents', 'meta', 'priority', 'status', 'details', 'created_at', 'updated_at'] as const;
+const insertItems = new BulkInsert<NewOrderItem, OrderItemRow>('order_items', ITEM_COLUMNS, { returning: ['id', ...ITEM_COLUMNS], reselectBy: ['order_id', 'position'], maxRows: 128 });
 
 /** On every order: prepared once. */
 export async function insertOrder(db: Executor, order: NewOrder): Promise<OrderRow> {
@@ -48,13 +33,10 @@ export async function insertOrder(db: Executor, order: NewOrder): Promise<OrderR
   return result.rows[0] ?? (await tables(db).selectFrom('orders').selectAll().where('id', '=', insertedId(result)).executeTakeFirstOrThrow());
 }
 
+/** Every item of an order in one multi-row insert, returned in position order. */
 export async function insertOrderItems(db: Executor, items: NewOrderItem[]): Promise<OrderItemRow[]> {
-  const rows: OrderItemRow[] = [];
-  for (const item of items) {
-    const result = await insertItemQuery.execute(db, item);
-    rows.push(result.rows[0] ?? (await tables(db).selectFrom('order_items').selectAll().where('id', '=', insertedId(result)).executeTakeFirstOrThrow()));
-  }
-  return rows;
+  const rows = await insertItems.insert(db, items);
+  return rows.sort((a, b) => a.position - b.position);
 }
 
 export function findOrderForUser(db: Executor, userId: number, orderId: number): Promise<OrderRow | undefined> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { createTestApp, item, orderBody, orderWith, type TestApp } from '../support/app.js';
+import { deferred } from '../support/driver-wait.js';
 
 let t: TestApp;
 let keySeq = 0;
@@ -148,8 +149,30 @@ describe('Idempotency-Key on POST /api/orders', () => {
     const u = await t.user();
     const key = freshKey();
     const body = orderWith(item({ kind: 'recurring', label: 'concurrent' }));
-    // Both are in flight together: the second takes the key while the first has not yet committed.
-    const responses = await Promise.all([t.postOrder(u, body, { 'idempotency-key': key }), t.postOrder(u, body, { 'idempotency-key': key })]);
+    // The first holds the key (and has not committed) until the second has been answered.
+    const idempotency = t.container.idempotency;
+    const original = idempotency.begin.bind(idempotency);
+    const held = deferred();
+    const entered = deferred();
+    let calls = 0;
+    idempotency.begin = async (...args) => {
+      const decision = await original(...args);
+      if (++calls === 1) {
+        entered.resolve();
+        await held.promise;
+      }
+      return decision;
+    };
+    let responses: Awaited<ReturnType<typeof t.postOrder>>[];
+    try {
+      const first = t.postOrder(u, body, { 'idempotency-key': key });
+      await entered.promise;
+      const second = await t.postOrder(u, body, { 'idempotency-key': key });
+      held.resolve();
+      responses = [await first, second];
+    } finally {
+      idempotency.begin = original;
+    }
     const statuses = responses.map((r) => r.statusCode).sort();
     expect(statuses).toEqual([201, 409]);
     const conflict = responses.find((r) => r.statusCode === 409)!;
