@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
-import { failUnfinishedItem, findItemForDispatch, updateItemStatus } from './orders.repository.js';
+import { failUnfinishedItem, startItemDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
 import { ThirdPartyUnreachableError, type ThirdPartyClient, type ThirdPartyOrder } from './third-party.client.js';
 
@@ -52,11 +52,10 @@ async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, 
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
-    const item = await findItemForDispatch(deps.database.db, itemId);
-    if (!item || item.status === 'completed') return;
+    const item = await deps.database.write((db) => startItemDispatch(db, itemId, deps.clock.now()));
+    if (!item) return;
     const record = (status: ItemStatus, details?: ItemDetails) =>
       deps.database.write((db) => updateItemStatus(db, itemId, status, details && JSON.stringify(details), deps.clock.now()));
-    await record('processing');
 
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);

@@ -70,13 +70,37 @@ export async function findRecentDuplicate(db: Executor, userId: number, contentH
   return row?.id;
 }
 
-export function findItemForDispatch(db: Executor, itemId: number) {
-  return tables(db)
-    .selectFrom('order_items')
-    .innerJoin('orders', 'orders.id', 'order_items.order_id')
-    .select(['order_items.id', 'order_items.label', 'order_items.cost_cents', 'order_items.status', 'order_items.kind', 'orders.created_at as order_created_at'])
-    .where('order_items.id', '=', itemId)
+export interface ItemForDispatch {
+  id: number;
+  label: string;
+  cost_cents: number;
+  order_created_at: number;
+}
+
+/**
+ * Marks the item `processing` unless it is completed, and returns what the third party is sent;
+ * undefined when there is nothing to send. One statement where the engine has RETURNING.
+ */
+export async function startItemDispatch(db: Executor, itemId: number, now: number): Promise<ItemForDispatch | undefined> {
+  if (!supportsReturning(db)) {
+    const item = await tables(db)
+      .selectFrom('order_items')
+      .innerJoin('orders', 'orders.id', 'order_items.order_id')
+      .select(['order_items.id', 'order_items.label', 'order_items.cost_cents', 'orders.created_at as order_created_at'])
+      .where('order_items.id', '=', itemId)
+      .where('order_items.status', '!=', 'completed')
+      .executeTakeFirst();
+    if (item) await updateItemStatus(db, itemId, 'processing', undefined, now);
+    return item;
+  }
+  const row = await tables(db)
+    .updateTable('order_items')
+    .set({ status: 'processing', updated_at: now })
+    .where('id', '=', itemId)
+    .where('status', '!=', 'completed')
+    .returning((eb) => ['id', 'label', 'cost_cents', eb.selectFrom('orders').select('orders.created_at').whereRef('orders.id', '=', 'order_items.order_id').as('order_created_at')])
     .executeTakeFirst();
+  return row && { id: row.id, label: row.label, cost_cents: row.cost_cents, order_created_at: Number(row.order_created_at) };
 }
 
 /** Marks an item failed unless it already reached an outcome; true when it changed. */
