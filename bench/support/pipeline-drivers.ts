@@ -3,6 +3,7 @@
  * configuration names, and BullMQ doing the same work with the same handler. Each enqueues the
  * seeded items in batches while its worker is already running.
  */
+import { connect } from 'amqplib';
 import { Queue as BullQueue, Worker as BullWorker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -12,6 +13,7 @@ import { orderIntegrationHandler } from '../../src/orders/orders.integration.js'
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
 import { enqueueJobs } from '../../src/platform/queue/jobs.js';
+import { AmqpQueue } from '../../src/platform/queue/amqp/amqp-queue.js';
 import { startOutboxRelay, startRole } from '../../src/roles.js';
 import type { SeededItem } from './pipeline-items.js';
 
@@ -52,8 +54,11 @@ export async function startIntakePipeline(config: Config): Promise<Pipeline> {
         .map(([state, n]) => `${n} jobs ${state} in the queue after every item completed`);
     },
     async stop() {
+      const broker = container.outbox?.inner;
+      const queues = broker instanceof AmqpQueue ? broker.brokerQueues() : [];
       await relay?.stop();
       await role.stop();
+      if (queues.length > 0) await deleteBrokerQueues(config.amqpUrl!, queues);
     },
   };
 }
@@ -110,4 +115,15 @@ export async function startBullmqPipeline(config: Config, redisUrl: string): Pro
       await container.close();
     },
   };
+}
+
+/** The bench's broker queues (retry tiers and parked included) go once the row has run. */
+async function deleteBrokerQueues(url: string, queues: readonly string[]): Promise<void> {
+  const connection = await connect(url);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) await channel.deleteQueue(queue);
+  } finally {
+    await connection.close();
+  }
 }
