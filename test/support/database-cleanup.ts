@@ -8,5 +8,8 @@ export function dropAfterFile(drop: () => Promise<void>): void {
 }
 
 afterAll(async () => {
-  await Promise.allSettled(drops.splice(0).map((drop) => drop()));
+  const results = await Promise.allSettled(drops.splice(0).map((drop) => drop()));
+  for (const result of results) {
+    if (result.status === 'rejected') process.stderr.write(`!!! a test database could not be dropped and is left behind: ${String(result.reason)}\n`);
+  }
 });
