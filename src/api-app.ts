@@ -39,6 +39,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     readiness: readinessOf(container),
     plugins,
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
+    metrics: container.metrics,
   });
 }
 
@@ -54,7 +55,7 @@ export function buildSimulatorApp(container: Container, simulator: SimulatorStat
   });
 }
 
-/** `/health` and `/ready` for roles without the public API. */
+/** `/health`, `/ready` and `/metrics` for roles without the public API (on METRICS_PORT). */
 export function buildOpsApp(container: Container): Promise<FastifyInstance> {
-  return buildApp({ logger: container.logger, bodyLimitBytes: 1024, version: VERSION, readiness: readinessOf(container), plugins: [], docs: false });
+  return buildApp({ logger: container.logger, bodyLimitBytes: 1024, version: VERSION, readiness: readinessOf(container), plugins: [], docs: false, metrics: container.metrics });
 }

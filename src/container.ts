@@ -19,6 +19,7 @@ import type { Queue } from './platform/queue/queue.js';
 import type { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
 import type { Store } from './platform/store/store.js';
 import { createLogger } from './platform/telemetry/logger.js';
+import { Metrics } from './platform/telemetry/metrics.js';
 
 export interface Container {
   config: Config;
@@ -28,6 +29,7 @@ export interface Container {
   database: Database;
   store: Store;
   queue: Queue;
+  metrics: Metrics;
   /** The transactional outbox in front of a broker queue (QUEUE_DRIVER=amqp); its relay runs in the api role. */
   outbox?: OutboxQueue;
   idempotency: Idempotency;
@@ -56,10 +58,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   }
   const store = createStore(config, database, clock, logger);
-  const { queue, outbox } = createQueue(config, { database, store, clock, random, logger });
+  const metrics = new Metrics({ role: config.role });
+  const { queue, outbox } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const auth = new AuthService({ database, clock, logger });
-  const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds });
+  const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
   const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, dataDir: config.dataDir, images });
@@ -72,6 +75,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     store,
     queue,
     outbox,
+    metrics,
     idempotency,
     auth,
     orders,
@@ -89,7 +93,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
-  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }) };
+  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: container.metrics };
   const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images });
   const registry = new JobRegistry()
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) })

@@ -5,11 +5,13 @@ import type { Clock, Random } from './platform/clock.js';
 import type { Database, DatabaseOptions } from './platform/db/database.js';
 import { AmqpQueue } from './platform/queue/amqp/amqp-queue.js';
 import { DatabaseQueue } from './platform/queue/database-queue.js';
+import { MeteredQueue } from './platform/queue/metered-queue.js';
 import { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
 import type { Queue } from './platform/queue/queue.js';
 import { DatabaseStore } from './platform/store/database-store.js';
 import { RedisStore } from './platform/store/redis-store.js';
 import type { Store } from './platform/store/store.js';
+import type { Metrics } from './platform/telemetry/metrics.js';
 
 /** The database of DATABASE_URL (and its replica), as the configuration describes it. */
 export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {
@@ -34,6 +36,9 @@ interface QueueDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
+  metrics: Metrics;
+  /** The job queues whose depth the metrics report. */
+  queueNames: readonly string[];
 }
 
 /**
@@ -41,6 +46,11 @@ interface QueueDeps {
  * or RabbitMQ behind the transactional outbox, whose relay the api role runs.
  */
 export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
+  const { queue, outbox } = createDriverQueue(config, deps);
+  return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames), outbox };
+}
+
+function createDriverQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
   const common = {
     logger: deps.logger.child({ component: 'queue' }),
     defaultMaxAttempts: config.jobMaxAttempts,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
+import type { Metrics } from '../platform/telemetry/metrics.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
 import { failUnfinishedItem, startItemDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
@@ -11,6 +12,7 @@ export interface IntegrationDeps {
   client: ThirdPartyClient;
   clock: Clock;
   logger: Logger;
+  metrics?: Metrics;
 }
 
 export interface ItemDetails {
@@ -46,6 +48,12 @@ async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, 
   }
 }
 
+function recordCall(metrics: Metrics, call: CallOutcome): void {
+  const statusClass = call.statusCode === null ? 'error' : `${Math.floor(call.statusCode / 100)}xx`;
+  metrics.counter('third_party_requests_total', 'Calls to the third party, by status class (error: no response)', ['status_class']).inc({ status_class: statusClass });
+  metrics.histogram('third_party_duration_seconds', 'Third-party call time', [], [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60]).observe(call.durationMs / 1000);
+}
+
 /**
  * Sends one recurring item to the third party and writes the outcome back. Idempotent: a
  * completed item is never sent again, and every attempt carries the same Idempotency-Key.
@@ -59,6 +67,7 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
 
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);
+    if (deps.metrics) recordCall(deps.metrics, call);
     const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
     if (call.error === null) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });

@@ -8,6 +8,7 @@ import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
 import { parseIdempotencyKey, type Idempotency, type IdempotencyClaim } from '../platform/idempotency/idempotency.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
+import type { Metrics } from '../platform/telemetry/metrics.js';
 import type { Priority, Queue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
@@ -23,6 +24,7 @@ export interface OrdersDeps {
   clock: Clock;
   logger: Logger;
   duplicateWindowSeconds: number;
+  metrics: Metrics;
 }
 
 export interface CreateOrderRequest {
@@ -44,7 +46,15 @@ export interface StoredOrderResponse {
 }
 
 export class OrdersService {
-  constructor(private readonly deps: OrdersDeps) {}
+  private readonly created;
+  private readonly replays;
+  private readonly duplicates;
+
+  constructor(private readonly deps: OrdersDeps) {
+    this.created = deps.metrics.counter('orders_created_total', 'Orders stored');
+    this.replays = deps.metrics.counter('idempotency_replays_total', 'Responses replayed for a repeated Idempotency-Key');
+    this.duplicates = deps.metrics.counter('duplicate_orders_total', 'Orders refused by the duplicate guard (409)');
+  }
 
   async create(request: CreateOrderRequest): Promise<StoredOrderResponse> {
     const key = parseIdempotencyKey(request.idempotencyKey);
@@ -78,6 +88,7 @@ export class OrdersService {
     const decision = await this.deps.idempotency.begin(`user:${userId}`, key, fingerprint(body));
     switch (decision.kind) {
       case 'replay':
+        this.replays.inc();
         return { ...decision.response, replayed: true };
       case 'mismatch':
         throw httpErrors.unprocessable('The Idempotency-Key has already been used with a different request payload.');
@@ -100,6 +111,7 @@ export class OrdersService {
     const guardKey = `orders:duplicate:${userId}:${contentHash}`;
     if (!(await this.deps.store.setIfAbsent(guardKey, '1', windowMs))) {
       const since = this.deps.clock.now() - windowMs;
+      this.duplicates.inc();
       const orderId = await findRecentDuplicate(this.deps.database.db, userId, contentHash, since);
       throw httpErrors.conflict(
         `Duplicate order: the same order was submitted within the last ${this.deps.duplicateWindowSeconds} seconds.`,
@@ -115,10 +127,10 @@ export class OrdersService {
   }
 
   /** The order, its items, one job per recurring item and the idempotency record: one transaction. */
-  private persist(userId: number, input: OrderInput, contentHash: string, traceparent?: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+  private async persist(userId: number, input: OrderInput, contentHash: string, traceparent?: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
     const headers = traceparent ? { traceparent } : undefined;
     const { database, queue, clock, idempotency } = this.deps;
-    return database.transaction(async (trx) => {
+    const stored = await database.transaction(async (trx) => {
       const now = clock.now();
       const order = await insertOrder(trx, {
         user_id: userId,
@@ -154,6 +166,8 @@ export class OrdersService {
       if (claim) await idempotency.record(trx, claim, response);
       return { ...response, replayed: false };
     });
+    this.created.inc();
+    return stored;
   }
 }
 

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './error-handler.js';
 import { healthRoutes, type ReadinessCheck } from './health.routes.js';
 import { installNotFoundHandler } from './not-found.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { installMetrics } from './metrics.routes.js';
 import { validatorCompiler } from './validation.js';
 
 export interface AppOptions {
@@ -18,6 +20,8 @@ export interface AppOptions {
   /** Error formatters by path prefix, for 404/405 outside any plugin's scope. */
   errorFormatters?: Array<{ prefix: string; formatter: ErrorFormatter }>;
   docs?: boolean;
+  /** Serves `GET /metrics` and times every request by its route pattern. */
+  metrics?: Metrics;
 }
 
 /** Builds the HTTP app without listening: roles listen on it, tests `inject` into it. */
@@ -38,6 +42,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  if (options.metrics) installMetrics(app, options.metrics);
   installErrorHandler(app, laravelFormatter);
   const formatters = options.errorFormatters ?? [];
   installNotFoundHandler(app, (path) => formatters.find((f) => path.startsWith(f.prefix))?.formatter ?? laravelFormatter);

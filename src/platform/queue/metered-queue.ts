@@ -1,0 +1,112 @@
+import type { Executor } from '../db/database.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import {
+  DEFAULT_PRIORITY,
+  PermanentError,
+  PRIORITIES,
+  type EnqueueOptions,
+  type JobHandler,
+  type JobState,
+  type NewJob,
+  type ParkedJob,
+  type Queue,
+  type QueueStats,
+  type WorkOptions,
+  type Worker,
+} from './queue.js';
+
+const STATES: JobState[] = ['ready', 'delayed', 'active', 'parked'];
+
+/**
+ * Counts what passes through any queue driver: jobs enqueued by queue and priority, jobs finished
+ * by outcome (completed, retried, failed at once, parked), handler durations, and the depth of
+ * each queue by state and priority, read from `stats` when scraped (at most every `depthMaxAgeMs`).
+ */
+export class MeteredQueue implements Queue {
+  private readonly enqueued;
+  private readonly finished;
+  private readonly duration;
+  private depth: { at: number; stats: QueueStats[] } | undefined;
+
+  constructor(
+    private readonly inner: Queue,
+    metrics: Metrics,
+    queues: readonly string[],
+    private readonly depthMaxAgeMs = 5_000,
+  ) {
+    this.enqueued = metrics.counter('jobs_enqueued_total', 'Jobs enqueued', ['queue', 'priority']);
+    this.finished = metrics.counter('jobs_finished_total', 'Job attempts finished, by outcome: completed, retried, failed (permanently), parked', ['queue', 'outcome']);
+    this.duration = metrics.histogram('job_duration_seconds', 'Handler run time per attempt', ['queue'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60]);
+    metrics.gauge('queue_depth', 'Jobs by queue, state and priority (where the driver can count by priority)', ['queue', 'state', 'priority'], async (gauge) => {
+      gauge.reset();
+      for (const stats of await this.depthStats(queues)) {
+        for (const state of STATES) {
+          if (stats.byPriorityExact?.[state] === false) gauge.set({ queue: stats.queue, state, priority: 'all' }, stats.counts[state]);
+          else for (const priority of PRIORITIES) gauge.set({ queue: stats.queue, state, priority: String(priority) }, stats.byPriority[state][priority]);
+        }
+      }
+    });
+  }
+
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+    await this.inner.enqueue(queue, payload, options, trx);
+    this.enqueued.inc({ queue, priority: String(options.priority ?? DEFAULT_PRIORITY) });
+  }
+
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    await this.inner.enqueueMany(queue, jobs, trx);
+    for (const job of jobs) this.enqueued.inc({ queue, priority: String(job.options?.priority ?? DEFAULT_PRIORITY) });
+  }
+
+  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    const metered: JobHandler = async (payload, job) => {
+      const stop = this.duration.startTimer({ queue });
+      try {
+        await handler(payload, job);
+        this.finished.inc({ queue, outcome: 'completed' });
+      } catch (error) {
+        const outcome = error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed';
+        this.finished.inc({ queue, outcome });
+        throw error;
+      } finally {
+        stop();
+      }
+    };
+    const onParked: WorkOptions['onParked'] = async (payload, notice) => {
+      this.finished.inc({ queue, outcome: 'parked' });
+      await options.onParked?.(payload, notice);
+    };
+    return this.inner.work(queue, metered, { ...options, onParked });
+  }
+
+  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]> {
+    return this.inner.parked(queue, options);
+  }
+
+  retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
+    return this.inner.retryParked(queue, ids);
+  }
+
+  purgeParked(queue: string, ids?: string[]): Promise<number> {
+    return this.inner.purgeParked(queue, ids);
+  }
+
+  stats(queue: string): Promise<QueueStats> {
+    return this.inner.stats(queue);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async depthStats(queues: readonly string[]): Promise<QueueStats[]> {
+    if (!this.depth || Date.now() - this.depth.at > this.depthMaxAgeMs) {
+      this.depth = { at: Date.now(), stats: await Promise.all(queues.map((queue) => this.inner.stats(queue))) };
+    }
+    return this.depth.stats;
+  }
+}
