@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
 import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
+import { feedMetrics } from './catalog/catalog.metrics.js';
 import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
 import { createImageJobs, imageDownloadJob } from './catalog/images/images.jobs.js';
 import { ImagesService } from './catalog/images/images.service.js';
@@ -65,7 +66,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
-  const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, dataDir: config.dataDir, images });
+  const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, dataDir: config.dataDir, images, metrics: feedMetrics(metrics, database) });
   return {
     config,
     logger,
@@ -94,7 +95,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
   const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: container.metrics };
-  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images });
+  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images, metrics: container.metrics });
   const registry = new JobRegistry()
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) })
     .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions);

@@ -7,6 +7,7 @@ import { startMockCdn, type MockCdn } from '../../src/catalog/dev/index.js';
 import { createContainer, createJobRegistry, type Container } from '../../src/container.js';
 import type { Worker } from '../../src/platform/queue/queue.js';
 import { testConfig } from '../support/app.js';
+import { parsePrometheus } from '../support/prometheus.js';
 import { waitFor } from '../support/driver-wait.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../../shared/fixtures/feed100.json');
@@ -71,6 +72,15 @@ describe('catalog pipeline on the real excerpt', () => {
       expect(image.statusCode).toBe(200);
       expect(image.headers['content-type']).toMatch(/^image\//);
       expect(fs.existsSync(path.join(container.config.dataDir, urls[0]!.local_path!))).toBe(true);
+
+      const metrics = parsePrometheus((await app.inject({ method: 'GET', url: '/metrics' })).body);
+      expect(metrics.get('feed_runs_total{role=api,status=succeeded}')).toBe(1);
+      expect(metrics.get('feed_items_total{outcome=created,role=api}')).toBe(100);
+      expect(metrics.get('feed_last_success_timestamp_seconds{role=api}')).toBeGreaterThan(0);
+      expect(metrics.get('jobs_enqueued_total{priority=1,queue=images.download,role=api}')).toBe(distinctPaths.size);
+      expect(metrics.get('images_total{role=api,status=cached}')).toBe(distinctPaths.size);
+      expect(metrics.get('image_download_duration_seconds_count{role=api}')).toBe(distinctPaths.size);
+      expect(metrics.get('image_bytes_total{role=api}')).toBeGreaterThan(0);
     } finally {
       await app.close();
     }

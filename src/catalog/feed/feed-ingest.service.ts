@@ -12,6 +12,7 @@ import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun,
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
 import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
+import type { FeedMetrics } from '../catalog.metrics.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
 
@@ -28,6 +29,7 @@ export interface FeedIngestDeps {
   config: FeedConfig;
   dataDir: string;
   images: ImageClaimer;
+  metrics?: FeedMetrics;
 }
 
 export type FeedTrigger = FeedRunsTable['trigger'];
@@ -98,6 +100,7 @@ export class FeedIngestService {
       const log = this.deps.logger.child({ feedRun: runId });
       log.info({ source, trigger: options.trigger }, 'feed ingestion started');
       const run = await this.execute(runId, source, options, log);
+      this.deps.metrics?.recordRun(run);
       log.info({ status: run.status, error: run.error, created: run.created_count, updated: run.updated_count, removed: run.removed_count, invalid: run.invalid_count }, 'feed ingestion finished');
       return { kind: 'finished', run };
     } finally {

@@ -5,6 +5,8 @@ import { defineJob } from '../../platform/queue/jobs.js';
 import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
 import { ImageFiles } from './image-files.js';
 import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
+import type { Metrics } from '../../platform/telemetry/metrics.js';
+import { imageMetrics, type ImageMetrics } from '../catalog.metrics.js';
 import { findImageByUrlHash, markImageCached, recordImageFailure } from './images.repository.js';
 
 export interface ImageDownloadPayload {
@@ -19,6 +21,7 @@ export interface ImageJobDeps {
   fetcher: ImageFetcher;
   clock: Clock;
   logger: Logger;
+  metrics?: ImageMetrics;
 }
 
 /**
@@ -31,17 +34,20 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
     if (!image || image.status === 'cached') return;
 
     let stored;
+    const started = performance.now();
     try {
       stored = await deps.fetcher.fetch(image.url, job.signal);
     } catch (error) {
       if (!(error instanceof ImageFetchError)) throw error;
       const finalAttempt = !error.retryable || job.attempt >= job.maxAttempts;
+      deps.metrics?.failed(finalAttempt ? 'failed' : 'retry');
       await deps.database.write((db) =>
         recordImageFailure(db, { url_hash: urlHash, status: finalAttempt ? 'failed' : 'pending', last_error: error.message, attempts: job.attempt, now: deps.clock.now() }),
       );
       if (!error.retryable) throw new PermanentError(error.message);
       throw new RetryableError(error.message, error.retryAfterMs);
     }
+    deps.metrics?.downloaded(stored.bytes, (performance.now() - started) / 1000);
     // Not flushed: lost in a power cut (with the job's completion, which follows it), the job runs
     // again and finds the file already stored.
     await deps.database.write(
@@ -82,6 +88,7 @@ export interface ImageJobsOptions {
   dataDir: string;
   /** `config.images`. */
   images: ImageFetcherOptions & { concurrency: number };
+  metrics?: Metrics;
 }
 
 export interface ImageJobs {
@@ -98,7 +105,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   const files = new ImageFiles(options.dataDir);
   const fetcher = new ImageFetcher(files, options.images);
   const logger = options.logger.child({ job: imageDownloadJob.queue });
-  const deps = { database: options.database, fetcher, clock: options.clock, logger };
+  const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics) };
   // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
   void files
     .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))

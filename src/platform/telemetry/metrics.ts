@@ -25,6 +25,8 @@ export class Metrics {
 
   /** A gauge whose value is read when Prometheus scrapes. */
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (gauge: Gauge<L>) => Promise<void> | void): Gauge<L> {
+    const existing = this.registry.getSingleMetric(name) as Gauge<L> | undefined;
+    if (existing) return existing;
     return new Gauge({
       name,
       help,

@@ -4,21 +4,7 @@ import type { Worker } from '../../../src/platform/queue/queue.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../../orders/fake-third-party.js';
 import { createTestApp, item, orderWith, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/driver-wait.js';
-
-type Samples = Map<string, number>;
-
-/** `name{a="x",b="y"} value` lines of the Prometheus text format, keyed by name and sorted labels. */
-function parse(text: string): Samples {
-  const samples: Samples = new Map();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels = [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => `${k}=${v}`).sort();
-    samples.set(`${match[1]}{${labels.join(',')}}`, Number(match[3]));
-  }
-  return samples;
-}
+import { parsePrometheus, type Samples } from '../../support/prometheus.js';
 
 describe('GET /metrics after a scripted workload', () => {
   let t: TestApp;
@@ -41,7 +27,7 @@ describe('GET /metrics after a scripted workload', () => {
     const response = await t.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
-    return parse(response.body);
+    return parsePrometheus(response.body);
   };
   const value = (samples: Samples, key: string) => samples.get(key) ?? 0;
 
