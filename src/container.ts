@@ -6,7 +6,7 @@ import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
 import { createImageJobs, imageDownloadJob } from './catalog/images/images.jobs.js';
 import { ImagesService } from './catalog/images/images.service.js';
 import type { Config } from './config.js';
-import { orderIntegrationHandler, orderParkedHandler } from './orders/orders.integration.js';
+import { orderIntegrationHandler, orderParkedHandler, thirdPartyMetrics } from './orders/orders.integration.js';
 import { orderIntegrationJob } from './orders/orders.jobs.js';
 import { OrdersService } from './orders/orders.service.js';
 import { ThirdPartyClient } from './orders/third-party.client.js';
@@ -94,7 +94,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
-  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: container.metrics };
+  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics) };
   const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images, metrics: container.metrics });
   const registry = new JobRegistry()
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) })

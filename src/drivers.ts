@@ -47,14 +47,13 @@ interface QueueDeps {
  */
 export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
   const { queue, outbox } = createDriverQueue(config, deps);
-  if (outbox) {
-    const pending = () => outbox.pending();
-    deps.metrics.gauge('outbox_pending_jobs', 'Jobs committed to the outbox and not yet published', [], async (gauge) => gauge.set((await pending()).count));
-    deps.metrics.gauge('outbox_lag_seconds', 'Age of the oldest job waiting in the outbox (0 when it is empty)', [], async (gauge) => {
-      const { oldestCreatedAt } = await pending();
-      gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
-    });
-  }
+  // Reported by every deployment, 0 where the queue needs no outbox, so that dashboards always find the series.
+  const pending = () => outbox?.pending() ?? Promise.resolve({ count: 0, oldestCreatedAt: null });
+  deps.metrics.gauge('outbox_pending_jobs', 'Jobs committed to the outbox and not yet published', [], async (gauge) => gauge.set((await pending()).count));
+  deps.metrics.gauge('outbox_lag_seconds', 'Age of the oldest job waiting in the outbox (0 when it is empty)', [], async (gauge) => {
+    const { oldestCreatedAt } = await pending();
+    gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
+  });
   return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames), outbox };
 }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
-import type { Metrics } from '../platform/telemetry/metrics.js';
+import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
 import { failUnfinishedItem, startItemDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
@@ -12,7 +12,20 @@ export interface IntegrationDeps {
   client: ThirdPartyClient;
   clock: Clock;
   logger: Logger;
-  metrics?: Metrics;
+  metrics?: ThirdPartyMetrics;
+}
+
+export interface ThirdPartyMetrics {
+  requests: Counter<'status_class'>;
+  duration: Histogram;
+}
+
+/** third_party_requests_total{status_class} and third_party_duration_seconds. */
+export function thirdPartyMetrics(metrics: Metrics): ThirdPartyMetrics {
+  return {
+    requests: metrics.counter('third_party_requests_total', 'Calls to the third party, by status class (error: no response)', ['status_class']),
+    duration: metrics.histogram('third_party_duration_seconds', 'Third-party call time', [], [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60]),
+  };
 }
 
 export interface ItemDetails {
@@ -48,10 +61,9 @@ async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, 
   }
 }
 
-function recordCall(metrics: Metrics, call: CallOutcome): void {
-  const statusClass = call.statusCode === null ? 'error' : `${Math.floor(call.statusCode / 100)}xx`;
-  metrics.counter('third_party_requests_total', 'Calls to the third party, by status class (error: no response)', ['status_class']).inc({ status_class: statusClass });
-  metrics.histogram('third_party_duration_seconds', 'Third-party call time', [], [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60]).observe(call.durationMs / 1000);
+function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
+  metrics.requests.inc({ status_class: call.statusCode === null ? 'error' : `${Math.floor(call.statusCode / 100)}xx` });
+  metrics.duration.observe(call.durationMs / 1000);
 }
 
 /**

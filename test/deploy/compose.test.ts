@@ -6,6 +6,8 @@ import { loadConfig } from '../../src/config.js';
 import { ROOT } from '../support/processes.js';
 
 interface Service {
+  profiles?: string[];
+  ports?: string[];
   image?: string;
   build?: unknown;
   command?: string[];
@@ -22,7 +24,7 @@ const intakeServices = Object.entries(services).filter(([, s]) => s.image === 'i
 
 describe('deploy/docker-compose.yml', () => {
   it('has the engines and every role, with api and worker twice', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'migrate', 'postgres', 'rabbitmq', 'redis', 'scheduler', 'simulator', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'migrate', 'postgres', 'prometheus', 'rabbitmq', 'redis', 'scheduler', 'simulator', 'worker']);
     expect(services.api!.deploy?.replicas).toBe(2);
     expect(services.worker!.deploy?.replicas).toBe(2);
     expect(services.rabbitmq!.image).toMatch(/management/);
@@ -53,5 +55,30 @@ describe('deploy/docker-compose.yml', () => {
   it('checks the health of every engine, and the image checks /ready', () => {
     for (const name of ['postgres', 'rabbitmq', 'redis', 'simulator']) expect(services[name]!.healthcheck, name).toBeDefined();
     expect(fs.readFileSync(path.join(ROOT, 'deploy/Dockerfile'), 'utf8')).toMatch(/HEALTHCHECK[\s\S]*\/ready/);
+  });
+});
+
+describe('the observability profile', () => {
+  const prometheus = parse(fs.readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+    scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }>; static_configs?: Array<{ targets: string[] }> }>;
+  };
+  const targets = prometheus.scrape_configs.flatMap((job) => [
+    ...(job.dns_sd_configs ?? []).flatMap((sd) => sd.names.map((name) => `${name}:${sd.port}`)),
+    ...(job.static_configs ?? []).flatMap((s) => s.targets),
+  ]);
+
+  it('runs Prometheus and Grafana only under the profile, with their config from the repository', () => {
+    for (const name of ['prometheus', 'grafana']) expect(services[name]!.profiles, name).toEqual(['observability']);
+    const mounted = (name: string) => (services[name] as { volumes?: string[] }).volumes ?? [];
+    expect(mounted('prometheus').some((v) => v.startsWith('./prometheus/prometheus.yml:'))).toBe(true);
+    expect(mounted('grafana').some((v) => v.startsWith('./grafana/provisioning:'))).toBe(true);
+  });
+
+  it('scrapes every intake role where it serves /metrics, and RabbitMQ\'s prometheus plugin', () => {
+    const api = loadConfig(services.api!.environment!);
+    const worker = loadConfig(services.worker!.environment!);
+    const scheduler = loadConfig(services.scheduler!.environment!);
+    expect(targets).toEqual(expect.arrayContaining([`api:${api.port}`, `worker:${worker.metricsPort}`, `scheduler:${scheduler.metricsPort}`, 'rabbitmq:15692']));
+    for (const target of targets) expect(Object.keys(services), target).toContain(target.split(':')[0]);
   });
 });

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export type { Counter, Gauge, Histogram };
+
 /**
  * The Prometheus registry of one process, with the platform's own metrics. Domain modules add
  * theirs with `counter`/`histogram`, named once here or in their module, never per request.
