@@ -5,10 +5,21 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
-export async function healthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): Promise<void> {
-  app.get('/health', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+const LIVENESS = { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } as const;
+const READINESS = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ready', 'unavailable'] },
+    checks: { type: 'object', additionalProperties: { type: 'string', enum: ['up', 'down'] } },
+  },
+  required: ['status', 'checks'],
+} as const;
 
-  app.get('/ready', { schema: { summary: 'Readiness: every backing service answers', tags: ['health'] } }, async (request, reply) => {
+export async function healthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): Promise<void> {
+  app.get('/health', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: LIVENESS } } }, async () => ({ status: 'ok' }));
+
+  const ready = { summary: 'Readiness: every backing service answers (database, store, queue)', tags: ['health'], response: { 200: READINESS, 503: READINESS } };
+  app.get('/ready', { schema: ready }, async (request, reply) => {
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {
         try {

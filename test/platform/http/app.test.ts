@@ -107,6 +107,27 @@ describe('HTTP edge of the API app', () => {
     expect(doc.paths['/openapi.json']).toBeUndefined();
     expect(doc.components).toHaveProperty('securitySchemes.bearer');
   });
+
+  it('documents every route with a summary, tags and a schema for each response', async () => {
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, { summary?: string; tags?: string[]; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+    }>();
+    const gaps: string[] = [];
+    for (const [route, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const where = `${method.toUpperCase()} ${route}`;
+        if (!operation.summary) gaps.push(`${where}: no summary`);
+        if (!operation.tags?.length) gaps.push(`${where}: no tags`);
+        const responses = Object.entries(operation.responses ?? {});
+        if (responses.length === 0) gaps.push(`${where}: no responses`);
+        for (const [status, response] of responses) {
+          if (status === '204' || status === '304') continue;
+          if (!Object.values(response.content ?? {}).some((media) => media.schema)) gaps.push(`${where}: ${status} has no schema`);
+        }
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
 });
 
 describe('server errors', () => {
