@@ -1,3 +1,4 @@
+import { afterCommit } from '../db/commit-hooks.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import {
@@ -50,12 +51,21 @@ export class MeteredQueue implements Queue {
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     await this.inner.enqueue(queue, payload, options, trx);
-    this.enqueued.inc({ queue, priority: String(options.priority ?? DEFAULT_PRIORITY) });
+    this.countAfterCommit(queue, [options], trx);
   }
 
   async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
     await this.inner.enqueueMany(queue, jobs, trx);
-    for (const job of jobs) this.enqueued.inc({ queue, priority: String(job.options?.priority ?? DEFAULT_PRIORITY) });
+    this.countAfterCommit(queue, jobs.map((job) => job.options ?? {}), trx);
+  }
+
+  /** A job enqueued in a transaction that rolls back was never enqueued. */
+  private countAfterCommit(queue: string, jobs: readonly EnqueueOptions[], trx: Executor | undefined): void {
+    const count = () => {
+      for (const options of jobs) this.enqueued.inc({ queue, priority: String(options.priority ?? DEFAULT_PRIORITY) });
+    };
+    if (trx) afterCommit(trx, count);
+    else count();
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {

@@ -66,4 +66,19 @@ describe('GET /metrics after a scripted workload', () => {
     expect(value(after, 'job_duration_seconds_count{queue=orders.integration,role=api}')).toBe(4);
     expect(value(after, 'jobs_finished_total{outcome=retried,queue=orders.integration,role=api}')).toBe(0);
   });
+
+  it('counts a job enqueued in a transaction only once it commits', async () => {
+    const key = 'jobs_enqueued_total{priority=2,queue=orders.integration,role=api}';
+    const { database, queue } = t.container;
+    const before = value(await scrape(), key);
+    await expect(
+      database.transaction(async (trx) => {
+        await queue.enqueue('orders.integration', { itemId: 0 }, {}, trx);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(value(await scrape(), key)).toBe(before);
+    await database.transaction((trx) => queue.enqueue('orders.integration', { itemId: 0 }, {}, trx));
+    expect(value(await scrape(), key)).toBe(before + 1);
+  });
 });
