@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { adminRoutes } from './admin/admin.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from './catalog/api/index.js';
 import { imagesRoutes } from './catalog/images/images.routes.js';
-import type { Container } from './container.js';
+import { QUEUE_NAMES, type Container } from './container.js';
 import { ordersRoutes } from './orders/orders.routes.js';
 import { simulatorRoutes } from './orders/simulator.routes.js';
 import { SimulatorState } from './orders/simulator.state.js';
@@ -30,6 +31,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
     (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
+    (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
   ];
   if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));
   return buildApp({

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
+import { httpErrors } from '../platform/http/errors.js';
+import type { Queue } from '../platform/queue/queue.js';
+import { Message, ParkedJobOutput, ParkedQuery, PurgeBody, QueueParams, QueueStatsOutput, RetryBody } from './admin.schemas.js';
+
+export interface AdminRoutesDeps {
+  queue: Queue;
+  /** The job queues operators may inspect and re-drive. */
+  queueNames: readonly string[];
+  tokens: TokenVerifier;
+}
+
+const secured = { tags: ['admin'], security: [{ bearer: [] }] };
+const denied = { 401: Message, 403: Message };
+
+/** The operator API (ability `admin`): queues, parked jobs and their re-drive. */
+export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
+  app.addHook('preHandler', requireToken(deps.tokens, 'admin'));
+  const known = (queue: string) => {
+    if (!deps.queueNames.includes(queue)) throw httpErrors.notFound(`No queue named "${queue}".`);
+    return queue;
+  };
+
+  app.get(
+    '/api/admin/queues',
+    { schema: { ...secured, summary: 'Every job queue with its depth by state and priority', response: { 200: Type.Object({ data: Type.Array(QueueStatsOutput) }), ...denied } } },
+    async () => ({ data: await Promise.all(deps.queueNames.map((queue) => deps.queue.stats(queue))) }),
+  );
+
+  app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof ParkedQuery> }>(
+    '/api/admin/queues/:queue/parked',
+    {
+      schema: {
+        ...secured,
+        summary: 'Parked (dead-lettered) jobs of a queue, with payload, last error and attempts',
+        params: QueueParams,
+        querystring: ParkedQuery,
+        response: { 200: Type.Object({ data: Type.Array(ParkedJobOutput) }), 404: Message, ...denied },
+      },
+    },
+    async (request) => ({ data: await deps.queue.parked(known(request.params.queue), { limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 }) }),
+  );
+
+  app.post<{ Params: Static<typeof QueueParams>; Body: Static<typeof RetryBody> }>(
+    '/api/admin/queues/:queue/parked/retry',
+    {
+      schema: {
+        ...secured,
+        summary: 'Re-drive parked jobs (some, or "all") with fresh attempts',
+        params: QueueParams,
+        body: RetryBody,
+        response: { 200: Type.Object({ retried: Type.Integer() }), 404: Message, 422: Message, ...denied },
+      },
+    },
+    async (request) => ({ retried: await deps.queue.retryParked(known(request.params.queue), request.body.ids) }),
+  );
+
+  app.post<{ Params: Static<typeof QueueParams>; Body: Static<typeof PurgeBody> }>(
+    '/api/admin/queues/:queue/parked/purge',
+    {
+      schema: {
+        ...secured,
+        summary: 'Delete parked jobs (the given ids, or every one); the body must say `confirm: true`',
+        params: QueueParams,
+        body: PurgeBody,
+        response: { 200: Type.Object({ purged: Type.Integer() }), 404: Message, 422: Message, ...denied },
+      },
+    },
+    async (request) => ({ purged: await deps.queue.purgeParked(known(request.params.queue), request.body.ids) }),
+  );
+}

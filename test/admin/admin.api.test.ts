@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { waitFor } from '../support/driver-wait.js';
+
+const QUEUE = orderIntegrationJob.queue;
+
+describe('operator API /api/admin', () => {
+  let t: TestApp;
+  let admin: Record<string, string>;
+  let customer: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const user = await t.user('operator');
+    admin = { authorization: `Bearer ${await t.container.auth.createToken(user.id, 'ops', ['admin'])}` };
+    customer = (await t.user('customer')).auth;
+    // Two jobs that fail on their only attempt, so that they are parked.
+    for (const itemId of [101, 102]) await t.container.queue.enqueue(QUEUE, { itemId }, { maxAttempts: 1, priority: 4 });
+    const worker = t.container.queue.work(QUEUE, async () => Promise.reject(new Error('third party down')), { concurrency: 2 });
+    await waitFor(async () => (await t.container.queue.stats(QUEUE)).counts.parked === 2, 5_000, 'two parked jobs');
+    await worker.stop();
+  });
+  afterAll(() => t.close());
+
+  const get = (url: string, headers = admin) => t.inject({ method: 'GET', url, headers });
+  const post = (url: string, payload: unknown, headers = admin) => t.inject({ method: 'POST', url, headers, payload: payload as Record<string, unknown> });
+
+  it('needs a token with the admin ability', async () => {
+    expect((await get('/api/admin/queues', {})).statusCode).toBe(401);
+    expect((await get('/api/admin/queues', customer)).statusCode).toBe(403);
+  });
+
+  it('shows every queue with its depth by state and priority', async () => {
+    const response = await get('/api/admin/queues');
+    expect(response.statusCode).toBe(200);
+    const { data } = response.json<{ data: Array<{ queue: string; counts: Record<string, number>; byPriority: Record<string, Record<string, number>> }> }>();
+    expect(data.map((q) => q.queue)).toEqual(expect.arrayContaining([QUEUE, 'images.download']));
+    const orders = data.find((q) => q.queue === QUEUE)!;
+    expect(orders.counts).toMatchObject({ parked: 2, ready: 0 });
+    expect(orders.byPriority.parked).toMatchObject({ 4: 2 });
+  });
+
+  it('lists parked jobs with payload, last error and attempts, and re-drives one', async () => {
+    const listed = await get(`/api/admin/queues/${QUEUE}/parked`);
+    expect(listed.statusCode).toBe(200);
+    const jobs = listed.json<{ data: Array<{ id: string; payload: { itemId: number }; lastError: string; attempts: number; maxAttempts: number }> }>().data;
+    expect(jobs.map((j) => j.payload.itemId).sort()).toEqual([101, 102]);
+    expect(jobs.every((j) => j.lastError === 'third party down' && j.attempts === 1 && j.maxAttempts === 1)).toBe(true);
+
+    const retried = await post(`/api/admin/queues/${QUEUE}/parked/retry`, { ids: [jobs[0]!.id] });
+    expect(retried.json()).toEqual({ retried: 1 });
+    expect((await t.container.queue.stats(QUEUE)).counts).toMatchObject({ parked: 1, ready: 1 });
+  });
+
+  it('purges parked jobs only with an explicit confirmation', async () => {
+    const refused = await post(`/api/admin/queues/${QUEUE}/parked/purge`, {});
+    expect(refused.statusCode).toBe(422);
+    expect((await t.container.queue.stats(QUEUE)).counts.parked).toBe(1);
+    const purged = await post(`/api/admin/queues/${QUEUE}/parked/purge`, { confirm: true });
+    expect(purged.json()).toEqual({ purged: 1 });
+    expect((await t.container.queue.stats(QUEUE)).counts.parked).toBe(0);
+  });
+
+  it('answers 404 for a queue it does not know and 422 for a malformed request, never 500', async () => {
+    expect((await get('/api/admin/queues/no-such-queue/parked')).statusCode).toBe(404);
+    expect((await post(`/api/admin/queues/${QUEUE}/parked/retry`, { ids: [] })).statusCode).toBe(422);
+    expect((await post(`/api/admin/queues/${QUEUE}/parked/retry`, { ids: 'some' })).statusCode).toBe(422);
+    expect((await get(`/api/admin/queues/${QUEUE}/parked?limit=0`)).statusCode).toBe(422);
+  });
+});
