@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { adminActivityRoutes } from './admin/admin-activity.routes.js';
 import { adminRoutes } from './admin/admin.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from './catalog/api/index.js';
@@ -32,6 +33,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
     (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
+    (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
   ];
   if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));
   return buildApp({

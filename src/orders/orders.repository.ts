@@ -43,6 +43,11 @@ export function findOrderForUser(db: Executor, userId: number, orderId: number):
   return tables(db).selectFrom('orders').selectAll().where('id', '=', orderId).where('user_id', '=', userId).executeTakeFirst();
 }
 
+/** The newest orders of every user, for operators. */
+export function listRecentOrders(db: Executor, limit: number): Promise<OrderRow[]> {
+  return tables(db).selectFrom('orders').selectAll().orderBy('id', 'desc').limit(limit).execute();
+}
+
 export function listOrdersForUser(db: Executor, userId: number, limit: number, offset: number): Promise<OrderRow[]> {
   return tables(db).selectFrom('orders').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').limit(limit).offset(offset).execute();
 }

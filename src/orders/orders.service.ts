@@ -13,7 +13,7 @@ import type { Priority, Queue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
 import { presentOrder, type OrderView } from './orders.presenter.js';
-import { countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser } from './orders.repository.js';
+import { countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser, listRecentOrders } from './orders.repository.js';
 import { validateOrder, type OrderInput } from './orders.validation.js';
 
 export interface OrdersDeps {
@@ -81,6 +81,15 @@ export class OrdersService {
       ]);
       const items = await listItemsOfOrders(db, orders.map((o) => o.id));
       return { orders: orders.map((order) => presentOrder(order, items.filter((i) => i.order_id === order.id))), total };
+    });
+  }
+
+  /** The newest orders of every user with their items' statuses, for operators; may be a little stale. */
+  recent(limit: number): Promise<Array<OrderView & { user_id: number }>> {
+    return this.deps.database.readStale(async (db) => {
+      const orders = await listRecentOrders(db, limit);
+      const items = await listItemsOfOrders(db, orders.map((o) => o.id));
+      return orders.map((order) => ({ ...presentOrder(order, items.filter((i) => i.order_id === order.id)), user_id: order.user_id }));
     });
   }
 

@@ -8,7 +8,7 @@ import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
 import { contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
-import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, updateFeedRun } from './feed-runs.repository.js';
+import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
 import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
@@ -87,6 +87,16 @@ const MAX_INVALID_SAMPLES = 20;
  */
 export class FeedIngestService {
   constructor(private readonly deps: FeedIngestDeps) {}
+
+  /** Whether an ingestion holds the lock now, in this process or another. */
+  async isRunning(): Promise<boolean> {
+    return (await this.deps.store.get(LOCK_KEY)) !== null;
+  }
+
+  /** The most recent runs, newest first. */
+  runs(limit: number): Promise<FeedRunRow[]> {
+    return listFeedRuns(this.deps.database.db, limit);
+  }
 
   async ingest(options: IngestOptions): Promise<IngestResult> {
     const { store, clock, database } = this.deps;

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Type, type Static } from 'typebox';
+import type { FeedIngestService } from '../catalog/feed/feed-ingest.service.js';
+import type { ImagesService } from '../catalog/images/images.service.js';
+import { OrderOutput } from '../orders/orders.schemas.js';
+import type { OrdersService } from '../orders/orders.service.js';
+import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
+import { httpErrors } from '../platform/http/errors.js';
+import { Message } from './admin.schemas.js';
+
+export interface AdminActivityDeps {
+  orders: OrdersService;
+  feed: FeedIngestService;
+  images: ImagesService;
+  tokens: TokenVerifier;
+  logger: Logger;
+}
+
+const secured = { tags: ['admin'], security: [{ bearer: [] }] };
+const denied = { 401: Message, 403: Message };
+const LimitQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) });
+const FeedRunOutput = Type.Object(
+  {
+    id: Type.Integer(),
+    status: Type.String(),
+    trigger: Type.String(),
+    started_at: Type.Number(),
+    finished_at: Type.Union([Type.Number(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: true },
+);
+const Counts = Type.Record(Type.String(), Type.Number());
+
+/** The operator API's view of the pipelines: recent orders, feed runs (and a run now), the image cache. */
+export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActivityDeps): Promise<void> {
+  app.addHook('preHandler', requireToken(deps.tokens, 'admin'));
+
+  app.get<{ Querystring: Static<typeof LimitQuery> }>(
+    '/api/admin/orders',
+    {
+      schema: {
+        ...secured,
+        summary: 'The newest orders of every user, with their items’ statuses',
+        querystring: LimitQuery,
+        response: { 200: Type.Object({ data: Type.Array(Type.Intersect([OrderOutput, Type.Object({ user_id: Type.Integer() })])) }), ...denied },
+      },
+    },
+    async (request) => ({ data: await deps.orders.recent(request.query.limit ?? 50) }),
+  );
+
+  app.get<{ Querystring: Static<typeof LimitQuery> }>(
+    '/api/admin/feed/runs',
+    { schema: { ...secured, summary: 'Recent feed runs with their counts and errors', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(FeedRunOutput) }), ...denied } } },
+    async (request) => ({ data: await deps.feed.runs(request.query.limit ?? 20) }),
+  );
+
+  app.post(
+    '/api/admin/feed/runs',
+    { schema: { ...secured, summary: 'Start a feed ingestion now (it runs in the background; see the runs)', response: { 202: Message, 409: Message, ...denied } } },
+    async (_request, reply) => {
+      if (await deps.feed.isRunning()) throw httpErrors.conflict('A feed ingestion is already running.');
+      void deps.feed.ingest({ trigger: 'api' }).catch((error: unknown) => deps.logger.error({ err: error }, 'feed ingestion started by an operator crashed'));
+      return reply.code(202).send({ message: 'Feed ingestion started.' });
+    },
+  );
+
+  app.get(
+    '/api/admin/images',
+    {
+      schema: {
+        ...secured,
+        summary: 'The image cache: images by status, bytes cached, download jobs by state',
+        response: { 200: Type.Object({ total: Type.Integer(), byStatus: Counts, cachedBytes: Type.Number(), jobs: Counts }), ...denied },
+      },
+    },
+    () => deps.images.stats(),
+  );
+
+  app.post(
+    '/api/admin/images/retry-failed',
+    { schema: { ...secured, summary: 'Re-drive every failed image download', response: { 200: Type.Object({ images: Type.Integer(), parkedJobs: Type.Integer() }), ...denied } } },
+    () => deps.images.retryFailed(),
+  );
+}

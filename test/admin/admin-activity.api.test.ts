@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';
+import { waitFor } from '../support/driver-wait.js';
+import { ROOT } from '../support/processes.js';
+
+const FEED = path.resolve(ROOT, '../shared/fixtures/feed100.json');
+
+describe('operator API: orders, feed runs and the image cache', () => {
+  let t: TestApp;
+  let admin: Record<string, string>;
+  let customer: TestUser;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { FEED_URL: FEED } });
+    const operator = await t.user('operator');
+    admin = { authorization: `Bearer ${await t.container.auth.createToken(operator.id, 'ops', ['admin'])}` };
+    customer = await t.user('customer');
+  });
+  afterAll(() => t.close());
+
+  const get = (url: string, headers = admin) => t.inject({ method: 'GET', url, headers });
+  const post = (url: string, headers = admin) => t.inject({ method: 'POST', url, headers });
+
+  it('lists the newest orders of every user with their items’ statuses, to operators only', async () => {
+    await t.postOrder(customer, orderWith(item({ label: 'one-off' })));
+    await t.postOrder(customer, orderWith(item({ label: 'monthly', kind: 'recurring' })));
+    expect((await get('/api/admin/orders', customer.auth)).statusCode).toBe(403);
+    const response = await get('/api/admin/orders?limit=10');
+    expect(response.statusCode).toBe(200);
+    const orders = response.json<{ data: Array<{ user_id: number; contents: Array<{ label: string; status: string }> }> }>().data;
+    expect(orders.map((o) => o.contents[0])).toEqual([expect.objectContaining({ label: 'monthly', status: 'received' }), expect.objectContaining({ label: 'one-off', status: 'completed' })]);
+    expect(orders.every((o) => o.user_id === customer.id)).toBe(true);
+  });
+
+  it('starts a feed ingestion, lists it among the runs, and refuses a second one while one runs', async () => {
+    const started = await post('/api/admin/feed/runs');
+    expect(started.statusCode).toBe(202);
+    await waitFor(async () => (await get('/api/admin/feed/runs')).json<{ data: Array<{ status: string }> }>().data[0]?.status === 'succeeded', 15_000, 'the run to succeed');
+    const runs = (await get('/api/admin/feed/runs')).json<{ data: Array<{ trigger: string; created_count: number }> }>().data;
+    expect(runs[0]).toMatchObject({ trigger: 'api', created_count: 100 });
+
+    await t.container.store.setIfAbsent('lock:feed-ingest', 'another instance', 60_000);
+    try {
+      expect((await post('/api/admin/feed/runs')).statusCode).toBe(409);
+    } finally {
+      await t.container.store.delete('lock:feed-ingest');
+    }
+  });
+
+  it('shows the image cache and re-drives failed downloads', async () => {
+    const stats = (await get('/api/admin/images')).json<{ total: number; byStatus: Record<string, number>; jobs: Record<string, number> }>();
+    expect(stats.total).toBeGreaterThan(0);
+    expect(stats.byStatus.pending).toBe(stats.total);
+    expect(stats.jobs.ready).toBe(stats.total);
+    expect((await post('/api/admin/images/retry-failed')).json()).toEqual({ images: 0, parkedJobs: 0 });
+  });
+});
