@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: tracing hooks into the libraries before any of them is loaded.
+import './instrument.js';
 import { Command, Option } from 'commander';
 import { EmailTakenError } from './auth/auth.service.js';
 import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';

@@ -59,6 +59,8 @@ export interface Config {
   migrateOnStart: boolean;
   publicUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** OpenTelemetry: spans are exported over OTLP/HTTP only when an endpoint is set. */
+  tracing: { serviceName: string; endpoint: string | undefined };
   feed: FeedConfig;
   images: ImagesConfig;
 }
@@ -268,6 +270,10 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
     migrateOnStart: read.bool('MIGRATE_ON_START', true),
     publicUrl,
+    tracing: {
+      serviceName: read.string('OTEL_SERVICE_NAME', `intake-${role}`),
+      endpoint: read.raw('OTEL_EXPORTER_OTLP_ENDPOINT') === undefined ? undefined : read.url('OTEL_EXPORTER_OTLP_ENDPOINT', ''),
+    },
     feed: {
       url: read.string('FEED_URL', DEFAULT_FEED_URL),
       schedule: read.string('FEED_SCHEDULE', '0 2 * * *'),

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: tracing hooks into the libraries before any of them is loaded.
+import { tracing } from './instrument.js';
 import { ConfigError, loadConfigFromEnvironment, ROLES, type Role } from './config.js';
 import { limitHeapGrowth } from './platform/heap.js';
 import { startRole, type RunningRole } from './roles.js';
@@ -21,10 +23,13 @@ export async function run(roleOverride?: Role): Promise<void> {
       process.exit(130);
     }
     running.container.logger.info({ signal }, 'shutting down');
-    running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    running
+      .stop()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

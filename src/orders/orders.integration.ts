@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
+import { isTracing } from '../platform/telemetry/tracing.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
 import { failUnfinishedItem, startItemDispatch, updateItemStatus } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
@@ -52,7 +53,9 @@ interface CallOutcome {
 
 async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, itemId: number, job: JobContext): Promise<CallOutcome> {
   try {
-    const { statusCode, durationMs, retryAfterMs } = await client.send(order, { idempotencyKey: `order-item-${itemId}`, traceparent: job.headers.traceparent }, job.signal);
+    // While tracing, the HTTP client's instrumentation sends the current span's traceparent itself.
+    const traceparent = isTracing() ? undefined : job.headers.traceparent;
+    const { statusCode, durationMs, retryAfterMs } = await client.send(order, { idempotencyKey: `order-item-${itemId}`, traceparent }, job.signal);
     const ok = statusCode >= 200 && statusCode < 300;
     return { statusCode, durationMs, retryAfterMs, error: ok ? null : `third party answered ${statusCode}`, retryable: !ok && isRetryableStatus(statusCode) };
   } catch (error) {

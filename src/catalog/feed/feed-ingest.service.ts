@@ -12,6 +12,7 @@ import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun,
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
 import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
+import { inSpan } from '../../platform/telemetry/tracing.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
@@ -109,7 +110,12 @@ export class FeedIngestService {
       const runId = await database.write((db) => insertFeedRun(db, { status: 'running', trigger: options.trigger, source, started_at: clock.now() }));
       const log = this.deps.logger.child({ feedRun: runId });
       log.info({ source, trigger: options.trigger }, 'feed ingestion started');
-      const run = await this.execute(runId, source, options, log);
+      const attributes = { 'intake.feed.run_id': runId, 'intake.feed.trigger': options.trigger };
+      const run = await inSpan('feed run', { attributes }, async (span) => {
+        const finished = await this.execute(runId, source, options, log);
+        span.setAttributes({ 'intake.feed.status': finished.status, 'intake.feed.created': finished.created_count, 'intake.feed.updated': finished.updated_count });
+        return finished;
+      });
       this.deps.metrics?.recordRun(run);
       log.info({ status: run.status, error: run.error, created: run.created_count, updated: run.updated_count, removed: run.removed_count, invalid: run.invalid_count }, 'feed ingestion finished');
       return { kind: 'finished', run };

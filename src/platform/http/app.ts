@@ -7,6 +7,7 @@ import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './er
 import { healthRoutes, type ReadinessCheck } from './health.routes.js';
 import { installNotFoundHandler } from './not-found.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { fastifyTracing } from '../telemetry/tracing.js';
 import { installMetrics } from './metrics.routes.js';
 import { validatorCompiler } from './validation.js';
 
@@ -35,6 +36,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   });
+  await app.register(fastifyTracing.plugin());
   app.setValidatorCompiler(validatorCompiler);
   // A JSON API: a text/plain body gets 415 like any other non-JSON type, not a string body.
   app.removeContentTypeParser('text/plain');

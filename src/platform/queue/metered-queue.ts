@@ -1,6 +1,7 @@
 import { afterCommit } from '../db/commit-hooks.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
 import {
   DEFAULT_PRIORITY,
   PermanentError,
@@ -18,8 +19,16 @@ import {
 
 const STATES: JobState[] = ['ready', 'delayed', 'active', 'parked'];
 
+/** While a span records, the job carries the enqueue span's context, so that its handler continues the trace. */
+function withTraceparent(options: EnqueueOptions): EnqueueOptions {
+  const traceparent = isTracing() ? activeTraceparent() : undefined;
+  return traceparent ? { ...options, headers: { ...options.headers, traceparent } } : options;
+}
+
 /**
- * Counts what passes through any queue driver: jobs enqueued by queue and priority, jobs finished
+ * Traces and counts what passes through any queue driver: a producer span per enqueue, whose
+ * context the jobs carry in their `traceparent` header, and a consumer span per handler run under
+ * it. Counts jobs enqueued by queue and priority, jobs finished
  * by outcome (completed, retried, failed at once, parked), handler durations, and the depth of
  * each queue by state and priority, read from `stats` when scraped (at most every `depthMaxAgeMs`).
  */
@@ -50,12 +59,18 @@ export class MeteredQueue implements Queue {
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
-    await this.inner.enqueue(queue, payload, options, trx);
+    await inSpan(`enqueue ${queue}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': queue } }, async () => {
+      await this.inner.enqueue(queue, payload, withTraceparent(options), trx);
+    });
     this.countAfterCommit(queue, [options], trx);
   }
 
   async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
-    await this.inner.enqueueMany(queue, jobs, trx);
+    if (jobs.length === 0) return;
+    const attributes = { 'messaging.destination.name': queue, 'messaging.batch.message_count': jobs.length };
+    await inSpan(`enqueue ${queue}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
+      await this.inner.enqueueMany(queue, jobs.map((job) => ({ payload: job.payload, options: withTraceparent(job.options ?? {}) })), trx);
+    });
     this.countAfterCommit(queue, jobs.map((job) => job.options ?? {}), trx);
   }
 
@@ -69,18 +84,21 @@ export class MeteredQueue implements Queue {
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
-    const metered: JobHandler = async (payload, job) => {
-      const stop = this.duration.startTimer({ queue });
-      try {
-        await handler(payload, job);
-        this.finished.inc({ queue, outcome: 'completed' });
-      } catch (error) {
-        const outcome = error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed';
-        this.finished.inc({ queue, outcome });
-        throw error;
-      } finally {
-        stop();
-      }
+    const metered: JobHandler = (payload, job) => {
+      const attributes = { 'messaging.destination.name': queue, 'messaging.message.id': job.id, 'intake.job.attempt': job.attempt };
+      return inSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, attributes, traceparent: job.headers.traceparent }, async () => {
+        const stop = this.duration.startTimer({ queue });
+        try {
+          await handler(payload, job);
+          this.finished.inc({ queue, outcome: 'completed' });
+        } catch (error) {
+          const outcome = error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed';
+          this.finished.inc({ queue, outcome });
+          throw error;
+        } finally {
+          stop();
+        }
+      });
     };
     const onParked: WorkOptions['onParked'] = async (payload, notice) => {
       this.finished.inc({ queue, outcome: 'parked' });
