@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// First: tracing hooks into the libraries before any of them is loaded.
-import './instrument.js';
 import { Command, Option } from 'commander';
 import { EmailTakenError } from './auth/auth.service.js';
 import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';
@@ -56,7 +54,7 @@ program
   .description('run a role until SIGTERM/SIGINT')
   .addOption(new Option('-r, --role <role>', 'which role to run').choices(ROLES))
   .action(async (options: { role?: Role }) => {
-    const { run } = await import('./main.js');
+    const { run } = await import('./role-runner.js');
     await run(options.role);
   });
 

@@ -1,17 +1,13 @@
 import { loadConfigFromEnvironment } from './config.js';
 import { startTracing, type Tracing } from './platform/telemetry/instrument.js';
 
-/**
- * Imported first by the entry points, so that tracing hooks into the libraries before they load.
- * A bad configuration is left for the entry point to report.
- */
-function start(): Tracing | undefined {
+/** Starts tracing as configured; a bad configuration is left for the role runner to report. */
+export async function startTracingFromEnvironment(): Promise<Tracing | undefined> {
+  let settings;
   try {
-    const config = loadConfigFromEnvironment();
-    return startTracing(config.tracing);
+    settings = loadConfigFromEnvironment().tracing;
   } catch {
     return undefined;
   }
+  return startTracing(settings);
 }
-
-export const tracing = start();

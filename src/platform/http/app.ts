@@ -7,7 +7,7 @@ import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './er
 import { healthRoutes, type ReadinessCheck } from './health.routes.js';
 import { installNotFoundHandler } from './not-found.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { fastifyTracing } from '../telemetry/tracing.js';
+import { httpTracingPlugin } from '../telemetry/tracing.js';
 import { installMetrics } from './metrics.routes.js';
 import { validatorCompiler } from './validation.js';
 
@@ -36,7 +36,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
   });
-  await app.register(fastifyTracing.plugin());
+  const tracing = httpTracingPlugin();
+  if (tracing) await app.register(tracing);
   app.setValidatorCompiler(validatorCompiler);
   // A JSON API: a text/plain body gets 415 like any other non-JSON type, not a string body.
   app.removeContentTypeParser('text/plain');

@@ -1,10 +1,6 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { fastifyTracing } from './tracing.js';
+import { useTracing } from './tracing.js';
+
+const SHUTDOWN_MS = 3_000;
 
 export interface TracingSettings {
   serviceName: string;
@@ -20,15 +16,29 @@ export interface Tracing {
 /**
  * Starts the OpenTelemetry SDK with the OTLP/HTTP exporter and the instrumentations of the
  * libraries intake talks through (HTTP server, PostgreSQL, Redis, RabbitMQ, outbound HTTP). It must
- * run before those libraries are loaded, which is why the entry points import it first.
+ * run before those libraries are loaded, which is why the entry point awaits it first. The SDK is
+ * loaded only when an endpoint is set.
  */
-export function startTracing(settings: TracingSettings): Tracing | undefined {
+export async function startTracing(settings: TracingSettings): Promise<Tracing | undefined> {
   if (!settings.endpoint) return undefined;
+  const [api, { NodeSDK }, { OTLPTraceExporter }, { FastifyOtelInstrumentation }, pg, ioredis, amqplib, undici] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@fastify/otel'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-ioredis'),
+    import('@opentelemetry/instrumentation-amqplib'),
+    import('@opentelemetry/instrumentation-undici'),
+  ]);
+  const http = new FastifyOtelInstrumentation({ instrumentHooks: false });
   const sdk = new NodeSDK({
     serviceName: settings.serviceName,
     traceExporter: new OTLPTraceExporter(),
-    instrumentations: [fastifyTracing, new PgInstrumentation(), new IORedisInstrumentation(), new AmqplibInstrumentation(), new UndiciInstrumentation()],
+    instrumentations: [http, new pg.PgInstrumentation(), new ioredis.IORedisInstrumentation(), new amqplib.AmqplibInstrumentation(), new undici.UndiciInstrumentation()],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  useTracing(api, http.plugin());
+  // An unreachable collector must not keep a stopping process alive: what is not exported in time is dropped.
+  return { shutdown: () => Promise.race([sdk.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())]) };
 }

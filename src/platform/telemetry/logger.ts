@@ -1,5 +1,5 @@
-import { trace } from '@opentelemetry/api';
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { activeSpanIds } from './tracing.js';
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -25,12 +25,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
     // Every line written inside a span names it, so that logs and traces link both ways.
-    mixin() {
-      const span = trace.getActiveSpan();
-      if (!span) return {};
-      const { traceId, spanId } = span.spanContext();
-      return { trace_id: traceId, span_id: spanId };
-    },
+    mixin: () => activeSpanIds() ?? {},
     base: { role: settings.role, pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -3,12 +3,13 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { SpanKind } from '@opentelemetry/api';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import * as api from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRegistry } from '../../../src/container.js';
 import type { Worker } from '../../../src/platform/queue/queue.js';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
-import { fastifyTracing } from '../../../src/platform/telemetry/tracing.js';
+import { useTracing } from '../../../src/platform/telemetry/tracing.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../../orders/fake-third-party.js';
 import { createTestApp, item, orderWith, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/driver-wait.js';
@@ -16,7 +17,9 @@ import { waitFor } from '../../support/driver-wait.js';
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 provider.register();
-registerInstrumentations({ tracerProvider: provider, instrumentations: [new UndiciInstrumentation(), fastifyTracing] });
+const http = new FastifyOtelInstrumentation({ instrumentHooks: false });
+registerInstrumentations({ tracerProvider: provider, instrumentations: [new UndiciInstrumentation(), http] });
+useTracing(api, http.plugin());
 
 describe('one trace from POST /api/orders to the third party (database queue)', () => {
   let t: TestApp;
@@ -59,7 +62,7 @@ describe('one trace from POST /api/orders to the third party (database queue)', 
       if (!found) throw new Error(`no ${what} span among: ${spans.map((s) => s.name).join(', ')}`);
       return found;
     };
-    const server = byName((s) => s.kind === SpanKind.SERVER && s.attributes['http.route'] === '/api/orders', 'HTTP server');
+    const server = byName((s) => s.kind === api.SpanKind.SERVER && s.attributes['http.route'] === '/api/orders', 'HTTP server');
     const enqueue = byName((s) => s.name === 'enqueue orders.integration', 'enqueue');
     const handler = byName((s) => s.name === 'process orders.integration', 'job handler');
     const call = byName((s) => s.name === 'POST' && String(s.attributes['url.full'] ?? '').startsWith(thirdParty.url), 'third-party call');
