@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
+import { createTestApp } from '../../support/app.js';
 
 function capture() {
   const lines: string[] = [];
@@ -15,6 +16,29 @@ function capture() {
 }
 
 describe('logger', () => {
+  it('keeps passwords and bearer tokens out of the logs of the real API, even at trace level', async () => {
+    const { lines, destination } = capture();
+    const t = await createTestApp({ logger: createLogger({ level: 'trace', role: 'api', destination }) });
+    try {
+      const password = 'correct-horse-battery-9';
+      const registered = await t.inject({ method: 'POST', url: '/api/register', payload: { name: 'Log', email: 'log@example.test', password, password_confirmation: password } });
+      expect(registered.statusCode).toBe(201);
+      const token = (registered.json() as { token: string }).token;
+      const secret = token.split('|')[1]!;
+      expect((await t.inject({ method: 'GET', url: '/api/user', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+      expect((await t.inject({ method: 'POST', url: '/api/login', payload: { email: 'log@example.test', password: 'wrong-password-1' } })).statusCode).toBe(422);
+      // A failing request logs its error: still no secret.
+      expect((await t.inject({ method: 'POST', url: '/api/orders', headers: { authorization: `Bearer ${token}x` }, payload: {} })).statusCode).toBe(401);
+    } finally {
+      await t.close();
+    }
+    const text = lines.join('\n');
+    expect(lines.length).toBeGreaterThan(5);
+    expect(text).not.toContain('correct-horse-battery-9');
+    expect(text).not.toContain('wrong-password-1');
+    expect(text).not.toContain(secret);
+  });
+
   it('redacts the authorization header, passwords and tokens', async () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'debug', role: 'api', destination });
