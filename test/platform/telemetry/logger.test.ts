@@ -19,12 +19,13 @@ describe('logger', () => {
   it('keeps passwords and bearer tokens out of the logs of the real API, even at trace level', async () => {
     const { lines, destination } = capture();
     const t = await createTestApp({ logger: createLogger({ level: 'trace', role: 'api', destination }) });
+    let secret = '';
     try {
       const password = 'correct-horse-battery-9';
       const registered = await t.inject({ method: 'POST', url: '/api/register', payload: { name: 'Log', email: 'log@example.test', password, password_confirmation: password } });
       expect(registered.statusCode).toBe(201);
       const token = (registered.json() as { token: string }).token;
-      const secret = token.split('|')[1]!;
+      secret = token.split('|')[1]!;
       expect((await t.inject({ method: 'GET', url: '/api/user', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
       expect((await t.inject({ method: 'POST', url: '/api/login', payload: { email: 'log@example.test', password: 'wrong-password-1' } })).statusCode).toBe(422);
       // A failing request logs its error: still no secret.
