@@ -1,4 +1,5 @@
 import { afterCommit } from '../db/commit-hooks.js';
+import { DelegatingQueue } from './delegating-queue.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
@@ -10,7 +11,6 @@ import {
   type JobHandler,
   type JobState,
   type NewJob,
-  type ParkedJob,
   type Queue,
   type QueueStats,
   type WorkOptions,
@@ -32,18 +32,19 @@ function withTraceparent(options: EnqueueOptions): EnqueueOptions {
  * by outcome (completed, retried, failed at once, parked), handler durations, and the depth of
  * each queue by state and priority, read from `stats` when scraped (at most every `depthMaxAgeMs`).
  */
-export class MeteredQueue implements Queue {
+export class MeteredQueue extends DelegatingQueue {
   private readonly enqueued;
   private readonly finished;
   private readonly duration;
   private depth: { at: number; stats: QueueStats[] } | undefined;
 
   constructor(
-    private readonly inner: Queue,
+    inner: Queue,
     metrics: Metrics,
     queues: readonly string[],
     private readonly depthMaxAgeMs = 5_000,
   ) {
+    super(inner);
     this.enqueued = metrics.counter('jobs_enqueued_total', 'Jobs enqueued', ['queue', 'priority']);
     this.finished = metrics.counter('jobs_finished_total', 'Job attempts finished, by outcome: completed, retried, failed (permanently), parked', ['queue', 'outcome']);
     this.duration = metrics.histogram('job_duration_seconds', 'Handler run time per attempt', ['queue'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60]);
@@ -58,14 +59,14 @@ export class MeteredQueue implements Queue {
     });
   }
 
-  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+  override async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     await inSpan(`enqueue ${queue}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': queue } }, async () => {
       await this.inner.enqueue(queue, payload, withTraceparent(options), trx);
     });
     this.countAfterCommit(queue, [options], trx);
   }
 
-  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+  override async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
     if (jobs.length === 0) return;
     const attributes = { 'messaging.destination.name': queue, 'messaging.batch.message_count': jobs.length };
     await inSpan(`enqueue ${queue}`, { kind: SpanKind.PRODUCER, attributes }, async () => {
@@ -83,7 +84,7 @@ export class MeteredQueue implements Queue {
     else count();
   }
 
-  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+  override work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
     const metered: JobHandler = (payload, job) => {
       const attributes = { 'messaging.destination.name': queue, 'messaging.message.id': job.id, 'intake.job.attempt': job.attempt };
       return inSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, attributes, traceparent: job.headers.traceparent }, async () => {
@@ -105,30 +106,6 @@ export class MeteredQueue implements Queue {
       await options.onParked?.(payload, notice);
     };
     return this.inner.work(queue, metered, { ...options, onParked });
-  }
-
-  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]> {
-    return this.inner.parked(queue, options);
-  }
-
-  retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
-    return this.inner.retryParked(queue, ids);
-  }
-
-  purgeParked(queue: string, ids?: string[]): Promise<number> {
-    return this.inner.purgeParked(queue, ids);
-  }
-
-  stats(queue: string): Promise<QueueStats> {
-    return this.inner.stats(queue);
-  }
-
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   private async depthStats(queues: readonly string[]): Promise<QueueStats[]> {

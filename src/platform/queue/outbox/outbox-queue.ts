@@ -4,16 +4,13 @@ import type { Database, Executor } from '../../db/database.js';
 import {
   DEFAULT_PRIORITY,
   type EnqueueOptions,
-  type JobHandler,
   type NewJob,
-  type ParkedJob,
   type Priority,
   type Queue,
   type QueueStats,
-  type WorkOptions,
-  type Worker,
 } from '../queue.js';
 import * as outboxSql from './outbox.repository.js';
+import { DelegatingQueue } from '../delegating-queue.js';
 import { TransferGate } from './transfer-gate.js';
 
 /** The longest that stats() waits for a relay's batch to be confirmed before counting anyway. */
@@ -32,24 +29,23 @@ export interface OutboxQueueOptions {
  * for an `OutboxRelay` to publish to the inner queue once committed. An enqueue without a
  * transaction, and everything else, goes to the inner queue directly.
  */
-export class OutboxQueue implements Queue {
-  readonly inner: Queue;
+export class OutboxQueue extends DelegatingQueue {
   private readonly listeners = new Set<() => void>();
   private readonly gate = new TransferGate(STATS_WAIT_MS);
   private readonly clock: Clock;
 
   constructor(private readonly options: OutboxQueueOptions) {
-    this.inner = options.inner;
+    super(options.inner);
     this.clock = options.clock ?? systemClock;
   }
 
-  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+  override async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     if (!trx) return this.inner.enqueue(queue, payload, options);
     await outboxSql.insertOutboxRow(trx, this.row(queue, payload, options, this.clock.now()));
     this.wakeAfterCommit(trx);
   }
 
-  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+  override async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
     if (!trx) return this.inner.enqueueMany(queue, jobs);
     if (jobs.length === 0) return;
     const now = this.clock.now();
@@ -92,27 +88,11 @@ export class OutboxQueue implements Queue {
     return outboxSql.pendingOutbox(this.options.database.db);
   }
 
-  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
-    return this.inner.work(queue, handler, options);
-  }
-
-  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]> {
-    return this.inner.parked(queue, options);
-  }
-
-  retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
-    return this.inner.retryParked(queue, ids);
-  }
-
-  purgeParked(queue: string, ids?: string[]): Promise<number> {
-    return this.inner.purgeParked(queue, ids);
-  }
-
   /**
    * The inner queue's counts plus the jobs still in the outbox, as ready or delayed. Exact against
    * the relays of this process; a relay elsewhere may be moving a batch, counted twice or not at all.
    */
-  stats(queue: string): Promise<QueueStats> {
+  override stats(queue: string): Promise<QueueStats> {
     return this.gate.inspect(async () => {
       const stats = structuredClone(await this.inner.stats(queue));
       for (const row of await outboxSql.countOutboxRows(this.options.database.db, queue, this.clock.now())) {
@@ -125,12 +105,8 @@ export class OutboxQueue implements Queue {
     });
   }
 
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-
   /** Closes the inner queue; stop the relays first, since they publish through it. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return this.inner.close();
   }
 }

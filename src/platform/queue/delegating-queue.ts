@@ -1,0 +1,44 @@
+import type { Executor } from '../db/database.js';
+import type { EnqueueOptions, JobHandler, NewJob, ParkedJob, Queue, QueueStats, WorkOptions, Worker } from './queue.js';
+
+/** A queue that hands every call to `inner`; decorators extend it and override what they add to. */
+export abstract class DelegatingQueue implements Queue {
+  constructor(readonly inner: Queue) {}
+
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void> {
+    return this.inner.enqueue(queue, payload, options, trx);
+  }
+
+  enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    return this.inner.enqueueMany(queue, jobs, trx);
+  }
+
+  work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    return this.inner.work(queue, handler, options);
+  }
+
+  parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]> {
+    return this.inner.parked(queue, options);
+  }
+
+  retryParked(queue: string, ids: string[] | 'all'): Promise<number> {
+    return this.inner.retryParked(queue, ids);
+  }
+
+  purgeParked(queue: string, ids?: string[]): Promise<number> {
+    return this.inner.purgeParked(queue, ids);
+  }
+
+  stats(queue: string): Promise<QueueStats> {
+    return this.inner.stats(queue);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  /** Closes the inner queue. */
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
