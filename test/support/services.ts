@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { describe } from 'vitest';
+import { redactUrl } from '../../src/platform/db/urls.js';
 
 /** The real engines that the scale-out drivers are tested against. */
 export type ServiceName = 'postgres' | 'mysql' | 'redis' | 'rabbitmq';
@@ -37,7 +38,7 @@ export async function describeWithServices(names: ServiceName[], title: string, 
   const down: ServiceName[] = [];
   for (const name of names) if (!(await isServiceUp(name))) down.push(name);
   if (down.length > 0) {
-    const where = down.map((name) => `${name} (${redact(serviceUrls[name])})`).join(', ');
+    const where = down.map((name) => `${name} (${redactUrl(serviceUrls[name])})`).join(', ');
     if (process.env.CI === 'true') throw new Error(`"${title}" needs ${where}, which did not answer; CI must start every service first (.ci/run)`);
     process.stderr.write(`\n!!! SKIPPED "${title}": ${where} not reachable. These tests run in CI (CI=true); start the service to run them here.\n\n`);
   }
@@ -55,8 +56,4 @@ function canConnect(host: string, port: number, timeoutMs = 1_000): Promise<bool
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }

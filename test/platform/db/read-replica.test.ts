@@ -1,23 +1,11 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReadReplica } from '../../../src/platform/db/read-replica.js';
+import { createLogger } from '../../../src/platform/telemetry/logger.js';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { createTestApp, orderBody, type TestApp } from '../../support/app.js';
 import { createEmptyDatabase, createTempDatabase, SERVICE_OF, type TempDatabase } from '../../support/driver-databases.js';
+import { captureLogs } from '../../support/log-capture.js';
 import { describeWithServices } from '../../support/services.js';
-
-/** A logger whose lines are kept for assertions. */
-function recordingLogger() {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 describe('ReadReplica', () => {
   const replica = {} as Executor;
@@ -94,8 +82,8 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       const primary = await createEmptyDatabase(dialect);
       const dead = new URL(primary.url);
       dead.port = '1';
-      const { logger, lines } = recordingLogger();
-      t = await createTestApp({ env: { DATABASE_URL: primary.url, DATABASE_READ_URL: dead.toString() }, logger });
+      const logs = captureLogs();
+      t = await createTestApp({ env: { DATABASE_URL: primary.url, DATABASE_READ_URL: dead.toString() }, logger: createLogger({ level: 'info', role: 'api', destination: logs.destination }) });
       const user = await t.user();
       expect((await t.postOrder(user, orderBody())).statusCode).toBe(201);
 
@@ -103,7 +91,7 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       expect(listed.statusCode).toBe(200);
       expect(listed.json()).toMatchObject({ meta: { total: 1 } });
       expect(t.container.database.replicaStatus()).toMatchObject({ configured: true, healthy: false, fallbacks: 1 });
-      expect(lines.some((line) => line.level === 40 && /read replica unreachable/.test(line.msg))).toBe(true);
+      expect(logs.records().some((line) => line.level === 40 && /read replica unreachable/.test(String(line.msg)))).toBe(true);
     });
   });
 }

@@ -1,23 +1,12 @@
-import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
 import { createTestApp } from '../../support/app.js';
-
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, destination };
-}
+import { captureLogs } from '../../support/log-capture.js';
 
 describe('logger', () => {
   it('keeps passwords and bearer tokens out of the logs of the real API, even at trace level', async () => {
-    const { lines, destination } = capture();
+    const { lines, destination } = captureLogs();
     const t = await createTestApp({ logger: createLogger({ level: 'trace', role: 'api', destination }) });
     let secret = '';
     try {
@@ -41,7 +30,7 @@ describe('logger', () => {
   });
 
   it('redacts the authorization header, passwords and tokens', async () => {
-    const { lines, destination } = capture();
+    const { lines, destination } = captureLogs();
     const logger = createLogger({ level: 'debug', role: 'api', destination });
     const app = Fastify({ loggerInstance: logger as FastifyBaseLogger });
     app.post('/login', async (request) => {
@@ -66,7 +55,7 @@ describe('logger', () => {
   });
 
   it('writes JSON lines with the role', () => {
-    const { lines, destination } = capture();
+    const { lines, destination } = captureLogs();
     createLogger({ level: 'info', role: 'worker', destination }).info('hello');
     expect(JSON.parse(lines[0]!)).toMatchObject({ role: 'worker', msg: 'hello', level: 30 });
   });

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -13,6 +12,7 @@ import { useTracing } from '../../../src/platform/telemetry/tracing.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../../orders/fake-third-party.js';
 import { createTestApp, item, orderWith, type TestApp } from '../../support/app.js';
 import { waitFor } from '../../support/driver-wait.js';
+import { captureLogs } from '../../support/log-capture.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -26,16 +26,10 @@ describe('one trace from POST /api/orders to the third party (database queue)', 
   let thirdParty: FakeThirdParty;
   let workers: Worker[] = [];
   let closeJobs: () => Promise<void>;
-  const logLines: Array<Record<string, unknown>> = [];
+  const logs = captureLogs();
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    t = await createTestApp({ logger: createLogger({ level: 'info', role: 'test', destination: sink }) });
+    t = await createTestApp({ logger: createLogger({ level: 'info', role: 'test', destination: logs.destination }) });
     thirdParty = await startFakeThirdParty();
   });
   afterAll(async () => {
@@ -75,7 +69,7 @@ describe('one trace from POST /api/orders to the third party (database queue)', 
     // The third party receives the call span's context, and the handler's log lines name the trace.
     const sent = String(thirdParty.received[0]!.headers.traceparent);
     expect(sent).toBe(`00-${traceId}-${call.spanContext().spanId}-01`);
-    expect(logLines.some((line) => line.trace_id === traceId)).toBe(true);
+    expect(logs.records().some((line) => line.trace_id === traceId)).toBe(true);
   });
 });
 
