@@ -32,7 +32,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
     (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
-    (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
+    (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
   ];
   if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));

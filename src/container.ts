@@ -16,6 +16,7 @@ import { createDatabase, type Database } from './platform/db/database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { Idempotency } from './platform/idempotency/idempotency.js';
 import { JobRegistry } from './platform/queue/jobs.js';
+import type { JobThroughput } from './platform/queue/job-throughput.js';
 import type { Queue } from './platform/queue/queue.js';
 import type { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
 import type { Store } from './platform/store/store.js';
@@ -33,6 +34,8 @@ export interface Container {
   metrics: Metrics;
   /** The transactional outbox in front of a broker queue (QUEUE_DRIVER=amqp); its relay runs in the api role. */
   outbox?: OutboxQueue;
+  /** Jobs finished per queue, outcome and minute, across every worker process. */
+  throughput: JobThroughput;
   idempotency: Idempotency;
   auth: AuthService;
   orders: OrdersService;
@@ -60,7 +63,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   }
   const store = createStore(config, database, clock, logger);
   const metrics = new Metrics({ role: config.role });
-  const { queue, outbox } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
+  const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const auth = new AuthService({ database, clock, logger });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
@@ -76,6 +79,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     store,
     queue,
     outbox,
+    throughput,
     metrics,
     idempotency,
     auth,

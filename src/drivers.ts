@@ -5,6 +5,7 @@ import type { Clock, Random } from './platform/clock.js';
 import type { Database, DatabaseOptions } from './platform/db/database.js';
 import { AmqpQueue } from './platform/queue/amqp/amqp-queue.js';
 import { DatabaseQueue } from './platform/queue/database-queue.js';
+import { JobThroughput } from './platform/queue/job-throughput.js';
 import { MeteredQueue } from './platform/queue/metered-queue.js';
 import { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
 import type { Queue } from './platform/queue/queue.js';
@@ -45,7 +46,7 @@ interface QueueDeps {
  * QUEUE_DRIVER: the `jobs` table (whose enqueues join the business transaction by themselves),
  * or RabbitMQ behind the transactional outbox, whose relay the api role runs.
  */
-export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
+export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue; throughput: JobThroughput } {
   const { queue, outbox } = createDriverQueue(config, deps);
   // Reported by every deployment, 0 where the queue needs no outbox, so that dashboards always find the series.
   const pending = () => outbox?.pending() ?? Promise.resolve({ count: 0, oldestCreatedAt: null });
@@ -54,7 +55,8 @@ export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; ou
     const { oldestCreatedAt } = await pending();
     gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
   });
-  return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames), outbox };
+  const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
+  return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames, throughput), outbox, throughput };
 }
 
 function createDriverQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {

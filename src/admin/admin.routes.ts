@@ -2,15 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
+import type { JobThroughput } from '../platform/queue/job-throughput.js';
 import type { Queue } from '../platform/queue/queue.js';
-import { Message, ParkedJobOutput, ParkedQuery, PurgeBody, QueueParams, QueueStatsOutput, RetryBody } from './admin.schemas.js';
+import { Message, ParkedJobOutput, ParkedQuery, PurgeBody, QueueOverviewOutput, QueueParams, RetryBody } from './admin.schemas.js';
 
 export interface AdminRoutesDeps {
   queue: Queue;
   /** The job queues operators may inspect and re-drive. */
   queueNames: readonly string[];
+  throughput: JobThroughput;
   tokens: TokenVerifier;
 }
+
+const THROUGHPUT_MINUTES = 5;
 
 const secured = { tags: ['admin'], security: [{ bearer: [] }] };
 const denied = { 401: Message, 403: Message };
@@ -25,8 +29,18 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
 
   app.get(
     '/api/admin/queues',
-    { schema: { ...secured, summary: 'Every job queue with its depth by state and priority', response: { 200: Type.Object({ data: Type.Array(QueueStatsOutput) }), ...denied } } },
-    async () => ({ data: await Promise.all(deps.queueNames.map((queue) => deps.queue.stats(queue))) }),
+    {
+      schema: {
+        ...secured,
+        summary: 'Every job queue with its depth by state and priority, and the jobs finished per minute over the last minutes (all workers)',
+        response: { 200: Type.Object({ data: Type.Array(QueueOverviewOutput) }), ...denied },
+      },
+    },
+    async () => ({
+      data: await Promise.all(
+        deps.queueNames.map(async (queue) => ({ ...(await deps.queue.stats(queue)), throughput: await deps.throughput.recent(queue, THROUGHPUT_MINUTES) })),
+      ),
+    }),
   );
 
   app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof ParkedQuery> }>(

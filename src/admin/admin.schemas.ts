@@ -14,6 +14,19 @@ export const QueueStatsOutput = Type.Object({
   byPriorityExact: Type.Optional(ByState(Type.Boolean())),
 });
 
+const ThroughputMinute = Type.Object({
+  minute: Type.Number({ description: 'Start of the minute, epoch milliseconds' }),
+  completed: Type.Integer(),
+  retried: Type.Integer(),
+  failed: Type.Integer(),
+  parked: Type.Integer(),
+});
+
+export const QueueOverviewOutput = Type.Intersect([
+  QueueStatsOutput,
+  Type.Object({ throughput: Type.Array(ThroughputMinute, { description: 'Jobs finished per minute, oldest first; the last minute is still filling' }) }),
+]);
+
 export const QueueParams = Type.Object({ queue: Type.String({ minLength: 1, maxLength: 191 }) });
 
 export const ParkedQuery = Type.Object({

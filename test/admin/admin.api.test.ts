@@ -20,6 +20,7 @@ describe('operator API /api/admin', () => {
     const worker = t.container.queue.work(QUEUE, async () => Promise.reject(new Error('third party down')), { concurrency: 2 });
     await waitFor(async () => (await t.container.queue.stats(QUEUE)).counts.parked === 2, 5_000, 'two parked jobs');
     await worker.stop();
+    await t.container.throughput.flush();
   });
   afterAll(() => t.close());
 
@@ -34,11 +35,15 @@ describe('operator API /api/admin', () => {
   it('shows every queue with its depth by state and priority', async () => {
     const response = await get('/api/admin/queues');
     expect(response.statusCode).toBe(200);
-    const { data } = response.json<{ data: Array<{ queue: string; counts: Record<string, number>; byPriority: Record<string, Record<string, number>> }> }>();
+    type Overview = { queue: string; counts: Record<string, number>; byPriority: Record<string, Record<string, number>>; throughput: Array<Record<string, number>> };
+    const { data } = response.json<{ data: Overview[] }>();
     expect(data.map((q) => q.queue)).toEqual(expect.arrayContaining([QUEUE, 'images.download']));
     const orders = data.find((q) => q.queue === QUEUE)!;
     expect(orders.counts).toMatchObject({ parked: 2, ready: 0 });
     expect(orders.byPriority.parked).toMatchObject({ 4: 2 });
+    expect(orders.throughput).toHaveLength(5);
+    const total = (outcome: string) => orders.throughput.reduce((sum, minute) => sum + minute[outcome]!, 0);
+    expect([total('completed'), total('failed'), total('parked')]).toEqual([0, 2, 2]);
   });
 
   it('lists parked jobs with payload, last error and attempts, and re-drives one', async () => {

@@ -1,5 +1,6 @@
 import { afterCommit } from '../db/commit-hooks.js';
 import { DelegatingQueue } from './delegating-queue.js';
+import type { JobOutcome, JobThroughput } from './job-throughput.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
@@ -42,6 +43,7 @@ export class MeteredQueue extends DelegatingQueue {
     inner: Queue,
     metrics: Metrics,
     queues: readonly string[],
+    private readonly throughput?: JobThroughput,
     private readonly depthMaxAgeMs = 5_000,
   ) {
     super(inner);
@@ -91,10 +93,9 @@ export class MeteredQueue extends DelegatingQueue {
         const stop = this.duration.startTimer({ queue });
         try {
           await handler(payload, job);
-          this.finished.inc({ queue, outcome: 'completed' });
+          this.countFinished(queue, 'completed');
         } catch (error) {
-          const outcome = error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed';
-          this.finished.inc({ queue, outcome });
+          this.countFinished(queue, error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed');
           throw error;
         } finally {
           stop();
@@ -102,10 +103,21 @@ export class MeteredQueue extends DelegatingQueue {
       });
     };
     const onParked: WorkOptions['onParked'] = async (payload, notice) => {
-      this.finished.inc({ queue, outcome: 'parked' });
+      this.countFinished(queue, 'parked');
       await options.onParked?.(payload, notice);
     };
     return this.inner.work(queue, metered, { ...options, onParked });
+  }
+
+  /** Writes the last throughput counts while the store is still open. */
+  override async close(): Promise<void> {
+    await this.throughput?.stop();
+    await super.close();
+  }
+
+  private countFinished(queue: string, outcome: JobOutcome): void {
+    this.finished.inc({ queue, outcome });
+    this.throughput?.record(queue, outcome);
   }
 
   private async depthStats(queues: readonly string[]): Promise<QueueStats[]> {

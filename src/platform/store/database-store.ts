@@ -81,17 +81,17 @@ export class DatabaseStore implements Store {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> {
+  async increment(key: string, ttlMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {
     const now = this.clock.now();
-    if (this.database.dialect === 'mysql') return this.incrementInTransaction(key, ttlMs, now);
+    if (this.database.dialect === 'mysql') return this.incrementInTransaction(key, ttlMs, by, now);
     const expired = sql<boolean>`kv.expires_at <= ${now}`;
     const row = await this.database.write((db) =>
       tables(db)
         .insertInto('kv')
-        .values({ key, value: '1', expires_at: now + ttlMs })
+        .values({ key, value: String(by), expires_at: now + ttlMs })
         .onConflict((oc) =>
           oc.column('key').doUpdateSet({
-            value: sql<string>`case when ${expired} then '1' else cast(cast(kv.value as integer) + 1 as text) end`,
+            value: sql<string>`case when ${expired} then excluded.value else cast(cast(kv.value as integer) + ${by} as text) end`,
             expires_at: sql<number>`case when ${expired} then excluded.expires_at else kv.expires_at end`,
           }),
         )
@@ -122,12 +122,12 @@ export class DatabaseStore implements Store {
   async close(): Promise<void> {}
 
   /** MySQL has no RETURNING: the upsert locks the row, and the same transaction reads it back. */
-  private incrementInTransaction(key: string, ttlMs: number, now: number): Promise<{ count: number; ttlMs: number }> {
+  private incrementInTransaction(key: string, ttlMs: number, by: number, now: number): Promise<{ count: number; ttlMs: number }> {
     return this.database.transaction(async (trx) => {
       // MySQL assigns left to right: `value` is set while `expires_at` still holds the old expiry.
-      await sql`insert into kv (\`key\`, value, expires_at) values (${key}, '1', ${now + ttlMs})
+      await sql`insert into kv (\`key\`, value, expires_at) values (${key}, ${String(by)}, ${now + ttlMs})
         on duplicate key update
-          value = if(expires_at <= ${now}, '1', cast(cast(value as unsigned) + 1 as char)),
+          value = if(expires_at <= ${now}, values(value), cast(cast(value as unsigned) + ${by} as char)),
           expires_at = if(expires_at <= ${now}, values(expires_at), expires_at)`.execute(trx);
       const row = await tables(trx).selectFrom('kv').select(['value', 'expires_at']).where('key', '=', key).executeTakeFirstOrThrow();
       return { count: Number(row.value), ttlMs: row.expires_at === null ? ttlMs : Number(row.expires_at) - now };

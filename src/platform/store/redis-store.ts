@@ -14,9 +14,9 @@ return 0`;
 
 /** Counts and reads the remaining expiry in one step; only the increment that creates the key sets it. */
 const INCREMENT = `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if count == 1 or ttl < 0 then
+if count == tonumber(ARGV[2]) or ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
@@ -24,7 +24,7 @@ return {count, ttl}`;
 
 interface ScriptedRedis extends Redis {
   intakeDeleteIfValue(key: string, value: string): Promise<number>;
-  intakeIncrement(key: string, ttlMs: number): Promise<[number, number]>;
+  intakeIncrement(key: string, ttlMs: number, by: number): Promise<[number, number]>;
 }
 
 export interface RedisConnectionOptions {
@@ -91,9 +91,9 @@ export class RedisStore implements Store {
     return this.call(async (redis) => (await redis.intakeDeleteIfValue(this.key(key), value)) === 1);
   }
 
-  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }> {
+  increment(key: string, ttlMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {
     return this.call(async (redis) => {
-      const [count, remaining] = await redis.intakeIncrement(this.key(key), expiry(ttlMs));
+      const [count, remaining] = await redis.intakeIncrement(this.key(key), expiry(ttlMs), by);
       return { count, ttlMs: remaining };
     });
   }

@@ -10,8 +10,8 @@ export interface Store {
   delete(key: string): Promise<void>;
   /** Deletes `key` only while it still holds `value` (safe lock release); true when deleted. */
   deleteIfValue(key: string, value: string): Promise<boolean>;
-  /** Adds one and returns the new count; the expiry is set by the increment that creates the key. */
-  increment(key: string, ttlMs: number): Promise<{ count: number; ttlMs: number }>;
+  /** Adds `by` (one unless given) and returns the new count; the expiry is set by the increment that creates the key. */
+  increment(key: string, ttlMs: number, by?: number): Promise<{ count: number; ttlMs: number }>;
   /** Deletes up to `limit` expired keys and returns how many; only for a store whose keys do not expire by themselves. */
   sweepExpired?(limit: number): Promise<number>;
   ping(): Promise<void>;

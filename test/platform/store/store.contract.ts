@@ -119,6 +119,18 @@ export function storeContract(name: string, harness: StoreHarness): void {
       expect((await store.increment('rate:other', TTL)).count).toBe(1);
     });
 
+    it('increments by a given amount, with the expiry of the first increment', async () => {
+      const { store, advance } = await setup();
+      expect((await store.increment('batch', TTL, 5)).count).toBe(5);
+      await advance(100);
+      const second = await store.increment('batch', TTL, 7);
+      expect(second.count).toBe(12);
+      expect(second.ttlMs).toBeLessThanOrEqual(TTL - 100);
+      expect((await store.increment('batch', TTL)).count).toBe(13);
+      await advance(TTL);
+      expect((await store.increment('batch', TTL, 4)).count).toBe(4);
+    });
+
     it('lets exactly one of 50 concurrent setIfAbsent calls win', async () => {
       const { store } = await setup();
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.setIfAbsent('contended', `caller-${i}`, TTL)));
