@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -11,6 +12,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-imports': 'off',
     },
+  },
+  {
+    // The operator dashboard's scripts run in the browser, served as they are.
+    files: ['src/admin/dashboard/public/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
   {
     // Kysely's schema builders and the untyped connection that each repository narrows to its own tables.

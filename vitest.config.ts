@@ -6,7 +6,7 @@ import { isServiceUp, serviceUrls } from './test/support/services.js';
  * tests of validation, SQLite-only behaviour) runs on SQLite alone.
  */
 const DATABASE_SUITES = [
-  'test/admin/*.test.ts',
+  'test/admin/*.api.test.ts',
   'test/auth/auth.api.test.ts',
   'test/auth/auth.rate-limit.test.ts',
   'test/orders/orders.{api,duplicate-guard,idempotency,integration,parked,trace}.test.ts',

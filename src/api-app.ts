@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { adminActivityRoutes } from './admin/admin-activity.routes.js';
 import { adminRoutes } from './admin/admin.routes.js';
+import { dashboardRoutes } from './admin/dashboard/dashboard.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from './catalog/api/index.js';
 import { imagesRoutes } from './catalog/images/images.routes.js';
@@ -33,6 +34,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
     (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
+    dashboardRoutes,
     (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
   ];
   if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));

@@ -1,0 +1,40 @@
+// The operator API, called with the token the operator signed in with (kept in this tab only).
+const TOKEN_KEY = 'intake.operatorToken';
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export const session = {
+  token: () => sessionStorage.getItem(TOKEN_KEY),
+  signIn: (token) => sessionStorage.setItem(TOKEN_KEY, token),
+  signOut: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+async function call(method, path, body, token = session.token()) {
+  const headers = { accept: 'application/json', authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const payload = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, payload?.message ?? `${method} ${path} answered ${response.status}`);
+  return payload;
+}
+
+const queuePath = (queue) => `/api/admin/queues/${encodeURIComponent(queue)}`;
+
+export const api = {
+  /** Resolves when `token` may use the operator API; rejects with the reason otherwise. */
+  verify: (token) => call('GET', '/api/admin/queues', undefined, token),
+  queues: () => call('GET', '/api/admin/queues'),
+  parked: (queue) => call('GET', `${queuePath(queue)}/parked?limit=100`),
+  retryParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/retry`, { ids }),
+  purgeParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/purge`, ids === 'all' ? { confirm: true } : { ids, confirm: true }),
+  orders: () => call('GET', '/api/admin/orders?limit=50'),
+  feedRuns: () => call('GET', '/api/admin/feed/runs?limit=20'),
+  runFeed: () => call('POST', '/api/admin/feed/runs', {}),
+  images: () => call('GET', '/api/admin/images'),
+  retryFailedImages: () => call('POST', '/api/admin/images/retry-failed', {}),
+};

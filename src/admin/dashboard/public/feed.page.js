@@ -1,0 +1,34 @@
+import { duration, h, statusBadge, table, time } from './dom.js';
+
+export const title = 'Feed runs';
+
+const COUNTS = [
+  ['items_seen', 'seen'],
+  ['created_count', 'created'],
+  ['updated_count', 'updated'],
+  ['unchanged_count', 'unchanged'],
+  ['removed_count', 'removed'],
+  ['invalid_count', 'invalid'],
+  ['repaired_count', 'repaired'],
+  ['images_enqueued', 'images'],
+];
+
+export async function render({ api, act }) {
+  const { data } = await api.feedRuns();
+  const running = data.some((run) => run.status === 'running');
+  const runNow = h('button', { type: 'button', id: 'run-feed', disabled: running, onclick: () => act(() => api.runFeed(), (r) => r.message) }, running ? 'Ingestion running…' : 'Run ingestion now');
+  const rows = data.map((run) =>
+    h(
+      'tr',
+      { dataset: { run: run.id } },
+      h('td', { class: 'num' }, run.id),
+      h('td', {}, statusBadge(run.status)),
+      h('td', {}, run.trigger),
+      h('td', {}, time(run.started_at)),
+      h('td', {}, duration(run.started_at, run.finished_at)),
+      COUNTS.map(([field]) => h('td', { class: 'num' }, run[field] ?? 0)),
+      h('td', { class: 'error-text' }, run.error ?? ''),
+    ),
+  );
+  return [h('div', { class: 'actions' }, runNow), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'error'], rows, 'No feed runs yet.')];
+}

@@ -1,0 +1,63 @@
+import { h, table, time } from './dom.js';
+import { PRIORITIES } from './queues.page.js';
+
+export const title = 'Parked jobs';
+
+const priorityName = new Map(PRIORITIES);
+let selected;
+
+export async function render({ api, act, confirm, refresh }) {
+  const { data: queues } = await api.queues();
+  if (!queues.some((q) => q.queue === selected)) selected = (queues.find((q) => q.counts.parked > 0) ?? queues[0])?.queue;
+  const { data: jobs } = await api.parked(selected);
+  const total = queues.find((q) => q.queue === selected)?.counts.parked ?? jobs.length;
+
+  const picker = h(
+    'div',
+    { class: 'tabs', role: 'tablist' },
+    queues.map((q) =>
+      h('button', { type: 'button', role: 'tab', 'aria-selected': q.queue === selected, class: q.queue === selected ? 'active' : 'secondary', onclick: () => select(q.queue, refresh) }, `${q.queue} (${q.counts.parked})`),
+    ),
+  );
+  const retryAll = () =>
+    confirm(`Retry all ${total} parked jobs of ${selected} with fresh attempts?`).then(
+      (ok) => ok && act(() => api.retryParked(selected, 'all'), (r) => `${r.retried} jobs sent back to ${selected}.`),
+    );
+  const purgeAll = () =>
+    confirm(`Delete all ${total} parked jobs of ${selected}? They cannot be recovered.`).then(
+      (ok) => ok && act(() => api.purgeParked(selected, 'all'), (r) => `${r.purged} parked jobs deleted.`),
+    );
+  const actions = h(
+    'div',
+    { class: 'actions' },
+    h('button', { type: 'button', onclick: retryAll, disabled: total === 0 }, 'Retry all'),
+    h('button', { type: 'button', class: 'danger', onclick: purgeAll, disabled: total === 0 }, 'Purge all'),
+  );
+  const rows = jobs.map((job) => jobRow(job, { api, act, confirm }));
+  const more = total > jobs.length ? h('p', { class: 'muted' }, `Showing the first ${jobs.length} of ${total}.`) : null;
+  return [picker, actions, table(['job', 'priority', 'attempts', 'parked at', 'last error', 'payload', ''], rows, `No parked jobs in ${selected}.`), more];
+}
+
+function select(queue, refresh) {
+  selected = queue;
+  void refresh();
+}
+
+function jobRow(job, { api, act, confirm }) {
+  const retry = () => act(() => api.retryParked(job.queue, [job.id]), (r) => (r.retried ? `Job ${job.id} sent back to ${job.queue}.` : `Job ${job.id} was no longer parked.`));
+  const purge = () =>
+    confirm(`Delete parked job ${job.id}? It cannot be recovered.`).then(
+      (ok) => ok && act(() => api.purgeParked(job.queue, [job.id]), (r) => (r.purged ? `Job ${job.id} deleted.` : `Job ${job.id} was no longer parked.`)),
+    );
+  return h(
+    'tr',
+    { dataset: { job: job.id } },
+    h('td', { class: 'mono' }, job.id),
+    h('td', {}, priorityName.get(job.priority) ?? job.priority),
+    h('td', { class: 'num' }, `${job.attempts} / ${job.maxAttempts}`),
+    h('td', {}, time(job.parkedAt)),
+    h('td', { class: 'error-text' }, job.lastError ?? '—'),
+    h('td', {}, h('pre', {}, JSON.stringify(job.payload, null, 2))),
+    h('td', { class: 'row-actions' }, h('button', { type: 'button', onclick: retry }, 'Retry'), h('button', { type: 'button', class: 'danger', onclick: purge }, 'Purge')),
+  );
+}

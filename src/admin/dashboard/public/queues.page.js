@@ -1,0 +1,59 @@
+import { h, table } from './dom.js';
+
+export const title = 'Queues';
+
+export const PRIORITIES = [
+  [5, 'max'],
+  [4, 'critical'],
+  [3, 'high'],
+  [2, 'normal'],
+  [1, 'low'],
+];
+const STATES = ['ready', 'delayed', 'active', 'parked'];
+const OUTCOMES = ['completed', 'retried', 'failed', 'parked'];
+
+export async function render({ api }) {
+  const { data } = await api.queues();
+  return data.map(queueSection);
+}
+
+function queueSection(stats) {
+  return h(
+    'section',
+    { class: 'card', dataset: { queue: stats.queue } },
+    h('h3', {}, stats.queue),
+    h('h4', {}, 'Depth by state and priority'),
+    depthTable(stats),
+    h('h4', {}, 'Finished per minute (all workers)'),
+    throughputTable(stats.throughput),
+  );
+}
+
+function depthTable(stats) {
+  const rows = STATES.map((state) => {
+    const exact = stats.byPriorityExact?.[state] !== false;
+    return h(
+      'tr',
+      { dataset: { state } },
+      h('th', {}, state),
+      h('td', { class: 'num total' }, stats.counts[state]),
+      PRIORITIES.map(([priority]) => h('td', { class: 'num' }, exact ? (stats.byPriority[state][priority] ?? 0) : '?')),
+    );
+  });
+  const notes = STATES.some((state) => stats.byPriorityExact?.[state] === false) ? h('p', { class: 'muted' }, '? — this queue driver cannot count that state by priority.') : null;
+  return [table(['state', 'total', ...PRIORITIES.map(([priority, name]) => `${name} (${priority})`)], rows), notes];
+}
+
+function throughputTable(minutes) {
+  const rows = minutes.map((minute, i) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, new Date(minute.minute).toISOString().slice(11, 16) + (i === minutes.length - 1 ? ' (now)' : '')),
+      OUTCOMES.map((outcome) => h('td', { class: `num ${outcome}` }, minute[outcome])),
+    ),
+  );
+  const lastFull = minutes.at(-2);
+  const rate = lastFull ? h('p', { class: 'muted' }, `${(lastFull.completed / 60).toFixed(1)} jobs/s completed in the last full minute`) : null;
+  return [table(['minute (UTC)', ...OUTCOMES], rows), rate];
+}

@@ -1,0 +1,221 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildApiApp } from '../../src/api-app.js';
+import { startMockCdn, type MockCdn } from '../../src/catalog/dev/index.js';
+import { createContainer, createJobRegistry, type Container } from '../../src/container.js';
+import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
+import type { Worker } from '../../src/platform/queue/queue.js';
+import { testConfig } from '../support/app.js';
+import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from '../support/browser.js';
+import { waitFor } from '../support/driver-wait.js';
+import { startFakeThirdParty, type FakeThirdParty } from '../orders/fake-third-party.js';
+import type { FastifyInstance } from 'fastify';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../../../shared/fixtures/feed100.json');
+/** Two thumbnails the CDN does not have, so that the image cache shows failures. */
+const MISSING_IMAGES = 2;
+
+describeWithChromium('operator dashboard in Chromium', (executablePath) => {
+  let container: Container;
+  let app: FastifyInstance;
+  let cdn: MockCdn;
+  let thirdParty: FakeThirdParty;
+  let workers: Worker[] = [];
+  let closeJobs: () => Promise<void>;
+  let browser: Browser;
+  let page: Page;
+  let baseUrl: string;
+  let tokens: { operator: string; customer: string };
+  let items: { flaky: number; doomed: number };
+
+  beforeAll(async () => {
+    const feedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-dashboard-feed-'));
+    const missing = new Set<string>();
+    cdn = await startMockCdn({ faultFor: (requestPath) => (missing.has(requestPath) ? { kind: 'status', status: 404 } : undefined) });
+    const feed = fs.readFileSync(FIXTURE, 'utf8').replaceAll('https:\\/\\/ei.phncdn.com', cdn.url.replaceAll('/', '\\/'));
+    const imagePaths = [...new Set([...feed.matchAll(/"(http:[^"]+?\.jpg)"/g)].map((m) => new URL(m[1]!.replaceAll('\\/', '/')).pathname))];
+    for (const imagePath of imagePaths.slice(0, MISSING_IMAGES)) missing.add(imagePath);
+    const feedFile = path.join(feedDir, 'feed.json');
+    fs.writeFileSync(feedFile, feed);
+
+    // The third party refuses the flaky plan once and the doomed plan always: both are parked at once.
+    let flakyRefused = false;
+    thirdParty = await startFakeThirdParty((request) => {
+      const label = (request.body as { ProductName: string }).ProductName;
+      if (label === 'Doomed plan' || (label === 'Flaky plan' && !flakyRefused)) {
+        flakyRefused ||= label === 'Flaky plan';
+        return { status: 400, body: '{"error":"rejected"}' };
+      }
+      return { status: 201 };
+    });
+
+    const config = await testConfig({ FEED_URL: feedFile, IMAGE_ALLOW_PRIVATE_HOSTS: 'true', JOB_BACKOFF_MS: '10', JOB_BACKOFF_MAX_MS: '50' });
+    container = await createContainer(config, { logger: pino({ level: 'silent' }) });
+    app = await buildApiApp(container);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const jobs = createJobRegistry(container, thirdParty.url);
+    closeJobs = jobs.close;
+    workers = jobs.registry.start(container.queue, { concurrency: 2 });
+
+    const operator = await container.auth.createUser({ name: 'Operator', email: 'ops@example.test', password: 'correct horse battery' });
+    const customer = await container.auth.createUser({ name: 'Customer', email: 'customer@example.test', password: 'correct horse battery' });
+    tokens = { operator: await container.auth.createToken(operator.id, 'dashboard', ['admin']), customer: await container.auth.createToken(customer.id, 'shop', ['orders']) };
+    const order = await app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${tokens.customer}` },
+      payload: {
+        client: { identity: 'ACME Corp', contact_point: 'ops@acme.test' },
+        contents: [
+          { label: 'Flaky plan', kind: 'recurring', cost: 19.99, meta: { priority: 'high' } },
+          { label: 'Doomed plan', kind: 'recurring', cost: 5 },
+          { label: 'Setup fee', kind: 'single', cost: 49 },
+        ],
+      },
+    });
+    expect(order.statusCode).toBe(201);
+    const contents = order.json<{ order: { contents: Array<{ id: number; label: string }> } }>().order.contents;
+    items = { flaky: contents.find((c) => c.label === 'Flaky plan')!.id, doomed: contents.find((c) => c.label === 'Doomed plan')!.id };
+    await waitFor(async () => (await container.queue.stats(orderIntegrationJob.queue)).counts.parked === 2, 10_000, 'both plans to be parked');
+    await container.throughput.flush();
+
+    browser = await launchChromium(executablePath);
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(workers.map((w) => w.stop(1_000)));
+    await closeJobs?.();
+    await app?.close();
+    await container?.close();
+    await thirdParty?.close();
+    await cdn?.close();
+  });
+
+  const nav = (name: string) => page.locator('#nav').getByRole('link', { name, exact: true }).click();
+  const shoot = (name: string) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  const parkedRow = (itemId: number) => page.locator('tbody tr', { hasText: `"itemId": ${itemId}` });
+  const flash = () => page.locator('#flash');
+
+  /** Reloads the page (the token stays in the tab's sessionStorage) until `check` holds. */
+  async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await page.locator('#page-status').filter({ hasText: 'updated' }).waitFor();
+      if (await check()) return;
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
+  }
+
+  async function confirmDialog(answer: 'Confirm' | 'Cancel', click: Locator): Promise<string> {
+    await click.click();
+    const dialog = page.locator('dialog#confirm');
+    await dialog.waitFor({ state: 'visible' });
+    const text = (await dialog.locator('#confirm-text').textContent()) ?? '';
+    await dialog.getByRole('button', { name: answer }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    return text;
+  }
+
+  it('refuses a wrong token and a token without the admin ability, and keeps tokens out of the URL', async () => {
+    await page.goto(`${baseUrl}/admin`);
+    await page.locator('#login').waitFor();
+    await page.fill('#token', 'not-a-token');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.locator('#login-error').textContent()).toBe('This token is not valid.');
+    await page.fill('#token', tokens.customer);
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.locator('#login-error').textContent()).toBe('This token lacks the admin ability.');
+    await shoot('0-sign-in');
+
+    await page.fill('#token', tokens.operator);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('section[data-queue="orders.integration"]').waitFor();
+    expect(page.url()).toBe(`${baseUrl}/admin`);
+  });
+
+  it('shows each queue with its depth by state and priority and the jobs finished per minute', async () => {
+    const orders = page.locator('section[data-queue="orders.integration"]');
+    await expect.poll(() => orders.locator('tr[data-state="parked"] td.total').textContent()).toBe('2');
+    // high (3) and normal (2) are the 3rd and 4th priority columns after the state's total.
+    const parked = await orders.locator('tr[data-state="parked"] td').allTextContents();
+    expect(parked).toEqual(['2', '0', '0', '1', '1', '0']);
+    const finished = await orders.locator('table').nth(1).locator('tbody tr').last().locator('td').allTextContents();
+    expect(finished.slice(1)).toEqual(['0', '0', '2', '2']);
+    await page.locator('section[data-queue="images.download"]').waitFor();
+    await shoot('1-queues');
+  });
+
+  it('lists the parked jobs with payload, last error and attempts, and re-drives one until its item completes', async () => {
+    await nav('Parked jobs');
+    await parkedRow(items.flaky).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    expect(await page.locator('#page-body').textContent()).not.toMatch(/null|undefined/);
+    const row = parkedRow(items.flaky);
+    expect(await row.locator('td').nth(2).textContent()).toBe(`1 / ${container.config.jobMaxAttempts}`);
+    expect(await row.locator('td.error-text').textContent()).toContain('400');
+    await shoot('2-parked');
+
+    const jobId = await row.locator('td').first().textContent();
+    await row.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => flash().textContent()).toBe(`Job ${jobId} sent back to orders.integration.`);
+    await nav('Orders');
+    const flakyItem = page.locator(`li[data-item="${items.flaky}"]`);
+    await until(async () => (await flakyItem.locator('.badge').textContent()) === 'completed', 'the re-driven item to complete');
+    expect(await page.locator(`li[data-item="${items.doomed}"] .badge`).textContent()).toBe('failed');
+    await shoot('3-orders');
+  });
+
+  it('retries all and purges all only after a confirmation', async () => {
+    await nav('Parked jobs');
+    await parkedRow(items.doomed).waitFor();
+    expect(await confirmDialog('Confirm', page.getByRole('button', { name: 'Retry all' }))).toContain('Retry all 1 parked jobs of orders.integration');
+    await expect.poll(() => flash().textContent()).toBe('1 jobs sent back to orders.integration.');
+    // The third party refuses the doomed plan again: it is parked again.
+    await until(async () => (await parkedRow(items.doomed).count()) === 1, 'the doomed plan to be parked again');
+
+    const purgeAll = page.getByRole('button', { name: 'Purge all' });
+    expect(await confirmDialog('Cancel', purgeAll)).toContain('cannot be recovered');
+    expect(await parkedRow(items.doomed).count()).toBe(1);
+    expect((await container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(1);
+    await confirmDialog('Confirm', purgeAll);
+    await expect.poll(() => flash().textContent()).toBe('1 parked jobs deleted.');
+    await page.getByText('No parked jobs in orders.integration.').waitFor();
+    expect((await container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(0);
+  });
+
+  it('runs an ingestion and shows the run with its counts', async () => {
+    await nav('Feed runs');
+    await page.getByText('No feed runs yet.').waitFor();
+    await page.getByRole('button', { name: 'Run ingestion now' }).click();
+    await expect.poll(() => flash().textContent()).toBe('Feed ingestion started.');
+    const run = page.locator('tbody tr').first();
+    await until(async () => (await run.locator('.badge').textContent()) === 'succeeded', 'the run to succeed');
+    const cells = await run.locator('td').allTextContents();
+    expect(cells.slice(1, 3)).toEqual(['succeeded', 'api']);
+    expect(cells.slice(5, 7)).toEqual(['100', '100']);
+    await shoot('4-feed');
+  });
+
+  it('shows the image cache and re-drives the failed downloads', async () => {
+    await nav('Image cache');
+    const tile = (name: string) => page.locator(`[data-tile="${name}"] .value`);
+    await until(async () => (await tile('pending').textContent()) === '0', 'every image to be downloaded or failed', 30_000);
+    expect(await tile('failed').textContent()).toBe(String(MISSING_IMAGES));
+    expect(Number(await tile('cached').textContent())).toBeGreaterThan(0);
+    expect(await tile('bytes cached').textContent()).toMatch(/\d+(\.\d)? (B|KB|MB)/);
+    await shoot('5-images');
+
+    await page.getByRole('button', { name: `Retry failed downloads (${MISSING_IMAGES})` }).click();
+    await expect.poll(() => flash().textContent()).toMatch(new RegExp(`^${MISSING_IMAGES} failed images sent back for download`));
+  });
+});
