@@ -101,7 +101,8 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
   const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics) };
   const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images, metrics: container.metrics });
   const registry = new JobRegistry()
-    .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps) })
+    // A completion lost in a crash runs the job again, which finds its item completed and stops.
+    .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps), durableCompletions: false })
     .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions);
   return {
     registry,

@@ -75,7 +75,8 @@ function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
-    const item = await deps.database.write((db) => startItemDispatch(db, itemId, deps.clock.now()));
+    // Lost in a crash, `processing` leaves the item `received`: the job runs again either way.
+    const item = await deps.database.write((db) => startItemDispatch(db, itemId, deps.clock.now()), { durable: false });
     if (!item) return;
     const record = (status: ItemStatus, details?: ItemDetails) =>
       deps.database.write((db) => updateItemStatus(db, itemId, status, details && JSON.stringify(details), deps.clock.now()));

@@ -16,9 +16,10 @@ export type TransactionWork<T> = (trx: Executor) => Promise<T>;
 
 export interface TransactionOptions {
   /**
-   * false: the commit need not wait for the disk (SQLite: synchronous=NORMAL for this transaction).
-   * A crash may then lose it, never corrupt anything, and the next durable commit makes it
-   * durable too. Only for bulk work that is redone when it was lost. Default true.
+   * false: the commit need not wait for the disk (SQLite: synchronous=NORMAL for this transaction;
+   * PostgreSQL: a connection with synchronous_commit off; MySQL has no per-session equivalent and
+   * always waits). A crash may then lose it, never corrupt anything, and the next durable commit
+   * makes it durable too. Only for work that is redone or harmless when it was lost. Default true.
    */
   durable?: boolean;
 }
@@ -90,21 +91,23 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
   const open = dialect === 'postgres' ? openPostgres : openMysql;
   const pool = { poolMax: options.poolMax ?? 10, onIdleError: (error: Error) => options.logger?.warn({ err: error }, 'database connection lost while idle') };
   const db = open({ url: options.url, ...pool });
+  const relaxedDb = dialect === 'postgres' ? openPostgres({ url: options.url, ...pool, poolMax: Math.max(2, Math.ceil(pool.poolMax / 2)), asynchronousCommit: true }) : db;
+  const onPool = (transactionOptions?: TransactionOptions) => (transactionOptions?.durable === false ? relaxedDb : db);
   if (options.readUrl !== undefined && dialectOf(options.readUrl) !== dialect) throw new Error('DATABASE_READ_URL must use the same engine as DATABASE_URL');
   const replicaDb = options.readUrl === undefined ? undefined : open({ url: options.readUrl, ...pool });
   const replica = replicaDb && new ReadReplica(replicaDb, db, options.logger);
   return {
     dialect,
     db,
-    transaction: (work) => retryDeadlocks(() => runTransaction(db, work)),
-    write: (work) => work(db),
+    transaction: (work, transactionOptions) => retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
+    write: (work, writeOptions) => work(onPool(writeOptions)),
     readStale: (work) => (replica ? replica.read(work) : work(db)),
     replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },
     ping: async () => {
       await sql`select 1`.execute(db);
     },
     close: async () => {
-      await Promise.all([db.destroy(), replicaDb?.destroy()]);
+      await Promise.all([db.destroy(), relaxedDb === db ? undefined : relaxedDb.destroy(), replicaDb?.destroy()]);
     },
   };
 }

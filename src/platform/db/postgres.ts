@@ -8,6 +8,12 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
   /** A pooled connection failed while idle (the server restarted, a proxy cut it). */
   onIdleError?: (error: Error) => void;
+  /**
+   * Commits on these connections return before their WAL reaches the disk
+   * (`synchronous_commit = off`): a crash may lose the last of them, never corrupt anything, and
+   * any later durable commit flushes them too.
+   */
+  asynchronousCommit?: boolean;
 }
 
 const INT8_OID = 20;
@@ -31,5 +37,7 @@ export function openPostgres(options: PoolOptions): Kysely<any> {
   });
   // pg drops a connection that dies while idle; without a listener its error would crash the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // A client runs its queries in order: the SET precedes whatever the pool hands the client out for.
+  if (options.asynchronousCommit) pool.on('connect', (client) => void client.query('SET synchronous_commit TO off').catch(() => undefined));
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { describeWithServices } from '../../support/services.js';
 
 const synchronous = async (db: Executor) => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous;
 const FULL = 2;
@@ -34,5 +36,32 @@ describe('a non-durable SQLite transaction', () => {
       handle.database.write((db) => synchronous(db)),
     ]);
     expect(seen).toEqual([FULL, NORMAL, FULL, FULL]);
+  });
+});
+
+await describeWithServices(['postgres'], 'a non-durable PostgreSQL write', () => {
+  let temp: TempDatabase;
+  beforeEach(async () => {
+    temp = await createTempDatabase('intake-async-commit', 'postgres');
+  });
+  afterEach(() => temp.cleanup());
+
+  const synchronousCommit = async (db: Executor) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]!.synchronous_commit;
+
+  it('commits on a connection with synchronous_commit off; durable work keeps waiting for the disk', async () => {
+    const { database } = temp;
+    const seen = await Promise.all([
+      database.write((db) => synchronousCommit(db), { durable: false }),
+      database.transaction((trx) => synchronousCommit(trx), { durable: false }),
+      database.write((db) => synchronousCommit(db)),
+      database.transaction((trx) => synchronousCommit(trx)),
+    ]);
+    expect(seen).toEqual(['off', 'off', 'on', 'on']);
+  });
+
+  it('makes a non-durable commit visible to the other connections at once', async () => {
+    const { database } = temp;
+    await database.write((db) => db.insertInto('kv').values({ key: 'relaxed', value: 'v', expires_at: null }).execute(), { durable: false });
+    expect(await database.db.selectFrom('kv').select('value').where('key', '=', 'relaxed').executeTakeFirst()).toEqual({ value: 'v' });
   });
 });
