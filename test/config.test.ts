@@ -68,6 +68,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '', ROLE: '   ' })).toMatchObject({ port: 8080, role: 'all' });
   });
 
+  it('traces nothing when OTEL_EXPORTER_OTLP_ENDPOINT is empty, as Compose passes it without the observability command', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).tracing.endpoint).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://alloy:4318' }).tracing.endpoint).toBe('http://alloy:4318');
+  });
+
   it('accepts a single number as a simulator delay range', () => {
     expect(loadConfig({ SIMULATOR_DELAY_MS: '0' }).simulatorDelayMs).toEqual({ min: 0, max: 0 });
   });
