@@ -307,10 +307,13 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** Reads `.env` (if present) into process.env without overriding real variables, then validates. */
-export function loadConfigFromEnvironment(): Config {
+/**
+ * Reads `.env` (if present) into process.env without overriding real variables, then validates.
+ * `role` (named on the command line) wins over ROLE, and the defaults that follow from the role follow it.
+ */
+export function loadConfigFromEnvironment(role?: Role): Config {
   dotenv.config({ quiet: true });
-  return loadConfig(process.env);
+  return loadConfig(role ? { ...process.env, ROLE: role } : process.env);
 }
 
 export function sqlitePath(databaseUrl: string): string {

@@ -7,9 +7,9 @@ import { startRole, type RunningRole } from './roles.js';
 export async function run(roleOverride?: Role, tracing?: Tracing): Promise<void> {
   let running: RunningRole;
   try {
-    const config = loadConfigFromEnvironment();
+    const config = loadConfigFromEnvironment(roleOverride);
     limitHeapGrowth(config.heapGrowthPercent);
-    running = await startRole(roleOverride ? { ...config, role: roleOverride } : config);
+    running = await startRole(config);
   } catch (error) {
     process.stderr.write(`${error instanceof ConfigError ? error.message : `intake failed to start: ${(error as Error).stack ?? String(error)}`}\n`);
     process.exit(1);

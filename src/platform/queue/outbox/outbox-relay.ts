@@ -5,6 +5,7 @@ import { systemClock, systemRandom, type Clock, type Random } from '../../clock.
 import type { Database } from '../../db/database.js';
 import { retryDelayMs } from '../backoff.js';
 import type { BackoffPolicy, Priority } from '../queue.js';
+import { activeTraceparent, inSpan, SpanKind } from '../../telemetry/tracing.js';
 import type { OutboxQueue } from './outbox-queue.js';
 import * as outboxSql from './outbox.repository.js';
 import type { OutboxRow } from './outbox.table.js';
@@ -139,14 +140,25 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * A row enqueued inside a trace is published in a span of that trace, and the job carries the
+   * publish span's context on: otherwise the relay (a loop outside any request) would publish it
+   * in a trace of its own, and the broker's spans would be cut off from the order's trace.
+   */
   private async publish(row: OutboxRow, now: number): Promise<void> {
-    await this.o.queue.inner.enqueue(row.queue, JSON.parse(row.payload), {
-      priority: row.priority as Priority,
-      delayMs: Math.max(0, row.available_at - now),
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      dedupeKey: row.dedupe_key ?? undefined,
-      maxAttempts: row.max_attempts ?? undefined,
-    });
+    const headers = JSON.parse(row.headers) as Record<string, string>;
+    const send = (carried: Record<string, string>) =>
+      this.o.queue.inner.enqueue(row.queue, JSON.parse(row.payload), {
+        priority: row.priority as Priority,
+        delayMs: Math.max(0, row.available_at - now),
+        headers: carried,
+        dedupeKey: row.dedupe_key ?? undefined,
+        maxAttempts: row.max_attempts ?? undefined,
+      });
+    const { traceparent } = headers;
+    if (!traceparent) return send(headers);
+    const span = { kind: SpanKind.PRODUCER, traceparent, attributes: { 'messaging.destination.name': row.queue } };
+    await inSpan(`publish ${row.queue}`, span, () => send({ ...headers, traceparent: activeTraceparent() ?? traceparent }));
   }
 
   private async release(failed: Array<{ row: OutboxRow; error: unknown }>): Promise<void> {

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { recordTraces } from '../../support/trace-recorder.js';
+
+// amqplib is patched as it loads, so the recorder starts before the modules that load it are imported.
+const traces = recordTraces();
+const { QUEUE_NAMES } = await import('../../../src/container.js');
+const { declarationsOf } = await import('../../../src/platform/queue/amqp/amqp-topology.js');
+const { startOutboxRelay } = await import('../../../src/roles.js');
+const { TEST_TIERS_MS, withBroker } = await import('../queue/amqp-fixture.js');
+const { describeWithServices, serviceUrls } = await import('../../support/services.js');
+const { orderTraceContract } = await import('./order-trace.contract.js');
+
+const prefix = `test-trace-${randomUUID().slice(0, 8)}.`;
+
+await describeWithServices(['rabbitmq'], 'tracing over amqp', () => {
+  // The orders path writes its job to the outbox in the order's transaction; the relay publishes it to RabbitMQ.
+  orderTraceContract('one trace from POST /api/orders through the outbox and RabbitMQ to the third party', traces, {
+    env: { QUEUE_DRIVER: 'amqp', AMQP_URL: serviceUrls.rabbitmq, AMQP_QUEUE_PREFIX: prefix, AMQP_RETRY_TIERS_MS: TEST_TIERS_MS.join(',') },
+    startRelay(container) {
+      const relay = startOutboxRelay(container, container.outbox!);
+      return () => relay.stop();
+    },
+    hops: ['publish orders.integration'],
+    librarySpans: [
+      { name: 'publish <default>', under: 'publish orders.integration' },
+      { name: `${prefix}orders.integration process`, under: 'publish <default>' },
+    ],
+    async cleanup() {
+      const names = QUEUE_NAMES.flatMap((queue) => declarationsOf(`${prefix}${queue}`, TEST_TIERS_MS).map((d) => d.name));
+      await withBroker((channel) => Promise.all(names.map((name) => channel.deleteQueue(name))));
+    },
+  });
+});
