@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmptyDatabase } from './support/driver-databases.js';
 import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
-import { assertBuilt, CLI_JS, freePort, killAll, spawnNode, waitUntilServing } from './support/processes.js';
+import { assertBuilt, CLI_JS, freePort, killAll, MAIN_JS, spawnNode, waitUntilServing } from './support/processes.js';
+import { describeWithServices, serviceUrls } from './support/services.js';
 
 describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, () => {
   let dataDir: string;
@@ -41,5 +43,53 @@ describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, (
     expect(await serve.kill('SIGTERM'), serve.describe()).toEqual({ code: 0, signal: null });
     const version = collector.spans.find((span) => span.attributes['http.route'] === '/api/v1/version');
     expect(version, `exported: ${collector.spans.map((s) => s.name).join(', ')}`).toMatchObject({ service: 'intake-api' });
+  });
+});
+
+await describeWithServices(['postgres', 'redis'], 'a traced api role on PostgreSQL and Redis', () => {
+  let collector: OtlpReceiver;
+  let dataDir: string;
+  beforeAll(async () => {
+    assertBuilt();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-db-tracing-'));
+    collector = await startOtlpReceiver();
+  });
+  afterAll(async () => {
+    await killAll();
+    await collector.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('exports the spans of the SQL statements and Redis commands that the app loads through `import`', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const database = await createEmptyDatabase('postgres');
+    const api = spawnNode('traced api', MAIN_JS, {
+      ROLE: 'api',
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      STORE_DRIVER: 'redis',
+      REDIS_URL: serviceUrls.redis,
+      REDIS_KEY_PREFIX: `test-trace-${process.pid}:`,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      FEED_INGEST_ON_START: 'false',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_BSP_SCHEDULE_DELAY: '60000',
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitUntilServing(api, `${baseUrl}/ready`, 30_000);
+    const registered = await fetch(`${baseUrl}/api/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Traced', email: 'traced@example.test', password: 'correct horse battery', password_confirmation: 'correct horse battery' }),
+    });
+    expect(registered.status).toBe(201);
+    expect(await api.kill('SIGTERM'), api.describe()).toEqual({ code: 0, signal: null });
+
+    const system = (span: (typeof collector.spans)[number]) => span.attributes['db.system'] ?? span.attributes['db.system.name'];
+    const names = collector.spans.map((s) => `${s.name} [${String(system(s))}]`).join(', ');
+    expect(collector.spans.some((span) => system(span) === 'postgresql' && /insert/i.test(String(span.attributes['db.statement'] ?? span.attributes['db.query.text'] ?? span.name))), names).toBe(true);
+    expect(collector.spans.some((span) => system(span) === 'redis'), names).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { register } from 'node:module';
 import { useTracing } from './tracing.js';
 
 const SHUTDOWN_MS = 3_000;
@@ -31,6 +32,7 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing |
     import('@opentelemetry/instrumentation-amqplib'),
     import('@opentelemetry/instrumentation-undici'),
   ]);
+  const hooks = await hookEsmImports();
   const http = new FastifyOtelInstrumentation({ instrumentHooks: false });
   const sdk = new NodeSDK({
     serviceName: settings.serviceName,
@@ -38,7 +40,20 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing |
     instrumentations: [http, new pg.PgInstrumentation(), new ioredis.IORedisInstrumentation(), new amqplib.AmqplibInstrumentation(), new undici.UndiciInstrumentation()],
   });
   sdk.start();
+  await hooks.ready();
   useTracing(api, http.plugin());
   // An unreachable collector must not keep a stopping process alive: what is not exported in time is dropped.
   return { shutdown: () => Promise.race([sdk.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())]) };
+}
+
+/**
+ * The instrumentations patch libraries as `require` loads them; the app loads pg, ioredis and the
+ * rest through `import`, which only a module loader hook sees. The hook intercepts just the modules
+ * an instrumentation asks for, and the app may load them once the loader has acknowledged them all.
+ */
+async function hookEsmImports(): Promise<{ ready: () => Promise<void> }> {
+  const { createAddHookMessageChannel } = await import('import-in-the-middle');
+  const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+  return { ready: waitForAllMessagesAcknowledged };
 }
