@@ -47,6 +47,16 @@ export function activeSpanIds(): { trace_id: string; span_id: string } | undefin
   return { trace_id: traceId, span_id: spanId };
 }
 
+/** The active trace context, to resume later with `withContext`; undefined while tracing is off. */
+export function captureContext(): OtelApi.Context | undefined {
+  return otel?.context.active();
+}
+
+/** Runs `work` in a context captured earlier, rather than in whatever context calls it. */
+export function withContext<T>(context: OtelApi.Context | undefined, work: () => T): T {
+  return otel && context ? otel.context.with(context, work) : work();
+}
+
 export interface SpanOptions {
   kind?: Kind;
   attributes?: OtelApi.Attributes;

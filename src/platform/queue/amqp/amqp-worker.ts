@@ -1,6 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../../clock.js';
+import { captureContext, withContext } from '../../telemetry/tracing.js';
 import { DEFAULT_PRIORITY, PRIORITIES, type BackoffPolicy, type JobHandler, type Priority, type WorkOptions, type Worker } from '../queue.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import type { AmqpDedupe } from './amqp-dedupe.js';
@@ -56,7 +57,7 @@ export class AmqpWorker implements Worker {
   private consumerTag: string | undefined;
   private readonly closedChannels = new WeakSet<Channel>();
   /** Delivered, not started (the prefetch). */
-  private readonly waiting: Delivery[] = [];
+  private readonly waiting: Array<Delivery & { context?: ReturnType<typeof captureContext> }> = [];
   private readonly runs = new Set<Run>();
   private readonly handover = new AmqpHandover();
   private readonly settler: AmqpSettler;
@@ -150,7 +151,8 @@ export class AmqpWorker implements Worker {
 
   /** While stopping, deliveries that beat the cancellation wait to be given back. */
   private onDelivery(channel: Channel, message: ConsumeMessage): void {
-    this.waiting.push({ channel, message });
+    // A prefetched message starts when another job frees its slot: it runs in its own delivery's context, not that job's.
+    this.waiting.push({ channel, message, context: captureContext() });
     this.pump();
   }
 
@@ -179,7 +181,7 @@ export class AmqpWorker implements Worker {
       const delivery = this.waiting.shift()!;
       const run: Run = { delivery, abort: new AbortController(), inHandler: true, givenBack: false, done: Promise.resolve() };
       this.runs.add(run);
-      run.done = this.process(run).finally(() => {
+      run.done = withContext(delivery.context, () => this.process(run)).finally(() => {
         this.runs.delete(run);
         this.pump();
       });
