@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
-import { removeSeededItems, seedRecurringItems, waitForItems, type SeededItems } from './support/pipeline-items.js';
+import { removeSeededItems, seedRecurringItems, vacuumBeforeRun, waitForItems, type SeededItems } from './support/pipeline-items.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { ensurePostgresDatabase } from './support/postgres.js';
@@ -176,6 +176,7 @@ async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promi
       // A shared database (BENCH_POSTGRES_URL) may hold jobs of an aborted earlier run: they would be counted as this run's leftovers.
       const stale = await pipeline.leftovers();
       if (stale.length > 0) throw new Error(`the queue is not empty before the run (${stale.join('; ')}): empty it, or point BENCH_POSTGRES_URL at a fresh database`);
+      await vacuumBeforeRun(pipeline.container.database);
       const seeded = await seedRecurringItems(pipeline.container, JOBS);
       try {
         return await measure(pipeline, seeded, thirdParty);
