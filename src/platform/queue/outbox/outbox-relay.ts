@@ -127,7 +127,8 @@ export class OutboxRelay {
     const rows = await this.o.database.write((db) => outboxSql.claimOutboxRows(db, this.o.database.dialect, claim), NOT_FLUSHED);
     if (rows.length === 0) return { claimed: 0, published: 0, failed: 0 };
     return this.o.queue.transfer(async () => {
-      const outcomes = await Promise.allSettled(rows.map((row) => this.publish(row, now)));
+      const publishedAt = this.clock.now();
+      const outcomes = await Promise.allSettled(rows.map((row) => this.publish(row, publishedAt)));
       const published = rows.filter((_, i) => outcomes[i]!.status === 'fulfilled');
       const failed = rows.flatMap((row, i) => {
         const outcome = outcomes[i]!;
@@ -150,7 +151,7 @@ export class OutboxRelay {
     const send = (carried: Record<string, string>) =>
       this.o.queue.inner.enqueue(row.queue, JSON.parse(row.payload), {
         priority: row.priority as Priority,
-        delayMs: Math.max(0, row.available_at - now),
+        delayMs: delayLeft(row, now),
         headers: carried,
         dedupeKey: row.dedupe_key ?? undefined,
         maxAttempts: row.max_attempts ?? undefined,
@@ -186,4 +187,13 @@ export class OutboxRelay {
       };
     });
   }
+}
+
+/**
+ * A job enqueued without a delay is published without one, whatever the clocks say: the row may
+ * come from another host whose clock runs ahead, or have been committed while the claim ran, and
+ * the broker would send a few milliseconds of "delay" through its smallest retry tier.
+ */
+function delayLeft(row: OutboxRow, now: number): number {
+  return row.available_at > row.created_at ? Math.max(0, row.available_at - now) : 0;
 }

@@ -117,6 +117,22 @@ describe('outbox relay', () => {
     ]);
   });
 
+  it('publishes a job enqueued without a delay at once, even from a host whose clock runs ahead', async () => {
+    const relayClock = manualClock();
+    const apiClock = manualClock();
+    apiClock.advance(2_000);
+    const { database, inner, start, drained } = await setup({ clock: relayClock });
+    const aheadQueue = new OutboxQueue({ inner, database, clock: apiClock });
+    await commit(database, aheadQueue, ['now'], {});
+    await commit(database, aheadQueue, ['in-three-seconds'], { delayMs: 3_000 });
+    start();
+    await drained();
+    expect(inner.published.map((p) => [(p.payload as { name: string }).name, p.options.delayMs])).toEqual([
+      ['now', 0],
+      ['in-three-seconds', 5_000],
+    ]);
+  });
+
   it('keeps the delay of a delayed job through the real database queue', async () => {
     const temp = await createTempDatabase('intake-outbox-relay');
     cleanups.push(temp.cleanup);
