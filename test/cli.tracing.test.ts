@@ -7,13 +7,13 @@ import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js
 import { assertBuilt, CLI_JS, freePort, killAll, MAIN_JS, spawnNode, waitUntilServing } from './support/processes.js';
 import { describeWithServices, serviceUrls } from './support/services.js';
 
-describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, () => {
+/** A collector stand-in and a data directory for the processes of one describe block. */
+function useCollector(): { collector: () => OtlpReceiver; dataDir: () => string } {
   let dataDir: string;
   let collector: OtlpReceiver;
-
   beforeAll(async () => {
     assertBuilt();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-cli-tracing-'));
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-tracing-'));
     collector = await startOtlpReceiver();
   });
   afterAll(async () => {
@@ -21,8 +21,15 @@ describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, (
     await collector.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+  return { collector: () => collector, dataDir: () => dataDir };
+}
+
+describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, () => {
+  const traced = useCollector();
 
   it('traces the role it runs and exports the spans when it stops', async () => {
+    const collector = traced.collector();
+    const dataDir = traced.dataDir();
     const port = await freePort();
     const env = {
       DATA_DIR: dataDir,
@@ -47,20 +54,11 @@ describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, (
 });
 
 await describeWithServices(['postgres', 'redis'], 'a traced api role on PostgreSQL and Redis', () => {
-  let collector: OtlpReceiver;
-  let dataDir: string;
-  beforeAll(async () => {
-    assertBuilt();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-db-tracing-'));
-    collector = await startOtlpReceiver();
-  });
-  afterAll(async () => {
-    await killAll();
-    await collector.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const traced = useCollector();
 
   it('exports the spans of the SQL statements and Redis commands that the app loads through `import`', { timeout: 60_000 }, async () => {
+    const collector = traced.collector();
+    const dataDir = traced.dataDir();
     const port = await freePort();
     const database = await createEmptyDatabase('postgres');
     const api = spawnNode('traced api', MAIN_JS, {
