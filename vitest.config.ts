@@ -25,6 +25,8 @@ const DATABASE_SUITES = [
   'test/platform/store/database-store.test.ts',
 ];
 
+const BROKER_RESTART = 'test/e2e/broker-restart.e2e.test.ts';
+
 const onEngine = (dialect: 'postgres' | 'mysql'): TestProjectInlineConfiguration => ({
   extends: true,
   test: { name: dialect, include: DATABASE_SUITES, env: { TEST_DIALECT: dialect } },
@@ -49,6 +51,11 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    projects: [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }, ...engines],
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART] } },
+      ...engines,
+      // Restarting RabbitMQ would cut every suite that uses it: this file runs alone, after all the others.
+      { extends: true, test: { name: 'broker-restart', include: [BROKER_RESTART], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, it } from 'vitest';
+import { sleep } from '../support/driver-wait.js';
+import { assertBuilt, killAll } from '../support/processes.js';
+import { describeWithServices, isServiceUp } from '../support/services.js';
+import { ordersThroughBrokerDisruption } from './support/broker-disruption.js';
+
+// Restarting the broker cuts every other suite that uses it: vitest runs this file alone, after
+// all the others (its own project, a later `sequence.groupOrder`).
+const run = promisify(execFile);
+const rabbitmqctl = (...args: string[]) => run('rabbitmqctl', args, { timeout: 60_000 });
+
+afterAll(async () => {
+  await killAll();
+  if (!(await isServiceUp('rabbitmq'))) await rabbitmqctl('start_app');
+});
+
+await describeWithServices(['postgres', 'rabbitmq', 'redis'], 'scale-out roles through a broker restart', () => {
+  it('takes every order while RabbitMQ restarts, and completes every recurring item exactly once', async () => {
+    assertBuilt();
+    const restarts: Array<Promise<unknown>> = [];
+    try {
+      // Delivery is at least once: a publish whose confirm, or a delivery whose ack, the restart
+      // lost comes again, and a handler may then repeat a call under the same Idempotency-Key.
+      const { repeats } = await ordersThroughBrokerDisruption(
+        async () => {
+          await rabbitmqctl('stop_app');
+          // The broker stays down for two seconds while orders keep coming: the API writes them to the outbox.
+          restarts.push(sleep(2_000).then(() => rabbitmqctl('start_app')));
+        },
+        { repeatsAllowed: true },
+      );
+      process.stdout.write(`broker restart: ${repeats} repeated third-party calls (same Idempotency-Key)\n`);
+    } finally {
+      await Promise.allSettled(restarts);
+    }
+  }, 180_000);
+});
