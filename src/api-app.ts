@@ -28,22 +28,23 @@ export function readinessOf(container: Container): ReadinessCheck[] {
 
 /** The public HTTP API: auth, orders, the catalog, cached images and, when enabled, the third-party simulator. */
 export function buildApiApp(container: Container, simulator?: SimulatorState): Promise<FastifyInstance> {
-  const plugins: FastifyPluginAsync[] = [
-    (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: container.config.authRateLimitPerMinute }),
-    (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
-    (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
-    (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
-    (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
-    dashboardRoutes,
-    (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
-  ];
-  if (simulator) plugins.push((app) => simulatorRoutes(app, simulator));
+  // Keyed, so that each plugin is named after its key in logs and in the traces' handler spans.
+  const plugins: Record<string, FastifyPluginAsync> = {
+    auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: container.config.authRateLimitPerMinute }),
+    orders: (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
+    catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
+    images: (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
+    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
+    'admin dashboard': dashboardRoutes,
+    'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
+    ...(simulator && { simulator: (app: FastifyInstance) => simulatorRoutes(app, simulator) }),
+  };
   return buildApp({
     logger: container.logger,
     bodyLimitBytes: container.config.bodyLimitBytes,
     version: VERSION,
     readiness: readinessOf(container),
-    plugins,
+    plugins: Object.values(plugins),
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
     metrics: container.metrics,
   });
