@@ -36,7 +36,7 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
     images: (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
-    'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, tokens: container.auth, logger: container.logger }),
+    'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
     ...(simulator && { simulator: (app: FastifyInstance) => simulatorRoutes(app, simulator) }),
   };
   return buildApp({

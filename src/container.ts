@@ -3,6 +3,7 @@ import { AuthService } from './auth/auth.service.js';
 import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
 import { feedMetrics } from './catalog/catalog.metrics.js';
 import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
+import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from './catalog/feed/feed.jobs.js';
 import { createImageJobs, imageDownloadJob } from './catalog/images/images.jobs.js';
 import { ImagesService } from './catalog/images/images.service.js';
 import type { Config } from './config.js';
@@ -103,7 +104,8 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
   const registry = new JobRegistry()
     // A completion lost in a crash runs the job again, which finds its item completed and stops.
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps), durableCompletions: false })
-    .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions);
+    .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions)
+    .handle(feedIngestJob, feedIngestHandler(container.feed, container.logger.child({ job: feedIngestJob.queue })), feedIngestWorkOptions);
   return {
     registry,
     close: async () => {
@@ -114,4 +116,4 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
 }
 
 /** The queues the CLI and the operator API can inspect, whether or not this process works them. */
-export const QUEUE_NAMES = [orderIntegrationJob.queue, imageDownloadJob.queue];
+export const QUEUE_NAMES = [orderIntegrationJob.queue, imageDownloadJob.queue, feedIngestJob.queue];

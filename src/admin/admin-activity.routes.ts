@@ -1,20 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { Type, type Static } from 'typebox';
 import type { FeedIngestService } from '../catalog/feed/feed-ingest.service.js';
+import { feedIngestJob } from '../catalog/feed/feed.jobs.js';
 import type { ImagesService } from '../catalog/images/images.service.js';
 import { OrderOutput } from '../orders/orders.schemas.js';
 import type { OrdersService } from '../orders/orders.service.js';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
+import type { Queue } from '../platform/queue/queue.js';
 import { Message } from './admin.schemas.js';
 
 export interface AdminActivityDeps {
   orders: OrdersService;
   feed: FeedIngestService;
   images: ImagesService;
+  queue: Queue;
   tokens: TokenVerifier;
-  logger: Logger;
 }
 
 const secured = { tags: ['admin'], security: [{ bearer: [] }] };
@@ -58,11 +59,11 @@ export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActiv
 
   app.post(
     '/api/admin/feed/runs',
-    { schema: { ...secured, summary: 'Start a feed ingestion now (it runs in the background; see the runs)', response: { 202: Message, 409: Message, ...denied } } },
+    { schema: { ...secured, summary: 'Queue a feed ingestion now (a worker runs it; see the runs)', response: { 202: Message, 409: Message, ...denied } } },
     async (_request, reply) => {
       if (await deps.feed.isRunning()) throw httpErrors.conflict('A feed ingestion is already running.');
-      void deps.feed.ingest({ trigger: 'api' }).catch((error: unknown) => deps.logger.error({ err: error }, 'feed ingestion started by an operator crashed'));
-      return reply.code(202).send({ message: 'Feed ingestion started.' });
+      await deps.queue.enqueue(feedIngestJob.queue, {}, feedIngestJob.defaults);
+      return reply.code(202).send({ message: 'Feed ingestion queued: a worker runs it.' });
     },
   );
 

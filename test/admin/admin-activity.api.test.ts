@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from '../../src/catalog/feed/feed.jobs.js';
 import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';
 import { waitFor } from '../support/driver-wait.js';
 import { ROOT } from '../support/processes.js';
@@ -33,10 +35,16 @@ describe('operator API: orders, feed runs and the image cache', () => {
     expect(orders.every((o) => o.user_id === customer.id)).toBe(true);
   });
 
-  it('starts a feed ingestion, lists it among the runs, and refuses a second one while one runs', async () => {
+  it('queues a feed ingestion for a worker, lists its run, and refuses another while one runs', async () => {
     const started = await post('/api/admin/feed/runs');
     expect(started.statusCode).toBe(202);
+    expect(started.json()).toEqual({ message: 'Feed ingestion queued: a worker runs it.' });
+    expect((await t.container.queue.stats(feedIngestJob.queue)).counts.ready).toBe(1);
+    expect((await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data).toEqual([]);
+
+    const worker = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, pino({ level: 'silent' })), feedIngestWorkOptions);
     await waitFor(async () => (await get('/api/admin/feed/runs')).json<{ data: Array<{ status: string }> }>().data[0]?.status === 'succeeded', 15_000, 'the run to succeed');
+    await worker.stop();
     const runs = (await get('/api/admin/feed/runs')).json<{ data: Array<{ trigger: string; created_count: number }> }>().data;
     expect(runs[0]).toMatchObject({ trigger: 'api', created_count: 100 });
 

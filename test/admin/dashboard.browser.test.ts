@@ -197,7 +197,7 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     await nav('Feed runs');
     await page.getByText('No feed runs yet.').waitFor();
     await page.getByRole('button', { name: 'Run ingestion now' }).click();
-    await expect.poll(() => flash().textContent()).toBe('Feed ingestion started.');
+    await expect.poll(() => flash().textContent()).toBe('Feed ingestion queued: a worker runs it.');
     const run = page.locator('tbody tr').first();
     await until(async () => (await run.locator('.badge').textContent()) === 'succeeded', 'the run to succeed');
     const cells = await run.locator('td').allTextContents();
