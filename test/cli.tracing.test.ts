@@ -7,8 +7,8 @@ import { startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js
 import { assertBuilt, CLI_JS, freePort, killAll, MAIN_JS, spawnNode, waitUntilServing } from './support/processes.js';
 import { describeWithServices, serviceUrls } from './support/services.js';
 
-/** A collector stand-in and a data directory for the processes of one describe block. */
-function useCollector(): { collector: () => OtlpReceiver; dataDir: () => string } {
+/** A collector stand-in and a data directory for the processes of one describe block; `env` is a traced process's environment on `port`. */
+function useCollector(): { collector: () => OtlpReceiver; env: (port: number) => Record<string, string> } {
   let dataDir: string;
   let collector: OtlpReceiver;
   beforeAll(async () => {
@@ -21,7 +21,17 @@ function useCollector(): { collector: () => OtlpReceiver; dataDir: () => string 
     await collector.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  return { collector: () => collector, dataDir: () => dataDir };
+  const env = (port: number) => ({
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    FEED_INGEST_ON_START: 'false',
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    // No scheduled export during the test: the spans can only arrive through the flush at the stop.
+    OTEL_BSP_SCHEDULE_DELAY: '60000',
+  });
+  return { collector: () => collector, env };
 }
 
 describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, () => {
@@ -29,19 +39,8 @@ describe('intake serve with OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 60_000 }, (
 
   it('traces the role it runs and exports the spans when it stops', async () => {
     const collector = traced.collector();
-    const dataDir = traced.dataDir();
     const port = await freePort();
-    const env = {
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      FEED_INGEST_ON_START: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      // No scheduled export during the test: the spans can only arrive through the flush at the stop.
-      OTEL_BSP_SCHEDULE_DELAY: '60000',
-    };
-    const serve = spawnNode('intake serve', CLI_JS, env, ['serve', '--role', 'api']);
+    const serve = spawnNode('intake serve', CLI_JS, traced.env(port), ['serve', '--role', 'api']);
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitUntilServing(serve, `${baseUrl}/api/v1/health`, 30_000);
     expect((await fetch(`${baseUrl}/api/v1/version`)).status).toBe(200);
@@ -58,22 +57,15 @@ await describeWithServices(['postgres', 'redis'], 'a traced api role on PostgreS
 
   it('exports the spans of the SQL statements and Redis commands that the app loads through `import`', { timeout: 60_000 }, async () => {
     const collector = traced.collector();
-    const dataDir = traced.dataDir();
     const port = await freePort();
     const database = await createEmptyDatabase('postgres');
     const api = spawnNode('traced api', MAIN_JS, {
+      ...traced.env(port),
       ROLE: 'api',
-      DATA_DIR: dataDir,
       DATABASE_URL: database.url,
       STORE_DRIVER: 'redis',
       REDIS_URL: serviceUrls.redis,
       REDIS_KEY_PREFIX: `test-trace-${process.pid}:`,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      FEED_INGEST_ON_START: 'false',
-      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-      OTEL_BSP_SCHEDULE_DELAY: '60000',
     });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitUntilServing(api, `${baseUrl}/ready`, 30_000);
