@@ -48,7 +48,9 @@ export class FeedStaging {
   }
 
   async discard(): Promise<void> {
-    if (!this.out.closed) this.out.destroy();
+    // The stream opens its file asynchronously: removing it before the stream has closed could
+    // race the open and leave an empty file behind.
+    if (!this.out.closed) await new Promise<void>((resolve) => this.out.once('close', () => resolve()).destroy());
     await fs.promises.rm(this.file, { force: true });
   }
 }
