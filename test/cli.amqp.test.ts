@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../src/container.js';
-import { declarationsOf } from '../src/platform/queue/amqp/amqp-topology.js';
-import { createAmqpFixture, TEST_TIERS_MS, withBroker, type AmqpFixture } from './platform/queue/amqp-fixture.js';
+import { createAmqpFixture, deleteJobQueues, TEST_TIERS_MS, type AmqpFixture } from './platform/queue/amqp-fixture.js';
 import { waitFor } from './support/driver-wait.js';
 import { assertBuilt, runCliProcess } from './support/processes.js';
 import { describeWithServices, serviceUrls } from './support/services.js';
@@ -32,8 +31,7 @@ await describeWithServices(['rabbitmq'], 'intake CLI on the amqp driver', () => 
   afterAll(async () => {
     await fixture.cleanup();
     // The CLI declares the topology of every job queue, not only the one the fixture used.
-    const names = QUEUE_NAMES.flatMap((queue) => declarationsOf(`${fixture.prefix}${queue}`, TEST_TIERS_MS).map((d) => d.name));
-    await withBroker((channel) => Promise.all(names.map((name) => channel.deleteQueue(name))));
+    await deleteJobQueues(fixture.prefix, QUEUE_NAMES);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

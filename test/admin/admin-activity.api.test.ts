@@ -51,6 +51,13 @@ describe('operator API: orders, feed runs and the image cache', () => {
     await t.container.store.setIfAbsent('lock:feed-ingest', 'another instance', 60_000);
     try {
       expect((await post('/api/admin/feed/runs')).statusCode).toBe(409);
+      // A job queued before the other ingestion began finds it running, and leaves it alone.
+      await t.container.queue.enqueue(feedIngestJob.queue, {}, feedIngestJob.defaults);
+      const late = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, pino({ level: 'silent' })), feedIngestWorkOptions);
+      await waitFor(async () => (await t.container.queue.stats(feedIngestJob.queue)).counts.ready === 0, 5_000, 'the queued job to run');
+      await late.stop();
+      expect((await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data).toHaveLength(1);
+      expect((await t.container.queue.stats(feedIngestJob.queue)).counts).toMatchObject({ active: 0, parked: 0 });
     } finally {
       await t.container.store.delete('lock:feed-ingest');
     }

@@ -221,4 +221,21 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     await page.getByRole('button', { name: `Retry failed downloads (${MISSING_IMAGES})` }).click();
     await expect.poll(() => flash().textContent()).toMatch(new RegExp(`^${MISSING_IMAGES} failed images sent back for download`));
   });
+
+  it('signs the operator out when the token is revoked behind the page’s back, and signs out on request', async () => {
+    expect((await app.inject({ method: 'POST', url: '/api/logout', headers: { authorization: `Bearer ${tokens.operator}` } })).statusCode).toBe(200);
+    await page.reload();
+    await page.locator('#login').waitFor();
+    expect(await page.locator('#login-error').textContent()).toBe('The token was refused; sign in again.');
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+
+    const user = await container.auth.createUser({ name: 'Second operator', email: 'ops2@example.test', password: 'correct horse battery' });
+    await page.fill('#token', await container.auth.createToken(user.id, 'dashboard', ['admin']));
+    await page.click('#login-form button[type=submit]');
+    // Back on the page the operator was on.
+    await page.locator('[data-tile="images"]').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#login').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
 });

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { QUEUE_NAMES } from '../../../src/container.js';
 import { createDatabase } from '../../../src/platform/db/database.js';
-import { declarationsOf } from '../../../src/platform/queue/amqp/amqp-topology.js';
-import { withBroker } from '../../platform/queue/amqp-fixture.js';
+import { deleteJobQueues } from '../../platform/queue/amqp-fixture.js';
 import { startFakeThirdParty } from '../../orders/fake-third-party.js';
 import { createEmptyDatabase } from '../../support/driver-databases.js';
 import { waitFor } from '../../support/driver-wait.js';
@@ -78,8 +77,6 @@ export async function ordersThroughBrokerDisruption(disrupt: Disruption, options
     await killAll();
     await database.close();
     await thirdParty.close();
-    const tiers = TIERS.split(',').map(Number);
-    const names = QUEUE_NAMES.flatMap((queue) => declarationsOf(`${prefix}${queue}`, tiers).map((d) => d.name));
-    await withBroker((channel) => Promise.all(names.map((name) => channel.deleteQueue(name)))).catch(() => undefined);
+    await deleteJobQueues(prefix, QUEUE_NAMES, TIERS.split(',').map(Number)).catch(() => undefined);
   }
 }

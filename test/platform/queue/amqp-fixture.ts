@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import { AmqpQueue, type AmqpQueueOptions } from '../../../src/platform/queue/amqp/amqp-queue.js';
+import { declarationsOf } from '../../../src/platform/queue/amqp/amqp-topology.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { serviceUrls } from '../../support/services.js';
 import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
@@ -68,6 +69,12 @@ export async function withBroker<T>(fn: (channel: Channel, connection: ChannelMo
   } finally {
     await connection.close().catch(() => undefined);
   }
+}
+
+/** Deletes every broker queue declared for these job queues under `prefix`: main, retry tiers and parked. */
+export async function deleteJobQueues(prefix: string, queues: readonly string[], tiersMs: readonly number[] = TEST_TIERS_MS): Promise<void> {
+  const names = queues.flatMap((queue) => declarationsOf(`${prefix}${queue}`, tiersMs).map((d) => d.name));
+  await withBroker((channel) => Promise.all(names.map((name) => channel.deleteQueue(name))));
 }
 
 /** Closes the named connection from the broker's side, as an operator or a failing node would. */

@@ -4,9 +4,8 @@ import { recordTraces } from '../../support/trace-recorder.js';
 // amqplib is patched as it loads, so the recorder starts before the modules that load it are imported.
 const traces = recordTraces();
 const { QUEUE_NAMES } = await import('../../../src/container.js');
-const { declarationsOf } = await import('../../../src/platform/queue/amqp/amqp-topology.js');
 const { startOutboxRelay } = await import('../../../src/roles.js');
-const { TEST_TIERS_MS, withBroker } = await import('../queue/amqp-fixture.js');
+const { TEST_TIERS_MS, deleteJobQueues } = await import('../queue/amqp-fixture.js');
 const { describeWithServices, serviceUrls } = await import('../../support/services.js');
 const { orderTraceContract } = await import('./order-trace.contract.js');
 
@@ -26,8 +25,7 @@ await describeWithServices(['rabbitmq'], 'tracing over amqp', () => {
       { name: `${prefix}orders.integration process`, under: 'publish <default>' },
     ],
     async cleanup() {
-      const names = QUEUE_NAMES.flatMap((queue) => declarationsOf(`${prefix}${queue}`, TEST_TIERS_MS).map((d) => d.name));
-      await withBroker((channel) => Promise.all(names.map((name) => channel.deleteQueue(name))));
+      await deleteJobQueues(prefix, QUEUE_NAMES);
     },
   });
 });
