@@ -1,12 +1,11 @@
-import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from '../../src/catalog/feed/feed.jobs.js';
 import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';
 import { waitFor } from '../support/driver-wait.js';
-import { ROOT } from '../support/processes.js';
+import { FEED100_FIXTURE } from '../support/fixtures.js';
 
-const FEED = path.resolve(ROOT, '../shared/fixtures/feed100.json');
+const FEED = FEED100_FIXTURE;
 
 describe('operator API: orders, feed runs and the image cache', () => {
   let t: TestApp;

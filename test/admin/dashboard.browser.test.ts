@@ -15,8 +15,9 @@ import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from '../support
 import { waitFor } from '../support/driver-wait.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../orders/fake-third-party.js';
 import type { FastifyInstance } from 'fastify';
+import { FEED100_FIXTURE } from '../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 /** Two thumbnails the CDN does not have, so that the image cache shows failures. */
 const MISSING_IMAGES = 2;
 

@@ -9,8 +9,9 @@ import type { Worker } from '../../src/platform/queue/queue.js';
 import { testConfig } from '../support/app.js';
 import { parsePrometheus } from '../support/prometheus.js';
 import { waitFor } from '../support/driver-wait.js';
+import { FEED100_FIXTURE } from '../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 
 interface PornstarView {
   id: number;

@@ -2,7 +2,7 @@ import type { Random } from './prng.js';
 
 /**
  * Word lists and value weights for the synthetic feed, read off the real 100-item excerpt
- * (`shared/fixtures/feed100.json`): weights are counts per 100 items there.
+ * (`test/fixtures/feed100.json`): weights are counts per 100 items there.
  */
 
 export const FEMALE_FIRST = [

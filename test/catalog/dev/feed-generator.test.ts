@@ -6,8 +6,9 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { generateFeed, generateItems, writeFeedFile, type FeedDefect, type FeedItem, type FeedOptions } from '../../../src/catalog/dev/feed-generator.js';
+import { FEED100_FIXTURE } from '../../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 
 async function text(options: FeedOptions): Promise<string> {
   const parts: Buffer[] = [];

@@ -10,8 +10,9 @@ import { loadConfig } from '../../../src/config.js';
 import { createContainer, type Container } from '../../../src/container.js';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { testConfig } from '../../support/app.js';
+import { FEED100_FIXTURE } from '../../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 
 class RecordingClaimer implements ImageClaimer {
   readonly urls = new Set<string>();

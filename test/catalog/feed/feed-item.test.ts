@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aliasKey, contentHash, firstNumber, validateFeedItem, type NormalizedItem } from '../../../src/catalog/feed/feed-item.js';
+import { FEED100_FIXTURE } from '../../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { items: Array<Record<string, unknown>> };
 const first = fixture.items[0]!;
 

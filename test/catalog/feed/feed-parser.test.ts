@@ -1,12 +1,12 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { FeedFormatError, parseFeed, type FeedEndEvent, type FeedEvent, type FeedInvalidEvent, type ParseFeedOptions } from '../../../src/catalog/feed/feed-parser.js';
+import { FEED100_FIXTURE } from '../../support/fixtures.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../../../shared/fixtures/feed100.json');
+const FIXTURE = FEED100_FIXTURE;
 const fixtureText = readFileSync(FIXTURE, 'utf8');
 const fixture = JSON.parse(fixtureText) as { site: string; generationDate: string; items: Array<Record<string, unknown>>; itemsCount: number };
 
