@@ -106,6 +106,10 @@ export interface FeedRunsTable {
   invalid_count: Generated<number>;
   repaired_count: Generated<number>;
   images_enqueued: Generated<number>;
+  /** The envelope's `itemsCount`, when it declares one. */
+  items_declared: number | null;
+  /** What the run noticed without failing, e.g. an `itemsCount` that disagrees with the items seen. */
+  warning: string | null;
   /** JSON array of the first invalid items: `{line, id, errors}`. */
   invalid_samples: string | null;
   error: string | null;

@@ -39,6 +39,11 @@ export interface FeedOptions extends FeedItemOptions {
   itemsCount?: number;
   /** Size of the chunks yielded. Default 64 KiB. */
   chunkBytes?: number;
+  /**
+   * Every so many items, the separator starts the item's line instead of ending the line before,
+   * as the live feed writes it (every 200th item; 0 never).
+   */
+  separatorFirstEvery?: number;
 }
 
 export interface FeedSummary {
@@ -151,6 +156,7 @@ function* feedChunks(options: FeedOptions, summary: FeedSummary): Generator<Buff
   const defects = defectPlan(options);
   const chunkBytes = options.chunkBytes ?? 64 * 1024;
   const seed = options.seed ?? 1;
+  const separatorFirstEvery = options.separatorFirstEvery ?? 200;
   let pending = `{\n\t"site": "${options.site ?? 'https://www.pornhub.com'}",\n\t"generationDate": "${formatDate(options.generationDate)}",\n\t"items": [\n`;
   const flush = (): Buffer => {
     const chunk = Buffer.from(pending, 'utf8');
@@ -172,7 +178,9 @@ function* feedChunks(options: FeedOptions, summary: FeedSummary): Generator<Buff
     const line = defectiveLine(item, defect, index, seed);
     if (defect) summary.defects[defect].push(item.id);
     options.onItem?.(item, index, defect);
-    pending += `${summary.items === 0 ? '' : ',\n'}\t\t${line}`;
+    if (summary.items === 0) pending += `\t\t${line}`;
+    else if (separatorFirstEvery > 0 && summary.items % separatorFirstEvery === 0) pending += `\n\t\t,${line}`;
+    else pending += `,\n\t\t${line}`;
     summary.items++;
     if (pending.length >= chunkBytes) yield flush();
   }

@@ -1,13 +1,9 @@
 import type { Repair, RepairCounts } from './sanitize.js';
 
-/** `lines`: one item per line, parsed with `JSON.parse`; `stream`: any other layout, streamed. */
-export type FeedLayout = 'lines' | 'stream';
-
 export interface FeedHeaderEvent {
   kind: 'header';
   site: string | null;
   generationDate: string | null;
-  layout: FeedLayout;
 }
 
 export interface FeedItemEvent {
@@ -44,7 +40,6 @@ export interface FeedEndEvent {
   /** The envelope's fields as finally known (a streamed feed may give them after the items). */
   site: string | null;
   generationDate: string | null;
-  layout: FeedLayout;
 }
 
 export type FeedEvent = FeedHeaderEvent | FeedItemEvent | FeedInvalidEvent | FeedEndEvent;

@@ -144,6 +144,7 @@ export class FeedIngestService {
     } finally {
       await staging.discard().catch(() => undefined);
     }
+    if (details.warning) log.warn({ itemsDeclared: details.items_declared, itemsSeen: tally.counts.items_seen }, details.warning);
     const samples = tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null;
     await database.write((db) => updateFeedRun(db, runId, { ...details, ...tally.counts, status, error, invalid_samples: samples, finished_at: clock.now() }));
     return findFeedRun(database.db, runId);
@@ -166,7 +167,8 @@ export class FeedIngestService {
     await staging.close();
     details.bytes = response.meter.bytes;
     details.body_sha256 = response.meter.sha256();
-    this.assertSound(counts, previous);
+    details.warning = reconcile(counts, details.items_declared ?? null);
+    this.assertSound(counts, previous, details.items_declared ?? null);
     const identical =
       previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
     await this.apply(staging, counts, (applied) => progress('applying', applied));
@@ -188,7 +190,10 @@ export class FeedIngestService {
     };
     for await (const event of parseFeed(body)) {
       if (event.kind === 'header') details.generation_date = event.generationDate ?? null;
-      else if (event.kind === 'end') tally.counts.repaired_count = event.repaired;
+      else if (event.kind === 'end') {
+        tally.counts.repaired_count = event.repaired;
+        details.items_declared = event.itemsCount;
+      }
       else if (event.kind === 'invalid') tally.invalid({ line: event.line, errors: [event.reason] });
       else {
         const checked = validateFeedItem(event.value);
@@ -225,14 +230,19 @@ export class FeedIngestService {
   }
 
   /** Guard rails against a broken feed wiping or corrupting the catalog. */
-  private assertSound(counts: RunCounts, previous: FeedRunRow | undefined): void {
+  private assertSound(counts: RunCounts, previous: FeedRunRow | undefined, declared: number | null): void {
     const total = counts.items_seen;
     if (total === 0) throw new FeedFailure('the feed holds no items');
+    const { maxInvalidRatio } = this.deps.config;
     const ratio = counts.invalid_count / total;
-    if (ratio > this.deps.config.maxInvalidRatio) {
-      throw new FeedFailure(`${counts.invalid_count} of ${total} items are invalid (${(ratio * 100).toFixed(1)} % > FEED_MAX_INVALID_RATIO ${this.deps.config.maxInvalidRatio * 100} %)`);
+    if (ratio > maxInvalidRatio) {
+      throw new FeedFailure(`${counts.invalid_count} of ${total} items are invalid (${(ratio * 100).toFixed(1)} % > FEED_MAX_INVALID_RATIO ${maxInvalidRatio * 100} %)`);
     }
     const valid = total - counts.invalid_count;
+    if (declared !== null && declared - valid > declared * maxInvalidRatio) {
+      const short = ((declared - valid) / declared) * 100;
+      throw new FeedFailure(`the feed declares itemsCount ${declared} but only ${valid} items could be ingested (${short.toFixed(1)} % short > FEED_MAX_INVALID_RATIO ${maxInvalidRatio * 100} %)`);
+    }
     const before = previous ? previous.items_seen - previous.invalid_count : 0;
     if (before > 0 && valid < before * this.deps.config.minItemsRatio) {
       throw new FeedFailure(`the feed holds ${valid} valid items, fewer than FEED_MIN_ITEMS_RATIO (${this.deps.config.minItemsRatio}) × the ${before} of the last successful run`);
@@ -271,4 +281,10 @@ export class FeedIngestService {
       if (gone.length > 0) removed += await this.deps.database.write((db) => markPornstarsRemoved(db, gone, this.deps.clock.now()));
     }
   }
+}
+
+/** A warning when the envelope's `itemsCount` disagrees with the items the feed holds. */
+function reconcile(counts: RunCounts, declared: number | null): string | null {
+  if (declared === null || declared === counts.items_seen) return null;
+  return `the feed declares itemsCount ${declared} but holds ${counts.items_seen} items (${counts.items_seen - counts.invalid_count} ingested)`;
 }

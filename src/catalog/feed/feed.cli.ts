@@ -22,6 +22,7 @@ export async function ingestFromCli(feed: FeedIngestService, url: string | undef
     return 1;
   }
   console.table(summarize(result.run));
+  if (result.run.warning) process.stderr.write(`warning: ${result.run.warning}\n`);
   if (result.run.error) process.stderr.write(`error: ${result.run.error}\n`);
   return result.run.status === 'failed' ? 1 : 0;
 }
@@ -34,6 +35,7 @@ export function summarize(run: FeedRunRow): Record<string, string | number | nul
     bytes: run.bytes,
     generation_date: run.generation_date,
     items: run.items_seen,
+    declared: run.items_declared,
     created: run.created_count,
     updated: run.updated_count,
     unchanged: run.unchanged_count,

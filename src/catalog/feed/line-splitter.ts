@@ -1,18 +1,22 @@
 /**
- * Lines from a byte stream, with memory bounded by the longest line allowed: a longer line is
- * reported with its beginning only, and its bytes are dropped as they arrive.
+ * Lines from a byte stream. A line up to the piece size comes whole; a longer one (a minified
+ * feed is one line) comes in pieces of about that size, so memory stays bounded whatever the
+ * layout.
  */
 
 /** Bytes or text, in chunks of any size: a response body, a file stream, an array of strings. */
 export type ChunkSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
-export type Line =
-  | { line: number; text: string; tooLong?: false }
-  /** A line longer than the limit: `text` is its beginning, `bytes` its full length. */
-  | { line: number; text: string; tooLong: true; bytes: number };
-
-/** How much of a line too long is kept, for the report. */
-const HEAD_BYTES = 1024;
+/** A line, or a piece of a long one: `start` and `end` say whether it begins or ends its line. */
+export interface LinePiece {
+  /** The line's number, from 1. */
+  line: number;
+  text: string;
+  start: boolean;
+  end: boolean;
+  /** The text ended on this line, without a line break after it. */
+  eof?: true;
+}
 
 export async function* chunksOf(source: ChunkSource): AsyncGenerator<Buffer> {
   // A whole text is one chunk, not a string of one-character chunks.
@@ -25,55 +29,43 @@ export async function* chunksOf(source: ChunkSource): AsyncGenerator<Buffer> {
 }
 
 /**
- * Splits on `\n`, dropping a `\r` before it. Line numbers start at 1. The last line is reported
- * even without a final newline, but an empty last line is not.
+ * Splits on `\n`, dropping a `\r` before it. The last line is reported even without a final
+ * newline, but an empty last line is not. A character split between two pieces is decoded whole.
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* splitLines(chunks: AsyncIterable<Buffer>, pieceBytes: number): AsyncGenerator<LinePiece> {
   let parts: Buffer[] = [];
   let pending = 0;
-  let overflow: Buffer | null = null;
-  let lineNo = 0;
+  let lineNo = 1;
+  let started = false;
+  const decoder = new TextDecoder('utf-8');
 
-  const take = (piece: Buffer): void => {
-    if (piece.length === 0) return;
-    if (overflow === null && pending + piece.length <= maxLineBytes) {
-      parts.push(piece);
-      pending += piece.length;
-      return;
-    }
-    if (overflow === null) {
-      // Copy the beginning, so the chunks it came from are not retained.
-      overflow = Buffer.from(Buffer.concat([...parts, piece]).subarray(0, HEAD_BYTES));
-      parts = [];
-    }
-    pending += piece.length;
-  };
-
-  const finish = (): Line => {
-    lineNo++;
-    let line: Line;
-    if (overflow !== null) {
-      line = { line: lineNo, text: overflow.toString('utf8'), tooLong: true, bytes: pending };
-    } else {
-      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
-      const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-      line = { line: lineNo, text: bytes.toString('utf8', 0, end) };
-    }
+  const piece = (end: boolean): LinePiece => {
+    let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending);
+    if (end && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, -1);
+    // A whole line is decoded on its own (the fast path); the pieces of a long one share a decoder.
+    const text = end && !started ? bytes.toString('utf8') : decoder.decode(bytes, { stream: !end });
+    const made = { line: lineNo, text, start: !started, end };
     parts = [];
     pending = 0;
-    overflow = null;
-    return line;
+    started = !end;
+    if (end) lineNo++;
+    return made;
   };
 
   for await (const chunk of chunks) {
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
-      take(chunk.subarray(start, nl));
-      yield finish();
+      if (nl > start) parts.push(chunk.subarray(start, nl));
+      pending += nl - start;
+      yield piece(true);
       start = nl + 1;
     }
-    // A piece kept across chunks is copied, so that one short line does not pin a large chunk.
-    if (start < chunk.length) take(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+    if (start < chunk.length) {
+      // A part kept across chunks is copied, so that one short line does not pin a large chunk.
+      parts.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+      pending += chunk.length - start;
+      if (pending >= pieceBytes) yield piece(false);
+    }
   }
-  if (pending > 0) yield finish();
+  if (pending > 0 || started) yield { ...piece(true), eof: true };
 }

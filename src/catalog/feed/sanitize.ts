@@ -220,32 +220,6 @@ export function sanitizeItemText(text: string): SanitizeResult {
   return { text: pieces.join(''), repairs };
 }
 
-/**
- * Whether the text is exactly one JSON object or array, optionally followed by a comma, judged
- * by its brackets alone (strings skipped): what an item on its own line looks like, even when
- * its content is defective.
- */
-export function isOneValueLine(text: string): boolean {
-  const body = text.trim().replace(/,$/, '').trimEnd();
-  const first = body.charCodeAt(0);
-  if (first !== L_BRACE && first !== L_BRACKET) return false;
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === L_BRACE || c === L_BRACKET) depth++;
-    else if (c === R_BRACE || c === R_BRACKET) {
-      depth--;
-      if (depth === 0) return i === body.length - 1;
-    }
-  }
-  return false;
-}
-
 function isHexDigit(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }

@@ -21,7 +21,7 @@ function itemLines(feed: string): string[] {
   return feed
     .split('\n')
     .filter((line) => line.startsWith('\t\t') && line !== '\t\t],')
-    .map((line) => line.slice(2).replace(/,$/, ''));
+    .map((line) => line.slice(2).replace(/^,/, '').replace(/,$/, ''));
 }
 
 /** What a tolerant parser does: decode `\xNN` runs as UTF-8 (U+FFFD where invalid), join `"]["`. */
@@ -87,6 +87,15 @@ describe('feed generator', () => {
     }
     const parsed = JSON.parse(feed) as { items: FeedItem[]; itemsCount: number };
     expect(parsed.itemsCount).toBe(100);
+  });
+
+  it('starts the line with the separator at every 200th item, as the live feed does, and stays valid JSON', async () => {
+    const feed = await text({ items: 450, seed: 3 });
+    const starting = feed.split('\n').flatMap((line, i) => (line.startsWith('\t\t,{') ? [i] : []));
+    expect(starting).toEqual([204, 404]);
+    expect(feed.split('\n')[203]).toMatch(/\}$/);
+    expect((JSON.parse(feed) as { items: FeedItem[] }).items.map((item) => item.id)).toHaveLength(450);
+    expect(await text({ items: 450, seed: 3, separatorFirstEvery: 0 })).not.toContain('\t\t,{');
   });
 
   it('has the statistics of the real excerpt, roughly', async () => {

@@ -2,15 +2,18 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
 import { FeedIngestService, type ImageClaimer } from '../../../src/catalog/feed/feed-ingest.service.js';
 import { loadConfig } from '../../../src/config.js';
 import { createContainer, type Container } from '../../../src/container.js';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { testConfig } from '../../support/app.js';
 import { FEED100_FIXTURE } from '../../support/fixtures.js';
+import { feedLayouts, layOutFeed, type FeedEnvelope } from '../../support/feed-layouts.js';
 
 const FIXTURE = FEED100_FIXTURE;
 
@@ -95,6 +98,38 @@ describe('feed ingestion', () => {
     // Each run writes only its bookkeeping: the lock taken and freed, the run row inserted and finished.
     if (typeof before === 'number') expect((after as number) - before).toBe(2 * 4);
     else expect(after).toEqual(before);
+  });
+
+  it('ingests exactly the items JSON.parse reads, whatever the valid layout, and sees the same feed laid out anew as unchanged', async () => {
+    const items = [...(JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as FeedEnvelope).items, ...[...generateItems({ items: 40, seed: 5, startId: 900_000 })].map((g) => g.item)];
+    const envelope = { site: 'https://example.test', generationDate: '2026-12-03T02:00:00Z', items };
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(feedLayouts, async (layout) => {
+        const file = path.join(dir, `layout-${++runs}.json`);
+        fs.writeFileSync(file, layOutFeed(envelope, layout));
+        const run = await ingest(file);
+        expect(run).toMatchObject({ items_seen: items.length, invalid_count: 0, repaired_count: 0, warning: null, created_count: runs === 1 ? items.length : 0, updated_count: 0 });
+        expect(run.items_declared).toBe(layout.keyOrder.includes('itemsCount') ? items.length : null);
+        const stored = await container.database.db.selectFrom('pornstars').select(['external_id', 'name']).orderBy('id').execute();
+        expect(stored).toEqual(items.map((item) => ({ external_id: String((item as { id: number }).id), name: (item as { name: string }).name.trim() })));
+      }),
+      { numRuns: 6 },
+    );
+  });
+
+  it('warns when itemsCount disagrees with the items seen, and fails without changing anything when too few could be ingested', async () => {
+    const declaring = (count: number) => writeFeed(`declares-${count}.json`, feedLines().map((line) => line.replace(/"itemsCount": \d+/, `"itemsCount": ${count}`)));
+    const near = await ingest(declaring(101));
+    expect(near).toMatchObject({ status: 'succeeded', items_declared: 101, items_seen: 100, created_count: 100 });
+    expect(near.warning).toMatch(/declares itemsCount 101 but holds 100 items/);
+    const before = await snapshot();
+    const far = await ingest(declaring(150));
+    expect(far).toMatchObject({ status: 'failed', items_declared: 150, removed_count: 0 });
+    expect(far.error).toMatch(/declares itemsCount 150 but only 100 items could be ingested/);
+    expect(far.warning).toMatch(/declares itemsCount 150/);
+    expect(await snapshot()).toEqual(before);
+    expect(await ingest(declaring(100))).toMatchObject({ warning: null, items_declared: 100 });
   });
 
   it('updates an edited item, syncs its aliases, soft-removes an item that left, and touches nothing else', async () => {

@@ -37,9 +37,9 @@ const item = (id: number, extra = '') => `{"id":${id},"name":"Item ${id}"${extra
 describe('parseFeed: the real feed, one item per line', () => {
   it('parses the 100-item fixture: the header first, then 100 items, none invalid', async () => {
     const events = await collect(createReadStream(FIXTURE));
-    expect(events[0]).toEqual({ kind: 'header', site: 'https://www.pornhub.com', generationDate: '2023-10-29T04:15:03Z', layout: 'lines' });
+    expect(events[0]).toEqual({ kind: 'header', site: 'https://www.pornhub.com', generationDate: '2023-10-29T04:15:03Z' });
     expect(valuesOf(events)).toEqual(fixture.items);
-    expect(endOf(events)).toMatchObject({ kind: 'end', itemsCount: 100, items: 100, invalid: 0, repaired: 0, layout: 'lines' });
+    expect(endOf(events)).toMatchObject({ kind: 'end', itemsCount: 100, items: 100, invalid: 0, repaired: 0 });
     expect(events).toHaveLength(102);
   });
 
@@ -54,7 +54,7 @@ describe('parseFeed: the real feed, one item per line', () => {
     expect(valuesOf(await collect(chunked(fixtureText, 7)))).toEqual(fixture.items);
     const crlf = await collect(chunked(fixtureText.replaceAll('\n', '\r\n'), 1000));
     expect(valuesOf(crlf)).toEqual(fixture.items);
-    expect(endOf(crlf)).toMatchObject({ items: 100, invalid: 0, itemsCount: 100, layout: 'lines' });
+    expect(endOf(crlf)).toMatchObject({ items: 100, invalid: 0, itemsCount: 100 });
   });
 
   it('decodes UTF-8 characters split across chunks', async () => {
@@ -72,7 +72,7 @@ describe('parseFeed: the real feed, one item per line', () => {
   it('reads an empty items array', async () => {
     const events = await collect(['{\n"site": "s",\n"generationDate": "d",\n"items": [\n],\n"itemsCount": 0\n}\n']);
     expect(events).toEqual([
-      { kind: 'header', site: 's', generationDate: 'd', layout: 'lines' },
+      { kind: 'header', site: 's', generationDate: 'd' },
       expect.objectContaining({ kind: 'end', items: 0, invalid: 0, itemsCount: 0 }),
     ]);
   });
@@ -118,14 +118,14 @@ describe('parseFeed: defective items', () => {
 
   it('keeps to the line layout when the first item is the broken one', async () => {
     const events = await collect([feedOf(['{"id":1,"name":"Broken" "x"}', item(2), item(3)])]);
-    expect(events[0]).toMatchObject({ kind: 'header', layout: 'lines' });
+    expect(events[0]).toMatchObject({ kind: 'header' });
     expect(invalidOf(events)).toEqual([expect.objectContaining({ line: 5, index: 0 })]);
     expect(valuesOf(events).map((v) => v.id)).toEqual([2, 3]);
   });
 
   it('reports a line longer than the limit as invalid without keeping it, and goes on', async () => {
     const huge = item(2, `,"blob":"${'x'.repeat(200_000)}"`);
-    const events = await collect(chunked(feedOf([item(1), huge, item(3)]), 4096), { maxLineLength: 10_000 });
+    const events = await collect(chunked(feedOf([item(1), huge, item(3)]), 4096), { maxItemLength: 10_000 });
     expect(valuesOf(events).map((v) => v.id)).toEqual([1, 3]);
     const [invalid] = invalidOf(events);
     expect(invalid).toMatchObject({ line: 6, index: 1, text: expect.stringMatching(/^\{"id":2,"name":"Item 2","blob":"x+…$/) });
@@ -134,27 +134,22 @@ describe('parseFeed: defective items', () => {
   });
 });
 
-describe('parseFeed: other layouts, through the streaming fallback', () => {
+describe('parseFeed: other layouts', () => {
   it('parses the fixture laid out on one line', async () => {
     const events = await collect(chunked(JSON.stringify(fixture), 4096));
-    expect(events[0]).toEqual({ kind: 'header', site: fixture.site, generationDate: fixture.generationDate, layout: 'stream' });
+    expect(events[0]).toEqual({ kind: 'header', site: fixture.site, generationDate: fixture.generationDate });
     expect(valuesOf(events)).toEqual(fixture.items);
-    expect(endOf(events)).toMatchObject({ itemsCount: 100, items: 100, invalid: 0, layout: 'stream' });
+    expect(endOf(events)).toMatchObject({ itemsCount: 100, items: 100, invalid: 0 });
   });
 
   it('parses the fixture pretty-printed, with the line each item starts on', async () => {
     const pretty = JSON.stringify(fixture, null, 2);
     const events = await collect(chunked(pretty, 1000));
     expect(valuesOf(events)).toEqual(fixture.items);
-    expect(endOf(events)).toMatchObject({ itemsCount: 100, items: 100, layout: 'stream' });
+    expect(endOf(events)).toMatchObject({ itemsCount: 100, items: 100 });
     const lines = pretty.split('\n');
     const first = events.find((e) => e.kind === 'item')!;
     expect(lines[first.kind === 'item' ? first.line - 1 : 0]).toBe('    {');
-  });
-
-  it('takes a layout forced by the caller', async () => {
-    expect(valuesOf(await collect([fixtureText], { layout: 'stream' }))).toEqual(fixture.items);
-    await expect(collect([JSON.stringify(fixture)], { layout: 'lines' })).rejects.toThrow(FeedFormatError);
   });
 
   it('repairs the known defects in a streamed feed too', async () => {
@@ -263,14 +258,14 @@ describe('parseFeed: resources', () => {
 
   it('keeps memory bounded on a 50,000-item feed (about 75 MB) produced lazily', async () => {
     const { growth, end } = await parseMeasuring(generate(50_000, '\n'), 10_000);
-    expect(end).toMatchObject({ items: 50_000, invalid: 0, itemsCount: 50_000, layout: 'lines' });
+    expect(end).toMatchObject({ items: 50_000, invalid: 0, itemsCount: 50_000 });
     // Keeping the items would take about 60 MB here.
     expect(growth).toBeLessThan(20 * 1024 * 1024);
   });
 
-  it('keeps memory bounded in the streaming fallback too', async () => {
+  it('keeps memory bounded on a feed written on one line too', async () => {
     const { growth, end } = await parseMeasuring(generate(2_000, '', 'x'.repeat(5_000)), 500);
-    expect(end).toMatchObject({ items: 2_000, invalid: 0, itemsCount: 2_000, layout: 'stream' });
+    expect(end).toMatchObject({ items: 2_000, invalid: 0, itemsCount: 2_000 });
     // Keeping the items would take more than 10 MB here.
     expect(growth).toBeLessThan(4 * 1024 * 1024);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOneValueLine, JsonTextRepairer, sanitizeItemText, type RepairKind } from '../../../src/catalog/feed/sanitize.js';
+import { JsonTextRepairer, sanitizeItemText, type RepairKind } from '../../../src/catalog/feed/sanitize.js';
 
 /** Repairs the text, parses it and returns the parsed value with the repairs. */
 function repair(text: string): { value: unknown; repairs: Record<string, number> } {
@@ -130,22 +130,5 @@ describe('JsonTextRepairer in a stream', () => {
   it('holds a trailing backslash until the end', () => {
     expect(repairInPieces(['"a\\', '"', '"']).text).toBe('"a\\""');
     expect(repairInPieces(['"a\\']).text).toBe('"a\\');
-  });
-});
-
-describe('isOneValueLine', () => {
-  it('accepts one whole object or array, with an optional trailing comma', () => {
-    expect(isOneValueLine('{"a":1}')).toBe(true);
-    expect(isOneValueLine('\t\t{"a":{"b":[1]}, "c":"}{"},  ')).toBe(true);
-    expect(isOneValueLine(String.raw`{"a":"\x41 \"}"}`)).toBe(true);
-    expect(isOneValueLine('{"a":["x"]["y"]}')).toBe(true);
-  });
-
-  it('refuses a line that opens a value it does not close, or holds two', () => {
-    expect(isOneValueLine('{')).toBe(false);
-    expect(isOneValueLine('{"id": 1,')).toBe(false);
-    expect(isOneValueLine('{"a":1},{"b":2}')).toBe(false);
-    expect(isOneValueLine('"items": [')).toBe(false);
-    expect(isOneValueLine('')).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ export const title = 'Feed runs';
 
 const COUNTS = [
   ['items_seen', 'seen'],
+  ['items_declared', 'declared'],
   ['created_count', 'created'],
   ['updated_count', 'updated'],
   ['unchanged_count', 'unchanged'],
@@ -26,9 +27,10 @@ export async function render({ api, act }) {
       h('td', {}, run.trigger),
       h('td', {}, time(run.started_at)),
       h('td', {}, duration(run.started_at, run.finished_at)),
-      COUNTS.map(([field]) => h('td', { class: 'num' }, run[field] ?? 0)),
+      COUNTS.map(([field]) => h('td', { class: 'num' }, run[field] ?? (field === 'items_declared' ? '–' : 0))),
+      h('td', { class: 'warning-text' }, run.warning ?? ''),
       h('td', { class: 'error-text' }, run.error ?? ''),
     ),
   );
-  return [h('div', { class: 'actions' }, runNow), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'error'], rows, 'No feed runs yet.')];
+  return [h('div', { class: 'actions' }, runNow), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'warning', 'error'], rows, 'No feed runs yet.')];
 }
