@@ -80,6 +80,8 @@ export interface FeedConfig {
   maxInvalidRatio: number;
   /** A run with fewer items than this share of the last successful run fails and changes nothing. */
   minItemsRatio: number;
+  /** The feed lock is a lease of this length, renewed while the run lives: a killed run blocks the next for at most this long. */
+  lockLeaseMs: number;
 }
 
 export interface ImagesConfig {
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env): Config {
       removal: read.oneOf('FEED_REMOVAL', ['soft', 'keep'] as const, 'soft', (v) => v.toLowerCase()),
       maxInvalidRatio: read.number('FEED_MAX_INVALID_RATIO', 0.01, 0, 1),
       minItemsRatio: read.number('FEED_MIN_ITEMS_RATIO', 0.5, 0, 1),
+      lockLeaseMs: read.int('FEED_LOCK_LEASE_MS', 30_000, 1_000),
     },
     images: {
       maxBytes: read.int('IMAGE_MAX_BYTES', 10 * 1024 ** 2, 1),

@@ -105,7 +105,7 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
     // A completion lost in a crash runs the job again, which finds its item completed and stops.
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps), durableCompletions: false })
     .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions)
-    .handle(feedIngestJob, feedIngestHandler(container.feed, container.logger.child({ job: feedIngestJob.queue })), feedIngestWorkOptions);
+    .handle(feedIngestJob, feedIngestHandler(container.feed, container.config.feed.lockLeaseMs), feedIngestWorkOptions(container.config.feed.lockLeaseMs));
   return {
     registry,
     close: async () => {

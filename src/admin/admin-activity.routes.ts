@@ -8,6 +8,7 @@ import type { OrdersService } from '../orders/orders.service.js';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
 import type { Queue } from '../platform/queue/queue.js';
+import { describeHolder } from '../platform/store/lease.js';
 import { Message } from './admin.schemas.js';
 
 export interface AdminActivityDeps {
@@ -32,6 +33,8 @@ const FeedRunOutput = Type.Object(
   },
   { additionalProperties: true },
 );
+/** The ingestion that holds the feed lock now: which process, since when. */
+const FeedLockOutput = Type.Object({ holder: Type.String(), since: Type.Number() });
 const Counts = Type.Record(Type.String(), Type.Number());
 
 /** The operator API's view of the pipelines: recent orders, feed runs (and a run now), the image cache. */
@@ -53,15 +56,16 @@ export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActiv
 
   app.get<{ Querystring: Static<typeof LimitQuery> }>(
     '/api/admin/feed/runs',
-    { schema: { ...secured, summary: 'Recent feed runs with their counts and errors', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(FeedRunOutput) }), ...denied } } },
-    async (request) => ({ data: await deps.feed.runs(request.query.limit ?? 20) }),
+    { schema: { ...secured, summary: 'Recent feed runs with their counts and errors', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(FeedRunOutput), lock: Type.Union([FeedLockOutput, Type.Null()]) }), ...denied } } },
+    async (request) => ({ data: await deps.feed.runs(request.query.limit ?? 20), lock: await deps.feed.holder() }),
   );
 
   app.post(
     '/api/admin/feed/runs',
     { schema: { ...secured, summary: 'Queue a feed ingestion now (a worker runs it; see the runs)', response: { 202: Message, 409: Message, ...denied } } },
     async (_request, reply) => {
-      if (await deps.feed.isRunning()) throw httpErrors.conflict('A feed ingestion is already running.');
+      const holder = await deps.feed.holder();
+      if (holder) throw httpErrors.conflict(`A feed ingestion is already running (${describeHolder(holder)}).`);
       await deps.queue.enqueue(feedIngestJob.queue, {}, feedIngestJob.defaults);
       return reply.code(202).send({ message: 'Feed ingestion queued: a worker runs it.' });
     },

@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from '../../src/catalog/feed/feed.jobs.js';
 import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';
@@ -41,22 +40,35 @@ describe('operator API: orders, feed runs and the image cache', () => {
     expect((await t.container.queue.stats(feedIngestJob.queue)).counts.ready).toBe(1);
     expect((await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data).toEqual([]);
 
-    const worker = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, pino({ level: 'silent' })), feedIngestWorkOptions);
+    const worker = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, 100), feedIngestWorkOptions(100));
     await waitFor(async () => (await get('/api/admin/feed/runs')).json<{ data: Array<{ status: string }> }>().data[0]?.status === 'succeeded', 15_000, 'the run to succeed');
     await worker.stop();
     const runs = (await get('/api/admin/feed/runs')).json<{ data: Array<{ trigger: string; created_count: number }> }>().data;
     expect(runs[0]).toMatchObject({ trigger: 'api', created_count: 100 });
 
-    await t.container.store.setIfAbsent('lock:feed-ingest', 'another instance', 60_000);
+    const since = Date.now();
+    await t.container.store.setIfAbsent('lock:feed-ingest', JSON.stringify({ token: 't', holder: 'other-host:42', since }), 60_000);
     try {
-      expect((await post('/api/admin/feed/runs')).statusCode).toBe(409);
-      // A job queued before the other ingestion began finds it running, and leaves it alone.
+      const refused = await post('/api/admin/feed/runs');
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json<{ message: string }>().message).toContain(`held by other-host:42 since ${new Date(since).toISOString()}`);
+      expect((await get('/api/admin/feed/runs')).json<{ lock: unknown }>().lock).toEqual({ holder: 'other-host:42', since });
+      // A job queued before the other ingestion began waits for it, then runs: it is never dropped.
       await t.container.queue.enqueue(feedIngestJob.queue, {}, feedIngestJob.defaults);
-      const late = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, pino({ level: 'silent' })), feedIngestWorkOptions);
-      await waitFor(async () => (await t.container.queue.stats(feedIngestJob.queue)).counts.ready === 0, 5_000, 'the queued job to run');
-      await late.stop();
-      expect((await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data).toHaveLength(1);
-      expect((await t.container.queue.stats(feedIngestJob.queue)).counts).toMatchObject({ active: 0, parked: 0 });
+      const late = t.container.queue.work(feedIngestJob.queue, feedIngestHandler(t.container.feed, 100), feedIngestWorkOptions(100));
+      try {
+        await waitFor(async () => (await t.container.queue.stats(feedIngestJob.queue)).counts.delayed === 1, 5_000, 'the queued job to wait for the lock');
+        expect((await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data).toHaveLength(1);
+        await t.container.store.delete('lock:feed-ingest');
+        // The store's lock and the queue's delay both run on the test's clock.
+        t.clock.advance(1_000);
+        await waitFor(async () => (await get('/api/admin/feed/runs')).json<{ data: unknown[] }>().data.length === 2, 15_000, 'the waiting job to run');
+        await waitFor(async () => (await t.container.queue.stats(feedIngestJob.queue)).counts.delayed === 0, 5_000, 'the job to finish');
+      } finally {
+        await late.stop();
+      }
+      expect((await get('/api/admin/feed/runs')).json<{ data: Array<{ status: string }>; lock: unknown }>()).toMatchObject({ data: [{ status: 'not_modified' }, { status: 'succeeded' }], lock: null });
+      expect((await t.container.queue.stats(feedIngestJob.queue)).counts).toMatchObject({ active: 0, parked: 0, ready: 0 });
     } finally {
       await t.container.store.delete('lock:feed-ingest');
     }

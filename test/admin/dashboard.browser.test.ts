@@ -198,15 +198,21 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
   });
 
   it('runs an ingestion and shows the run with its counts', async () => {
+    await container.store.set('lock:feed-ingest', JSON.stringify({ token: 't', holder: 'other-host:7', since: Date.parse('2026-12-03T02:00:00Z') }), 60_000);
     await nav('Feed runs');
     await page.getByText('No feed runs yet.').waitFor();
+    await until(async () => (await page.locator('#feed-lock').count()) === 1, 'the lock holder to show');
+    expect(await page.locator('#feed-lock').textContent()).toMatch(/^Ingestion running: held by other-host:7 since 2026-12-03 02:00:00/);
+    expect(await page.getByRole('button', { name: 'Ingestion running…' }).isDisabled()).toBe(true);
+    await container.store.delete('lock:feed-ingest');
+    await until(async () => (await page.locator('#feed-lock').count()) === 0, 'the lock holder to go');
     await page.getByRole('button', { name: 'Run ingestion now' }).click();
     await expect.poll(() => flash().textContent()).toBe('Feed ingestion queued: a worker runs it.');
     const run = page.locator('tbody tr').first();
     await until(async () => (await run.locator('.badge').textContent()) === 'succeeded', 'the run to succeed');
     const cells = await run.locator('td').allTextContents();
     expect(cells.slice(1, 3)).toEqual(['succeeded', 'api']);
-    expect(cells.slice(5, 7)).toEqual(['100', '100']);
+    expect(cells.slice(5, 8)).toEqual(['100', '100', '100']);
     await shoot('4-feed');
   });
 

@@ -12,6 +12,7 @@ import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun,
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { FeedStaging, type StagedItem } from './feed-staging.js';
 import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
+import { Lease, readLease, type LeaseHolder } from '../../platform/store/lease.js';
 import { inSpan } from '../../platform/telemetry/tracing.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
 
@@ -46,6 +47,8 @@ export interface IngestOptions {
   url?: string;
   trigger: FeedTrigger;
   onProgress?: (progress: IngestProgress) => void;
+  /** Stops the run (SIGTERM, a worker forced to stop): it is recorded as failed and the lock is released. */
+  signal?: AbortSignal;
 }
 
 export interface RunCounts {
@@ -71,7 +74,7 @@ class RunTally {
   }
 }
 
-export type IngestResult = { kind: 'locked' } | { kind: 'finished'; run: FeedRunRow };
+export type IngestResult = { kind: 'locked'; heldBy: LeaseHolder | null } | { kind: 'finished'; run: FeedRunRow };
 
 export class FeedFailure extends Error {}
 
@@ -89,9 +92,9 @@ const MAX_INVALID_SAMPLES = 20;
 export class FeedIngestService {
   constructor(private readonly deps: FeedIngestDeps) {}
 
-  /** Whether an ingestion holds the lock now, in this process or another. */
-  async isRunning(): Promise<boolean> {
-    return (await this.deps.store.get(LOCK_KEY)) !== null;
+  /** The process whose ingestion holds the lock now (this one or another), or null. */
+  holder(): Promise<LeaseHolder | null> {
+    return readLease(this.deps.store, LOCK_KEY);
   }
 
   /** The most recent runs, newest first. */
@@ -100,19 +103,20 @@ export class FeedIngestService {
   }
 
   async ingest(options: IngestOptions): Promise<IngestResult> {
-    const { store, clock, database } = this.deps;
-    const owner = `${process.pid}:${clock.now()}:${Math.random().toString(36).slice(2)}`;
-    const lockTtlMs = this.deps.config.timeoutMs + 30 * 60_000;
-    if (!(await store.setIfAbsent(LOCK_KEY, owner, lockTtlMs))) return { kind: 'locked' };
+    const { store, clock, database, logger, config } = this.deps;
+    const acquired = await Lease.acquire(store, LOCK_KEY, { ttlMs: config.lockLeaseMs, clock, logger });
+    if ('heldBy' in acquired) return { kind: 'locked', heldBy: acquired.heldBy };
+    const { lease } = acquired;
+    const signal = options.signal ? AbortSignal.any([options.signal, lease.lost]) : lease.lost;
     try {
       await database.write((db) => failInterruptedRuns(db, clock.now()));
-      const source = options.url ?? this.deps.config.url;
+      const source = options.url ?? config.url;
       const runId = await database.write((db) => insertFeedRun(db, { status: 'running', trigger: options.trigger, source, started_at: clock.now() }));
-      const log = this.deps.logger.child({ feedRun: runId });
+      const log = logger.child({ feedRun: runId });
       log.info({ source, trigger: options.trigger }, 'feed ingestion started');
       const attributes = { 'intake.feed.run_id': runId, 'intake.feed.trigger': options.trigger };
       const run = await inSpan('feed run', { attributes }, async (span) => {
-        const finished = await this.execute(runId, source, options, log);
+        const finished = await this.execute(runId, source, options, signal, log);
         span.setAttributes({ 'intake.feed.status': finished.status, 'intake.feed.created': finished.created_count, 'intake.feed.updated': finished.updated_count });
         return finished;
       });
@@ -120,11 +124,11 @@ export class FeedIngestService {
       log.info({ status: run.status, error: run.error, created: run.created_count, updated: run.updated_count, removed: run.removed_count, invalid: run.invalid_count }, 'feed ingestion finished');
       return { kind: 'finished', run };
     } finally {
-      await store.deleteIfValue(LOCK_KEY, owner);
+      await lease.release();
     }
   }
 
-  private async execute(runId: number, source: string, options: IngestOptions, log: Logger): Promise<FeedRunRow> {
+  private async execute(runId: number, source: string, options: IngestOptions, signal: AbortSignal, log: Logger): Promise<FeedRunRow> {
     const { database, clock } = this.deps;
     const previous = await findLastSuccessfulRun(database.db);
     const sameSource = previous?.source === source ? previous : undefined;
@@ -134,12 +138,13 @@ export class FeedIngestService {
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
     try {
-      const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, this.deps.config);
+      const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, { ...this.deps.config, signal });
       details.http_status = response.httpStatus;
       if (response.kind === 'not_modified') status = 'not_modified';
-      else status = await this.ingestBody(response, previous, staging, tally, details, options.onProgress);
+      else status = await this.ingestBody(response, previous, staging, tally, details, signal, options.onProgress);
     } catch (caught) {
-      error = caught instanceof Error ? caught.message : String(caught);
+      status = 'failed';
+      error = signal.aborted ? `interrupted: ${reasonOf(signal)}` : caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
     } finally {
       await staging.discard().catch(() => undefined);
@@ -157,13 +162,14 @@ export class FeedIngestService {
     staging: FeedStaging,
     tally: RunTally,
     details: Updateable<FeedRunsTable>,
+    signal: AbortSignal,
     onProgress: IngestOptions['onProgress'],
   ): Promise<FeedRunStatus> {
     const { counts } = tally;
     const progress = (phase: IngestProgress['phase'], applied = 0) => onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
     details.etag = response.validators.etag;
     details.last_modified = response.validators.lastModified;
-    const seen = await this.readItems(response.body, staging, tally, details, () => progress('reading'));
+    const seen = await this.readItems(response.body, staging, tally, details, signal, () => progress('reading'));
     await staging.close();
     details.bytes = response.meter.bytes;
     details.body_sha256 = response.meter.sha256();
@@ -171,19 +177,27 @@ export class FeedIngestService {
     this.assertSound(counts, previous, details.items_declared ?? null);
     const identical =
       previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
-    await this.apply(staging, counts, (applied) => progress('applying', applied));
+    await this.apply(staging, counts, signal, (applied) => progress('applying', applied));
     if (this.deps.config.removal === 'soft') {
       progress('removing');
-      counts.removed_count = await this.removeMissing(seen);
+      counts.removed_count = await this.removeMissing(seen, signal);
     }
     return identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
   }
 
   /** Parses, validates and sorts every item; returns the ids the feed holds. */
-  private async readItems(body: AsyncIterable<Buffer>, staging: FeedStaging, tally: RunTally, details: Updateable<FeedRunsTable>, onBatch: () => void): Promise<Set<string>> {
+  private async readItems(
+    body: AsyncIterable<Buffer>,
+    staging: FeedStaging,
+    tally: RunTally,
+    details: Updateable<FeedRunsTable>,
+    signal: AbortSignal,
+    onBatch: () => void,
+  ): Promise<Set<string>> {
     const seen = new Set<string>();
     let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
     const flush = async () => {
+      signal.throwIfAborted();
       await this.detectChanges(pending, staging, tally.counts);
       pending = [];
       onBatch();
@@ -249,9 +263,10 @@ export class FeedIngestService {
     }
   }
 
-  private async apply(staging: FeedStaging, counts: RunCounts, onApplied: (applied: number) => void): Promise<void> {
+  private async apply(staging: FeedStaging, counts: RunCounts, signal: AbortSignal, onApplied: (applied: number) => void): Promise<void> {
     let applied = 0;
     for await (const batch of staging.batches(APPLY_BATCH)) {
+      signal.throwIfAborted();
       // Not flushed batch by batch: a lost batch is staged again by the next run (its items keep
       // their old hashes), and the run's final record is a durable commit that flushes them all.
       counts.images_enqueued += await this.deps.database.transaction(async (trx) => {
@@ -270,10 +285,11 @@ export class FeedIngestService {
     }
   }
 
-  private async removeMissing(seen: Set<string>): Promise<number> {
+  private async removeMissing(seen: Set<string>, signal: AbortSignal): Promise<number> {
     let removed = 0;
     let afterId = 0;
     for (;;) {
+      signal.throwIfAborted();
       const page = await listActivePornstars(this.deps.database.db, afterId, 1000);
       if (page.length === 0) return removed;
       afterId = page[page.length - 1]!.id;
@@ -287,4 +303,9 @@ export class FeedIngestService {
 function reconcile(counts: RunCounts, declared: number | null): string | null {
   if (declared === null || declared === counts.items_seen) return null;
   return `the feed declares itemsCount ${declared} but holds ${counts.items_seen} items (${counts.items_seen - counts.invalid_count} ingested)`;
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason);
 }

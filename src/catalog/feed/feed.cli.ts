@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { describeHolder } from '../../platform/store/lease.js';
 import type { FeedRunRow } from '../catalog.tables.js';
 import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js';
 
@@ -15,10 +16,20 @@ export async function ingestFromCli(feed: FeedIngestService, url: string | undef
     bar?.setTotal(Math.max(1, p.items));
     bar?.update(p.phase === 'reading' ? 0 : p.applied, { phase: p.phase.padEnd(8), items: p.items, mb: (p.bytes / 1e6).toFixed(1), applied: p.applied });
   };
-  const result = await feed.ingest({ url, trigger: 'cli', onProgress });
-  bar?.stop();
+  // SIGINT or SIGTERM stops the run: it is recorded as failed (interrupted) and the lock released.
+  const interrupt = new AbortController();
+  const stop = (signal: NodeJS.Signals) => interrupt.abort(new Error(`${signal} received`));
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  let result;
+  try {
+    result = await feed.ingest({ url, trigger: 'cli', onProgress, signal: interrupt.signal });
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    bar?.stop();
+  }
   if (result.kind === 'locked') {
-    process.stderr.write('another ingestion is running; try again when it has finished\n');
+    const by = result.heldBy ? ` (${describeHolder(result.heldBy)})` : '';
+    process.stderr.write(`another ingestion is running${by}; try again when it has finished\n`);
     return 1;
   }
   console.table(summarize(result.run));

@@ -81,6 +81,20 @@ export class DatabaseStore implements Store {
     return Number(result.numDeletedRows) > 0;
   }
 
+  async extendIfValue(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    const result = await this.database.write((db) =>
+      tables(db)
+        .updateTable('kv')
+        .set({ expires_at: now + ttlMs })
+        .where('key', '=', key)
+        .where('value', '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async increment(key: string, ttlMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {
     const now = this.clock.now();
     if (this.database.dialect === 'mysql') return this.incrementInTransaction(key, ttlMs, by, now);

@@ -12,6 +12,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/** Renews the key's expiry only while it holds the caller's value: a lease is kept by its holder only. */
+const EXTEND_IF_VALUE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
 /** Counts and reads the remaining expiry in one step; only the increment that creates the key sets it. */
 const INCREMENT = `
 local count = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -24,6 +31,7 @@ return {count, ttl}`;
 
 interface ScriptedRedis extends Redis {
   intakeDeleteIfValue(key: string, value: string): Promise<number>;
+  intakeExtendIfValue(key: string, value: string, ttlMs: number): Promise<number>;
   intakeIncrement(key: string, ttlMs: number, by: number): Promise<[number, number]>;
 }
 
@@ -63,6 +71,7 @@ export class RedisStore implements Store {
     this.where = `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
     client.defineCommand('intakeDeleteIfValue', { numberOfKeys: 1, lua: DELETE_IF_VALUE });
     client.defineCommand('intakeIncrement', { numberOfKeys: 1, lua: INCREMENT });
+    client.defineCommand('intakeExtendIfValue', { numberOfKeys: 1, lua: EXTEND_IF_VALUE });
     this.client = client as ScriptedRedis;
     if (this.owned) this.reportConnection(options.logger);
   }
@@ -89,6 +98,10 @@ export class RedisStore implements Store {
 
   deleteIfValue(key: string, value: string): Promise<boolean> {
     return this.call(async (redis) => (await redis.intakeDeleteIfValue(this.key(key), value)) === 1);
+  }
+
+  extendIfValue(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.call(async (redis) => (await redis.intakeExtendIfValue(this.key(key), value, expiry(ttlMs))) === 1);
   }
 
   increment(key: string, ttlMs: number, by = 1): Promise<{ count: number; ttlMs: number }> {

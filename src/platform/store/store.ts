@@ -10,6 +10,8 @@ export interface Store {
   delete(key: string): Promise<void>;
   /** Deletes `key` only while it still holds `value` (safe lock release); true when deleted. */
   deleteIfValue(key: string, value: string): Promise<boolean>;
+  /** Sets a new expiry on `key` only while it still holds `value` (a lease renewed by its holder); true when renewed. */
+  extendIfValue(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Adds `by` (one unless given) and returns the new count; the expiry is set by the increment that creates the key. */
   increment(key: string, ttlMs: number, by?: number): Promise<{ count: number; ttlMs: number }>;
   /** Deletes up to `limit` expired keys and returns how many; only for a store whose keys do not expire by themselves. */

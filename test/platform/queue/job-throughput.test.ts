@@ -67,6 +67,7 @@ function bind(store: Store): Store {
     get: store.get.bind(store),
     delete: store.delete.bind(store),
     deleteIfValue: store.deleteIfValue.bind(store),
+    extendIfValue: store.extendIfValue.bind(store),
     increment: store.increment.bind(store),
     ping: store.ping.bind(store),
     close: store.close.bind(store),

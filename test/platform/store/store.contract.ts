@@ -97,6 +97,20 @@ export function storeContract(name: string, harness: StoreHarness): void {
       expect(await store.get('lock')).toBe('next');
     });
 
+    it('extendIfValue renews the expiry only while the key holds the value', async () => {
+      const { store, advance } = await setup();
+      await store.set('lease', 'me', TTL);
+      await advance(TTL - 100);
+      expect(await store.extendIfValue('lease', 'someone-else', TTL)).toBe(false);
+      expect(await store.extendIfValue('lease', 'me', TTL)).toBe(true);
+      await advance(200);
+      expect(await store.get('lease')).toBe('me');
+      await advance(TTL);
+      expect(await store.extendIfValue('lease', 'me', TTL)).toBe(false);
+      expect(await store.get('lease')).toBeNull();
+      expect(await store.setIfAbsent('lease', 'next', TTL)).toBe(true);
+    });
+
     it('increment counts 1, 2, 3 with the remaining ttl, and starts over after expiry', async () => {
       const { store, advance } = await setup();
       const first = await store.increment('rate:ip', TTL);

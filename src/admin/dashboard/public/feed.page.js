@@ -15,8 +15,9 @@ const COUNTS = [
 ];
 
 export async function render({ api, act }) {
-  const { data } = await api.feedRuns();
-  const running = data.some((run) => run.status === 'running');
+  const { data, lock } = await api.feedRuns();
+  const running = lock !== null || data.some((run) => run.status === 'running');
+  const holder = lock ? h('p', { class: 'lock', id: 'feed-lock' }, `Ingestion running: held by ${lock.holder} since ${time(lock.since)}.`) : null;
   const runNow = h('button', { type: 'button', id: 'run-feed', disabled: running, onclick: () => act(() => api.runFeed(), (r) => r.message) }, running ? 'Ingestion running…' : 'Run ingestion now');
   const rows = data.map((run) =>
     h(
@@ -32,5 +33,5 @@ export async function render({ api, act }) {
       h('td', { class: 'error-text' }, run.error ?? ''),
     ),
   );
-  return [h('div', { class: 'actions' }, runNow), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'warning', 'error'], rows, 'No feed runs yet.')];
+  return [h('div', { class: 'actions' }, runNow, holder), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'warning', 'error'], rows, 'No feed runs yet.')];
 }
