@@ -45,10 +45,17 @@ export interface PornstarAliasesTable {
   updated_at: number;
 }
 
+/**
+ * Who made a thumbnail: the feed (one per pornstar and type, kept in sync by every run) or a
+ * client of the API (any number per type; the feed never touches it).
+ */
+export type ThumbnailSource = 'feed' | 'api';
+
 export interface PornstarThumbnailsTable {
   id: Generated<number>;
   pornstar_id: number;
   type: string;
+  source: ThumbnailSource;
   width: number | null;
   height: number | null;
   created_at: number;

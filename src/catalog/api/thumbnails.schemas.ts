@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { IdFilter, pageProperties } from './catalog.params.js';
-import { ThumbnailFields } from './catalog.schemas.js';
+import { IdInput, THUMBNAIL_SOURCES, ThumbnailFields } from './catalog.schemas.js';
 
-const pornstarId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The pornstar the thumbnail belongs to' });
+const pornstarId = IdInput('The pornstar the thumbnail belongs to');
 
 export const ThumbnailBody = Type.Object({ pornstar_id: pornstarId, ...ThumbnailFields });
 export const ThumbnailPatchBody = Type.Object({ pornstar_id: Type.Optional(pornstarId), ...ThumbnailFields, type: Type.Optional(ThumbnailFields.type) });
@@ -12,5 +12,6 @@ export const ThumbnailsQuery = Type.Object({
   ...pageProperties,
   pornstar_id: Type.Optional(IdFilter('Only the thumbnails of this pornstar')),
   type: Type.Optional(Type.String({ maxLength: 32, description: 'Only thumbnails of this type' })),
+  source: Type.Optional(Type.Unsafe<(typeof THUMBNAIL_SOURCES)[number]>({ type: 'string', enum: [...THUMBNAIL_SOURCES], description: "Only the feed's thumbnails, or only those made through the API" })),
 });
 export type ThumbnailsQueryData = Static<typeof ThumbnailsQuery>;
