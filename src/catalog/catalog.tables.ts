@@ -49,7 +49,8 @@ export interface PornstarAliasesTable {
  * Who made a thumbnail: the feed (one per pornstar and type, kept in sync by every run) or a
  * client of the API (any number per type; the feed never touches it).
  */
-export type ThumbnailSource = 'feed' | 'api';
+export const THUMBNAIL_SOURCES = ['feed', 'api'] as const;
+export type ThumbnailSource = (typeof THUMBNAIL_SOURCES)[number];
 
 export interface PornstarThumbnailsTable {
   id: Generated<number>;

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { THUMBNAIL_SOURCES, type ThumbnailSource } from '../catalog.tables.js';
 
 /** Shared field and view schemas of the catalog resources. */
 
@@ -12,13 +13,18 @@ export const NullableText = (maxLength: number, description?: string) =>
   Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength, ...(description && { description }) });
 
 /** How every integer field of a write reads a string (see `catalog.coerce.ts`). */
-export const INTEGER_TEXT_NOTE = 'A numeric string ("30") is read as that integer, and "" as null where null is allowed.';
+const INTEGER_TEXT_NOTE = 'A numeric string ("30") is read as that integer';
 
 export const NullableInteger = (minimum: number, maximum: number, description?: string) =>
-  Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum, maximum, description: [description, INTEGER_TEXT_NOTE].filter(Boolean).join('. ') });
+  Type.Unsafe<number | null>({
+    type: ['integer', 'null'],
+    minimum,
+    maximum,
+    description: [description, `${INTEGER_TEXT_NOTE}, and "" as null.`].filter(Boolean).join('. '),
+  });
 
 /** A foreign id in a write body (`pornstar_id`, `thumbnail_id`). */
-export const IdInput = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: `${description}. ${INTEGER_TEXT_NOTE}` });
+export const IdInput = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: `${description}. ${INTEGER_TEXT_NOTE}.` });
 
 /** Laravel's `boolean` rule: true, false, 1, 0, "1" and "0". */
 export type BoolInput = boolean | 0 | 1 | '0' | '1';
@@ -39,13 +45,11 @@ export const ThumbnailUrlView = Type.Object({
   image_status: Nullable(Type.String()),
 });
 
-export const THUMBNAIL_SOURCES = ['feed', 'api'] as const;
-
 export const ThumbnailView = Type.Object({
   id: Type.Integer(),
   pornstar_id: Type.Integer(),
   type: Type.String(),
-  source: Type.Unsafe<(typeof THUMBNAIL_SOURCES)[number]>({
+  source: Type.Unsafe<ThumbnailSource>({
     type: 'string',
     enum: [...THUMBNAIL_SOURCES],
     description: "feed: the feed's thumbnail of this type, rewritten by every feed run that touches the pornstar; api: made through the API, never touched by the feed",

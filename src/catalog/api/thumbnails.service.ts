@@ -20,8 +20,9 @@ import {
 } from './thumbnails.repository.js';
 
 /**
- * Only the feed's own thumbnails are unique per (pornstar, type), and the API never makes one: a
- * unique violation here would be a concurrent feed run's, reported on the field it concerns.
+ * Only the feed's own thumbnails are unique per (pornstar, type), and no API write can make two of
+ * them collide (a feed thumbnail keeps its slot, or becomes the API's when it leaves it): this is
+ * the answer `transact` gives a unique violation, which should never come.
  */
 const typeTaken = () => httpErrors.validation({ type: ['The type has already been taken.'] });
 
