@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 export interface PornstarsTable {
   id: Generated<number>;
@@ -57,6 +57,8 @@ export interface PornstarThumbnailsTable {
   pornstar_id: number;
   type: string;
   source: ThumbnailSource;
+  /** Generated: `type` on a feed row, NULL on an api row; unique with pornstar_id (migration 007). */
+  feed_type: ColumnType<string | null, never, never>;
   width: number | null;
   height: number | null;
   created_at: number;

@@ -12,7 +12,7 @@ export interface ThumbnailFilter {
   includeRemoved: boolean;
 }
 
-export type NewThumbnail = Omit<ThumbnailRow, 'id'>;
+export type NewThumbnail = Omit<ThumbnailRow, 'id' | 'feed_type'>;
 
 function filtered(db: Executor, filter: ThumbnailFilter) {
   let query = tables(db).selectFrom('pornstar_thumbnails').innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id');
