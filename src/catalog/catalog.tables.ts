@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 export interface PornstarsTable {
   id: Generated<number>;
@@ -45,10 +45,20 @@ export interface PornstarAliasesTable {
   updated_at: number;
 }
 
+/**
+ * Who made a thumbnail: the feed (one per pornstar and type, kept in sync by every run) or a
+ * client of the API (any number per type; the feed never touches it).
+ */
+export const THUMBNAIL_SOURCES = ['feed', 'api'] as const;
+export type ThumbnailSource = (typeof THUMBNAIL_SOURCES)[number];
+
 export interface PornstarThumbnailsTable {
   id: Generated<number>;
   pornstar_id: number;
   type: string;
+  source: ThumbnailSource;
+  /** Generated: `type` on a feed row, NULL on an api row; unique with pornstar_id (migration 007). */
+  feed_type: ColumnType<string | null, never, never>;
   width: number | null;
   height: number | null;
   created_at: number;

@@ -1,8 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { IdFilter, pageProperties } from './catalog.params.js';
+import { IdInput } from './catalog.schemas.js';
 
 const fields = {
-  pornstar_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The pornstar the alias belongs to' }),
+  pornstar_id: IdInput('The pornstar the alias belongs to'),
   alias: Type.String({ maxLength: 255, description: 'Trimmed; unique per pornstar, case-insensitively' }),
 };
 

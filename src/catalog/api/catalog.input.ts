@@ -104,15 +104,12 @@ export function checkThumbnail(errors: FieldErrors, field: string, raw: RawThumb
   return type === undefined ? undefined : { type, width: raw.width ?? null, height: raw.height ?? null, urls };
 }
 
+/** Several thumbnails may share a type, as the seed allowed (see `replaceThumbnails`). */
 export function checkThumbnailList(errors: FieldErrors, field: string, raw: RawThumbnail[]): ThumbnailInput[] {
-  const seen = new Set<string>();
   const out: ThumbnailInput[] = [];
   raw.forEach((item, i) => {
     const thumbnail = checkThumbnail(errors, `${field}.${i}`, item);
-    if (!thumbnail) return;
-    if (seen.has(thumbnail.type)) addFieldError(errors, `${field}.${i}.type`, `The ${field}.${i}.type field has a duplicate value.`);
-    seen.add(thumbnail.type);
-    out.push(thumbnail);
+    if (thumbnail) out.push(thumbnail);
   });
   return out;
 }

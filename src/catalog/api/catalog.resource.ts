@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify';
 import { Type, type TObject, type TSchema } from 'typebox';
 import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
 import { paginate, type PageRequest } from '../../platform/http/pagination.js';
+import { coerceLaravelInput } from './catalog.coerce.js';
 import type { WriteMode } from './catalog.input.js';
 import { EnvelopeOf, ListEnvelopeOf, ok, okList, readErrors, writeErrors } from './catalog.envelope.js';
 import { IdParams, ItemQuery, baseUrl, isTrue, linkQuery, pageOf, parseId, type FlagText, type PageQuery } from './catalog.params.js';
@@ -44,6 +45,12 @@ function contextOf(request: FastifyRequest): ResourceContext {
 
 const idOf = (request: FastifyRequest) => parseId((request.params as { id: string }).id);
 
+/** Reads the body as Laravel did before validating it (numeric strings of integer fields, "" as null). */
+const laravelInput = (schema: TSchema): preValidationAsyncHookHandler =>
+  async function coerceBody(request) {
+    request.body = coerceLaravelInput(schema, request.body);
+  };
+
 /** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
 export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier): void {
   const item = EnvelopeOf(spec.view);
@@ -69,7 +76,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
 
   app.post(
     spec.path,
-    { onRequest: guard, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
+    { onRequest: guard, preValidation: laravelInput(spec.body), schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
     async (request, reply) => {
       const created = await spec.create(request.body as B, contextOf(request));
       reply.code(201).header('location', `${API_PREFIX}${spec.path}/${created.id}`);
@@ -90,6 +97,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     member,
     {
       onRequest: guard,
+      preValidation: laravelInput(spec.body),
       schema: {
         ...write,
         summary: `Replace a ${noun}: fields left out become null or their default`,
@@ -106,6 +114,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     member,
     {
       onRequest: guard,
+      preValidation: laravelInput(spec.patchBody),
       schema: {
         ...write,
         summary: `Update a ${noun}: only the fields sent change`,

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { THUMBNAIL_SOURCES, type ThumbnailSource } from '../catalog.tables.js';
 
 /** Shared field and view schemas of the catalog resources. */
 
@@ -11,8 +12,19 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 export const NullableText = (maxLength: number, description?: string) =>
   Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength, ...(description && { description }) });
 
+/** How every integer field of a write reads a string (see `catalog.coerce.ts`). */
+const INTEGER_TEXT_NOTE = 'A numeric string ("30") is read as that integer';
+
 export const NullableInteger = (minimum: number, maximum: number, description?: string) =>
-  Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum, maximum, ...(description && { description }) });
+  Type.Unsafe<number | null>({
+    type: ['integer', 'null'],
+    minimum,
+    maximum,
+    description: [description, `${INTEGER_TEXT_NOTE}, and "" as null.`].filter(Boolean).join('. '),
+  });
+
+/** A foreign id in a write body (`pornstar_id`, `thumbnail_id`). */
+export const IdInput = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: `${description}. ${INTEGER_TEXT_NOTE}.` });
 
 /** Laravel's `boolean` rule: true, false, 1, 0, "1" and "0". */
 export type BoolInput = boolean | 0 | 1 | '0' | '1';
@@ -37,6 +49,11 @@ export const ThumbnailView = Type.Object({
   id: Type.Integer(),
   pornstar_id: Type.Integer(),
   type: Type.String(),
+  source: Type.Unsafe<ThumbnailSource>({
+    type: 'string',
+    enum: [...THUMBNAIL_SOURCES],
+    description: "feed: the feed's thumbnail of this type, rewritten by every feed run that touches the pornstar; api: made through the API, never touched by the feed",
+  }),
   width: Nullable(Type.Integer()),
   height: Nullable(Type.Integer()),
   urls: Type.Array(ThumbnailUrlView),
@@ -56,7 +73,7 @@ export const UrlInput = Type.Object({
 export const UrlsInput = Type.Array(UrlInput, { maxItems: 20 });
 
 export const ThumbnailFields = {
-  type: Type.String({ maxLength: 32, description: 'pc, mobile, tablet, …; unique per pornstar' }),
+  type: Type.String({ maxLength: 32, description: 'pc, mobile, tablet, …; a pornstar may have several of one type' }),
   width: Type.Optional(NullableInteger(0, 100_000)),
   height: Type.Optional(NullableInteger(0, 100_000)),
   urls: Type.Optional(UrlsInput),

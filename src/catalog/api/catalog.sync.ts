@@ -4,6 +4,7 @@ import type { Database, Executor } from '../../platform/db/database.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { deleteAliases, insertAliases, listAliasesOf, updateAlias } from './aliases.repository.js';
 import { httpErrors } from '../../platform/http/errors.js';
+import type { ThumbnailRow } from '../catalog.tables.js';
 import { aliasKey, type ThumbnailInput, type UrlInput } from './catalog.input.js';
 import { deleteThumbnailUrls, insertThumbnailUrls, listUrlsOfThumbnails, updateThumbnailUrl } from './thumbnail-urls.repository.js';
 import { touchPornstar } from './pornstars.repository.js';
@@ -94,20 +95,34 @@ export async function replaceUrls(trx: Executor, thumbnailId: number, urls: UrlI
   return added.map((url) => url.url);
 }
 
-/** Makes a pornstar's thumbnails exactly `thumbnails`, kept per type; returns the URLs it added. */
+/**
+ * Makes a pornstar's thumbnails exactly `thumbnails`; returns the URLs it added. Each is matched to
+ * an existing thumbnail of its type, in id order (the order the resource shows them), which is
+ * updated in place and keeps its source: a feed thumbnail stays the feed's, and the next feed run
+ * writes the feed's version again. Existing thumbnails left over are deleted; thumbnails left over
+ * are added as the API's.
+ */
 export async function replaceThumbnails(trx: Executor, pornstarId: number, thumbnails: ThumbnailInput[], now: number): Promise<string[]> {
-  const existing = new Map((await listThumbnailsOf(trx, [pornstarId])).map((row) => [row.type, row]));
+  const existing = new Map<string, ThumbnailRow[]>();
+  for (const row of await listThumbnailsOf(trx, [pornstarId])) existing.set(row.type, [...(existing.get(row.type) ?? []), row]);
   const added: string[] = [];
   for (const input of thumbnails) {
-    const row = existing.get(input.type);
-    existing.delete(input.type);
+    const row = existing.get(input.type)?.shift();
     if (row) {
       if (row.width !== input.width || row.height !== input.height) {
         await updateThumbnail(trx, row.id, { width: input.width, height: input.height, updated_at: now });
       }
       added.push(...(await replaceUrls(trx, row.id, input.urls, now)));
     } else {
-      const created = await insertThumbnail(trx, { pornstar_id: pornstarId, type: input.type, width: input.width, height: input.height, created_at: now, updated_at: now });
+      const created = await insertThumbnail(trx, {
+        pornstar_id: pornstarId,
+        type: input.type,
+        source: 'api',
+        width: input.width,
+        height: input.height,
+        created_at: now,
+        updated_at: now,
+      });
       await insertThumbnailUrls(
         trx,
         input.urls.map((url) => urlRow(created.id, url, now)),
@@ -115,7 +130,7 @@ export async function replaceThumbnails(trx: Executor, pornstarId: number, thumb
       added.push(...input.urls.map((url) => url.url));
     }
   }
-  await deleteThumbnails(trx, [...existing.values()].map((row) => row.id));
+  await deleteThumbnails(trx, [...existing.values()].flat().map((row) => row.id));
   return added;
 }
 

@@ -1,13 +1,14 @@
 import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
 import { checkText } from '../../platform/http/validation.js';
 import type { PornstarsTable } from '../catalog.tables.js';
+import { breastSizeOf } from '../feed/feed-item.js';
 import { checkAliasList, checkThumbnailList, optionalText, type ThumbnailInput, type WriteMode } from './catalog.input.js';
 import { toBoolInput } from './catalog.schemas.js';
 import { flagValue, isTrue } from './catalog.params.js';
 import type { PornstarFilter, PornstarSort } from './pornstars.repository.js';
 import type { PornstarBodyData, PornstarsQueryData, SortKey } from './pornstars.schemas.js';
 
-const TEXT_FIELDS = ['link', 'license', 'hair_color', 'ethnicity', 'breast_size', 'breast_type', 'gender', 'orientation'] as const;
+const TEXT_FIELDS = ['link', 'license', 'hair_color', 'ethnicity', 'breast_type', 'gender', 'orientation'] as const;
 const NUMBER_FIELDS = [
   'age',
   'subscriptions',
@@ -25,7 +26,7 @@ const FLAG_FIELDS = ['has_tattoos', 'has_piercings'] as const;
 /** The pornstars columns a client writes, as stored. */
 export type PornstarColumns = Pick<
   PornstarsTable,
-  'external_id' | 'name' | 'wl_status' | (typeof TEXT_FIELDS)[number] | (typeof NUMBER_FIELDS)[number] | (typeof FLAG_FIELDS)[number]
+  'external_id' | 'name' | 'wl_status' | 'breast_size' | (typeof TEXT_FIELDS)[number] | (typeof NUMBER_FIELDS)[number] | (typeof FLAG_FIELDS)[number]
 >;
 
 export interface PornstarInput {
@@ -39,17 +40,22 @@ export interface PornstarInput {
 
 /**
  * The seed's flat body as columns. For `replace` every field is written (left out: null, false
- * or empty); for `merge` only the fields sent. Booleans are stored as 0/1.
+ * or empty); for `merge` only the fields sent. Booleans are stored as 0/1; a numeric external_id
+ * or breast_size as its text, as the feed stores them.
  */
 export function toPornstarInput(body: PornstarBodyData, mode: WriteMode): PornstarInput {
   const errors: FieldErrors = {};
   const replace = mode === 'replace';
   const columns: Partial<PornstarColumns> = {};
-  if (body.external_id !== undefined) columns.external_id = checkText(errors, 'external_id', body.external_id, 64);
+  if (body.external_id !== undefined) columns.external_id = checkText(errors, 'external_id', String(body.external_id), 64);
   if (body.name !== undefined) columns.name = checkText(errors, 'name', body.name, 255);
   if (body.wl_status !== undefined || replace) columns.wl_status = body.wl_status === undefined ? 0 : Number(toBoolInput(body.wl_status));
   for (const field of TEXT_FIELDS) {
     if (body[field] !== undefined || replace) columns[field] = optionalText(body[field]) ?? null;
+  }
+  if (body.breast_size !== undefined || replace) {
+    const size = body.breast_size;
+    columns.breast_size = typeof size === 'number' ? breastSizeOf(size) : (optionalText(size) ?? null);
   }
   for (const field of NUMBER_FIELDS) {
     if (body[field] !== undefined || replace) columns[field] = body[field] ?? null;

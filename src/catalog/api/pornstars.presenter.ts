@@ -55,6 +55,7 @@ export function presentThumbnail({ thumbnail, urls }: ThumbnailWithUrls, base: s
     id: thumbnail.id,
     pornstar_id: thumbnail.pornstar_id,
     type: thumbnail.type,
+    source: thumbnail.source,
     width: int(thumbnail.width),
     height: int(thumbnail.height),
     urls: urls.map((url) => presentThumbnailUrl(url, base)),

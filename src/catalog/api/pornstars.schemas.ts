@@ -13,6 +13,8 @@ import {
 } from './catalog.schemas.js';
 import { Flag, pageProperties } from './catalog.params.js';
 
+const BREAST_SIZE_VIEW = 'Always text: the feed\'s 34 and a write of 34 or "34" all read "34"';
+
 export const SORT_KEYS = ['name', 'rank', 'views', 'subscriptions', 'age'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 const SORT_VALUES = SORT_KEYS.flatMap((key) => [key, `-${key}`]);
@@ -29,7 +31,7 @@ export const PornstarView = Type.Object({
     ethnicity: Nullable(Type.String()),
     has_tattoos: Nullable(Type.Boolean()),
     has_piercings: Nullable(Type.Boolean()),
-    breast_size: Nullable(Type.String()),
+    breast_size: Nullable(Type.String({ description: BREAST_SIZE_VIEW })),
     breast_type: Nullable(Type.String()),
     gender: Nullable(Type.String()),
     orientation: Nullable(Type.String()),
@@ -56,9 +58,27 @@ export type PornstarViewData = Static<typeof PornstarView>;
 const text = (max: number) => Type.Optional(NullableText(max));
 const count = () => Type.Optional(NullableInteger(0, MAX_COUNT));
 
+/** Text, or a whole number that is stored as its decimal text (42 → "42"). */
+const ExternalId = Type.Unsafe<string | number>({
+  type: ['string', 'integer'],
+  maxLength: 64,
+  minimum: 0,
+  maximum: MAX_COUNT,
+  description: "The feed's id; unique. Text, or a whole number stored as text (42 is \"42\")",
+});
+
+/** Text ("C", "34D") or a positive number (the feed's 34), stored as text. */
+const BreastSize = Type.Unsafe<string | number | null>({
+  type: ['string', 'number', 'null'],
+  maxLength: 64,
+  exclusiveMinimum: 0,
+  maximum: 1000,
+  description: 'Text ("C", "34D") or a positive number (32, as the feed has it); stored and returned as text: 32 and "32" are both "32"',
+});
+
 /** The seed's flat request shape; every field optional here (PATCH), `external_id` and `name` required for POST/PUT. */
 const writable = {
-  external_id: Type.Optional(Type.String({ maxLength: 64, description: "The feed's id, as a string; unique" })),
+  external_id: Type.Optional(ExternalId),
   name: Type.Optional(Type.String({ maxLength: 255 })),
   link: text(1024),
   license: text(32),
@@ -67,7 +87,7 @@ const writable = {
   ethnicity: text(255),
   has_tattoos: Type.Optional(NullableBoolLike('true/false, 1/0, "1"/"0" or null')),
   has_piercings: Type.Optional(NullableBoolLike('true/false, 1/0, "1"/"0" or null')),
-  breast_size: text(64),
+  breast_size: Type.Optional(BreastSize),
   breast_type: text(64),
   gender: text(64),
   orientation: text(64),
@@ -82,13 +102,19 @@ const writable = {
   rank_premium: count(),
   rank_wl: count(),
   aliases: Type.Optional(Type.Array(NestedAliasInput, { maxItems: 100, description: 'Replaces the set of aliases' })),
-  thumbnails: Type.Optional(Type.Array(NestedThumbnailInput, { maxItems: 10, description: 'Replaces the thumbnails, kept per type' })),
+  thumbnails: Type.Optional(
+    Type.Array(NestedThumbnailInput, {
+      maxItems: 10,
+      description:
+        "Replaces the pornstar's thumbnails: each is matched to an existing one of its type (in id order) and updated in place, keeping its source; the existing ones left over are deleted, and the thumbnails left over are added with source api",
+    }),
+  ),
 };
 
 export const PornstarPatchBody = Type.Object(writable);
 export const PornstarBody = Type.Object({
   ...writable,
-  external_id: Type.String({ maxLength: 64, description: "The feed's id, as a string; unique" }),
+  external_id: ExternalId,
   name: Type.String({ maxLength: 255 }),
 });
 export type PornstarBodyData = Static<typeof PornstarPatchBody>;

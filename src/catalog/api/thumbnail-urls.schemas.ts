@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { IdFilter, pageProperties } from './catalog.params.js';
-import { MAX_URL_LENGTH, NullableText } from './catalog.schemas.js';
+import { IdInput, MAX_URL_LENGTH, NullableText } from './catalog.schemas.js';
 
 const fields = {
-  thumbnail_id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The thumbnail the URL belongs to' }),
+  thumbnail_id: IdInput('The thumbnail the URL belongs to'),
   url: Type.String({ maxLength: MAX_URL_LENGTH, description: 'An absolute http(s) URL; it enters the image download pipeline' }),
   local_path: Type.Optional(NullableText(1024)),
 };

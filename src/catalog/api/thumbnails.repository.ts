@@ -1,23 +1,25 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
-import type { CatalogTables, PornstarThumbnailsTable, ThumbnailRow } from '../catalog.tables.js';
+import type { CatalogTables, PornstarThumbnailsTable, ThumbnailRow, ThumbnailSource } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
 
 export interface ThumbnailFilter {
   pornstarId?: number;
   type?: string;
+  source?: ThumbnailSource;
   includeRemoved: boolean;
 }
 
-export type NewThumbnail = Omit<ThumbnailRow, 'id'>;
+export type NewThumbnail = Omit<ThumbnailRow, 'id' | 'feed_type'>;
 
 function filtered(db: Executor, filter: ThumbnailFilter) {
   let query = tables(db).selectFrom('pornstar_thumbnails').innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id');
   if (!filter.includeRemoved) query = query.where('pornstars.removed_at', 'is', null);
   if (filter.pornstarId !== undefined) query = query.where('pornstar_thumbnails.pornstar_id', '=', filter.pornstarId);
   if (filter.type !== undefined) query = query.where('pornstar_thumbnails.type', '=', filter.type);
+  if (filter.source !== undefined) query = query.where('pornstar_thumbnails.source', '=', filter.source);
   return query;
 }
 
@@ -40,11 +42,6 @@ export function listThumbnailsOf(db: Executor, pornstarIds: number[]): Promise<T
 
 export function findThumbnail(db: Executor, id: number, includeRemoved: boolean): Promise<ThumbnailRow | undefined> {
   return filtered(db, { includeRemoved }).selectAll('pornstar_thumbnails').where('pornstar_thumbnails.id', '=', id).executeTakeFirst();
-}
-
-export async function findThumbnailIdByType(db: Executor, pornstarId: number, type: string): Promise<number | undefined> {
-  const row = await tables(db).selectFrom('pornstar_thumbnails').select('id').where('pornstar_id', '=', pornstarId).where('type', '=', type).executeTakeFirst();
-  return row?.id;
 }
 
 export function insertThumbnail(db: Executor, thumbnail: NewThumbnail): Promise<ThumbnailRow> {

@@ -20,7 +20,7 @@ export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsSer
       patchBody: ThumbnailPatchBody,
       async list(query, page, ctx) {
         const type = query.type?.trim() || undefined;
-        const { items, total } = await thumbnails.list({ pornstarId: query.pornstar_id, type, includeRemoved: ctx.includeRemoved }, page);
+        const { items, total } = await thumbnails.list({ pornstarId: query.pornstar_id, type, source: query.source, includeRemoved: ctx.includeRemoved }, page);
         return { items: items.map((t) => presentThumbnail(t, ctx.baseUrl)), total };
       },
       show: async (id, ctx) => presentThumbnail(await thumbnails.get(id, ctx.includeRemoved), ctx.baseUrl),

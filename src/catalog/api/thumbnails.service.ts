@@ -13,13 +13,17 @@ import {
   countThumbnails,
   deleteThumbnails,
   findThumbnail,
-  findThumbnailIdByType,
   insertThumbnail,
   listThumbnails,
   updateThumbnail,
   type ThumbnailFilter,
 } from './thumbnails.repository.js';
 
+/**
+ * Only the feed's own thumbnails are unique per (pornstar, type), and no API write can make two of
+ * them collide (a feed thumbnail keeps its slot, or becomes the API's when it leaves it): this is
+ * the answer `transact` gives a unique violation, which should never come.
+ */
 const typeTaken = () => httpErrors.validation({ type: ['The type has already been taken.'] });
 
 async function withUrls(db: Executor, thumbnails: ThumbnailRow[]): Promise<ThumbnailWithUrls[]> {
@@ -45,14 +49,24 @@ export class ThumbnailsService {
     return (await withUrls(db, [row]))[0]!;
   }
 
-  /** The thumbnail, its URLs and the claim of their images: one transaction. */
+  /**
+   * The thumbnail (source `api`: the feed never touches it, even when the pornstar already has a
+   * thumbnail of that type), its URLs and the claim of their images: one transaction.
+   */
   async create(body: ThumbnailBodyData): Promise<ThumbnailWithUrls> {
     const { type, urls } = checkFields(body, 'replace');
     const pornstarId = body.pornstar_id!;
     return transact(this.deps, typeTaken, async (trx, now) => {
       if (!(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
-      if ((await findThumbnailIdByType(trx, pornstarId, type!)) !== undefined) throw typeTaken();
-      const row = await insertThumbnail(trx, { pornstar_id: pornstarId, type: type!, width: body.width ?? null, height: body.height ?? null, created_at: now, updated_at: now });
+      const row = await insertThumbnail(trx, {
+        pornstar_id: pornstarId,
+        type: type!,
+        source: 'api',
+        width: body.width ?? null,
+        height: body.height ?? null,
+        created_at: now,
+        updated_at: now,
+      });
       const added = urls ?? [];
       await insertThumbnailUrls(
         trx,
@@ -64,7 +78,12 @@ export class ThumbnailsService {
     });
   }
 
-  /** PUT (`replace`: width, height and urls left out become null and empty) or PATCH (`merge`). */
+  /**
+   * PUT (`replace`: width, height and urls left out become null and empty) or PATCH (`merge`). A
+   * thumbnail moved to another pornstar or given another type becomes the API's (source `api`):
+   * the feed's thumbnails are its (pornstar, type) slots, and the feed fills the slot it left on its
+   * next run. One that stays in its slot keeps its source.
+   */
   async update(id: number, body: ThumbnailBodyData, mode: WriteMode, includeRemoved = false): Promise<ThumbnailWithUrls> {
     const { type: newType, urls } = checkFields(body, mode);
     return transact(this.deps, typeTaken, async (trx, now) => {
@@ -73,12 +92,12 @@ export class ThumbnailsService {
       const pornstarId = body.pornstar_id ?? existing.pornstar_id;
       if (pornstarId !== existing.pornstar_id && !(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
       const type = newType ?? existing.type;
-      const other = await findThumbnailIdByType(trx, pornstarId, type);
-      if (other !== undefined && other !== id) throw typeTaken();
+      const moved = pornstarId !== existing.pornstar_id || type !== existing.type;
       const keep = mode === 'merge';
       await updateThumbnail(trx, id, {
         pornstar_id: pornstarId,
         type,
+        source: moved ? 'api' : existing.source,
         width: body.width !== undefined ? body.width : keep ? existing.width : null,
         height: body.height !== undefined ? body.height : keep ? existing.height : null,
         updated_at: now,

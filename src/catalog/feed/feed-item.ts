@@ -192,7 +192,8 @@ function ageOf(value: unknown): number | null {
   return age !== null && Number.isInteger(age) && age > 0 && age <= 150 ? age : null;
 }
 
-function breastSizeOf(value: unknown): string | null {
+/** The first positive number of 34, "34" or "34|36", as text ("34"); the API stores a number it is given the same way. */
+export function breastSizeOf(value: unknown): string | null {
   const size = firstNumber(value);
   return size !== null && size > 0 ? String(size) : null;
 }

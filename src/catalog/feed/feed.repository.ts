@@ -69,9 +69,13 @@ const aliasInsert = new BulkInsert<{ pornstar_id: number; alias: string; alias_k
   'pornstar_id', 'alias', 'alias_key', 'created_at', 'updated_at',
 ]);
 const thumbnailInsert = new BulkInsert<
-  { pornstar_id: number; type: string; width: number | null; height: number | null; created_at: number; updated_at: number },
+  { pornstar_id: number; type: string; source: 'feed'; width: number | null; height: number | null; created_at: number; updated_at: number },
   { id: number; pornstar_id: number; type: string }
->('pornstar_thumbnails', ['pornstar_id', 'type', 'width', 'height', 'created_at', 'updated_at'], { returning: ['id', 'pornstar_id', 'type'], reselectBy: ['pornstar_id', 'type'] });
+>('pornstar_thumbnails', ['pornstar_id', 'type', 'source', 'width', 'height', 'created_at', 'updated_at'], {
+  returning: ['id', 'pornstar_id', 'type'],
+  // Unique among the feed's own rows only: a pornstar may also have api thumbnails of the same type.
+  reselectBy: ['pornstar_id', 'type', 'source'],
+});
 const thumbnailUrlInsert = new BulkInsert<{ thumbnail_id: number; url: string; url_hash: string; local_path: null; created_at: number; updated_at: number }>(
   'pornstar_thumbnail_urls',
   ['thumbnail_id', 'url', 'url_hash', 'local_path', 'created_at', 'updated_at'],
@@ -96,7 +100,9 @@ export async function insertNewPornstars(db: Executor, items: Array<{ item: Norm
   );
   const thumbnails = await thumbnailInsert.insert(
     db,
-    items.flatMap(({ item }) => item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, width: t.width, height: t.height, created_at: now, updated_at: now }))),
+    items.flatMap(({ item }) =>
+      item.thumbnails.map((t) => ({ pornstar_id: idOf(item), type: t.type, source: 'feed' as const, width: t.width, height: t.height, created_at: now, updated_at: now })),
+    ),
   );
   const thumbnailIds = new Map(thumbnails.map((row) => [`${row.pornstar_id}:${row.type}`, row.id]));
   // An item's thumbnails usually share one URL: hash each distinct URL once.
@@ -129,9 +135,17 @@ export async function syncAliases(db: Executor, pornstarId: number, aliases: str
   if (added.length > 0) await tables(db).insertInto('pornstar_aliases').values(added).execute();
 }
 
-/** Makes the pornstar's thumbnails exactly `thumbnails`, one per type, each with exactly its URLs. */
+/**
+ * Makes the pornstar's feed thumbnails (`source = 'feed'`) exactly `thumbnails`, one per type, each
+ * with exactly its URLs. Thumbnails made through the API are left as they are.
+ */
 export async function syncThumbnails(db: Executor, pornstarId: number, thumbnails: NormalizedItem['thumbnails'], now: number): Promise<void> {
-  const existing = await tables(db).selectFrom('pornstar_thumbnails').select(['id', 'type', 'width', 'height']).where('pornstar_id', '=', pornstarId).execute();
+  const existing = await tables(db)
+    .selectFrom('pornstar_thumbnails')
+    .select(['id', 'type', 'width', 'height'])
+    .where('pornstar_id', '=', pornstarId)
+    .where('source', '=', 'feed')
+    .execute();
   const wantedTypes = new Set(thumbnails.map((t) => t.type));
   const stale = existing.filter((row) => !wantedTypes.has(row.type)).map((row) => row.id);
   if (stale.length > 0) await tables(db).deleteFrom('pornstar_thumbnails').where('id', 'in', stale).execute();
@@ -139,7 +153,7 @@ export async function syncThumbnails(db: Executor, pornstarId: number, thumbnail
   for (const thumbnail of thumbnails) {
     let row = byType.get(thumbnail.type);
     if (!row) {
-      const values = { pornstar_id: pornstarId, type: thumbnail.type, width: thumbnail.width, height: thumbnail.height, created_at: now, updated_at: now };
+      const values = { pornstar_id: pornstarId, type: thumbnail.type, source: 'feed', width: thumbnail.width, height: thumbnail.height, created_at: now, updated_at: now };
       row = { id: await insertReturningId(db, 'pornstar_thumbnails', values), type: thumbnail.type, width: thumbnail.width, height: thumbnail.height };
     } else if (row.width !== thumbnail.width || row.height !== thumbnail.height) {
       await tables(db).updateTable('pornstar_thumbnails').set({ width: thumbnail.width, height: thumbnail.height, updated_at: now }).where('id', '=', row.id).execute();

@@ -32,6 +32,12 @@ export function columnTypes(dialect: Dialect) {
     text: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
     string: (length = 255) => (dialect === 'sqlite' ? 'text' : (`varchar(${length})` as DataTypeExpression)),
     notNull: ((c) => c.notNull()) as Modifier,
+    /**
+     * A column computed from others by `expression`: stored on PostgreSQL (its only kind) and
+     * MySQL, virtual on SQLite (ALTER TABLE cannot add a stored one there). Either can be indexed.
+     */
+    generated: (expression: Expression<unknown>): Modifier =>
+      dialect === 'sqlite' ? (c) => c.generatedAlwaysAs(expression) : (c) => c.generatedAlwaysAs(expression).stored(),
     /** MySQL has no partial (filtered) indexes. */
     partialIndexes: dialect !== 'mysql',
   };

@@ -52,7 +52,7 @@ describe('fuzzed query strings', () => {
   it.each([
     ['/pornstars', PORNSTAR_KEYS],
     ['/pornstar-aliases', ['page', 'per_page', 'include_removed', 'pornstar_id']],
-    ['/pornstar-thumbnails', ['page', 'per_page', 'include_removed', 'pornstar_id', 'type']],
+    ['/pornstar-thumbnails', ['page', 'per_page', 'include_removed', 'pornstar_id', 'type', 'source']],
     ['/pornstar-thumbnail-urls', ['page', 'per_page', 'include_removed', 'thumbnail_id']],
   ])('GET %s answers 200 or 422 in the envelope', async (path, keys) => {
     await fc.assert(
@@ -91,6 +91,7 @@ const PORNSTAR_PATHS = [
   'license',
   'wl_status',
   'has_tattoos',
+  'breast_size',
   'age',
   'views',
   'rank',

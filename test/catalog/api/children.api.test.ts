@@ -28,6 +28,7 @@ interface Thumbnail {
   id: number;
   pornstar_id: number;
   type: string;
+  source: 'feed' | 'api';
   width: number | null;
   height: number | null;
   urls: Url[];
@@ -94,7 +95,8 @@ describe('/api/v1/pornstar-aliases', () => {
     [{ pornstar_id: 999999, alias: 'x' }, { pornstar_id: ['The selected pornstar_id is invalid.'] }],
     [{ pornstar_id: 1, alias: '   ' }, { alias: ['The alias field is required.'] }],
     [{ alias: 'x' }, { pornstar_id: ['The pornstar_id field is required.'] }],
-    [{ pornstar_id: '1', alias: 'x' }, { pornstar_id: ['The pornstar_id field must be an integer.'] }],
+    [{ pornstar_id: 'one', alias: 'x' }, { pornstar_id: ['The pornstar_id field must be an integer.'] }],
+    [{ pornstar_id: '1.0', alias: 'x' }, { pornstar_id: ['The pornstar_id field must be an integer.'] }],
     [{ pornstar_id: 0, alias: 'x'.repeat(256) }, { pornstar_id: ['The pornstar_id field must be at least 1.'], alias: ['The alias field must not be greater than 255 characters.'] }],
   ])('answers 422 to %j', async (payload, errors) => {
     const res = await t.send('POST', '/pornstar-aliases', payload);
@@ -130,6 +132,7 @@ describe('/api/v1/pornstar-thumbnails', () => {
       id: thumb.id,
       pornstar_id: p.id,
       type: 'mobile',
+      source: 'api',
       width: 10,
       height: 20,
       urls: [{ id: expect.any(Number), thumbnail_id: thumb.id, url: 'https://cdn.test/t1.jpg', local_path: 'm/t1.jpg', cached_url: null, image_status: null }],
@@ -144,13 +147,35 @@ describe('/api/v1/pornstar-thumbnails', () => {
     expect(await t.db.selectFrom('pornstar_thumbnail_urls').select('id').where('thumbnail_id', '=', thumb.id).execute()).toEqual([]);
   });
 
-  it('answers 422 to a type the pornstar already has', async () => {
+  it('stores a second thumbnail of a type the pornstar already has, and gives one another type, as the seed did', async () => {
     const p = await bare({ thumbnails: [{ type: 'pc' }] });
     const res = await t.send('POST', '/pornstar-thumbnails', { pornstar_id: p.id, type: 'pc' });
-    expect(res.statusCode).toBe(422);
-    expect(body(res).errors).toEqual({ type: ['The type has already been taken.'] });
+    expect(res.statusCode, res.body).toBe(201);
     const other = await t.send('POST', '/pornstar-thumbnails', { pornstar_id: p.id, type: 'tablet' });
-    expect((await t.send('PATCH', `/pornstar-thumbnails/${body<Thumbnail>(other).data.id}`, { type: 'pc' })).statusCode).toBe(422);
+    const retyped = await t.send('PATCH', `/pornstar-thumbnails/${body<Thumbnail>(other).data.id}`, { type: 'pc' });
+    expect(retyped.statusCode, retyped.body).toBe(200);
+    const list = body<Thumbnail[]>(await t.get(`/pornstar-thumbnails?pornstar_id=${p.id}&type=pc`)).data;
+    expect(list.map((thumb) => [thumb.type, thumb.source])).toEqual([
+      ['pc', 'api'],
+      ['pc', 'api'],
+      ['pc', 'api'],
+    ]);
+  });
+
+  it("keeps a feed thumbnail the feed's while it stays in its slot, and makes it the API's once moved or retyped", async () => {
+    const a = await bare({ thumbnails: [{ type: 'pc' }, { type: 'mobile' }] });
+    const b = await bare({ thumbnails: [{ type: 'pc' }] });
+    // As the feed would have made them.
+    await t.db.updateTable('pornstar_thumbnails').set({ source: 'feed' }).where('pornstar_id', 'in', [a.id, b.id]).execute();
+    const [pc, mobile] = a.thumbnails;
+    const edited = body<Thumbnail>(await t.send('PUT', `/pornstar-thumbnails/${pc!.id}`, { pornstar_id: a.id, type: 'pc', width: 9 })).data;
+    expect(edited).toMatchObject({ pornstar_id: a.id, type: 'pc', source: 'feed', width: 9 });
+    const moved = body<Thumbnail>(await t.send('PATCH', `/pornstar-thumbnails/${pc!.id}`, { pornstar_id: b.id })).data;
+    expect(moved).toMatchObject({ pornstar_id: b.id, type: 'pc', source: 'api' });
+    const retyped = body<Thumbnail>(await t.send('PATCH', `/pornstar-thumbnails/${mobile!.id}`, { type: 'tablet' })).data;
+    expect(retyped).toMatchObject({ pornstar_id: a.id, type: 'tablet', source: 'api' });
+    expect(body<Thumbnail[]>(await t.get(`/pornstar-thumbnails?pornstar_id=${b.id}&source=feed`)).data.map((thumb) => thumb.id)).toEqual([b.thumbnails[0]!.id]);
+    expect(body<Thumbnail[]>(await t.get(`/pornstar-thumbnails?pornstar_id=${b.id}&source=api`)).data.map((thumb) => thumb.id)).toEqual([pc!.id]);
   });
 
   it('PATCH keeps what is not sent; PUT resets width, height and urls', async () => {
@@ -164,7 +189,7 @@ describe('/api/v1/pornstar-thumbnails', () => {
     expect(withUrls.urls.map((u) => u.url)).toEqual(['https://cdn.test/keep1.jpg', 'https://cdn.test/new1.jpg']);
     expect(t.claimer.urls).toEqual(['https://cdn.test/new1.jpg']);
     const put = await t.send('PUT', `/pornstar-thumbnails/${id}`, { pornstar_id: p.id, type: 'pc' });
-    expect(body<Thumbnail>(put).data).toEqual({ id, pornstar_id: p.id, type: 'pc', width: null, height: null, urls: [] });
+    expect(body<Thumbnail>(put).data).toEqual({ id, pornstar_id: p.id, type: 'pc', source: 'api', width: null, height: null, urls: [] });
   });
 
   it('answers 422 to an unknown pornstar and to invalid URLs', async () => {

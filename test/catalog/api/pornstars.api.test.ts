@@ -73,6 +73,7 @@ describe('POST /api/v1/pornstars', () => {
           id: expect.any(Number),
           pornstar_id: p.id,
           type: 'pc',
+          source: 'api',
           width: 234,
           height: 344,
           urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[0]!.id, url: 'https://cdn.test/jane.jpg', local_path: 'pc/jane.jpg', cached_url: null, image_status: null }],
@@ -81,6 +82,7 @@ describe('POST /api/v1/pornstars', () => {
           id: expect.any(Number),
           pornstar_id: p.id,
           type: 'mobile',
+          source: 'api',
           width: 100,
           height: 150,
           urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[1]!.id, url: 'https://cdn.test/jane.jpg', local_path: null, cached_url: null, image_status: null }],
@@ -136,7 +138,7 @@ describe('POST /api/v1/pornstars', () => {
 
   it('answers 422 with Laravel dotted keys for every invalid field', async () => {
     const res = await t.send('POST', '/pornstars', {
-      external_id: 12,
+      external_id: 1.5,
       name: '   ',
       wl_status: 'yes',
       age: -1,
@@ -155,7 +157,6 @@ describe('POST /api/v1/pornstars', () => {
     [{ external_id: ' ' }, 'external_id', 'The external_id field is required.'],
     [{ thumbnails: [{ type: 'pc', urls: [{ url: 'ftp://cdn.test/a.jpg' }] }] }, 'thumbnails.0.urls.0.url', 'The thumbnails.0.urls.0.url field must be a valid URL.'],
     [{ thumbnails: [{ type: 'pc', urls: [{ url: 'not a url' }] }] }, 'thumbnails.0.urls.0.url', 'The thumbnails.0.urls.0.url field must be a valid URL.'],
-    [{ thumbnails: [{ type: 'pc' }, { type: 'pc' }] }, 'thumbnails.1.type', 'The thumbnails.1.type field has a duplicate value.'],
     [{ thumbnails: [{ type: '' }] }, 'thumbnails.0.type', 'The thumbnails.0.type field is required.'],
   ])('answers 422 to %j', async (override, field, message) => {
     const res = await t.send('POST', '/pornstars', pornstarBody(override));
@@ -233,6 +234,40 @@ describe('PUT and PATCH /api/v1/pornstars/:id', () => {
     expect(data.thumbnails[0]!.urls[0]!.id).toBe(p.thumbnails[0]!.urls[0]!.id);
     expect(t.claimer.claims).toEqual([{ urls: ['https://cdn.test/new.jpg'], inTransaction: true }]);
     expect(data.external_id).toBe(p.external_id);
+  });
+
+  it('matches nested thumbnails to existing ones of their type in id order, so a pornstar with two of one type reads back as it was written', async () => {
+    const p = await createPornstar(t, {
+      thumbnails: [
+        { type: 'pc', width: 1, urls: [{ url: 'https://cdn.test/pc-1.jpg' }] },
+        { type: 'pc', width: 2, urls: [{ url: 'https://cdn.test/pc-2.jpg' }] },
+        { type: 'tablet', width: 3 },
+      ],
+    });
+    expect(p.thumbnails.map((thumb) => [thumb.type, thumb.width, thumb.source])).toEqual([
+      ['pc', 1, 'api'],
+      ['pc', 2, 'api'],
+      ['tablet', 3, 'api'],
+    ]);
+    // The feed's thumbnail keeps its source when a nested write updates it in place.
+    await t.db.updateTable('pornstar_thumbnails').set({ source: 'feed' }).where('id', '=', p.thumbnails[0]!.id).execute();
+    const res = await t.send('PATCH', `/pornstars/${p.id}`, {
+      thumbnails: [
+        { type: 'pc', width: 10, urls: [{ url: 'https://cdn.test/pc-1.jpg' }] },
+        { type: 'pc', width: 20, urls: [{ url: 'https://cdn.test/pc-2.jpg' }] },
+        { type: 'pc', width: 30 },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const data = body<PornstarViewData>(res).data;
+    expect(data.thumbnails.map((thumb) => [thumb.id, thumb.type, thumb.width, thumb.source])).toEqual([
+      [p.thumbnails[0]!.id, 'pc', 10, 'feed'],
+      [p.thumbnails[1]!.id, 'pc', 20, 'api'],
+      [expect.any(Number), 'pc', 30, 'api'],
+    ]);
+    const put = await t.send('PUT', `/pornstars/${p.id}`, { ...pornstarBody({ external_id: p.external_id }), thumbnails: data.thumbnails });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(body<PornstarViewData>(put).data.thumbnails).toEqual(data.thumbnails);
   });
 
   it('answers 422 to an external_id that another pornstar has, and accepts its own', async () => {

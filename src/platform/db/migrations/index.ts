@@ -7,6 +7,7 @@ import { ordersTables } from './003-orders.js';
 import { idempotencyTables } from './004-idempotency.js';
 import { catalogTables } from './005-catalog.js';
 import { outboxTables } from './006-outbox.js';
+import { thumbnailSource } from './007-thumbnail-source.js';
 import { feedRunReconcileColumns } from './008-feed-run-reconcile.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
@@ -19,6 +20,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '004-idempotency': idempotencyTables(types),
     '005-catalog': catalogTables(types),
     '006-outbox': outboxTables(types),
+    '007-thumbnail-source': thumbnailSource(types),
     '008-feed-run-reconcile': feedRunReconcileColumns(types),
   };
 }
