@@ -17,7 +17,8 @@
  */
 import { emptyFeed, FeedFormatError, isPlainObject, notAnEnvelope, sample, stringOrNull, countOrNull, type FeedEvent } from './feed-events.js';
 import { parseItemText } from './item-text.js';
-import { isJsonWhitespace, JsonStructure, startsValue } from './json-structure.js';
+import { isJsonWhitespace } from './json-chars.js';
+import { JsonStructure, startsValue } from './json-structure.js';
 import type { LinePiece } from './line-splitter.js';
 import { emptyRepairCounts } from './sanitize.js';
 

@@ -9,13 +9,7 @@
  * (`["a"]["b"]`), which the item's repair then fixes.
  */
 
-const QUOTE = 0x22;
-const L_BRACE = 0x7b;
-const R_BRACE = 0x7d;
-const L_BRACKET = 0x5b;
-const R_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+import { COLON, COMMA, isJsonWhitespace, L_BRACE, L_BRACKET, QUOTE, R_BRACE, R_BRACKET } from './json-chars.js';
 
 const enum Expect {
   Value,
@@ -33,10 +27,6 @@ export type ScanResult =
   | { kind: 'broken'; at: number; reason: string };
 
 const MORE: ScanResult = { kind: 'more' };
-
-export function isJsonWhitespace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
 
 /** The characters of `true`, `false`, `null` and numbers (and of the invalid words around them). */
 function isLiteralChar(c: number): boolean {

@@ -11,6 +11,8 @@
  * whole feed written chunk by chunk. Text outside the defects is passed through untouched.
  */
 
+import { BACKSLASH, isJsonWhitespace, L_BRACE, L_BRACKET, QUOTE, R_BRACE, R_BRACKET } from './json-chars.js';
+
 export const REPAIR_KINDS = ['hexEscape', 'invalidUtf8', 'missingComma', 'controlChar'] as const;
 /**
  * - `hexEscape`: one `\xNN` escape decoded (or a broken `\x` replaced)
@@ -39,13 +41,7 @@ export function emptyRepairCounts(): RepairCounts {
   return { hexEscape: 0, invalidUtf8: 0, missingComma: 0, controlChar: 0 };
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const LOWER_X = 0x78;
-const L_BRACE = 0x7b;
-const R_BRACE = 0x7d;
-const L_BRACKET = 0x5b;
-const R_BRACKET = 0x5d;
 /** Stands for a broken `\x` escape: never valid UTF-8, so it decodes to U+FFFD. */
 const BROKEN_BYTE = 0xff;
 
@@ -98,7 +94,7 @@ export class JsonTextRepairer {
           } else if (c === R_BRACE || c === R_BRACKET) {
             this.stack.pop();
             this.afterInnerArray = c === R_BRACKET && this.stack[this.stack.length - 1] === L_BRACKET;
-          } else if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+          } else if (!isJsonWhitespace(c)) {
             this.afterInnerArray = false;
           }
           break;
