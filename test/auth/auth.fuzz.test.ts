@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { hasLoneSurrogate, LONE_SURROGATES, unicodeText } from '../support/unicode.js';
 
 /** FUZZ_RUNS=5000 fuzzes deeper on demand; the default keeps the suite fast. */
 const runs = (n: number) => ({ numRuns: Number(process.env.FUZZ_RUNS ?? n) });
@@ -16,10 +17,20 @@ afterAll(() => t.close());
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const wrongOr = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyJson });
 
-const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '   ', 'a'.repeat(256), '😀'.repeat(256), '\u0000'));
-const email = fc.oneof(fc.emailAddress(), fc.constantFrom('not-an-email', '@', 'a@b', `${'a'.repeat(250)}@example.test`), fc.string({ maxLength: 20 }));
+const text = fc.oneof(fc.string({ maxLength: 30 }), unicodeText({ maxLength: 30 }), fc.constantFrom('', '   ', 'a'.repeat(256), '😀'.repeat(256), '\u0000', ...LONE_SURROGATES));
+const email = fc.oneof(
+  fc.emailAddress(),
+  fc.constantFrom('not-an-email', '@', 'a@b', `${'a'.repeat(250)}@example.test`, 'a\ud800@example.test'),
+  fc.string({ maxLength: 20 }),
+  fc.emailAddress().map((address) => `\udc00${address}`),
+);
 // Mostly too short or mismatched, so that few bodies reach argon2 (slow by design).
-const password = fc.oneof({ weight: 3, arbitrary: fc.string({ maxLength: 7 }) }, { weight: 1, arbitrary: fc.string({ minLength: 8, maxLength: 20 }) }, { weight: 1, arbitrary: fc.constant('x'.repeat(256)) });
+const password = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 7 }) },
+  { weight: 1, arbitrary: fc.string({ minLength: 8, maxLength: 20 }) },
+  { weight: 1, arbitrary: unicodeText({ minLength: 8, maxLength: 20 }) },
+  { weight: 1, arbitrary: fc.constant('x'.repeat(256)) },
+);
 const nearValidRegistration = fc.record(
   { name: wrongOr(text), email: wrongOr(email), password: wrongOr(password), password_confirmation: wrongOr(password), extra: anyJson },
   { requiredKeys: [] },
@@ -29,6 +40,9 @@ function expectClientError(res: LightMyRequestResponse, allowed: number[]): void
   expect(res.statusCode, res.body).toBeLessThan(500);
   expect(allowed, `${res.statusCode}: ${res.body}`).toContain(res.statusCode);
   const body = res.json<Record<string, unknown>>();
+  // Never an unpaired surrogate echoed back, never one stored as U+FFFD.
+  expect(hasLoneSurrogate(body), res.body).toBe(false);
+  expect(res.body).not.toContain('\ufffd');
   if (res.statusCode === 422) {
     expect(typeof body.message).toBe('string');
     expect(body.errors).toBeTypeOf('object');

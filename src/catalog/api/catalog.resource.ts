@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TObject, type TSchema } from 'typebox';
 import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
+import { httpErrors } from '../../platform/http/errors.js';
 import { paginate, type PageRequest } from '../../platform/http/pagination.js';
+import { loneSurrogateErrors } from '../../platform/http/validation.js';
 import type { WriteMode } from './catalog.input.js';
 import { EnvelopeOf, ListEnvelopeOf, ok, okList, readErrors, writeErrors } from './catalog.envelope.js';
 import { IdParams, ItemQuery, baseUrl, isTrue, linkQuery, pageOf, parseId, type FlagText, type PageQuery } from './catalog.params.js';
@@ -44,6 +46,12 @@ function contextOf(request: FastifyRequest): ResourceContext {
 
 const idOf = (request: FastifyRequest) => parseId((request.params as { id: string }).id);
 
+/** A write's strings are stored, so each must be whole Unicode: a lone surrogate is a 422 on its dotted key. */
+async function refuseLoneSurrogates(request: FastifyRequest): Promise<void> {
+  const errors = loneSurrogateErrors(request.body);
+  if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
+}
+
 /** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
 export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier): void {
   const item = EnvelopeOf(spec.view);
@@ -51,7 +59,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   const read = { tags: [spec.tag] };
   const write = { tags: [spec.tag], security: [{ bearer: [] }] };
   // Authentication runs first, before the body is parsed or validated: no token is a 401 whatever the body.
-  const guard = requireToken(tokens, WRITE_ABILITY) as unknown as onRequestAsyncHookHandler;
+  const guard = requireToken(tokens, WRITE_ABILITY);
   const knownQuery = Object.keys(spec.query.properties);
   const member = `${spec.path}/:id`;
 
@@ -69,7 +77,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
 
   app.post(
     spec.path,
-    { onRequest: guard, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
+    { onRequest: guard, preHandler: refuseLoneSurrogates, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
     async (request, reply) => {
       const created = await spec.create(request.body as B, contextOf(request));
       reply.code(201).header('location', `${API_PREFIX}${spec.path}/${created.id}`);
@@ -90,6 +98,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     member,
     {
       onRequest: guard,
+      preHandler: refuseLoneSurrogates,
       schema: {
         ...write,
         summary: `Replace a ${noun}: fields left out become null or their default`,
@@ -106,6 +115,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     member,
     {
       onRequest: guard,
+      preHandler: refuseLoneSurrogates,
       schema: {
         ...write,
         summary: `Update a ${noun}: only the fields sent change`,
