@@ -36,38 +36,56 @@ interface Attack {
 }
 
 /**
- * Sends every attack at once from a worker thread, so that the attacker's own work (a megabyte
- * written per request) is not counted against the server's event loop. `sending` resolves as the
- * requests go out, `statuses` when every one is answered.
+ * An attacker on a worker thread, so that its own work (a megabyte written per request) is not
+ * counted against the server's event loop. Started once: each `attack()` sends every request at
+ * once; `sending` resolves as they go out, `statuses` when every one is answered.
  */
-function attackFromWorker(attacks: Attack[]): { sending: Promise<void>; statuses: Promise<Array<number | string>> } {
-  const code = `
-    const http = require('node:http');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const body = Buffer.from('['.repeat(500000) + ']'.repeat(500000));
-    const one = ({ url, headers }) => new Promise((resolve) => {
-      const req = http.request(url, { method: 'POST', headers, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-        res.on('error', () => resolve(res.statusCode));
+class Attacker {
+  private readonly worker: Worker;
+
+  constructor(attacks: Attack[]) {
+    const code = `
+      const http = require('node:http');
+      const { parentPort, workerData } = require('node:worker_threads');
+      const body = Buffer.from('['.repeat(500000) + ']'.repeat(500000));
+      const one = ({ url, headers }) => new Promise((resolve) => {
+        const req = http.request(url, { method: 'POST', headers, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+          res.on('error', () => resolve(res.statusCode));
+        });
+        req.on('error', (error) => resolve(error.code || 'error'));
+        req.end(body);
       });
-      req.on('error', (error) => resolve(error.code || 'error'));
-      req.end(body);
+      parentPort.on('message', () => {
+        parentPort.postMessage('sending');
+        Promise.all(workerData.map(one)).then((statuses) => parentPort.postMessage(statuses));
+      });
+    `;
+    this.worker = new Worker(code, { eval: true, workerData: attacks });
+  }
+
+  attack(): { sending: Promise<void>; statuses: Promise<Array<number | string>> } {
+    const sending = this.next((message) => message === 'sending').then(() => undefined);
+    const statuses = this.next(Array.isArray) as Promise<Array<number | string>>;
+    this.worker.postMessage('go');
+    return { sending, statuses };
+  }
+
+  private next(wanted: (message: unknown) => boolean): Promise<unknown> {
+    return new Promise((resolve) => {
+      const listener = (message: unknown) => {
+        if (!wanted(message)) return;
+        this.worker.off('message', listener);
+        resolve(message);
+      };
+      this.worker.on('message', listener);
     });
-    parentPort.postMessage('sending');
-    Promise.all(workerData.map(one)).then((statuses) => parentPort.postMessage(statuses));
-  `;
-  const worker = new Worker(code, { eval: true, workerData: attacks });
-  const sending = new Promise<void>((resolve) => worker.once('message', () => resolve()));
-  const statuses = new Promise<Array<number | string>>((resolve, reject) => {
-    worker.on('message', (message: unknown) => {
-      if (!Array.isArray(message)) return;
-      resolve(message as Array<number | string>);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
-  return { sending, statuses };
+  }
+
+  stop(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
 
 /** `meta` nested `levels` deep: {"a":{"a":…{}}}. */
@@ -77,42 +95,45 @@ describe('hostile bodies', () => {
   it('10 megabyte bodies of nested arrays in parallel, without a token or to the simulator, keep /health answering under 50 ms', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     await send(`${api}/health`, { agent });
-    const attacks: Attack[] = [
+    const attacker = new Attacker([
       ...Array.from({ length: 4 }, () => ({ url: `${api}/api/orders`, headers: json })),
       ...Array.from({ length: 3 }, () => ({ url: `${api}/api/orders`, headers: { ...json, ...u.auth } })),
       ...Array.from({ length: 3 }, () => ({ url: `${simulator}/simulator/orders`, headers: json })),
-    ];
+    ]);
+    /** The slowest of `count` (at least) /health probes sent one after another, and of any sent until `done()`. */
+    const slowestProbe = async (count: number, done = () => true) => {
+      let slowest = 0;
+      for (let probes = 0; (!done() || probes < count) && probes < 500; probes++) {
+        const probe = await send(`${api}/health`, { agent });
+        expect(probe.status).toBe(200);
+        slowest = Math.max(slowest, probe.ms);
+      }
+      return slowest;
+    };
     const attempt = async () => {
-      const attack = attackFromWorker(attacks);
+      const quiet = await slowestProbe(10);
+      const attack = attacker.attack();
       let done = false;
       const answered = attack.statuses.finally(() => (done = true));
       await attack.sending;
-      const probes: number[] = [];
-      // Probes while the bodies arrive; before the fix, each waited for a 300 ms parse. Bounded in count.
-      while ((!done || probes.length < 10) && probes.length < 500) {
-        const probe = await send(`${api}/health`, { agent });
-        expect(probe.status).toBe(200);
-        probes.push(probe.ms);
-      }
-      const sorted = probes.sort((a, b) => a - b);
-      return { responses: await answered, median: sorted[sorted.length >> 1]!, slowest: sorted.at(-1)! };
+      const attacked = await slowestProbe(10, () => done);
+      const statuses = await answered;
+      expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+      expect(statuses.slice(4, 7)).toEqual([400, 400, 400]);
+      for (const status of statuses.slice(7)) expect([413, 'EPIPE', 'ECONNRESET']).toContain(status);
+      return { quiet: Math.round(quiet), attacked: Math.round(attacked) };
     };
+    // Under 50 ms, or under 50 ms more than the same probes just before when the machine itself is
+    // that slow (it is shared: a loaded one stalls any process now and then); the best of five
+    // attempts counts. Before the fix, one probe waited for every parse: 1 to 3 s.
+    const passed = ({ quiet, attacked }: { quiet: number; attacked: number }) => attacked < Math.max(50, quiet + 50);
     try {
-      // A shared machine stalls any process now and then, so an attempt passes on its median probe
-      // (under 50 ms) and its slowest (under 250 ms: one parse of such a body takes 300 ms even on an
-      // idle machine); the best of three attempts counts. Before the fix every probe waited 300 ms or more.
-      const results: Array<{ median: number; slowest: number }> = [];
-      const passed = (r: { median: number; slowest: number }) => r.median < 50 && r.slowest < 250;
-      for (let i = 0; i < 3 && !results.some(passed); i++) {
-        const { responses, median, slowest } = await attempt();
-        expect(responses.slice(0, 4)).toEqual([401, 401, 401, 401]);
-        expect(responses.slice(4, 7)).toEqual([400, 400, 400]);
-        for (const status of responses.slice(7)) expect([413, 'EPIPE', 'ECONNRESET']).toContain(status);
-        results.push({ median, slowest });
-      }
-      expect(results.some(passed), JSON.stringify(results)).toBe(true);
+      const attempts: Array<{ quiet: number; attacked: number }> = [];
+      for (let i = 0; i < 5 && !attempts.some(passed); i++) attempts.push(await attempt());
+      expect(attempts.some(passed), `slowest /health probe, without and with the attack: ${JSON.stringify(attempts)}`).toBe(true);
     } finally {
       agent.destroy();
+      await attacker.stop();
     }
   });
 
