@@ -163,6 +163,7 @@ async function rowApiWhileIngesting(ctx: Context): Promise<RowResult> {
     FEED_INGEST_ON_START: 'true',
     ROLE: 'all',
     SIMULATOR_ENABLED: 'true',
+    SIMULATOR_PORT: '0',
     SIMULATOR_DELAY_MS: '0-0',
     SIMULATOR_FAILURE_RATE: '0',
     IMAGE_ALLOW_PRIVATE_HOSTS: 'true',

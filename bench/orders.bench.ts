@@ -126,7 +126,7 @@ const SCENARIOS: ScenarioDefinition[] = [
   {
     name: 'orders, ROLE=all',
     description: 'the same with the worker and the simulator in the same process (SIMULATOR_DELAY_MS=0-0, failure rate 0): the cost of the in-process worker',
-    start: () => startIntake('intake ROLE=all', { ROLE: 'all', SIMULATOR_ENABLED: 'true', SIMULATOR_DELAY_MS: '0-0', SIMULATOR_FAILURE_RATE: '0' }),
+    start: () => startIntake('intake ROLE=all', { ROLE: 'all', SIMULATOR_ENABLED: 'true', SIMULATOR_PORT: '0', SIMULATOR_DELAY_MS: '0-0', SIMULATOR_FAILURE_RATE: '0' }),
   },
   {
     name: SCALE_OUT_ROW,

@@ -9,7 +9,7 @@ import { QUEUE_NAMES, type Container } from './container.js';
 import { ordersRoutes } from './orders/orders.routes.js';
 import { simulatorRoutes } from './orders/simulator.routes.js';
 import { SimulatorState } from './orders/simulator.state.js';
-import { buildApp } from './platform/http/app.js';
+import { buildApp, type ServerTimeouts } from './platform/http/app.js';
 import type { ReadinessCheck } from './platform/http/health.routes.js';
 import { VERSION } from './version.js';
 
@@ -26,22 +26,23 @@ export function readinessOf(container: Container): ReadinessCheck[] {
   ];
 }
 
-/** The public HTTP API: auth, orders, the catalog, cached images and, when enabled, the third-party simulator. */
-export function buildApiApp(container: Container, simulator?: SimulatorState): Promise<FastifyInstance> {
+/** The public HTTP API: auth, orders, the catalog, cached images and the operator API. The simulator has an app of its own. */
+export function buildApiApp(container: Container): Promise<FastifyInstance> {
+  const { config } = container;
   // Keyed, so that each plugin is named after its key in logs and in the traces' handler spans.
   const plugins: Record<string, FastifyPluginAsync> = {
-    auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: container.config.authRateLimitPerMinute }),
+    auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: config.authRateLimitPerMinute, bodyLimitBytes: config.smallBodyLimitBytes }),
     orders: (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
-    images: (app) => imagesRoutes(app, { dataDir: container.config.dataDir }),
+    images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
-    ...(simulator && { simulator: (app: FastifyInstance) => simulatorRoutes(app, simulator) }),
   };
   return buildApp({
     logger: container.logger,
-    bodyLimitBytes: container.config.bodyLimitBytes,
+    bodyLimitBytes: config.bodyLimitBytes,
+    timeouts: config.http,
     version: VERSION,
     readiness: readinessOf(container),
     plugins: Object.values(plugins),
@@ -50,19 +51,31 @@ export function buildApiApp(container: Container, simulator?: SimulatorState): P
   });
 }
 
-/** Only the simulator, for `ROLE=simulator`. */
+/**
+ * Only the simulator: the app of `ROLE=simulator`, and of the simulator that `ROLE=all` runs on a
+ * port of its own. Its sockets may stay silent for the whole simulated delay.
+ */
 export function buildSimulatorApp(container: Container, simulator: SimulatorState): Promise<FastifyInstance> {
+  const { config } = container;
   return buildApp({
     logger: container.logger,
-    bodyLimitBytes: container.config.bodyLimitBytes,
+    bodyLimitBytes: config.smallBodyLimitBytes,
+    timeouts: outlasting(config.http, config.simulatorDelayMs.max),
     version: VERSION,
     readiness: [],
-    plugins: [(app) => simulatorRoutes(app, simulator)],
+    plugins: [(app) => simulatorRoutes(app, simulator, { bodyLimitBytes: config.smallBodyLimitBytes })],
     docs: false,
   });
 }
 
 /** `/health`, `/ready` and `/metrics` for roles without the public API (on METRICS_PORT). */
 export function buildOpsApp(container: Container): Promise<FastifyInstance> {
-  return buildApp({ logger: container.logger, bodyLimitBytes: 1024, version: VERSION, readiness: readinessOf(container), plugins: [], docs: false, metrics: container.metrics });
+  const { config } = container;
+  return buildApp({ logger: container.logger, bodyLimitBytes: 1024, timeouts: config.http, version: VERSION, readiness: readinessOf(container), plugins: [], docs: false, metrics: container.metrics });
+}
+
+/** The timeouts, with a connection timeout (if any) longer than a response may take to start. */
+function outlasting(timeouts: ServerTimeouts, responseDelayMs: number): ServerTimeouts {
+  const { connectionTimeoutMs } = timeouts;
+  return { ...timeouts, connectionTimeoutMs: connectionTimeoutMs === 0 ? 0 : Math.max(connectionTimeoutMs, responseDelayMs + 10_000) };
 }

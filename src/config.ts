@@ -46,16 +46,25 @@ export interface Config {
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
   shutdownTimeoutMs: number;
-  /** Unset: the built-in simulator of this deployment, at PUBLIC_URL. */
+  /** Unset: the built-in simulator, in this process or at SIMULATOR_HOST:SIMULATOR_PORT. */
   thirdPartyUrl: string | undefined;
   thirdPartyTimeoutMs: number;
+  /** Run the simulator in this process (ROLE=all, or api with SIMULATOR_ENABLED), on a port of its own. */
   simulatorEnabled: boolean;
+  /** Where the in-process simulator listens: never on the API's port; loopback by default (0: any free port). */
+  simulatorPort: number;
+  simulatorHost: string;
   simulatorDelayMs: Range;
   simulatorFailureRate: number;
   idempotencyTtlSeconds: number;
   duplicateWindowSeconds: number;
   authRateLimitPerMinute: number;
+  /** The largest request body: orders, catalog writes and the operator API. */
   bodyLimitBytes: number;
+  /** The largest request body of the routes that need only a few fields: register, login, logout and the simulator. */
+  smallBodyLimitBytes: number;
+  /** Timeouts of every HTTP server, against slow and idle clients. */
+  http: HttpTimeouts;
   migrateOnStart: boolean;
   publicUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -63,6 +72,17 @@ export interface Config {
   tracing: { serviceName: string; endpoint: string | undefined };
   feed: FeedConfig;
   images: ImagesConfig;
+}
+
+export interface HttpTimeouts {
+  /** Until a request's headers are complete (Node's headersTimeout); then 408 and the socket is closed. */
+  headersTimeoutMs: number;
+  /** Until the whole request, body included, is received (requestTimeout); 0: no limit. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept between requests. */
+  keepAliveTimeoutMs: number;
+  /** How long a socket may stay silent in both directions while a request is open (connectionTimeout); 0: no limit. */
+  connectionTimeoutMs: number;
 }
 
 export interface FeedConfig {
@@ -264,12 +284,21 @@ export function loadConfig(env: Env = process.env): Config {
     thirdPartyUrl: read.raw('THIRD_PARTY_URL') === undefined ? undefined : read.url('THIRD_PARTY_URL', ''),
     thirdPartyTimeoutMs: read.int('THIRD_PARTY_TIMEOUT_MS', 60_000, 1, 600_000),
     simulatorEnabled: read.bool('SIMULATOR_ENABLED', role === 'all' || role === 'simulator'),
+    simulatorPort: read.int('SIMULATOR_PORT', 8090, 0, 65535),
+    simulatorHost: read.string('SIMULATOR_HOST', '127.0.0.1'),
     simulatorDelayMs: read.range('SIMULATOR_DELAY_MS', { min: 5000, max: 30_000 }),
     simulatorFailureRate: read.number('SIMULATOR_FAILURE_RATE', 0.2, 0, 1),
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
     duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
     authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    smallBodyLimitBytes: read.int('SMALL_BODY_LIMIT_BYTES', 16_384, 1024, 1_048_576),
+    http: {
+      headersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
+      requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      keepAliveTimeoutMs: read.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
+      connectionTimeoutMs: read.int('HTTP_CONNECTION_TIMEOUT_MS', 120_000, 0, 3_600_000),
+    },
     migrateOnStart: read.bool('MIGRATE_ON_START', true),
     publicUrl,
     tracing: {
@@ -302,6 +331,14 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {
     read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);
+  }
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    read.problems.push(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not be greater than HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+  const simulatorInProcess = config.simulatorEnabled && (role === 'all' || role === 'api');
+  if (simulatorInProcess && config.simulatorPort !== 0 && config.simulatorPort === port) {
+    read.problems.push(`SIMULATOR_PORT (${config.simulatorPort}) must differ from PORT: the simulator never shares the API's port`);
   }
   if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
   if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');

@@ -13,6 +13,8 @@ export interface RunningRole {
   container: Container;
   /** The public API (or simulator) address, when this role listens on PORT. */
   url?: string;
+  /** The in-process simulator's own address (ROLE=all, or api with SIMULATOR_ENABLED). */
+  simulatorUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
   const log = container.logger;
   const stoppers: Array<() => Promise<void>> = [];
   let url: string | undefined;
+  let simulatorUrl: string | undefined;
 
   try {
     if (config.role === 'simulator') {
@@ -31,9 +34,15 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
       url = await listen(app, config.port, config.host);
       stoppers.push(() => app.close());
     } else if (has(config.role, 'api')) {
-      const app = await buildApiApp(container, config.simulatorEnabled ? simulatorFor(container) : undefined);
+      const app = await buildApiApp(container);
       url = await listen(app, config.port, config.host);
       stoppers.push(() => app.close());
+      if (config.simulatorEnabled) {
+        // Never on the API's port: it has no authentication, and `/simulator/stats?keys=true` lists every key.
+        const simulator = await buildSimulatorApp(container, simulatorFor(container));
+        simulatorUrl = await listen(simulator, config.simulatorPort, config.simulatorHost);
+        stoppers.push(() => simulator.close());
+      }
       if (container.outbox) {
         const relay = startOutboxRelay(container, container.outbox);
         stoppers.push(() => relay.stop(config.shutdownTimeoutMs));
@@ -45,7 +54,7 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     }
 
     if (has(config.role, 'worker')) {
-      const thirdPartyUrl = config.thirdPartyUrl ?? `${url ?? config.publicUrl}/simulator/orders`;
+      const thirdPartyUrl = config.thirdPartyUrl ?? `${simulatorUrl ?? origin(config.simulatorHost, config.simulatorPort)}/simulator/orders`;
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
       const workers: Worker[] = registry.start(container.queue, { concurrency: config.workerConcurrency });
       log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
@@ -69,12 +78,13 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     throw error;
   }
 
-  log.info({ url }, 'intake started');
+  log.info({ url, ...(simulatorUrl && { simulatorUrl }) }, 'intake started');
   let stopping: Promise<void> | undefined;
   return {
     role: config.role,
     container,
     url,
+    simulatorUrl,
     stop() {
       stopping ??= (async () => {
         log.info('stopping: no new work; finishing what is in flight');
@@ -109,6 +119,9 @@ export function startOutboxRelay(container: Container, outbox: OutboxQueue): Out
 async function listen(app: FastifyInstance, port: number, host: string): Promise<string> {
   await app.listen({ port, host });
   const address = app.server.address();
-  const bound = typeof address === 'object' && address ? address.port : port;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  return origin(host, typeof address === 'object' && address ? address.port : port);
+}
+
+function origin(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

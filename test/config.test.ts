@@ -25,9 +25,14 @@ describe('loadConfig', () => {
       duplicateWindowSeconds: 30,
       idempotencyTtlSeconds: 86_400,
       simulatorEnabled: true,
+      simulatorPort: 8090,
+      simulatorHost: '127.0.0.1',
       simulatorDelayMs: { min: 5000, max: 30_000 },
       simulatorFailureRate: 0.2,
       thirdPartyUrl: undefined,
+      bodyLimitBytes: 1_048_576,
+      smallBodyLimitBytes: 16_384,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 120_000 },
       publicUrl: 'http://127.0.0.1:8080',
       migrateOnStart: true,
       heapGrowthPercent: 20,
@@ -99,6 +104,12 @@ describe('loadConfig', () => {
       DUPLICATE_WINDOW_SECONDS: '-5',
       AUTH_RATE_LIMIT_PER_MINUTE: '0',
       BODY_LIMIT_BYTES: '10',
+      SMALL_BODY_LIMIT_BYTES: '100',
+      SIMULATOR_PORT: '-1',
+      HTTP_HEADERS_TIMEOUT_MS: '0',
+      HTTP_REQUEST_TIMEOUT_MS: 'never',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '0',
+      HTTP_CONNECTION_TIMEOUT_MS: '1.5',
       MIGRATE_ON_START: 'perhaps',
       PUBLIC_URL: 'not a url',
       LOG_LEVEL: 'loud',
@@ -113,6 +124,17 @@ describe('loadConfig', () => {
       expect(problems.some((p) => p.startsWith(name)), `a problem names ${name}`).toBe(true);
     }
     expect(problems).toHaveLength(Object.keys(bad).length);
+  });
+
+  it('refuses a headers timeout longer than the request timeout, and a simulator on the API port', () => {
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '4000' })).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS (5000) must not be greater than HTTP_REQUEST_TIMEOUT_MS (4000)',
+    ]);
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '0' }).http).toMatchObject({ headersTimeoutMs: 5000, requestTimeoutMs: 0 });
+    expect(problemsOf({ PORT: '9000', SIMULATOR_PORT: '9000' })).toEqual(["SIMULATOR_PORT (9000) must differ from PORT: the simulator never shares the API's port"]);
+    // Only a process that runs the simulator beside the API cares.
+    expect(loadConfig({ ROLE: 'worker', PORT: '9000', SIMULATOR_PORT: '9000' }).simulatorPort).toBe(9000);
+    expect(loadConfig({ PORT: '9000', SIMULATOR_PORT: '9000', SIMULATOR_ENABLED: 'false' }).simulatorEnabled).toBe(false);
   });
 
   it('quotes the bad value and the allowed range in each problem', () => {

@@ -39,7 +39,7 @@ const Counts = Type.Record(Type.String(), Type.Number());
 
 /** The operator API's view of the pipelines: recent orders, feed runs (and a run now), the image cache. */
 export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActivityDeps): Promise<void> {
-  app.addHook('preHandler', requireToken(deps.tokens, 'admin'));
+  app.addHook('onRequest', requireToken(deps.tokens, 'admin'));
 
   app.get<{ Querystring: Static<typeof LimitQuery> }>(
     '/api/admin/orders',

@@ -21,7 +21,7 @@ const denied = { 401: Message, 403: Message };
 
 /** The operator API (ability `admin`): queues, parked jobs and their re-drive. */
 export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
-  app.addHook('preHandler', requireToken(deps.tokens, 'admin'));
+  app.addHook('onRequest', requireToken(deps.tokens, 'admin'));
   const known = (queue: string) => {
     if (!deps.queueNames.includes(queue)) throw httpErrors.notFound(`No queue named "${queue}".`);
     return queue;

@@ -2,9 +2,9 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { principalOf, requireToken } from '../platform/http/authentication.js';
-import { addFieldError, httpErrors } from '../platform/http/errors.js';
+import { addFieldError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { rateLimitStore } from '../platform/http/rate-limit-store.js';
-import { checkText, schemaErrorsOf } from '../platform/http/validation.js';
+import { checkText, checkUnicode, schemaErrorsOf } from '../platform/http/validation.js';
 import type { Store } from '../platform/store/store.js';
 import { AuthResult, LoginBody, MessageSchema, RegisterBody, UserSchema, ValidationErrorSchema } from './auth.schemas.js';
 import { EmailTakenError, type AuthService } from './auth.service.js';
@@ -13,6 +13,8 @@ export interface AuthRoutesDeps {
   auth: AuthService;
   store: Store;
   rateLimitPerMinute: number;
+  /** The largest body of these routes: a few short fields. */
+  bodyLimitBytes: number;
 }
 
 const unauthorized = { 401: MessageSchema };
@@ -28,11 +30,13 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
   });
   const limited = { rateLimit: { max: deps.rateLimitPerMinute, timeWindow: 60_000 } };
   const authenticated = requireToken(deps.auth);
+  const bodyLimit = deps.bodyLimitBytes;
 
   app.post<{ Body: Static<typeof RegisterBody> }>(
     '/api/register',
     {
       config: limited,
+      bodyLimit,
       attachValidation: true,
       schema: { summary: 'Register a user and receive a token', tags: ['auth'], body: RegisterBody, response: { 201: AuthResult, 422: ValidationErrorSchema } },
     },
@@ -40,6 +44,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
       const body = (request.body ?? {}) as Partial<Static<typeof RegisterBody>>;
       const errors = schemaErrorsOf(request);
       const name = checkText(errors, 'name', body.name);
+      // A confirmation with a lone surrogate cannot match a password without one.
+      for (const field of ['email', 'password'] as const) if (!errors[field]) checkUnicode(errors, field, body[field]);
       if (typeof body.password === 'string' && body.password !== body.password_confirmation && !errors.password) {
         addFieldError(errors, 'password', 'The password field confirmation does not match.');
       }
@@ -56,8 +62,12 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
 
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/login',
-    { config: limited, schema: { summary: 'Exchange credentials for a new token', tags: ['auth'], body: LoginBody, response: { 200: AuthResult, 422: ValidationErrorSchema } } },
+    { config: limited, bodyLimit, schema: { summary: 'Exchange credentials for a new token', tags: ['auth'], body: LoginBody, response: { 200: AuthResult, 422: ValidationErrorSchema } } },
     async (request) => {
+      const errors: FieldErrors = {};
+      checkUnicode(errors, 'email', request.body.email);
+      checkUnicode(errors, 'password', request.body.password);
+      if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
       const result = await deps.auth.login(request.body.email, request.body.password);
       if (!result) throw httpErrors.validation({ email: ['These credentials do not match our records.'] });
       return result;
@@ -66,7 +76,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
 
   app.post(
     '/api/logout',
-    { preHandler: authenticated, schema: { summary: 'Revoke the current token', tags: ['auth'], security: [{ bearer: [] }], response: { 200: MessageSchema, ...unauthorized } } },
+    { onRequest: authenticated, bodyLimit, schema: { summary: 'Revoke the current token', tags: ['auth'], security: [{ bearer: [] }], response: { 200: MessageSchema, ...unauthorized } } },
     async (request) => {
       await deps.auth.logout(principalOf(request));
       return { message: 'Logged out.' };
@@ -75,7 +85,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
 
   app.get(
     '/api/user',
-    { preHandler: authenticated, schema: { summary: 'The current user', tags: ['auth'], security: [{ bearer: [] }], response: { 200: UserSchema, ...unauthorized } } },
+    { onRequest: authenticated, schema: { summary: 'The current user', tags: ['auth'], security: [{ bearer: [] }], response: { 200: UserSchema, ...unauthorized } } },
     async (request) => {
       const user = await deps.auth.currentUser(principalOf(request));
       if (!user) throw httpErrors.unauthenticated();

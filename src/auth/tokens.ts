@@ -18,13 +18,13 @@ export function formatToken(id: number, secret: string): string {
   return `${id}|${secret}`;
 }
 
-/** Splits a bearer token; the `<id>|` part is optional. */
+/** Splits a bearer token; the `<id>|` part is optional, and an id is written as issued (no leading zero). */
 export function parseToken(bearer: string): { id: number | null; secret: string } | null {
   const bar = bearer.indexOf('|');
   if (bar === -1) return bearer.length > 0 ? { id: null, secret: bearer } : null;
   const idText = bearer.slice(0, bar);
   const secret = bearer.slice(bar + 1);
-  if (!/^\d{1,15}$/.test(idText) || secret.length === 0) return null;
+  if (!/^[1-9]\d{0,14}$/.test(idText) || secret.length === 0) return null;
   return { id: Number(idText), secret };
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { principalOf, requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
+import { headerValues } from '../platform/http/headers.js';
 import { paginate } from '../platform/http/pagination.js';
 import { schemaErrorsOf } from '../platform/http/validation.js';
 import { childTraceparent } from '../platform/telemetry/trace-context.js';
@@ -19,7 +20,8 @@ const ValidationError = Type.Object({ message: Type.String(), errors: Type.Optio
 const secured = { tags: ['orders'], security: [{ bearer: [] }] };
 
 export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps): Promise<void> {
-  app.addHook('preHandler', requireToken(deps.tokens, 'orders'));
+  // Before the body is read: without a valid token, a request costs no parse.
+  app.addHook('onRequest', requireToken(deps.tokens, 'orders'));
 
   app.post(
     '/api/orders',
@@ -45,7 +47,7 @@ export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps)
         principal: principalOf(request),
         body: request.body,
         schemaErrors: schemaErrorsOf(request),
-        idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKey: idempotencyKeyOf(request),
         traceparent: childTraceparent(request.headers.traceparent),
       });
       reply.code(result.statusCode as 201).headers(result.headers).type('application/json; charset=utf-8');
@@ -87,6 +89,12 @@ export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps)
       return { order: await deps.orders.get(principalOf(request), id) };
     },
   );
+}
+
+/** The Idempotency-Key header; every value when it was sent more than once (Node would join them with ", "). */
+function idempotencyKeyOf(request: FastifyRequest): string | string[] | undefined {
+  const values = headerValues(request, 'idempotency-key');
+  return values.length > 1 ? values : request.headers['idempotency-key'];
 }
 
 function baseUrl(request: FastifyRequest): string {

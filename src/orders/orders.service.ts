@@ -57,6 +57,7 @@ export class OrdersService {
   }
 
   async create(request: CreateOrderRequest): Promise<StoredOrderResponse> {
+    if (Array.isArray(request.idempotencyKey)) throw httpErrors.repeatedHeader('Idempotency-Key');
     const key = parseIdempotencyKey(request.idempotencyKey);
     if (key === null) throw httpErrors.badRequest('The Idempotency-Key header must be 1 to 255 printable ASCII characters.');
     const input = validateOrder(request.body, request.schemaErrors ?? {});

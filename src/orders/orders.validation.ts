@@ -1,10 +1,13 @@
 import { addFieldError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
-import { checkText } from '../platform/http/validation.js';
+import { checkText, unstorableTextErrors } from '../platform/http/validation.js';
+import { valueNestingExceeds } from '../platform/json-depth.js';
 import type { Priority } from '../platform/queue/queue.js';
 import type { ItemKind } from './orders.tables.js';
 import { PRIORITY_NAMES, priorityLevel, type PriorityName } from './priority.js';
 
 export const MAX_META_BYTES = 4096;
+/** Arrays and objects nested in `meta`, itself included: measured before anything recursive (JSON.stringify) walks it. */
+export const MAX_META_DEPTH = 32;
 export const MAX_ITEMS = 100;
 
 export interface OrderItemInput {
@@ -69,8 +72,17 @@ function validateMeta(errors: FieldErrors, field: string, meta: unknown): Record
     addFieldError(errors, field, `The ${field} field must be an object.`);
     return undefined;
   }
+  if (valueNestingExceeds(meta, MAX_META_DEPTH)) {
+    addFieldError(errors, field, `The ${field} field must not nest arrays and objects more than ${MAX_META_DEPTH} levels deep.`);
+    return undefined;
+  }
   if (Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES) {
     addFieldError(errors, field, `The ${field} field must not be greater than 4 kilobytes.`);
+    return undefined;
+  }
+  const unicodeErrors = Object.entries(unstorableTextErrors(meta, field));
+  if (unicodeErrors.length > 0) {
+    for (const [key, messages] of unicodeErrors) for (const message of messages) addFieldError(errors, key, message);
     return undefined;
   }
   if ('priority' in meta && !(PRIORITY_NAMES as readonly unknown[]).includes(meta.priority)) {

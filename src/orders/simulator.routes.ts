@@ -9,11 +9,14 @@ const ThirdPartyOrderBody = Type.Object({
   Timestamp: Type.String(),
 });
 
-/** `POST /simulator/orders`: a stand-in for the slow, flaky third party. */
-export async function simulatorRoutes(app: FastifyInstance, state: SimulatorState): Promise<void> {
+/**
+ * `POST /simulator/orders`: a stand-in for the slow, flaky third party. It has no authentication:
+ * it is served on a port of its own (loopback by default), never on the API's.
+ */
+export async function simulatorRoutes(app: FastifyInstance, state: SimulatorState, options: { bodyLimitBytes: number }): Promise<void> {
   app.post<{ Body: Static<typeof ThirdPartyOrderBody> }>(
     '/simulator/orders',
-    { schema: { summary: 'Simulated third-party order endpoint', tags: ['simulator'], body: ThirdPartyOrderBody } },
+    { bodyLimit: options.bodyLimitBytes, schema: { summary: 'Simulated third-party order endpoint', tags: ['simulator'], body: ThirdPartyOrderBody } },
     async (request, reply) => {
       await sleep(state.delayMs());
       const header = request.headers['idempotency-key'];

@@ -193,3 +193,31 @@ describe('POST /api/logout', () => {
     expect(res.json()).toEqual(UNAUTHENTICATED);
   });
 });
+
+describe('characters no database stores: lone surrogates and NUL', () => {
+  const unpaired = (field: string) => `The ${field} field must not contain NUL characters or unpaired surrogates.`;
+
+  it('refuses them in the name, email and password of a registration with 422, naming each field', async () => {
+    const res = await post('/api/register', registration({ name: 'Ada \ud800', password: 'secret\udfff-long', password_confirmation: 'secret\udfff-long' }));
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json<{ errors: Record<string, string[]> }>().errors).toEqual({ name: [unpaired('name')], password: [unpaired('password')] });
+    const email = await post('/api/register', registration({ email: 'ada\ud83d@example.test' }));
+    expect(email.statusCode).toBe(422);
+    expect(Object.keys(email.json<{ errors: Record<string, string[]> }>().errors)).toEqual(['email']);
+    const nul = await post('/api/register', registration({ name: 'Ada\u0000Lovelace' }));
+    expect(nul.statusCode, nul.body).toBe(422);
+    expect(nul.json<{ errors: Record<string, string[]> }>().errors).toEqual({ name: [unpaired('name')] });
+  });
+
+  it('refuses them in the credentials of a login with 422', async () => {
+    const res = await post('/api/login', { email: 'someone\ud800@example.test', password: 'pass\udc00word' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json<{ errors: Record<string, string[]> }>().errors).toEqual({ email: [unpaired('email')], password: [unpaired('password')] });
+  });
+
+  it('keeps a name with surrogate pairs (emoji) as sent', async () => {
+    const res = await post('/api/register', registration({ name: 'Ada 😀' }));
+    expect(res.statusCode).toBe(201);
+    expect(json<{ user: { name: string } }>(res).user.name).toBe('Ada 😀');
+  });
+});

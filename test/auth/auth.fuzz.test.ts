@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { hasUnstorableCharacter, UNSTORABLE_CHARACTERS, unicodeText } from '../support/unicode.js';
 
 /** FUZZ_RUNS=5000 fuzzes deeper on demand; the default keeps the suite fast. */
 const runs = (n: number) => ({ numRuns: Number(process.env.FUZZ_RUNS ?? n) });
@@ -16,19 +17,35 @@ afterAll(() => t.close());
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const wrongOr = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyJson });
 
-const text = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', '   ', 'a'.repeat(256), '😀'.repeat(256), '\u0000'));
-const email = fc.oneof(fc.emailAddress(), fc.constantFrom('not-an-email', '@', 'a@b', `${'a'.repeat(250)}@example.test`), fc.string({ maxLength: 20 }));
-// Mostly too short or mismatched, so that few bodies reach argon2 (slow by design).
-const password = fc.oneof({ weight: 3, arbitrary: fc.string({ maxLength: 7 }) }, { weight: 1, arbitrary: fc.string({ minLength: 8, maxLength: 20 }) }, { weight: 1, arbitrary: fc.constant('x'.repeat(256)) });
-const nearValidRegistration = fc.record(
-  { name: wrongOr(text), email: wrongOr(email), password: wrongOr(password), password_confirmation: wrongOr(password), extra: anyJson },
-  { requiredKeys: [] },
+const text = fc.oneof(fc.string({ maxLength: 30 }), unicodeText({ maxLength: 30 }), fc.constantFrom('', '   ', 'a'.repeat(256), '😀'.repeat(256), '\u0000', ...UNSTORABLE_CHARACTERS));
+const email = fc.oneof(
+  fc.emailAddress(),
+  fc.constantFrom('not-an-email', '@', 'a@b', `${'a'.repeat(250)}@example.test`, 'a\ud800@example.test'),
+  fc.string({ maxLength: 20 }),
+  fc.emailAddress().map((address) => `\udc00${address}`),
 );
+// Mostly too short or mismatched, so that few bodies reach argon2 (slow by design).
+const password = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 7 }) },
+  { weight: 1, arbitrary: fc.string({ minLength: 8, maxLength: 20 }) },
+  { weight: 1, arbitrary: unicodeText({ minLength: 8, maxLength: 20 }) },
+  { weight: 1, arbitrary: fc.constant('x'.repeat(256)) },
+);
+const nearValidRegistration = fc
+  .tuple(
+    fc.record({ name: wrongOr(text), email: wrongOr(email), password: wrongOr(password), password_confirmation: wrongOr(password), extra: anyJson }, { requiredKeys: [] }),
+    fc.boolean(),
+  )
+  // Half the time the confirmation matches, so that registrations also get past it.
+  .map(([body, confirmed]) => (confirmed ? { ...body, password_confirmation: body.password } : body));
 
 function expectClientError(res: LightMyRequestResponse, allowed: number[]): void {
   expect(res.statusCode, res.body).toBeLessThan(500);
   expect(allowed, `${res.statusCode}: ${res.body}`).toContain(res.statusCode);
   const body = res.json<Record<string, unknown>>();
+  // Never an unpaired surrogate echoed back, never one stored as U+FFFD.
+  expect(hasUnstorableCharacter(body), res.body).toBe(false);
+  expect(res.body).not.toContain('\ufffd');
   if (res.statusCode === 422) {
     expect(typeof body.message).toBe('string');
     expect(body.errors).toBeTypeOf('object');
@@ -54,12 +71,14 @@ describe('auth routes under fuzzing', () => {
 
   it('POST /api/register stores a valid registration, and refuses it again with 422', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.emailAddress(), fc.string({ minLength: 8, maxLength: 30 }), fc.string({ minLength: 1, maxLength: 30 }), async (address, secret, name) => {
+      fc.asyncProperty(fc.emailAddress(), fc.string({ minLength: 8, maxLength: 30 }), fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), unicodeText({ minLength: 1, maxLength: 30 })), async (address, secret, name) => {
         fc.pre(name.trim().length > 0 && address.length <= 255);
         const body = JSON.stringify({ name, email: address, password: secret, password_confirmation: secret });
         const first = await post('/api/register', body);
         // fast-check's addresses follow RFC 5322 loosely; a few are not valid for ajv's email format.
         expectClientError(first, [201, 422]);
+        // A name with half a surrogate pair is refused, never stored as U+FFFD.
+        if (hasUnstorableCharacter(name)) expect(first.json<{ errors?: Record<string, unknown> }>().errors).toHaveProperty('name');
         if (first.statusCode === 201) expectClientError(await post('/api/register', body), [422]);
       }),
       runs(8),

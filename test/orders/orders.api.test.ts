@@ -181,3 +181,37 @@ describe('GET /api/orders/{id}', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+describe('characters no database stores: lone surrogates and NUL', () => {
+  // Escaped as JSON sends them: a lone surrogate cannot be written as UTF-8. NUL is refused by PostgreSQL's text.
+  const LONE = ['\ud800', 'a\udfff', 'x\ud83d', '\ude00b', 'nul\u0000byte'];
+  const unpaired = (field: string) => `The ${field} field must not contain NUL characters or unpaired surrogates.`;
+
+  it.each(LONE.map((text) => [JSON.stringify(text), text]))('refuses %s in every string of an order with 422, naming each field, and stores nothing', async (_shown, text) => {
+    const u = await t.user();
+    const res = await t.postOrder(u, {
+      client: { identity: text, contact_point: `ops ${text}` },
+      contents: [item({ label: text }), item({ label: 'fine', meta: { note: text, [`key${text}`]: 1 } }), item({ label: 'nested', meta: { a: { b: ['ok', text] } } })],
+    });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json<{ errors: Record<string, string[]> }>().errors).toEqual({
+      'client.identity': [unpaired('client.identity')],
+      'client.contact_point': [unpaired('client.contact_point')],
+      'contents.0.label': [unpaired('contents.0.label')],
+      'contents.1.meta': [unpaired('contents.1.meta')],
+      'contents.1.meta.note': [unpaired('contents.1.meta.note')],
+      'contents.2.meta.a.b.1': [unpaired('contents.2.meta.a.b.1')],
+    });
+    expect((await t.inject({ method: 'GET', url: '/api/orders', headers: u.auth })).json<{ meta: { total: number } }>().meta.total).toBe(0);
+  });
+
+  it('stores and echoes surrogate pairs (emoji) exactly', async () => {
+    const u = await t.user();
+    const res = await t.postOrder(u, orderBody({ client: { identity: '😀 ACME', contact_point: 'ops 🚀' }, contents: [item({ label: '📦', meta: { note: '🎉', '🔑': 'ok' } })] }));
+    expect(res.statusCode, res.body).toBe(201);
+    const { order } = res.json<{ order: OrderView }>();
+    expect(order.client).toEqual({ identity: '😀 ACME', contact_point: 'ops 🚀' });
+    expect(order.contents[0]).toMatchObject({ label: '📦', meta: { note: '🎉', '🔑': 'ok' } });
+    expect(res.body).not.toContain('\ufffd');
+  });
+});

@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../support/app.js';
 import { mutate } from '../support/mutate.js';
+import { hasUnstorableCharacter, UNSTORABLE_CHARACTERS, unicodeText } from '../support/unicode.js';
 
 let t: TestApp;
 let u: TestUser;
@@ -34,7 +35,9 @@ const validOrder = fc.record({ client: fc.record({ identity: validText, contact_
 /** Values that break one field: wrong types, out-of-range numbers, bad strings, oversized meta. */
 const wrongValue = fc.oneof(
   anyJson,
-  fc.constantFrom('', '   ', '\u00a0', 'a'.repeat(256), '😀'.repeat(256), '\u0000', 'weekly', 'MAX', 'urgent'),
+  fc.constantFrom('', '   ', '\u00a0', 'a'.repeat(256), '😀'.repeat(256), '\u0000', 'weekly', 'MAX', 'urgent', ...UNSTORABLE_CHARACTERS, 'a\ud800b', '😀\udc00'),
+  unicodeText({ minLength: 1 }),
+  fc.dictionary(unicodeText(), unicodeText(), { maxKeys: 2 }),
   fc.constantFrom(-0.01, 100_000_000, 1.005, 1e-7, 1e308, -0, '12.50', true, null, [], [1], {}),
   fc.double(),
   fc.integer({ min: 4000, max: 4200 }).map((n) => ({ note: 'x'.repeat(n) })),
@@ -60,6 +63,9 @@ function expectWellFormed(res: LightMyRequestResponse): void {
   expect(res.statusCode, res.body).toBeLessThan(500);
   expect(ALLOWED.has(res.statusCode), `${res.statusCode}: ${res.body}`).toBe(true);
   const body = res.json<Record<string, unknown>>();
+  // Never an unpaired surrogate echoed back (strict JSON parsers refuse it), never one stored as U+FFFD.
+  expect(hasUnstorableCharacter(body), res.body).toBe(false);
+  expect(res.body).not.toContain('\ufffd');
   if (res.statusCode === 201) expect(body).toHaveProperty('order.id');
   else expect(typeof body.message).toBe('string');
   if (res.statusCode === 422 && 'errors' in body) {

@@ -1,8 +1,12 @@
+import fs from 'node:fs';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simulatorFor } from '../../src/api-app.js';
+import { insertUser } from '../../src/auth/users.repository.js';
+import { startRole, type RunningRole } from '../../src/roles.js';
 import { SimulatorState } from '../../src/orders/simulator.state.js';
 import type { Random } from '../../src/platform/clock.js';
-import { createTestApp, type TestApp } from '../support/app.js';
+import { createTestApp, testConfig, type TestApp } from '../support/app.js';
 
 /** A seeded PRNG (mulberry32), so that a statistical check is the same on every run. */
 function seeded(seed: number): Random {
@@ -100,8 +104,8 @@ describe('simulator routes', () => {
 
   const order = { ProductName: 'Box', Price: 9.99, Timestamp: '2026-01-01T00:00:00.000Z' };
   const send = (key?: string, payload: object = order) =>
-    t.inject({ method: 'POST', url: '/simulator/orders', payload, headers: key === undefined ? {} : { 'idempotency-key': key } });
-  const stats = async (keys = false) => (await t.inject({ method: 'GET', url: `/simulator/stats${keys ? '?keys=true' : ''}` })).json<Record<string, unknown>>();
+    t.simulator!.inject({ method: 'POST', url: '/simulator/orders', payload, headers: key === undefined ? {} : { 'idempotency-key': key } });
+  const stats = async (keys = false) => (await t.simulator!.inject({ method: 'GET', url: `/simulator/stats${keys ? '?keys=true' : ''}` })).json<Record<string, unknown>>();
 
   async function app(random: Random, failureRate = '0') {
     t = await createTestApp({ env: { SIMULATOR_DELAY_MS: '0', SIMULATOR_FAILURE_RATE: failureRate }, random, simulator: simulatorFor });
@@ -150,8 +154,63 @@ describe('simulator routes', () => {
     expect((await stats()).received).toBe(0);
   });
 
-  it('is not mounted unless enabled', async () => {
-    t = await createTestApp();
-    expect((await send('k')).statusCode).toBe(404);
+  it('refuses a body of more than SMALL_BODY_LIMIT_BYTES with 413, before parsing it', async () => {
+    await app(() => 0.5);
+    const res = await send('k', { ...order, ProductName: 'x'.repeat(t.config.smallBodyLimitBytes) });
+    expect(res.statusCode).toBe(413);
+    expect((await stats()).received).toBe(0);
+  });
+
+  it('is never mounted on the API app', async () => {
+    await app(() => 0.5);
+    expect((await t.inject({ method: 'POST', url: '/simulator/orders', payload: order })).statusCode).toBe(404);
+    expect((await t.inject({ method: 'GET', url: '/simulator/stats?keys=true' })).statusCode).toBe(404);
+  });
+});
+
+describe('the simulator of ROLE=all', () => {
+  let running: RunningRole | undefined;
+  afterEach(async () => {
+    await running?.stop();
+    if (running) fs.rmSync(running.container.config.dataDir, { recursive: true, force: true });
+    running = undefined;
+  });
+
+  it('listens on a loopback port of its own, where the in-process worker reaches it', async () => {
+    const config = await testConfig({
+      ROLE: 'all',
+      PORT: '0',
+      SIMULATOR_ENABLED: 'true',
+      SIMULATOR_PORT: '0',
+      SIMULATOR_DELAY_MS: '0',
+      SIMULATOR_FAILURE_RATE: '0',
+      FEED_INGEST_ON_START: 'false',
+    });
+    running = await startRole(config, { logger: pino({ level: 'silent' }) });
+    const { url, simulatorUrl, container } = running;
+    expect(simulatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(simulatorUrl).not.toBe(url);
+    expect((await fetch(`${url}/simulator/stats?keys=true`)).status).toBe(404);
+
+    const now = Date.now();
+    const user = await insertUser(container.database.db, { name: 'all', email: 'all@example.test', password_hash: 'x', created_at: now, updated_at: now });
+    const auth = { authorization: `Bearer ${await container.auth.createToken(user.id, 'test', ['orders'])}`, 'content-type': 'application/json' };
+    const posted = await fetch(`${url}/api/orders`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ client: { identity: 'ACME', contact_point: 'ops@acme.test' }, contents: [{ label: 'Plan', kind: 'recurring', cost: 10 }] }),
+    });
+    expect(posted.status).toBe(201);
+    const { order } = (await posted.json()) as { order: { id: number; contents: Array<{ id: number }> } };
+
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'completed'; i++) {
+      const read = (await (await fetch(`${url}/api/orders/${order.id}`, { headers: auth })).json()) as { order: { contents: Array<{ status: string }> } };
+      status = read.order.contents[0]!.status;
+      if (status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe('completed');
+    const stats = (await (await fetch(`${simulatorUrl}/simulator/stats?keys=true`)).json()) as { keys: Record<string, unknown> };
+    expect(stats.keys[`order-item-${order.contents[0]!.id}`]).toEqual({ received: 1, applied: 1 });
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fingerprint, sha256Hex } from '../../src/platform/canonical-json.js';
+import { JsonDepthError, MAX_JSON_DEPTH } from '../../src/platform/json-depth.js';
 
 /** The same value with the keys of every object in reverse order. */
 function reorderKeys(value: unknown): unknown {
@@ -15,6 +16,13 @@ function reorderKeys(value: unknown): unknown {
 describe('canonical JSON', () => {
   it('sorts object keys at every depth', () => {
     expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}');
+  });
+
+  it(`writes a value nested ${MAX_JSON_DEPTH} levels, and refuses a deeper one instead of overflowing the stack`, () => {
+    const nested = (levels: number) => JSON.parse(`${'{"a":'.repeat(levels - 1)}[]${'}'.repeat(levels - 1)}`) as unknown;
+    expect(canonicalJson(nested(MAX_JSON_DEPTH))).toHaveLength(JSON.stringify(nested(MAX_JSON_DEPTH)).length);
+    expect(() => canonicalJson(nested(MAX_JSON_DEPTH + 1))).toThrow(JsonDepthError);
+    expect(() => fingerprint(JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`))).toThrow(JsonDepthError);
   });
 
   it('keeps array order, because order in an array is meaningful', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApiApp } from '../../src/api-app.js';
+import { buildApiApp, buildSimulatorApp } from '../../src/api-app.js';
 import { insertUser } from '../../src/auth/users.repository.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/container.js';
@@ -22,6 +22,8 @@ export interface TestUser {
 
 export interface TestApp {
   app: FastifyInstance;
+  /** The simulator's own app, when `simulator` was given (it never shares the API's app). */
+  simulator?: FastifyInstance;
   container: Container;
   config: Config;
   clock: ManualClock;
@@ -40,7 +42,7 @@ export interface TestAppOptions {
   random?: Random;
   /** Where the app logs (silent by default). */
   logger?: Logger;
-  /** Mount the simulator routes with this state. */
+  /** Build the simulator's app beside the API's, with this state. */
   simulator?: (container: Container) => SimulatorState;
 }
 
@@ -74,12 +76,15 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const config = await testConfig(options.env);
   const clock = manualClock();
   const container = await createContainer(config, { logger: options.logger ?? pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }) });
-  const app = await buildApiApp(container, options.simulator?.(container));
+  const app = await buildApiApp(container);
   await app.ready();
+  const simulator = options.simulator && (await buildSimulatorApp(container, options.simulator(container)));
+  await simulator?.ready();
 
   const inject = (opts: InjectOptions) => app.inject(opts);
   return {
     app,
+    simulator,
     container,
     config,
     clock,
@@ -95,6 +100,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       return inject({ method: 'POST', url: '/api/orders', headers: { ...user.auth, ...headers }, payload: body as InjectOptions['payload'] });
     },
     async close() {
+      await simulator?.close();
       await app.close();
       await container.close().catch(() => undefined);
       fs.rmSync(config.dataDir, { recursive: true, force: true });

@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { Type, type TObject, type TSchema } from 'typebox';
 import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
+import { httpErrors } from '../../platform/http/errors.js';
 import { paginate, type PageRequest } from '../../platform/http/pagination.js';
 import { coerceLaravelInput } from './catalog.coerce.js';
+import { unstorableTextErrors } from '../../platform/http/validation.js';
 import type { WriteMode } from './catalog.input.js';
 import { EnvelopeOf, ListEnvelopeOf, ok, okList, readErrors, writeErrors } from './catalog.envelope.js';
 import { IdParams, ItemQuery, baseUrl, isTrue, linkQuery, pageOf, parseId, type FlagText, type PageQuery } from './catalog.params.js';
@@ -51,6 +53,12 @@ const laravelInput = (schema: TSchema): preValidationAsyncHookHandler =>
     request.body = coerceLaravelInput(schema, request.body);
   };
 
+/** A write's strings are stored, so each must be whole Unicode: a lone surrogate is a 422 on its dotted key. */
+async function refuseLoneSurrogates(request: FastifyRequest): Promise<void> {
+  const errors = unstorableTextErrors(request.body);
+  if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
+}
+
 /** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
 export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier): void {
   const item = EnvelopeOf(spec.view);
@@ -58,7 +66,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   const read = { tags: [spec.tag] };
   const write = { tags: [spec.tag], security: [{ bearer: [] }] };
   // Authentication runs first, before the body is parsed or validated: no token is a 401 whatever the body.
-  const guard = requireToken(tokens, WRITE_ABILITY) as unknown as onRequestAsyncHookHandler;
+  const guard = requireToken(tokens, WRITE_ABILITY);
   const knownQuery = Object.keys(spec.query.properties);
   const member = `${spec.path}/:id`;
 
@@ -76,7 +84,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
 
   app.post(
     spec.path,
-    { onRequest: guard, preValidation: laravelInput(spec.body), schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
+    { onRequest: guard, preValidation: laravelInput(spec.body), preHandler: refuseLoneSurrogates, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
     async (request, reply) => {
       const created = await spec.create(request.body as B, contextOf(request));
       reply.code(201).header('location', `${API_PREFIX}${spec.path}/${created.id}`);
@@ -98,6 +106,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     {
       onRequest: guard,
       preValidation: laravelInput(spec.body),
+      preHandler: refuseLoneSurrogates,
       schema: {
         ...write,
         summary: `Replace a ${noun}: fields left out become null or their default`,
@@ -115,6 +124,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
     {
       onRequest: guard,
       preValidation: laravelInput(spec.patchBody),
+      preHandler: refuseLoneSurrogates,
       schema: {
         ...write,
         summary: `Update a ${noun}: only the fields sent change`,

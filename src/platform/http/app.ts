@@ -3,17 +3,29 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import { clientErrorHandler } from './client-errors.js';
 import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './error-handler.js';
 import { healthRoutes, type ReadinessCheck } from './health.routes.js';
 import { installNotFoundHandler } from './not-found.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { httpTracingPlugin } from '../telemetry/tracing.js';
+import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.routes.js';
 import { validatorCompiler } from './validation.js';
 
+/** The server's timeouts against slow and idle clients (see HttpTimeouts in config.ts); absent: Node's and Fastify's own. */
+export interface ServerTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionTimeoutMs: number;
+}
+
 export interface AppOptions {
   logger: Logger;
+  /** The largest request body; a route may set a smaller `bodyLimit`. */
   bodyLimitBytes: number;
+  timeouts?: ServerTimeouts;
   version: string;
   readiness: ReadinessCheck[];
   /** Route plugins, registered after the platform's own. */
@@ -35,12 +47,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's own would log the parser's error, with the raw request (tokens, passwords) inside.
+    clientErrorHandler,
+    ...(options.timeouts && serverTimeouts(options.timeouts)),
   });
   const tracing = httpTracingPlugin();
   if (tracing) await app.register(tracing);
   app.setValidatorCompiler(validatorCompiler);
   // A JSON API: a text/plain body gets 415 like any other non-JSON type, not a string body.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -64,4 +80,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (scope) => healthRoutes(scope, options.readiness));
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
+}
+
+/**
+ * Fastify's and Node's timeout options. Node checks the headers and request timeouts on an
+ * interval (30 s by default, which would let a slow client hold its socket for up to 40 s past a
+ * 10 s headers timeout): it runs here at a quarter of the headers timeout, at most every second.
+ */
+function serverTimeouts(timeouts: ServerTimeouts) {
+  return {
+    connectionTimeout: timeouts.connectionTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    requestTimeout: timeouts.requestTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(timeouts.headersTimeoutMs / 4))),
+    },
+  };
 }

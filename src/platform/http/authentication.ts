@@ -1,5 +1,6 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { httpErrors } from './errors.js';
+import { headerValues } from './headers.js';
 
 export interface Principal {
   userId: number;
@@ -29,9 +30,14 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-/** A preHandler that requires a valid token (401) carrying `ability` (403). */
-export function requireToken(verifier: TokenVerifier, ability?: string): preHandlerAsyncHookHandler {
+/**
+ * An onRequest hook that requires a valid token (401) carrying `ability` (403). It runs before the
+ * body is read, so that a client without a token never costs a parse. Two Authorization headers
+ * are refused (400): Node would keep the first and drop the other unseen.
+ */
+export function requireToken(verifier: TokenVerifier, ability?: string): onRequestAsyncHookHandler {
   return async (request) => {
+    if (headerValues(request, 'authorization').length > 1) throw httpErrors.repeatedHeader('Authorization');
     const token = bearerToken(request);
     const principal = token ? await verifier.verify(token) : null;
     if (!principal) throw httpErrors.unauthenticated();
@@ -42,6 +48,6 @@ export function requireToken(verifier: TokenVerifier, ability?: string): preHand
 
 /** The principal that `requireToken` attached; a route without it is a programming error. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new Error('route is missing its requireToken preHandler');
+  if (!request.principal) throw new Error('route is missing its requireToken onRequest hook');
   return request.principal;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionError } from '../db/errors.js';
+import { JsonDepthError } from '../json-depth.js';
 import { UnavailableError } from '../unavailable.js';
 import { HttpError, httpErrors, summarize, type FieldErrors } from './errors.js';
 import { toFieldErrors } from './validation.js';
@@ -27,6 +28,7 @@ export function toErrorBody(error: unknown, request: FastifyRequest): ErrorBody 
     return { statusCode: error.statusCode, message: error.message, errors: error.errors, extra: error.extra, headers: error.headers };
   }
   if (error instanceof UnavailableError || isConnectionError(error)) return fromHttpError(httpErrors.unavailable());
+  if (error instanceof JsonDepthError) return fromHttpError(httpErrors.bodyTooDeep(error.max));
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown[] };
   if (Array.isArray(fastifyError.validation)) {
     const errors = toFieldErrors(fastifyError.validation as never);

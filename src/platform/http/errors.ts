@@ -17,6 +17,8 @@ export class HttpError extends Error {
 
 export const httpErrors = {
   badRequest: (message: string) => new HttpError(400, 'BAD_REQUEST', message),
+  bodyTooDeep: (maxDepth: number) => new HttpError(400, 'BODY_TOO_DEEP', `The request body must not nest arrays and objects more than ${maxDepth} levels deep.`),
+  repeatedHeader: (name: string) => new HttpError(400, 'REPEATED_HEADER', `The ${name} header must be sent once.`),
   unauthenticated: () => new HttpError(401, 'UNAUTHENTICATED', 'Unauthenticated.'),
   forbidden: (message = 'This action is unauthorized.') => new HttpError(403, 'FORBIDDEN', message),
   notFound: (message = 'Resource not found.') => new HttpError(404, 'NOT_FOUND', message),

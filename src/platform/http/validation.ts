@@ -106,9 +106,59 @@ export function codePointLength(text: string): number {
   return count;
 }
 
-/** Laravel's trim-then-required-then-max rule for one string field. */
+/**
+ * What no database stores as sent: a UTF-16 surrogate without its other half (a JSON `\ud800`
+ * escape: it becomes U+FFFD, and strict JSON parsers refuse it when it is echoed back), and NUL
+ * (`\u0000`: PostgreSQL's text refuses it outright).
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses.
+const UNSTORABLE_CHARACTER = /[\u0000\uD800-\uDFFF]/u;
+
+export function hasUnstorableCharacter(text: string): boolean {
+  return UNSTORABLE_CHARACTER.test(text);
+}
+
+function unstorableTextMessage(field: string): string {
+  return `The ${field} field must not contain NUL characters or unpaired surrogates.`;
+}
+
+/** Refuses (with a field error) a string holding a lone surrogate; true when `value` is fine or not a string. */
+export function checkUnicode(errors: FieldErrors, field: string, value: unknown): boolean {
+  if (typeof value !== 'string' || !hasUnstorableCharacter(value)) return true;
+  addFieldError(errors, field, unstorableTextMessage(field));
+  return false;
+}
+
+/**
+ * Field errors for every string (and key) holding a lone surrogate in a parsed JSON value, by
+ * dotted path under `prefix` (a bad key is reported on its object). Walked without recursion.
+ */
+export function unstorableTextErrors(value: unknown, prefix = ''): FieldErrors {
+  const errors: FieldErrors = {};
+  const report = (path: string) => {
+    const field = path || '(body)';
+    if (!errors[field]) addFieldError(errors, field, unstorableTextMessage(field));
+  };
+  // Breadth first, so that errors come in the order of the fields.
+  const pending: Array<{ node: unknown; path: string }> = [{ node: value, path: prefix }];
+  for (let i = 0; i < pending.length; i++) {
+    const { node, path } = pending[i]!;
+    if (typeof node === 'string') {
+      if (hasUnstorableCharacter(node)) report(path);
+    } else if (typeof node === 'object' && node !== null) {
+      for (const [key, child] of Object.entries(node)) {
+        if (hasUnstorableCharacter(key)) report(path);
+        else pending.push({ node: child, path: path ? `${path}.${key}` : key });
+      }
+    }
+  }
+  return errors;
+}
+
+/** Laravel's trim-then-required-then-max rule for one string field, which also refuses lone surrogates. */
 export function checkText(errors: FieldErrors, field: string, value: unknown, max = 255): string | undefined {
   if (typeof value !== 'string') return undefined;
+  if (!checkUnicode(errors, field, value)) return undefined;
   const trimmed = value.trim();
   if (trimmed.length === 0) addFieldError(errors, field, `The ${field} field is required.`);
   else if (codePointLength(trimmed) > max) addFieldError(errors, field, `The ${field} field must not be greater than ${max} characters.`);

@@ -13,6 +13,24 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
+/**
+ * pino's error serializer, without the raw bytes some errors carry: Node's HTTP parser errors
+ * keep the request as received in `rawPacket`, Authorization header and body included.
+ */
+export function serializeError(error: unknown): unknown {
+  return withoutRawBytes(pino.stdSerializers.err(error as Error), 0);
+}
+
+function withoutRawBytes(value: unknown, depth: number): unknown {
+  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return '[bytes]';
+  if (depth >= 4 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key !== 'rawPacket') copy[key] = withoutRawBytes(child, depth + 1);
+  }
+  return copy;
+}
+
 export interface LoggerSettings {
   level: LoggerOptions['level'];
   role: string;
@@ -28,6 +46,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     mixin: () => activeSpanIds() ?? {},
     base: { role: settings.role, pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (settings.destination) return pino(options, settings.destination);

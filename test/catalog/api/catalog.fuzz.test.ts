@@ -3,6 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, createCatalogTestApp, createPornstar, pornstarBody, type CatalogTestApp } from './catalog-app.js';
 import { mutate } from '../../support/mutate.js';
+import { hasUnstorableCharacter, UNSTORABLE_CHARACTERS, unicodeText } from '../../support/unicode.js';
 
 let t: CatalogTestApp;
 let pornstarId: number;
@@ -25,6 +26,9 @@ function expectEnvelope(res: LightMyRequestResponse, allowed: number[]): void {
   // A body with a "__proto__" key is refused by the JSON parser (prototype poisoning) with 400.
   expect([...allowed, 400], `${res.statusCode}: ${res.body}`).toContain(res.statusCode);
   const env = body(res);
+  // Never an unpaired surrogate echoed back, never one stored as U+FFFD.
+  expect(hasUnstorableCharacter(env), res.body).toBe(false);
+  expect(res.body).not.toContain('\ufffd');
   expect(typeof env.success).toBe('boolean');
   expect(typeof env.message).toBe('string');
   expect(env).toHaveProperty('data');
@@ -79,7 +83,9 @@ describe('fuzzed query strings', () => {
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const wrongValue = fc.oneof(
   anyJson,
-  fc.constantFrom('', '   ', '\u00a0', 'a'.repeat(256), '😀'.repeat(65), '\u0000', '1', '0', 'true', 'http://', 'https://cdn.test/ok.jpg', 'ftp://x'),
+  fc.constantFrom('', '   ', '\u00a0', 'a'.repeat(256), '😀'.repeat(65), '\u0000', '1', '0', 'true', 'http://', 'https://cdn.test/ok.jpg', 'ftp://x', ...UNSTORABLE_CHARACTERS),
+  unicodeText({ minLength: 1 }),
+  fc.webUrl().map((url) => `${url}\ud800`),
   fc.constantFrom(-1, 0, 1, 1.5, 2 ** 53, 1e308, -0, true, false, null, [], [1], {}),
   fc.double(),
 );
@@ -112,7 +118,7 @@ const PORNSTAR_PATHS = [
 const mutation = (paths: string[]) => fc.record({ path: fc.constantFrom(...paths), index: fc.nat(3), value: wrongValue, remove: fc.boolean() });
 
 
-const text = fc.string({ minLength: 1, maxLength: 20 });
+const text = fc.oneof({ weight: 4, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) }, { weight: 1, arbitrary: unicodeText({ minLength: 1, maxLength: 20 }) });
 const validPornstar = fc
   .record({
     external_id: text,

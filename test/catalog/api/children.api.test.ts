@@ -259,3 +259,25 @@ describe('/api/v1/pornstar-thumbnail-urls', () => {
     expect(body(res).errors).toEqual({ url: ['The url has already been taken.'] });
   });
 });
+
+describe('lone surrogates in the writes of aliases, thumbnails and thumbnail URLs', () => {
+  it('answers 422 naming the field, and stores nothing', async () => {
+    const p = await bare({ thumbnails: [{ type: 'pc' }] });
+    const thumbnailId = p.thumbnails[0]!.id;
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['/pornstar-aliases', { pornstar_id: p.id, alias: 'Anna\ud800' }, 'alias'],
+      ['/pornstar-thumbnails', { pornstar_id: p.id, type: 'tab\udfff' }, 'type'],
+      ['/pornstar-thumbnails', { pornstar_id: p.id, type: 'tablet', urls: [{ url: 'https://cdn.test/t.jpg', local_path: '\ud83d' }] }, 'urls.0.local_path'],
+      ['/pornstar-thumbnail-urls', { thumbnail_id: thumbnailId, url: 'https://cdn.test/u.jpg', local_path: 'x\ude00' }, 'local_path'],
+    ];
+    for (const [path, payload, field] of cases) {
+      const res = await t.send('POST', path, payload);
+      expect(res.statusCode, `${path} ${res.body}`).toBe(422);
+      expect(body(res).errors).toEqual({ [field]: [`The ${field} field must not contain NUL characters or unpaired surrogates.`] });
+    }
+    const shown = body<PornstarViewData>(await t.get(`/pornstars/${p.id}`)).data;
+    expect(shown.aliases).toEqual([]);
+    expect(shown.thumbnails.map((th) => [th.type, th.urls.length])).toEqual([['pc', 0]]);
+    expect(t.claimer.claims).toEqual([]);
+  });
+});

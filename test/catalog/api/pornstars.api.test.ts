@@ -164,6 +164,28 @@ describe('POST /api/v1/pornstars', () => {
     expect(body(res).errors).toEqual({ [field]: [message] });
   });
 
+  it('answers 422 to lone surrogates in any string, stored or not, naming each field, and stores nothing', async () => {
+    const before = await count('pornstars');
+    const res = await t.send(
+      'POST',
+      '/pornstars',
+      pornstarBody({ name: 'Ann\ud800', link: 'https://example.test/\udfff', hair_color: '\ud83d', aliases: [{ alias: 'ok' }, { alias: 'x\ude00' }], thumbnails: [{ type: 'pc', urls: [{ url: 'https://cdn.test/a.jpg', local_path: 'a\ud800.jpg' }] }] }),
+    );
+    expect(res.statusCode, res.body).toBe(422);
+    const env = body(res);
+    expect(env.message).toBe('Validation failed.');
+    expect(Object.keys(env.errors!)).toEqual(['name', 'link', 'hair_color', 'aliases.1.alias', 'thumbnails.0.urls.0.local_path']);
+    expect(env.errors!.name).toEqual(['The name field must not contain NUL characters or unpaired surrogates.']);
+    expect(await count('pornstars')).toBe(before);
+    expect(t.claimer.claims).toEqual([]);
+    const p = await createPornstar(t);
+    for (const method of ['PUT', 'PATCH'] as const) {
+      const update = await t.send(method, `/pornstars/${p.id}`, method === 'PUT' ? pornstarBody({ ethnicity: '\udc00' }) : { ethnicity: '\udc00' });
+      expect(update.statusCode, method).toBe(422);
+      expect(Object.keys(body(update).errors!)).toEqual(['ethnicity']);
+    }
+  });
+
   it('answers 400 in the envelope to malformed JSON and 415 to another content type', async () => {
     const bad = await t.inject({ method: 'POST', url: '/api/v1/pornstars', headers: { ...t.writer, 'content-type': 'application/json' }, payload: '{"name":' });
     expect(bad.statusCode).toBe(400);

@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
 import { createTestApp } from '../../support/app.js';
-import { captureLogs } from '../../support/log-capture.js';
+import { captureLogs, searchableText } from '../../support/log-capture.js';
 
 describe('logger', () => {
   it('keeps passwords and bearer tokens out of the logs of the real API, even at trace level', async () => {
@@ -22,7 +22,8 @@ describe('logger', () => {
     } finally {
       await t.close();
     }
-    const text = lines.join('\n');
+    // Byte arrays and buffers decoded: a raw request logged as bytes hides its secrets from a plain search.
+    const text = searchableText(lines);
     expect(lines.length).toBeGreaterThan(5);
     expect(text).not.toContain('correct-horse-battery-9');
     expect(text).not.toContain('wrong-password-1');
@@ -46,12 +47,31 @@ describe('logger', () => {
     logger.info({ req: { headers: { authorization: 'Bearer abc' } } }, 'request');
     await app.close();
 
-    const text = lines.join('\n');
+    const text = searchableText(lines);
     expect(text).toContain('handled');
     expect(text).not.toContain('supersecrettoken');
     expect(text).not.toContain('hunter2hunter2');
     expect(text).not.toContain('Bearer abc');
     expect(text).toContain('[redacted]');
+  });
+
+  it('never logs the raw bytes that an error carries, at any level', () => {
+    const { lines, destination } = captureLogs();
+    const logger = createLogger({ level: 'trace', role: 'api', destination });
+    const raw = Buffer.from('GET / HTTP/1.1\r\nAuthorization: Bearer 1|rawpacketsecret\r\n\r\n');
+    const parserError = Object.assign(new Error('Parse Error: Invalid header value char'), { code: 'HPE_INVALID_HEADER_TOKEN', rawPacket: raw });
+    logger.trace({ err: parserError }, 'client error');
+    logger.error({ err: new Error('wrapped', { cause: parserError }) }, 'wrapped');
+    logger.info({ err: Object.assign(new Error('bytes'), { payload: raw, nested: { data: raw } }) }, 'bytes');
+    expect(lines).toHaveLength(3);
+    expect(searchableText(lines)).not.toContain('rawpacketsecret');
+    expect(lines[0]).toContain('HPE_INVALID_HEADER_TOKEN');
+  });
+
+  it('finds secrets hidden in byte arrays, serialized buffers and base64', () => {
+    const lines = [JSON.stringify({ a: [...Buffer.from('s3cret-1')], b: { type: 'Buffer', data: [...Buffer.from('s3cret-2')] }, c: Buffer.from('s3cret-3-long-enough').toString('base64') })];
+    const text = searchableText(lines);
+    for (const secret of ['s3cret-1', 's3cret-2', 's3cret-3']) expect(text).toContain(secret);
   });
 
   it('writes JSON lines with the role', () => {
