@@ -128,12 +128,14 @@ export class FeedIngestService {
     const { database, clock } = this.deps;
     const previous = await findLastSuccessfulRun(database.db);
     const sameSource = previous?.source === source ? previous : undefined;
-    const staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
     const tally = new RunTally();
     const details: Updateable<FeedRunsTable> = {};
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
+    let staging: FeedStaging | undefined;
     try {
+      // Before the feed is opened: a body opened and then left unread would hold its connection.
+      staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, this.deps.config);
       details.http_status = response.httpStatus;
       if (response.kind === 'not_modified') status = 'not_modified';
@@ -142,7 +144,7 @@ export class FeedIngestService {
       error = caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
     } finally {
-      await staging.discard().catch(() => undefined);
+      await staging?.discard().catch(() => undefined);
     }
     const samples = tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null;
     await database.write((db) => updateFeedRun(db, runId, { ...details, ...tally.counts, status, error, invalid_samples: samples, finished_at: clock.now() }));
