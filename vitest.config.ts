@@ -23,6 +23,7 @@ const DATABASE_SUITES = [
   'test/platform/queue/database-queue.test.ts',
   'test/platform/queue/outbox/outbox{-queue,-relay,.repository}.test.ts',
   'test/platform/store/database-store.test.ts',
+  'test/faults/database-down.test.ts',
 ];
 
 const BROKER_RESTART = 'test/e2e/broker-restart.e2e.test.ts';
