@@ -7,6 +7,7 @@ import { ordersTables } from './003-orders.js';
 import { idempotencyTables } from './004-idempotency.js';
 import { catalogTables } from './005-catalog.js';
 import { outboxTables } from './006-outbox.js';
+import { catalogSearch } from './009-catalog-search.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '004-idempotency': idempotencyTables(types),
     '005-catalog': catalogTables(types),
     '006-outbox': outboxTables(types),
+    '009-catalog-search': catalogSearch(types),
   };
 }
