@@ -55,6 +55,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   duplicateWindowSeconds: number;
   authRateLimitPerMinute: number;
+  /** Failed logins per account: free attempts, then a lockout that doubles up to a cap. */
+  loginThrottle: { freeAttempts: number; lockoutMs: number; maxLockoutMs: number };
   bodyLimitBytes: number;
   migrateOnStart: boolean;
   publicUrl: string;
@@ -267,6 +269,11 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
     duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
     authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
+    loginThrottle: {
+      freeAttempts: read.int('AUTH_LOGIN_FREE_ATTEMPTS', 5, 1, 1000),
+      lockoutMs: read.int('AUTH_LOGIN_LOCKOUT_SECONDS', 30, 1, 86_400) * 1000,
+      maxLockoutMs: read.int('AUTH_LOGIN_LOCKOUT_MAX_SECONDS', 900, 1, 86_400) * 1000,
+    },
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
     migrateOnStart: read.bool('MIGRATE_ON_START', true),
     publicUrl,
@@ -299,6 +306,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {
     read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);
+  }
+  if (config.loginThrottle.maxLockoutMs < config.loginThrottle.lockoutMs) {
+    read.problems.push(`AUTH_LOGIN_LOCKOUT_MAX_SECONDS (${config.loginThrottle.maxLockoutMs / 1000}) must be at least AUTH_LOGIN_LOCKOUT_SECONDS (${config.loginThrottle.lockoutMs / 1000})`);
   }
   if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
   if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
 import { feedMetrics } from './catalog/catalog.metrics.js';
 import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
@@ -69,7 +70,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const metrics = new Metrics({ role: config.role });
   const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
-  const auth = new AuthService({ database, clock, logger });
+  const auth = new AuthService({ database, clock, logger, throttle: new LoginThrottle({ store, clock }, config.loginThrottle) });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
