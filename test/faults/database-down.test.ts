@@ -132,16 +132,21 @@ describe(`a database that goes away (${dialect})`, () => {
     let gone = false;
     const after = new Map<string, LightMyRequestResponse[]>(ROUTES.map((r) => [r.name, []]));
     const before: Array<{ route: Route; res: LightMyRequestResponse }> = [];
-    const deadline = Date.now() + 10_000;
-    // Two clients per route, each bounded in count and time, until it has met the outage a few times.
+    // Bounded in time before the outage, and in count and time after it.
+    let deadline = Date.now() + 20_000;
+    // Two clients per route, each until it has met the outage a few times.
     const client = async (route: Route) => {
       const seen = after.get(route.name)!;
-      for (let i = 0; i < 300 && Date.now() < deadline && seen.length < 6; i++) {
+      for (let sent = 0; sent < 300 && seen.length < 6 && Date.now() < deadline; ) {
         const wasGone = gone;
         const res = await route.send(app, user);
-        if (wasGone) seen.push(res);
-        else before.push({ route, res });
-        if (!wasGone) await new Promise((resolve) => setImmediate(resolve));
+        if (wasGone) {
+          seen.push(res);
+          sent++;
+        } else {
+          before.push({ route, res });
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
       }
     };
     const clients = ROUTES.flatMap((route) => [client(route), client(route)]);
@@ -151,6 +156,7 @@ describe(`a database that goes away (${dialect})`, () => {
     else if (dialect === 'postgres') await dropDatabase(app.config.databaseUrl);
     else await proxy!.cut();
     gone = true;
+    deadline = Date.now() + 10_000;
     await Promise.all(clients);
 
     for (const { route, res } of before) {
