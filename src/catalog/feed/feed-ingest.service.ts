@@ -134,7 +134,7 @@ export class FeedIngestService {
     let error: string | null = null;
     let staging: FeedStaging | undefined;
     try {
-      // Before the feed is opened: a body opened and then left unread would hold its connection.
+      // Made before the feed is opened, so that its failure never leaves a response body unread.
       staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, this.deps.config);
       details.http_status = response.httpStatus;

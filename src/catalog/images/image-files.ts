@@ -33,7 +33,7 @@ export function sniffImageType(head: Uint8Array): ImageType | undefined {
   return ext && { ext, contentType: IMAGE_TYPES[ext] };
 }
 
-const PROBE_BYTES = Buffer.from('probe');
+const PROBE_BYTE = Buffer.alloc(1);
 
 /** `<64 hex>.<ext>`: the only file names the store holds and serves. */
 export const IMAGE_FILE_NAME = /^([0-9a-f]{64})\.(jpg|png|gif|webp)$/;
@@ -59,13 +59,9 @@ export interface OpenImage {
  * that is a file. Such a fault may pass (space freed, mount repaired), so downloads retry it.
  */
 export class ImageStoreError extends Error {
-  readonly code: string | undefined;
-
   constructor(error: unknown) {
-    const cause = error as NodeJS.ErrnoException;
-    super(`image store not writable: ${cause instanceof Error ? cause.message : String(error)}`, { cause: error });
+    super(`image store not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     this.name = 'ImageStoreError';
-    this.code = typeof cause?.code === 'string' ? cause.code : undefined;
   }
 }
 
@@ -177,7 +173,7 @@ export class ImageFiles {
   private async probe(): Promise<void> {
     const temp = await this.createTemp();
     try {
-      await temp.write(PROBE_BYTES);
+      await temp.write(PROBE_BYTE);
       await temp.close();
     } finally {
       await temp.discard();
