@@ -8,7 +8,7 @@ import { isServiceUp, serviceUrls } from './test/support/services.js';
 const DATABASE_SUITES = [
   'test/admin/*.api.test.ts',
   'test/auth/auth.api.test.ts',
-  'test/auth/auth.rate-limit.test.ts',
+  'test/auth/{auth.rate-limit,login-throttle}.test.ts',
   'test/orders/orders.{api,duplicate-guard,idempotency,integration,parked,trace}.test.ts',
   'test/catalog/api/*.api.test.ts',
   'test/catalog/api/pornstars.query.test.ts',
@@ -25,6 +25,7 @@ const DATABASE_SUITES = [
   'test/platform/queue/database-queue.test.ts',
   'test/platform/queue/outbox/outbox{-queue,-relay,.repository}.test.ts',
   'test/platform/store/database-store.test.ts',
+  'test/faults/database-down.test.ts',
 ];
 
 const BROKER_RESTART = 'test/e2e/broker-restart.e2e.test.ts';

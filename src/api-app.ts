@@ -18,11 +18,17 @@ export function simulatorFor(container: Container): SimulatorState {
   return new SimulatorState({ delayMs: config.simulatorDelayMs, failureRate: config.simulatorFailureRate, random });
 }
 
+/**
+ * What a process needs to do its work. A process that downloads images (the `worker` and `all`
+ * roles) needs a writable image cache too; the `api` role only reads it.
+ */
 export function readinessOf(container: Container): ReadinessCheck[] {
+  const { role } = container.config;
   return [
     { name: 'database', check: () => container.database.ping() },
     { name: 'store', check: () => container.store.ping() },
     { name: 'queue', check: () => container.queue.ping() },
+    ...(role === 'all' || role === 'worker' ? [{ name: 'images', check: () => container.imageFiles.checkWritable() }] : []),
   ];
 }
 

@@ -59,6 +59,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   duplicateWindowSeconds: number;
   authRateLimitPerMinute: number;
+  /** Failed logins per account: free attempts, then a lockout that doubles up to a cap. */
+  loginThrottle: { freeAttempts: number; lockoutMs: number; maxLockoutMs: number };
   /** The largest request body: orders, catalog writes and the operator API. */
   bodyLimitBytes: number;
   /** The largest request body of the routes that need only a few fields: register, login, logout and the simulator. */
@@ -291,6 +293,11 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
     duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
     authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
+    loginThrottle: {
+      freeAttempts: read.int('AUTH_LOGIN_FREE_ATTEMPTS', 5, 1, 1000),
+      lockoutMs: read.int('AUTH_LOGIN_LOCKOUT_SECONDS', 30, 1, 86_400) * 1000,
+      maxLockoutMs: read.int('AUTH_LOGIN_LOCKOUT_MAX_SECONDS', 900, 1, 86_400) * 1000,
+    },
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
     smallBodyLimitBytes: read.int('SMALL_BODY_LIMIT_BYTES', 16_384, 1024, 1_048_576),
     http: {
@@ -339,6 +346,9 @@ export function loadConfig(env: Env = process.env): Config {
   const simulatorInProcess = config.simulatorEnabled && (role === 'all' || role === 'api');
   if (simulatorInProcess && config.simulatorPort !== 0 && config.simulatorPort === port) {
     read.problems.push(`SIMULATOR_PORT (${config.simulatorPort}) must differ from PORT: the simulator never shares the API's port`);
+  }
+  if (config.loginThrottle.maxLockoutMs < config.loginThrottle.lockoutMs) {
+    read.problems.push(`AUTH_LOGIN_LOCKOUT_MAX_SECONDS (${config.loginThrottle.maxLockoutMs / 1000}) must be at least AUTH_LOGIN_LOCKOUT_SECONDS (${config.loginThrottle.lockoutMs / 1000})`);
   }
   if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
   if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');

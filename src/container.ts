@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
 import { feedMetrics } from './catalog/catalog.metrics.js';
 import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
 import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from './catalog/feed/feed.jobs.js';
+import { ImageFiles } from './catalog/images/image-files.js';
 import { createImageJobs, imageDownloadJob } from './catalog/images/images.jobs.js';
 import { ImagesService } from './catalog/images/images.service.js';
 import type { Config } from './config.js';
@@ -41,6 +43,8 @@ export interface Container {
   auth: AuthService;
   orders: OrdersService;
   images: ImagesService;
+  /** The image cache under DATA_DIR/images, shared by the download workers and the readiness check. */
+  imageFiles: ImageFiles;
   feed: FeedIngestService;
   catalog: CatalogServices;
   close(): Promise<void>;
@@ -66,7 +70,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const metrics = new Metrics({ role: config.role });
   const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
-  const auth = new AuthService({ database, clock, logger });
+  const auth = new AuthService({ database, clock, logger, throttle: new LoginThrottle({ store, clock }, config.loginThrottle) });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
@@ -86,6 +90,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     auth,
     orders,
     images,
+    imageFiles: new ImageFiles(config.dataDir),
     feed,
     catalog,
     async close() {
@@ -100,7 +105,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
   const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics) };
-  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, images: container.config.images, metrics: container.metrics });
+  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, files: container.imageFiles, images: container.config.images, metrics: container.metrics });
   const registry = new JobRegistry()
     // A completion lost in a crash runs the job again, which finds its item completed and stops.
     .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps), durableCompletions: false })

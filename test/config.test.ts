@@ -103,6 +103,8 @@ describe('loadConfig', () => {
       IDEMPOTENCY_TTL_SECONDS: '0',
       DUPLICATE_WINDOW_SECONDS: '-5',
       AUTH_RATE_LIMIT_PER_MINUTE: '0',
+      AUTH_LOGIN_FREE_ATTEMPTS: '0',
+      AUTH_LOGIN_LOCKOUT_SECONDS: 'a while',
       BODY_LIMIT_BYTES: '10',
       SMALL_BODY_LIMIT_BYTES: '100',
       SIMULATOR_PORT: '-1',
@@ -144,6 +146,12 @@ describe('loadConfig', () => {
 
   it('lists every problem in the error message', () => {
     expect(() => loadConfig({ PORT: 'x', ROLE: 'y' })).toThrow(/Invalid configuration:\n {2}- ROLE .*\n {2}- PORT /);
+  });
+
+  it('refuses a login lockout ceiling below the first lockout', () => {
+    expect(problemsOf({ AUTH_LOGIN_LOCKOUT_SECONDS: '60', AUTH_LOGIN_LOCKOUT_MAX_SECONDS: '30' })).toEqual([
+      'AUTH_LOGIN_LOCKOUT_MAX_SECONDS (30) must be at least AUTH_LOGIN_LOCKOUT_SECONDS (60)',
+    ]);
   });
 
   it('refuses a backoff ceiling below the base', () => {

@@ -2,11 +2,11 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { principalOf, requireToken } from '../platform/http/authentication.js';
-import { addFieldError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
+import { addFieldError, HttpError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { rateLimitStore } from '../platform/http/rate-limit-store.js';
 import { checkText, checkUnicode, schemaErrorsOf } from '../platform/http/validation.js';
 import type { Store } from '../platform/store/store.js';
-import { AuthResult, LoginBody, MessageSchema, RegisterBody, UserSchema, ValidationErrorSchema } from './auth.schemas.js';
+import { AuthResult, LoginBody, MessageSchema, RegisterBody, TooManyAttemptsSchema, UserSchema, ValidationErrorSchema } from './auth.schemas.js';
 import { EmailTakenError, type AuthService } from './auth.service.js';
 
 export interface AuthRoutesDeps {
@@ -18,6 +18,13 @@ export interface AuthRoutesDeps {
 }
 
 const unauthorized = { 401: MessageSchema };
+
+/** Laravel's ThrottlesLogins answer, with the wait in Retry-After too. */
+function tooManyLogins(retryAfterMs: number): HttpError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const message = `Too many login attempts. Please try again in ${seconds} seconds.`;
+  return new HttpError(429, 'TOO_MANY_LOGIN_ATTEMPTS', message, { email: [message] }, { 'retry-after': String(seconds) });
+}
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Promise<void> {
   await app.register(rateLimit, {
@@ -62,15 +69,20 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
 
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/login',
-    { config: limited, bodyLimit, schema: { summary: 'Exchange credentials for a new token', tags: ['auth'], body: LoginBody, response: { 200: AuthResult, 422: ValidationErrorSchema } } },
+    {
+      config: limited,
+      bodyLimit,
+      schema: { summary: 'Exchange credentials for a new token', tags: ['auth'], body: LoginBody, response: { 200: AuthResult, 422: ValidationErrorSchema, 429: TooManyAttemptsSchema } },
+    },
     async (request) => {
       const errors: FieldErrors = {};
       checkUnicode(errors, 'email', request.body.email);
       checkUnicode(errors, 'password', request.body.password);
       if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
-      const result = await deps.auth.login(request.body.email, request.body.password);
-      if (!result) throw httpErrors.validation({ email: ['These credentials do not match our records.'] });
-      return result;
+      const outcome = await deps.auth.login(request.body.email, request.body.password);
+      if (outcome.kind === 'throttled') throw tooManyLogins(outcome.retryAfterMs);
+      if (outcome.kind === 'invalid') throw httpErrors.validation({ email: ['These credentials do not match our records.'] });
+      return { user: outcome.user, token: outcome.token };
     },
   );
 

@@ -25,3 +25,8 @@ export const ValidationErrorSchema = Type.Object({
   message: Type.String(),
   errors: Type.Record(Type.String(), Type.Array(Type.String())),
 });
+/** 429: the per-address limit says `{message}`; the per-account throttle adds `errors.email`, as Laravel's ThrottlesLogins does. */
+export const TooManyAttemptsSchema = Type.Object({
+  message: Type.String(),
+  errors: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+});

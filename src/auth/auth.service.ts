@@ -4,6 +4,7 @@ import type { Database } from '../platform/db/database.js';
 import { isUniqueViolation } from '../platform/db/errors.js';
 import type { Principal, TokenVerifier } from '../platform/http/authentication.js';
 import type { UserRow } from './auth.tables.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { deleteToken, findTokenByHash, findTokenById, insertToken, touchToken } from './tokens.repository.js';
 import { formatToken, generateSecret, hashesMatch, hashSecret, parseToken } from './tokens.js';
@@ -32,7 +33,15 @@ export interface AuthDeps {
   database: Database;
   clock: Clock;
   logger: Logger;
+  /** Failed logins per account. */
+  throttle: LoginThrottle;
 }
+
+export type LoginOutcome =
+  | { kind: 'ok'; user: PublicUser; token: string }
+  | { kind: 'invalid' }
+  /** The account failed too often: it may try again in `retryAfterMs`. */
+  | { kind: 'throttled'; retryAfterMs: number };
 
 export class AuthService implements TokenVerifier {
   constructor(private readonly deps: AuthDeps) {}
@@ -52,11 +61,20 @@ export class AuthService implements TokenVerifier {
     }
   }
 
-  async login(email: string, password: string): Promise<{ user: PublicUser; token: string } | null> {
-    const user = await findUserByEmail(this.deps.database.db, normalizeEmail(email));
-    if (!(await verifyPassword(user?.password_hash, password)) || !user) return null;
+  /** A new token for the right password; an account that failed too often is refused before its password is checked. */
+  async login(email: string, password: string): Promise<LoginOutcome> {
+    const account = normalizeEmail(email);
+    const { throttle } = this.deps;
+    const retryAfterMs = await throttle.lockedFor(account);
+    if (retryAfterMs > 0) return { kind: 'throttled', retryAfterMs };
+    const user = await findUserByEmail(this.deps.database.db, account);
+    if (!(await verifyPassword(user?.password_hash, password)) || !user) {
+      await throttle.failed(account);
+      return { kind: 'invalid' };
+    }
+    await throttle.succeeded(account);
     const token = await this.createToken(user.id, 'auth', DEFAULT_ABILITIES);
-    return { user: toPublicUser(user), token };
+    return { kind: 'ok', user: toPublicUser(user), token };
   }
 
   logout(principal: Principal): Promise<void> {

@@ -5,6 +5,8 @@ export interface PornstarsTable {
   /** The feed's `id`, as text (the seed's API takes it as a string). */
   external_id: string;
   name: string;
+  /** `searchKey(name)`: what `q` is matched against. Written by the repositories with `name`. */
+  name_search: string;
   link: string | null;
   license: string | null;
   /** 0/1 on SQLite and MySQL, boolean on PostgreSQL: read it through `toBool`. */
@@ -41,6 +43,8 @@ export interface PornstarAliasesTable {
   alias: string;
   /** Lower-cased alias: aliases are unique per pornstar regardless of case. */
   alias_key: string;
+  /** `searchKey(alias)`: what `q` is matched against. Written by the repositories with `alias`. */
+  alias_search: string;
   created_at: number;
   updated_at: number;
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
+import { searchKey } from '../../platform/search-key.js';
 import type { AliasRow, CatalogTables, PornstarAliasesTable } from '../catalog.tables.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
@@ -10,7 +11,10 @@ export interface AliasFilter {
   includeRemoved: boolean;
 }
 
-export type NewAlias = Omit<AliasRow, 'id'>;
+/** The repository adds the alias's search key. */
+export type NewAlias = Omit<AliasRow, 'id' | 'alias_search'>;
+
+const withSearchKey = (alias: NewAlias) => ({ ...alias, alias_search: searchKey(alias.alias) });
 
 function filtered(db: Executor, filter: AliasFilter) {
   let query = tables(db).selectFrom('pornstar_aliases').innerJoin('pornstars', 'pornstars.id', 'pornstar_aliases.pornstar_id');
@@ -46,15 +50,17 @@ export async function findAliasIdByKey(db: Executor, pornstarId: number, aliasKe
 }
 
 export function insertAlias(db: Executor, alias: NewAlias): Promise<AliasRow> {
-  return insertReturningRow<AliasRow>(db, 'pornstar_aliases', alias);
+  return insertReturningRow<AliasRow>(db, 'pornstar_aliases', withSearchKey(alias));
 }
 
 export async function insertAliases(db: Executor, aliases: NewAlias[]): Promise<void> {
-  if (aliases.length > 0) await tables(db).insertInto('pornstar_aliases').values(aliases).execute();
+  if (aliases.length > 0) await tables(db).insertInto('pornstar_aliases').values(aliases.map(withSearchKey)).execute();
 }
 
-export async function updateAlias(db: Executor, id: number, changes: Updateable<PornstarAliasesTable>): Promise<void> {
-  await tables(db).updateTable('pornstar_aliases').set(changes).where('id', '=', id).execute();
+/** Updates an alias; a new spelling comes with its new search key. */
+export async function updateAlias(db: Executor, id: number, changes: Omit<Updateable<PornstarAliasesTable>, 'alias_search'>): Promise<void> {
+  const withKey = changes.alias === undefined ? changes : { ...changes, alias_search: searchKey(changes.alias) };
+  await tables(db).updateTable('pornstar_aliases').set(withKey).where('id', '=', id).execute();
 }
 
 export async function deleteAliases(db: Executor, ids: number[]): Promise<number> {

@@ -1,5 +1,6 @@
 import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
 import { checkText } from '../../platform/http/validation.js';
+import { searchKey } from '../../platform/search-key.js';
 import type { PornstarsTable } from '../catalog.tables.js';
 import { breastSizeOf } from '../feed/feed-item.js';
 import { checkAliasList, checkThumbnailList, optionalText, type ThumbnailInput, type WriteMode } from './catalog.input.js';
@@ -75,7 +76,7 @@ const TEXT_FILTERS = ['gender', 'orientation', 'license', 'hair_color', 'ethnici
 
 /** The index's query parameters as a filter and an order. */
 export function toPornstarQuery(query: PornstarsQueryData): { filter: PornstarFilter; sort: PornstarSort } {
-  const q = query.q?.trim().toLowerCase();
+  const q = searchKey(query.q?.trim() ?? '');
   const filter: PornstarFilter = {
     includeRemoved: isTrue(query.include_removed),
     ...(q ? { q } : {}),

@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
+import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables, NewPornstarRow, PornstarRow, PornstarUpdate } from '../catalog.tables.js';
 import type { SortKey } from './pornstars.schemas.js';
 
@@ -10,7 +11,7 @@ export type TextFilterColumn = 'gender' | 'orientation' | 'license' | 'hair_colo
 
 export interface PornstarFilter {
   includeRemoved: boolean;
-  /** Lower-cased substring of the name or of an alias. */
+  /** A search key (`searchKey`): a substring of the name's or of an alias's search key. */
   q?: string;
   /** Each column matches when one of its `|`-joined values equals one of these (lower-cased) values. */
   text: Array<{ column: TextFilterColumn; values: string[] }>;
@@ -36,6 +37,11 @@ function like(column: string, pattern: string) {
   return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '!'`;
 }
 
+/** A LIKE on a stored search key: both sides are folded already, so no function runs per row. */
+function contains(column: string, pattern: string) {
+  return sql<boolean>`${sql.ref(column)} like ${pattern} escape '!'`;
+}
+
 function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): PornstarQuery<O> {
   let q = query;
   if (!filter.includeRemoved) q = q.where('pornstars.removed_at', 'is', null);
@@ -43,13 +49,13 @@ function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): Pornst
     const pattern = `%${escapeLike(filter.q)}%`;
     q = q.where((eb: ExpressionBuilder<CatalogTables, 'pornstars'>) =>
       eb.or([
-        like('pornstars.name', pattern),
+        contains('pornstars.name_search', pattern),
         eb.exists(
           eb
             .selectFrom('pornstar_aliases')
             .select(sql.lit(1).as('one'))
             .whereRef('pornstar_aliases.pornstar_id', '=', 'pornstars.id')
-            .where(sql<boolean>`${sql.ref('pornstar_aliases.alias_key')} like ${pattern} escape '!'`),
+            .where(contains('pornstar_aliases.alias_search', pattern)),
         ),
       ]),
     );
@@ -100,12 +106,15 @@ export async function findPornstarIdByExternalId(db: Executor, externalId: strin
   return row?.id;
 }
 
-export async function insertPornstar(db: Executor, row: NewPornstarRow): Promise<PornstarRow> {
-  return insertReturningRow<PornstarRow>(db, 'pornstars', row);
+/** Inserts a pornstar with the search key of its name. */
+export async function insertPornstar(db: Executor, row: Omit<NewPornstarRow, 'name_search'>): Promise<PornstarRow> {
+  return insertReturningRow<PornstarRow>(db, 'pornstars', { ...row, name_search: searchKey(row.name) });
 }
 
-export async function updatePornstar(db: Executor, id: number, changes: PornstarUpdate): Promise<void> {
-  await tables(db).updateTable('pornstars').set(changes).where('id', '=', id).execute();
+/** Updates a pornstar; a new name comes with its new search key. */
+export async function updatePornstar(db: Executor, id: number, changes: Omit<PornstarUpdate, 'name_search'>): Promise<void> {
+  const withKey = changes.name === undefined ? changes : { ...changes, name_search: searchKey(changes.name) };
+  await tables(db).updateTable('pornstars').set(withKey).where('id', '=', id).execute();
 }
 
 /**

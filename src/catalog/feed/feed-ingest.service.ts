@@ -132,12 +132,14 @@ export class FeedIngestService {
     const { database, clock } = this.deps;
     const previous = await findLastSuccessfulRun(database.db);
     const sameSource = previous?.source === source ? previous : undefined;
-    const staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
     const tally = new RunTally();
     const details: Updateable<FeedRunsTable> = {};
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
+    let staging: FeedStaging | undefined;
     try {
+      // Made before the feed is opened, so that its failure never leaves a response body unread.
+      staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, { ...this.deps.config, signal });
       details.http_status = response.httpStatus;
       if (response.kind === 'not_modified') status = 'not_modified';
@@ -147,7 +149,7 @@ export class FeedIngestService {
       error = signal.aborted ? `interrupted: ${reasonOf(signal)}` : caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
     } finally {
-      await staging.discard().catch(() => undefined);
+      await staging?.discard().catch(() => undefined);
     }
     if (details.warning) log.warn({ itemsDeclared: details.items_declared, itemsSeen: tally.counts.items_seen }, details.warning);
     const samples = tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null;

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { finished } from 'node:stream/promises';
 import type { NormalizedItem } from './feed-item.js';
 
 export interface StagedItem {
@@ -21,15 +23,22 @@ export class FeedStaging {
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.out = fs.createWriteStream(file, { encoding: 'utf8' });
+    // A failed open or write (EISDIR, ENOSPC) arrives as an 'error' event, which would end the
+    // process if nobody listened: the stream keeps it (`errored`), and add and close rethrow it.
+    this.out.on('error', () => undefined);
   }
 
   async add(staged: StagedItem): Promise<void> {
     this.count++;
-    if (!this.out.write(`${JSON.stringify(staged)}\n`)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    if (this.out.errored) throw this.out.errored;
+    // `once` rejects when the stream fails while we wait for it to drain.
+    if (!this.out.write(`${JSON.stringify(staged)}\n`)) await once(this.out, 'drain');
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (this.out.errored) throw this.out.errored;
+    this.out.end();
+    await finished(this.out);
   }
 
   /** The staged items in batches of `size`. */

@@ -3,6 +3,7 @@ import { sha256Hex } from '../../platform/canonical-json.js';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
 import { insertReturningId } from '../../platform/db/returning.js';
+import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables } from '../catalog.tables.js';
 import type { NormalizedItem } from './feed-item.js';
 
@@ -24,6 +25,7 @@ export async function findPornstarsByExternalIds(db: Executor, externalIds: stri
 function pornstarColumns(item: NormalizedItem, contentHash: string, now: number) {
   return {
     name: item.name,
+    name_search: searchKey(item.name),
     link: item.link,
     license: item.license,
     wl_status: item.wlStatus ? 1 : 0,
@@ -59,15 +61,18 @@ export async function updatePornstar(db: Executor, id: number, item: NormalizedI
 const pornstarInsert = new BulkInsert<ReturnType<typeof newPornstarRow>, { id: number; external_id: string }>(
   'pornstars',
   [
-    'external_id', 'name', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings', 'breast_size', 'breast_type', 'gender',
+    'external_id', 'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings', 'breast_size', 'breast_type', 'gender',
     'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count', 'white_label_video_count', 'rank',
     'rank_premium', 'rank_wl', 'content_hash', 'removed_at', 'created_at', 'updated_at',
   ],
   { returning: ['id', 'external_id'], reselectBy: ['external_id'] },
 );
-const aliasInsert = new BulkInsert<{ pornstar_id: number; alias: string; alias_key: string; created_at: number; updated_at: number }>('pornstar_aliases', [
-  'pornstar_id', 'alias', 'alias_key', 'created_at', 'updated_at',
-]);
+type NewAliasRow = { pornstar_id: number; alias: string; alias_key: string; alias_search: string; created_at: number; updated_at: number };
+const aliasInsert = new BulkInsert<NewAliasRow>('pornstar_aliases', ['pornstar_id', 'alias', 'alias_key', 'alias_search', 'created_at', 'updated_at']);
+
+function aliasRow(pornstarId: number, alias: string, key: string, now: number): NewAliasRow {
+  return { pornstar_id: pornstarId, alias, alias_key: key, alias_search: searchKey(alias), created_at: now, updated_at: now };
+}
 const thumbnailInsert = new BulkInsert<
   { pornstar_id: number; type: string; source: 'feed'; width: number | null; height: number | null; created_at: number; updated_at: number },
   { id: number; pornstar_id: number; type: string }
@@ -96,7 +101,7 @@ export async function insertNewPornstars(db: Executor, items: Array<{ item: Norm
   const idOf = (item: NormalizedItem) => ids.get(item.externalId)!;
   await aliasInsert.insert(
     db,
-    items.flatMap(({ item }) => item.aliases.map((alias) => ({ pornstar_id: idOf(item), alias, alias_key: alias.toLowerCase(), created_at: now, updated_at: now }))),
+    items.flatMap(({ item }) => item.aliases.map((alias) => aliasRow(idOf(item), alias, alias.toLowerCase(), now))),
   );
   const thumbnails = await thumbnailInsert.insert(
     db,
@@ -127,11 +132,11 @@ export async function syncAliases(db: Executor, pornstarId: number, aliases: str
   for (const row of existing) {
     const spelling = wanted.get(row.alias_key);
     if (spelling !== undefined && spelling !== row.alias) {
-      await tables(db).updateTable('pornstar_aliases').set({ alias: spelling, updated_at: now }).where('id', '=', row.id).execute();
+      await tables(db).updateTable('pornstar_aliases').set({ alias: spelling, alias_search: searchKey(spelling), updated_at: now }).where('id', '=', row.id).execute();
     }
   }
   const known = new Set(existing.map((row) => row.alias_key));
-  const added = [...wanted].filter(([key]) => !known.has(key)).map(([key, alias]) => ({ pornstar_id: pornstarId, alias, alias_key: key, created_at: now, updated_at: now }));
+  const added = [...wanted].filter(([key]) => !known.has(key)).map(([key, alias]) => aliasRow(pornstarId, alias, key, now));
   if (added.length > 0) await tables(db).insertInto('pornstar_aliases').values(added).execute();
 }
 

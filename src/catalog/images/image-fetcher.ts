@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType } from './image-files.js';
+import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from './ssrf.js';
 
 /** Structurally `config.images`. */
@@ -73,10 +72,10 @@ export class ImageFetcher {
       throw asFetchError(error, false);
     }
     // Only the transfer holds a download turn; filing the result away does not.
-    const { tempPath, written } = await this.downloads(() => this.download(url, signal));
+    const { temp, written } = await this.downloads(() => this.download(url, signal));
     let stored: { path: string };
     try {
-      stored = await this.files.commit(tempPath, written.sha256, written.type.ext);
+      stored = await this.files.commit(temp, written.sha256, written.type.ext);
     } catch (error) {
       throw asFetchError(error, false);
     }
@@ -84,7 +83,7 @@ export class ImageFetcher {
   }
 
   /** The verified body in a temp file (removed again on any failure). */
-  private async download(url: string, signal: AbortSignal | undefined): Promise<{ tempPath: string; written: Written }> {
+  private async download(url: string, signal: AbortSignal | undefined): Promise<{ temp: TempFile; written: Written }> {
     // bodyTimeout only bounds the gap between chunks; this bounds a body that trickles.
     const deadline = AbortSignal.timeout(this.o.timeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
@@ -94,18 +93,29 @@ export class ImageFetcher {
     } catch (error) {
       throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
     }
+    // undici's body emits 'error' when it is destroyed before its end (by us, by the deadline, by
+    // a reset) and an 'error' event that nobody listens to ends the process. Reading it (below)
+    // still sees every error; this listener only covers the moments nobody reads it.
+    response.body.on('error', ignore);
     try {
       this.checkHeaders(response);
     } catch (error) {
       await response.body.dump().catch(() => undefined);
       throw error;
     }
-    const tempPath = await this.files.newTempPath();
+    let temp: TempFile;
     try {
-      return { tempPath, written: await writeVerified(response.body, tempPath, this.o.maxBytes, abort) };
+      temp = await this.files.createTemp();
     } catch (error) {
       response.body.destroy();
-      await fs.promises.rm(tempPath, { force: true });
+      throw asFetchError(error, false);
+    }
+    try {
+      const written = await writeVerified(response.body, temp, this.o.maxBytes, abort);
+      return { temp, written };
+    } catch (error) {
+      response.body.destroy();
+      await temp.discard();
       throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
     }
   }
@@ -134,30 +144,28 @@ interface Written {
   type: ImageType;
 }
 
-/** Streams `body` into `tempPath` through sha256, stopping past `maxBytes` or at bytes that are no image. */
-async function writeVerified(body: Readable, tempPath: string, maxBytes: number, signal: AbortSignal): Promise<Written> {
+const ignore = () => undefined;
+
+/** Streams `body` into `file` through sha256, stopping past `maxBytes` or at bytes that are no image; closes the file. */
+async function writeVerified(body: Readable, file: TempFile, maxBytes: number, signal: AbortSignal): Promise<Written> {
   const hash = createHash('sha256');
   let bytes = 0;
   let head = Buffer.alloc(0);
   let type: ImageType | undefined;
   const notAnImage = () => new ImageFetchError('not an image: the bytes are no JPEG, PNG, GIF or WebP', false);
-  // Opened before streaming, so that the file exists by the time any failure removes it.
-  const file = await fs.promises.open(tempPath, 'wx');
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      signal.throwIfAborted();
-      bytes += chunk.length;
-      if (bytes > maxBytes) throw new ImageFetchError(`image is over the ${maxBytes}-byte limit`, false);
-      if (!type && head.length < SNIFF_BYTES) {
-        head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
-        if (head.length >= SNIFF_BYTES && !(type = sniffImageType(head))) throw notAnImage();
-      }
-      hash.update(chunk);
-      await file.write(chunk);
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    signal.throwIfAborted();
+    bytes += chunk.length;
+    if (bytes > maxBytes) throw new ImageFetchError(`image is over the ${maxBytes}-byte limit`, false);
+    if (!type && head.length < SNIFF_BYTES) {
+      head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+      if (head.length >= SNIFF_BYTES && !(type = sniffImageType(head))) throw notAnImage();
     }
-  } finally {
-    await file.close();
+    hash.update(chunk);
+    await file.write(chunk);
   }
+  // On a failure the caller discards the file, which closes it.
+  await file.close();
   type ??= sniffImageType(head);
   if (!type) throw notAnImage();
   return { sha256: hash.digest('hex'), bytes, type };
@@ -165,6 +173,8 @@ async function writeVerified(body: Readable, tempPath: string, maxBytes: number,
 
 function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {
   if (error instanceof ImageFetchError) return error;
+  // The disk, not the source: it may pass (space freed, mount repaired), so it is retried.
+  if (error instanceof ImageStoreError) return new ImageFetchError(error.message, true);
   const blocked = findBlocked(error);
   if (blocked) return new ImageFetchError(`refused: ${blocked.message}`, false);
   if (timedOut) return new ImageFetchError(`timed out after ${timeoutMs} ms`, true);

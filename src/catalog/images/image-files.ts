@@ -33,6 +33,8 @@ export function sniffImageType(head: Uint8Array): ImageType | undefined {
   return ext && { ext, contentType: IMAGE_TYPES[ext] };
 }
 
+const PROBE_BYTE = Buffer.alloc(1);
+
 /** `<64 hex>.<ext>`: the only file names the store holds and serves. */
 export const IMAGE_FILE_NAME = /^([0-9a-f]{64})\.(jpg|png|gif|webp)$/;
 
@@ -53,6 +55,32 @@ export interface OpenImage {
 }
 
 /**
+ * The store could not write: a full disk (ENOSPC), a read-only or missing mount, a path component
+ * that is a file. Such a fault may pass (space freed, mount repaired), so downloads retry it.
+ */
+export class ImageStoreError extends Error {
+  constructor(error: unknown) {
+    super(`image store not writable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    this.name = 'ImageStoreError';
+  }
+}
+
+/** A temp file being written in DATA_DIR/images/tmp; every file system error is an ImageStoreError. */
+export interface TempFile {
+  readonly path: string;
+  write(chunk: Uint8Array): Promise<void>;
+  /** Closes the handle; calling it again does nothing. */
+  close(): Promise<void>;
+  /** Closes and removes the file. Never throws: a file it cannot remove is swept as stale later. */
+  discard(): Promise<void>;
+}
+
+export interface ImageFilesOptions {
+  /** How long the outcome of the last write (a download's or a probe's) answers `checkWritable`. Default 5 s. */
+  writeCheckTtlMs?: number;
+}
+
+/**
  * The content-addressed store under DATA_DIR/images. Files are named by the hash of their bytes,
  * so a file, once there, never changes, and identical content from any number of URLs is one file.
  */
@@ -61,42 +89,106 @@ export class ImageFiles {
   readonly tmpDir: string;
   /** Directories known to exist: saves a system call per image on the hot path. */
   private readonly madeDirs = new Set<string>();
+  private readonly writeCheckTtlMs: number;
+  /** The outcome of the last write, when it was known (performance.now()). */
+  private lastWrite: { at: number; error?: ImageStoreError } | undefined;
+  private probing: Promise<void> | undefined;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: ImageFilesOptions = {}) {
     this.root = path.join(dataDir, 'images');
     this.tmpDir = path.join(this.root, 'tmp');
+    this.writeCheckTtlMs = options.writeCheckTtlMs ?? 5_000;
   }
 
   pathFor(sha256: string, ext: string): string {
     return path.join(this.root, imageRelativePath(sha256, ext));
   }
 
-  /** A fresh temp path on the same file system as the store, so that the final rename is atomic. */
-  async newTempPath(): Promise<string> {
-    await this.ensureDir(this.tmpDir);
-    return path.join(this.tmpDir, `${randomUUID()}.part`);
-  }
-
-  /**
-   * Moves a fully written and verified temp file to its place. The name is the hash of the bytes,
-   * so when the content is already stored the rename replaces it with identical bytes (atomically:
-   * a reader holds either file) and identical content from any number of URLs stays one file.
-   */
-  async commit(tempPath: string, sha256: string, ext: ImageExt): Promise<{ path: string }> {
-    const target = this.pathFor(sha256, ext);
-    try {
-      await this.ensureDir(path.dirname(target));
-      await fs.promises.rename(tempPath, target).catch(async (error: NodeJS.ErrnoException) => {
+  /** A new, empty temp file on the same file system as the store, so that the final rename is atomic. */
+  async createTemp(): Promise<TempFile> {
+    const file = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const handle = await this.writing(async () => {
+      await this.ensureDir(this.tmpDir);
+      return fs.promises.open(file, 'wx').catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
         // The directory was removed behind our back (a cache wipe): make it again.
         this.madeDirs.clear();
-        await this.ensureDir(path.dirname(target));
-        await fs.promises.rename(tempPath, target);
+        await this.ensureDir(this.tmpDir);
+        return fs.promises.open(file, 'wx');
       });
+    });
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= this.writing(() => handle.close()));
+    return {
+      path: file,
+      write: (chunk) => this.writing(async () => void (await handle.write(chunk))),
+      close,
+      discard: async () => {
+        await close().catch(() => undefined);
+        await fs.promises.rm(file, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  /**
+   * Moves a fully written and verified temp file (closed) to its place. The name is the hash of the
+   * bytes, so when the content is already stored the rename replaces it with identical bytes
+   * (atomically: a reader holds either file) and identical content from any number of URLs stays one file.
+   */
+  async commit(temp: TempFile, sha256: string, ext: ImageExt): Promise<{ path: string }> {
+    const target = this.pathFor(sha256, ext);
+    try {
+      await this.writing(async () => {
+        await this.ensureDir(path.dirname(target));
+        await fs.promises.rename(temp.path, target).catch(async (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          this.madeDirs.clear();
+          await this.ensureDir(path.dirname(target));
+          await fs.promises.rename(temp.path, target);
+        });
+      });
+      this.lastWrite = { at: performance.now() };
       return { path: target };
     } catch (error) {
-      await fs.promises.rm(tempPath, { force: true });
+      await temp.discard();
       throw error;
+    }
+  }
+
+  /**
+   * Resolves when the store can take a file, rejects with the ImageStoreError otherwise. Cheap
+   * enough for every readiness probe: the outcome of the last write answers for a few seconds;
+   * past that, one byte is written to a temp file and removed.
+   */
+  async checkWritable(): Promise<void> {
+    const last = this.lastWrite;
+    if (last && performance.now() - last.at < this.writeCheckTtlMs) {
+      if (last.error) throw last.error;
+      return;
+    }
+    this.probing ??= this.probe().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  private async probe(): Promise<void> {
+    const temp = await this.createTemp();
+    try {
+      await temp.write(PROBE_BYTE);
+      await temp.close();
+    } finally {
+      await temp.discard();
+    }
+    this.lastWrite = { at: performance.now() };
+  }
+
+  /** Runs a file system write; its failure becomes an ImageStoreError and the store's last outcome. */
+  private async writing<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const failure = error instanceof ImageStoreError ? error : new ImageStoreError(error);
+      this.lastWrite = { at: performance.now(), error: failure };
+      throw failure;
     }
   }
 

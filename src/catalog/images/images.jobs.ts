@@ -86,6 +86,8 @@ export interface ImageJobsOptions {
   clock: Clock;
   logger: Logger;
   dataDir: string;
+  /** The store to write; one on `dataDir` unless given (the container shares its own with the readiness check). */
+  files?: ImageFiles;
   /** `config.images`. */
   images: ImageFetcherOptions & { concurrency: number };
   metrics?: Metrics;
@@ -102,7 +104,7 @@ export interface ImageJobs {
 
 /** Everything a worker process needs to run `images.download` jobs. */
 export function createImageJobs(options: ImageJobsOptions): ImageJobs {
-  const files = new ImageFiles(options.dataDir);
+  const files = options.files ?? new ImageFiles(options.dataDir);
   const fetcher = new ImageFetcher(files, options.images);
   const logger = options.logger.child({ job: imageDownloadJob.queue });
   const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics) };

@@ -11,7 +11,9 @@ type Modifier = (column: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
  */
 export function columnTypes(dialect: Dialect) {
   const bigint: DataTypeExpression = dialect === 'sqlite' ? 'integer' : 'bigint';
+  const string = (length = 255) => (dialect === 'sqlite' ? 'text' : (`varchar(${length})` as DataTypeExpression));
   return {
+    dialect,
     /** Auto-increment primary key. */
     id<T extends string>(table: CreateTableBuilder<T, never>, name = 'id') {
       if (dialect === 'postgres') return table.addColumn(name, 'bigserial', (c) => c.primaryKey());
@@ -30,7 +32,13 @@ export function columnTypes(dialect: Dialect) {
     /** JSON kept as text, up to 16 MB on MySQL. */
     json: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
     text: (dialect === 'mysql' ? sql`mediumtext` : 'text') as DataTypeExpression,
-    string: (length = 255) => (dialect === 'sqlite' ? 'text' : (`varchar(${length})` as DataTypeExpression)),
+    string,
+    /**
+     * A string compared character for character on every engine, for keys the application folds
+     * itself (case, accents): MySQL's usual collations (utf8mb4_unicode_ci, …_0900_ai_ci) would
+     * fold them again, and differently. SQLite and PostgreSQL compare as given.
+     */
+    exactString: (length = 255) => (dialect === 'mysql' ? (sql`varchar(${sql.raw(String(length))}) character set utf8mb4 collate utf8mb4_bin` as DataTypeExpression) : string(length)),
     notNull: ((c) => c.notNull()) as Modifier,
     /**
      * A column computed from others by `expression`: stored on PostgreSQL (its only kind) and

@@ -5,7 +5,7 @@ import { GroupCommit, runTransaction } from './group-commit.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
 import { ReadReplica, type ReplicaStatus } from './read-replica.js';
-import { openSqlite, sqliteWithoutFlush, type SqliteOptions } from './sqlite.js';
+import { openSqlite, sqlitePing, sqliteWithoutFlush, type SqliteOptions } from './sqlite.js';
 import { dialectOf, redactUrl, type Dialect } from './urls.js';
 
 export type { Dialect } from './urls.js';
@@ -66,7 +66,8 @@ export function createDatabase(options: DatabaseOptions): Database {
 }
 
 function createSqliteDatabase(options: DatabaseOptions): Database {
-  const db = openSqlite({ path: options.url.slice('sqlite:'.length), ...options.sqlite });
+  const file = options.url.slice('sqlite:'.length);
+  const db = openSqlite({ path: file, ...options.sqlite });
   const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
   const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, undefined, withoutFlush);
   return {
@@ -79,9 +80,7 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
     write: (work, writeOptions) => (groupCommit ? groupCommit.run(work, writeOptions) : work(db)),
     readStale: (work) => work(db),
     replicaStatus: () => ({ configured: false, healthy: true, fallbacks: 0 }),
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
+    ping: sqlitePing(db, file),
     close: () => db.destroy(),
   };
 }
@@ -89,7 +88,7 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
 /** PostgreSQL or MySQL: a pool per URL; each transaction and write runs on a pooled connection. */
 function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOptions): Database {
   const open = dialect === 'postgres' ? openPostgres : openMysql;
-  const pool = { poolMax: options.poolMax ?? 10, onIdleError: (error: Error) => options.logger?.warn({ err: error }, 'database connection lost while idle') };
+  const pool = { poolMax: options.poolMax ?? 10, onConnectionError: (error: Error) => options.logger?.warn({ err: error }, 'database connection lost') };
   const db = open({ url: options.url, ...pool });
   const relaxedDb = dialect === 'postgres' ? openPostgres({ url: options.url, ...pool, poolMax: Math.max(2, Math.ceil(pool.poolMax / 2)), asynchronousCommit: true }) : db;
   const onPool = (transactionOptions?: TransactionOptions) => (transactionOptions?.durable === false ? relaxedDb : db);

@@ -6,8 +6,8 @@ export interface PoolOptions {
   poolMax: number;
   /** How long a query waits for a free connection before it fails. */
   connectTimeoutMs?: number;
-  /** A pooled connection failed while idle (the server restarted, a proxy cut it). */
-  onIdleError?: (error: Error) => void;
+  /** A pooled connection failed, idle or checked out (the server restarted, a proxy cut it, the database was dropped). */
+  onConnectionError?: (error: Error) => void;
   /**
    * Commits on these connections return before their WAL reaches the disk
    * (`synchronous_commit = off`): a crash may lose the last of them, never corrupt anything, and
@@ -35,8 +35,13 @@ export function openPostgres(options: PoolOptions): Kysely<any> {
     idleTimeoutMillis: 30_000,
     types,
   });
-  // pg drops a connection that dies while idle; without a listener its error would crash the process.
-  pool.on('error', (error) => options.onIdleError?.(error));
+  // A connection that dies emits 'error' on its client. The pool listens only while the client is
+  // idle (and then re-emits it here); a client checked out between two queries (inside a
+  // transaction, say, when the server shuts down or the database is dropped) has no listener but
+  // this one, and an 'error' event nobody hears ends the process. Its next query fails ("not
+  // queryable") and the pool discards it on release. Told once, by the client's listener.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
   // A client runs its queries in order: the SET precedes whatever the pool hands the client out for.
   // Should it fail, the connection keeps committing durably: slower, never less safe.
   if (options.asynchronousCommit) pool.on('connect', (client) => void client.query('SET synchronous_commit TO off').catch(() => undefined));

@@ -26,6 +26,23 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
 }
 
 /**
+ * Readiness of a SQLite database: the file at `file` is still the one opened (not removed or
+ * replaced behind the process's back, which would leave it writing to a file nobody will read
+ * again), and its header reads as a database (`pragma schema_version` reads page 1; `select 1`
+ * would not touch the file at all).
+ */
+export function sqlitePing(db: Kysely<any>, file: string): () => Promise<void> {
+  const opened = file === ':memory:' ? undefined : fs.statSync(file);
+  return async () => {
+    if (opened) {
+      const now = await fs.promises.stat(file).catch(() => undefined);
+      if (!now || now.ino !== opened.ino || now.dev !== opened.dev) throw new Error(`the SQLite database file ${file} was removed or replaced while open`);
+    }
+    await sql`pragma schema_version`.execute(db);
+  };
+}
+
+/**
  * Runs a whole transaction with `synchronous = NORMAL`: in WAL mode its commit appends to the log
  * without an fsync. The log is written in order, so the next commit that does fsync makes this one
  * durable as well. The caller must not let another transaction share the connection meanwhile.

@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isConnectionError } from '../db/errors.js';
 import { JsonDepthError } from '../json-depth.js';
-import { UnavailableError } from '../unavailable.js';
+import { isUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../unavailable.js';
 import { HttpError, httpErrors, summarize, type FieldErrors } from './errors.js';
 import { toFieldErrors } from './validation.js';
 
@@ -27,7 +26,8 @@ export function toErrorBody(error: unknown, request: FastifyRequest): ErrorBody 
   if (error instanceof HttpError) {
     return { statusCode: error.statusCode, message: error.message, errors: error.errors, extra: error.extra, headers: error.headers };
   }
-  if (error instanceof UnavailableError || isConnectionError(error)) return fromHttpError(httpErrors.unavailable());
+  // A backing service out of reach is no fault of the request: 503 with Retry-After, never 500.
+  if (isUnavailable(error)) return fromHttpError(httpErrors.unavailable(UNAVAILABLE_RETRY_AFTER_SECONDS));
   if (error instanceof JsonDepthError) return fromHttpError(httpErrors.bodyTooDeep(error.max));
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown[] };
   if (Array.isArray(fastifyError.validation)) {

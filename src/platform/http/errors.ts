@@ -33,7 +33,8 @@ export const httpErrors = {
   validation: (errors: FieldErrors) => new HttpError(422, 'VALIDATION_FAILED', summarize(errors), errors),
   tooManyRequests: (retryAfterSeconds: number) =>
     new HttpError(429, 'TOO_MANY_REQUESTS', 'Too Many Attempts.', undefined, { 'retry-after': String(retryAfterSeconds) }),
-  unavailable: (message = 'Service unavailable.') => new HttpError(503, 'UNAVAILABLE', message),
+  unavailable: (retryAfterSeconds: number, message = 'Service unavailable.') =>
+    new HttpError(503, 'UNAVAILABLE', message, undefined, { 'retry-after': String(retryAfterSeconds) }),
 };
 
 /** Laravel's summary: the first message, and how many more there are. */

@@ -18,7 +18,7 @@ const READINESS = {
 export async function healthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): Promise<void> {
   app.get('/health', { schema: { summary: 'Liveness', tags: ['health'], response: { 200: LIVENESS } } }, async () => ({ status: 'ok' }));
 
-  const ready = { summary: 'Readiness: every backing service answers (database, store, queue)', tags: ['health'], response: { 200: READINESS, 503: READINESS } };
+  const ready = { summary: 'Readiness: every backing service answers (database, store, queue; a writable image cache where images are downloaded)', tags: ['health'], response: { 200: READINESS, 503: READINESS } };
   app.get('/ready', { schema: ready }, async (request, reply) => {
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {

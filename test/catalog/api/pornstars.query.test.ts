@@ -1,7 +1,13 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from 'kysely';
+import path from 'node:path';
+import { Migrator, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../../src/platform/db/database.js';
+import { listPornstars } from '../../../src/catalog/api/pornstars.repository.js';
 import { PornstarsService } from '../../../src/catalog/api/pornstars.service.js';
+import { createDatabase } from '../../../src/platform/db/database.js';
+import { migrateToLatest } from '../../../src/platform/db/migrate.js';
+import { migrationsFor } from '../../../src/platform/db/migrations/index.js';
+import { createEmptyDatabase, testDialect } from '../../support/driver-databases.js';
 import type { PornstarViewData } from '../../../src/catalog/api/pornstars.schemas.js';
 import { body, createCatalogTestApp, createPornstar, type CatalogTestApp } from './catalog-app.js';
 
@@ -206,5 +212,96 @@ describe('queries per list', () => {
     expect(large.items.every((g) => g.thumbnails.length === 1 && g.thumbnails[0]!.urls.length === 1)).toBe(true);
     expect(queries).toBe(perSmall);
     expect(queries).toBe(5);
+  });
+});
+
+/**
+ * `q` folds case and accents the same way on every engine (SQLite's lower() folds ASCII only, and
+ * MySQL's collations fold more than PostgreSQL's): a name or alias matches when the folded query
+ * is a substring of its folded text.
+ */
+describe('search across cases, accents and scripts', () => {
+  const created: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const people = [
+      profile('ÉMILIE Durand', {}, ['Zoë', 'Zoe']),
+      profile('Émilie Rousseau', {}),
+      profile('emilie plain', {}),
+      profile('Ольга Søren', {}, ['Straße']),
+      profile('Łucja', {}, ['ΟΔΥΣΣΕΥΣ']),
+    ];
+    for (const p of people) created[p.name] = (await createPornstar(t, p)).id;
+  });
+  afterAll(async () => {
+    await t.db.deleteFrom('pornstars').where('id', 'in', Object.values(created)).execute();
+  });
+
+  const EMILIES = ['ÉMILIE Durand', 'Émilie Rousseau', 'emilie plain'];
+  it.each([
+    ['q=émilie', EMILIES],
+    ['q=%C3%89MILIE', EMILIES],
+    ['q=emilie', EMILIES],
+    ['q=%C3%89milie', EMILIES],
+    // The same letter decomposed (e + U+0301) as some keyboards and macOS file names send it.
+    ['q=e%CC%81milie%20d', ['ÉMILIE Durand']],
+    ['q=zoe', ['ÉMILIE Durand']],
+    ['q=ZO%C3%8B', ['ÉMILIE Durand']],
+    ['q=%D0%BE%D0%BB%D1%8C%D0%B3%D0%B0', ['Ольга Søren']],
+    ['q=soren', ['Ольга Søren']],
+    ['q=STRASSE', ['Ольга Søren']],
+    ['q=lucja', ['Łucja']],
+    ['q=%CE%BF%CE%B4%CF%85%CF%83%CF%83%CE%B5%CF%8D%CF%82', ['Łucja']],
+  ])('%s', async (query, expected) => {
+    expect(await names(query)).toEqual(expected);
+  });
+
+  it('keeps two aliases that differ only by an accent', async () => {
+    const res = body<PornstarViewData>(await t.get(`/pornstars/${created['ÉMILIE Durand']}`));
+    expect(res.data.aliases.map((a) => a.alias)).toEqual(['Zoë', 'Zoe']);
+  });
+
+  it('finds a pornstar by the name and the aliases it was given later through the API', async () => {
+    const id = created['Émilie Rousseau']!;
+    expect((await t.send('PATCH', `/pornstars/${id}`, { name: 'Renée Brûlé' })).statusCode).toBe(200);
+    expect(await names('q=renee%20brule')).toEqual(['Renée Brûlé']);
+    expect(await names('q=rousseau')).toEqual([]);
+
+    const alias = await t.send('POST', '/pornstar-aliases', { pornstar_id: id, alias: 'Añita' });
+    expect(alias.statusCode).toBe(201);
+    expect(await names('q=ANITA')).toEqual(['Renée Brûlé']);
+    expect((await t.send('PUT', `/pornstar-aliases/${body<{ id: number }>(alias).data.id}`, { pornstar_id: id, alias: 'Bjørk' })).statusCode).toBe(200);
+    expect(await names('q=bjork')).toEqual(['Renée Brûlé']);
+    expect(await names('q=anita')).toEqual([]);
+  });
+});
+
+describe('search keys of the rows stored before search folded accents', () => {
+  it('are written by the migration that adds them', async () => {
+    const dialect = testDialect();
+    const url = dialect === 'sqlite' ? `sqlite:${path.join(t.container.config.dataDir, 'before-search.db')}` : (await createEmptyDatabase(dialect)).url;
+    const database = createDatabase({ url, poolMax: 2 });
+    try {
+      const earlier = Object.fromEntries(Object.entries(migrationsFor(dialect)).filter(([name]) => name < '009-catalog-search'));
+      const result = await new Migrator({ db: database.db, provider: { getMigrations: async () => earlier } }).migrateToLatest();
+      expect(result.error).toBeUndefined();
+      const db = database.db;
+      const now = 1;
+      for (const [id, name] of [[1, 'ÉMILIE'], [2, 'Søren']] as const) {
+        await db.insertInto('pornstars').values({ id, external_id: String(id), name, wl_status: 0, created_at: now, updated_at: now }).execute();
+      }
+      await db.insertInto('pornstar_aliases').values({ pornstar_id: 2, alias: 'Zoë', alias_key: 'zoë', created_at: now, updated_at: now }).execute();
+
+      await migrateToLatest(database);
+      expect(await db.selectFrom('pornstars').select(['id', 'name_search']).orderBy('id').execute()).toEqual([
+        { id: 1, name_search: 'emilie' },
+        { id: 2, name_search: 'soren' },
+      ]);
+      expect(await db.selectFrom('pornstar_aliases').select('alias_search').execute()).toEqual([{ alias_search: 'zoe' }]);
+      const found = await listPornstars(db, { includeRemoved: false, q: 'zoe', text: [] }, { key: 'id', descending: false }, 10, 0);
+      expect(found.map((p) => p.name)).toEqual(['Søren']);
+    } finally {
+      await database.close();
+    }
   });
 });

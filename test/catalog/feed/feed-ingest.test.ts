@@ -7,10 +7,12 @@ import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
+import { listPornstars } from '../../../src/catalog/api/pornstars.repository.js';
 import { FeedIngestService, type ImageClaimer } from '../../../src/catalog/feed/feed-ingest.service.js';
 import { loadConfig } from '../../../src/config.js';
 import { createContainer, type Container } from '../../../src/container.js';
 import type { Executor } from '../../../src/platform/db/database.js';
+import { searchKey } from '../../../src/platform/search-key.js';
 import { testConfig } from '../../support/app.js';
 import { FEED100_FIXTURE } from '../../support/fixtures.js';
 import { feedLayouts, layOutFeed, type FeedEnvelope } from '../../support/feed-layouts.js';
@@ -159,6 +161,28 @@ describe('feed ingestion', () => {
     const back = await ingest(FIXTURE);
     expect(back.status).toBe('succeeded');
     expect((await snapshot()).pornstars.every((p) => p.removed_at === null)).toBe(true);
+  });
+
+  it('keeps the search keys of names and aliases, in the first run and in a later one', async () => {
+    const lines = feedLines();
+    const at = lines.findIndex((line) => line.trim().startsWith('{"attributes"'));
+    const item = JSON.parse(lines[at]!.trim().replace(/,$/, '')) as { name: string; aliases: string[] };
+    const write = (name: string, aliases: string[]) => {
+      lines[at] = `\t\t${JSON.stringify({ ...item, name, aliases })},`;
+      return writeFeed(`search-${name}.json`, lines);
+    };
+    const search = async (q: string) =>
+      (await listPornstars(container.database.db, { includeRemoved: false, q: searchKey(q), text: [] }, { key: 'id', descending: false }, 10, 0)).map((p) => p.name);
+
+    await ingest(write('Émilie Ångström', ['Zoë', 'Zoe']));
+    expect(await search('EMILIE ANGSTROM')).toEqual(['Émilie Ångström']);
+    expect(await search('zoë')).toEqual(['Émilie Ångström']);
+
+    await ingest(write('Chloé Brûlé', ['ZOË', 'Søren']));
+    expect(await search('emilie')).toEqual([]);
+    expect(await search('chloe brule')).toEqual(['Chloé Brûlé']);
+    expect(await search('soren')).toEqual(['Chloé Brûlé']);
+    expect(await search('zoe')).toEqual(['Chloé Brûlé']);
   });
 
   it('skips and counts an invalid item while the items around it are stored', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { ImageRow } from '../../../src/catalog/catalog.tables.js';
 import { createImageJobs, imageDownloadJob, type ImageJobs, type ImageJobsOptions } from '../../../src/catalog/images/images.jobs.js';
+import { ImageFiles } from '../../../src/catalog/images/image-files.js';
 import { findImageByUrlHash, urlHash } from '../../../src/catalog/images/images.repository.js';
 import { ImagesService } from '../../../src/catalog/images/images.service.js';
 import { systemClock } from '../../../src/platform/clock.js';
@@ -16,6 +17,8 @@ import { waitFor } from '../../support/driver-wait.js';
 export interface HarnessOptions {
   images?: Partial<ImageJobsOptions['images']>;
   maxAttempts?: number;
+  /** How long the store's last write outcome answers `checkWritable` (default: the store's own). */
+  writeCheckTtlMs?: number;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     clock: systemClock,
     logger,
     dataDir,
+    files: new ImageFiles(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs }),
     images: { maxBytes: 64 * 1024, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
   });
   let workers: Worker[] = [];

@@ -19,8 +19,9 @@ describe('GET /images/:file', () => {
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-images-routes-'));
     const files = new ImageFiles(dataDir);
-    const temp = await files.newTempPath();
-    fs.writeFileSync(temp, body);
+    const temp = await files.createTemp();
+    await temp.write(body);
+    await temp.close();
     await files.commit(temp, sha, 'png');
     // A secret beside the store, for the traversal attempts to aim at.
     fs.writeFileSync(path.join(dataDir, 'secret.txt'), 'secret');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, orderBody, type TestApp, type TestUser } from '../../support/app.js';
 
@@ -140,8 +141,11 @@ describe('server errors', () => {
   });
   afterEach(() => t.close());
 
+  /** A bug rather than an outage (a closed database answers 503): the table the orders live in is gone. */
+  const breakSchema = () => sql`alter table orders rename to orders_gone`.execute(t.container.database.db);
+
   it('answers 500 with only a generic message and the request id, never a stack trace', async () => {
-    await t.container.database.close();
+    await breakSchema();
     const res = await t.inject({ method: 'GET', url: '/api/orders', headers: { ...u.auth, 'x-request-id': 'req-500' } });
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ message: 'Server Error', request_id: 'req-500' });
@@ -149,7 +153,7 @@ describe('server errors', () => {
   });
 
   it('answers 500 the same way to a failing write', async () => {
-    await t.container.database.close();
+    await breakSchema();
     const res = await t.postOrder(u, orderBody());
     expect(res.statusCode).toBe(500);
     expect(Object.keys(res.json()).sort()).toEqual(['message', 'request_id']);

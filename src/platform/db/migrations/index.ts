@@ -9,6 +9,7 @@ import { catalogTables } from './005-catalog.js';
 import { outboxTables } from './006-outbox.js';
 import { thumbnailSource } from './007-thumbnail-source.js';
 import { feedRunReconcileColumns } from './008-feed-run-reconcile.js';
+import { catalogSearch } from './009-catalog-search.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -22,5 +23,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '006-outbox': outboxTables(types),
     '007-thumbnail-source': thumbnailSource(types),
     '008-feed-run-reconcile': feedRunReconcileColumns(types),
+    '009-catalog-search': catalogSearch(types),
   };
 }

@@ -1,12 +1,17 @@
+import { UnavailableError } from '../../unavailable.js';
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** Rejects with "<what> timed out after <ms> ms" unless `promise` settles first. */
+/**
+ * Rejects with "<what> timed out after <ms> ms" unless `promise` settles first: a broker that does
+ * not answer in time is unavailable (the HTTP edge answers 503).
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new UnavailableError('rabbitmq', `${what} timed out after ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

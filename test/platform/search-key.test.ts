@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { searchKey, SEARCH_KEY_MAX_LENGTH } from '../../src/platform/search-key.js';
+
+describe('searchKey', () => {
+  it.each([
+    ['Émilie', 'emilie'],
+    ['ÉMILIE', 'emilie'],
+    ['e\u0301milie', 'emilie'],
+    ['Ｅｍｉｌｉｅ', 'emilie'],
+    ['ﬁona', 'fiona'],
+    ['Søren Łukasz', 'soren lukasz'],
+    ['Straße ẞ', 'strasse ss'],
+    ['Æsa Œuvre', 'aesa oeuvre'],
+    ['İstanbul', 'istanbul'],
+    ['ОЛЬГА Ёлкина', 'ольга елкина'],
+    ['ΟΔΥΣΣΕΥΣ', 'οδυσσευσ'],
+    ['Οδυσσεύς', 'οδυσσευσ'],
+  ])('folds %s to %s', (text, key) => {
+    expect(searchKey(text)).toBe(key);
+  });
+
+  it('keeps the marks that make another letter outside Latin, Greek and Cyrillic, composed', () => {
+    expect(searchKey('がくせい')).toBe('がくせい');
+    expect(searchKey('か\u3099')).toBe('が');
+    expect(searchKey('한국')).toBe('한국');
+  });
+
+  it('is at most SEARCH_KEY_MAX_LENGTH characters', () => {
+    expect(searchKey('\uFDFA'.repeat(255)).length).toBe(SEARCH_KEY_MAX_LENGTH);
+  });
+});
