@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyDatabase, testDialect } from '../support/driver-databases.js';
+import { createEmptyDatabase, onPostgres, testDialect } from '../support/driver-databases.js';
 import { createTestApp, orderBody, type TestApp, type TestUser } from '../support/app.js';
 import { serviceUrls } from '../support/services.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -44,16 +43,6 @@ function expectUnavailable(route: Route, res: LightMyRequestResponse): void {
     retryAfter: '5',
     body: route.unavailableBody,
   });
-}
-
-async function onPostgres(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serviceUrls.postgres });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Drops the database; on MySQL then kills every connection still using it (they would go on with "table doesn't exist"). */

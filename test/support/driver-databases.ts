@@ -76,7 +76,8 @@ export async function createTempDatabase(prefix: string, dialect: Dialect = test
   };
 }
 
-async function onPostgres(statement: string): Promise<void> {
+/** Runs one statement on the PostgreSQL server as its admin. */
+export async function onPostgres(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: serviceUrls.postgres });
   await client.connect();
   try {

@@ -24,7 +24,7 @@ export interface ParseFeedOptions {
   maxItemLength?: number;
 }
 
-export const DEFAULT_MAX_ITEM_LENGTH = 1024 * 1024;
+const DEFAULT_MAX_ITEM_LENGTH = 1024 * 1024;
 /** Lines longer than this are read in pieces of about this size. */
 const PIECE_BYTES = 256 * 1024;
 

@@ -134,11 +134,6 @@ export class JsonStructure {
     return MORE;
   }
 
-  /** Whether nothing of the value has been read yet, or only part of it. */
-  get depth(): number {
-    return this.stack.length;
-  }
-
   private valueEnded(): boolean {
     if (this.stack.length === 0) return true;
     this.expect = Expect.CommaOrClose;

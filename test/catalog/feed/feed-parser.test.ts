@@ -132,6 +132,13 @@ describe('parseFeed: defective items', () => {
     expect(invalid!.reason).toMatch(/longer|more than the 10000/);
     expect(invalid!.text!.length).toBe(200);
   });
+  it('gives up an item over several lines once it grows too long, and reads the lines after it again', async () => {
+    const open = '{"id":2,"name":"Open","blob":[';
+    const lines = [item(1), open, ...Array.from({ length: 30 }, (_, i) => item(10 + i)), item(3)];
+    const events = await collect([feedOf(lines)], { maxItemLength: 400 });
+    expect(valuesOf(events).map((v) => v.id)).toEqual([1, ...Array.from({ length: 30 }, (_, i) => 10 + i), 3]);
+    expect(invalidOf(events)).toEqual([expect.objectContaining({ line: 6, index: 1, text: `${open},` })]);
+  });
 });
 
 describe('parseFeed: other layouts', () => {
