@@ -17,7 +17,7 @@ import { VERSION } from './version.js';
 async function withContainer<T>(work: (c: Container) => Promise<T>): Promise<T> {
   const config = loadConfigFromEnvironment();
   limitHeapGrowth(config.heapGrowthPercent);
-  const container = await createContainer(config, { logger: createLogger({ level: 'warn', role: 'cli', pretty: false }) });
+  const container = await createContainer(config, { logger: createLogger({ level: config.cliLogLevel, role: 'cli', pretty: false }) });
   try {
     return await work(container);
   } finally {

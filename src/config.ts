@@ -11,6 +11,9 @@ export interface Range {
   max: number;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface Config {
   role: Role;
   port: number;
@@ -69,7 +72,9 @@ export interface Config {
   http: HttpTimeouts;
   migrateOnStart: boolean;
   publicUrl: string;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
+  /** The CLI's commands log only warnings unless LOG_LEVEL says otherwise, so that their output stays readable. */
+  cliLogLevel: LogLevel;
   /** OpenTelemetry: spans are exported over OTLP/HTTP only when an endpoint is set. */
   tracing: { serviceName: string; endpoint: string | undefined };
   feed: FeedConfig;
@@ -241,6 +246,7 @@ const SQLITE_URL = /^sqlite:(.+)$/;
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
   const role = read.oneOf('ROLE', ROLES, 'all', (v) => v.toLowerCase());
+  const logLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info', (v) => v.toLowerCase());
   const port = read.int('PORT', 8080, 0, 65535);
   const host = read.string('HOST', '127.0.0.1');
   const dataDir = path.resolve(read.string('DATA_DIR', './data'));
@@ -334,7 +340,8 @@ export function loadConfig(env: Env = process.env): Config {
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     },
-    logLevel: read.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', (v) => v.toLowerCase()),
+    logLevel,
+    cliLogLevel: read.raw('LOG_LEVEL') === undefined ? 'warn' : logLevel,
   };
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {
     read.problems.push(`JOB_BACKOFF_MAX_MS (${config.jobBackoffMaxMs}) must be at least JOB_BACKOFF_MS (${config.jobBackoffMs})`);

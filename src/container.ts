@@ -74,7 +74,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
-  const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, dataDir: config.dataDir, images, metrics: feedMetrics(metrics, database) });
+  const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, images, metrics: feedMetrics(metrics, database) });
   return {
     config,
     logger,

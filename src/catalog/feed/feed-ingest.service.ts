@@ -1,5 +1,4 @@
 import type { Updateable } from 'kysely';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FeedConfig } from '../../config.js';
 import type { Clock } from '../../platform/clock.js';
@@ -10,8 +9,9 @@ import { contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
-import { FeedStaging, type StagedItem } from './feed-staging.js';
-import { findPornstarsByExternalIds, insertNewPornstars, listActivePornstars, markPornstarsRemoved, syncAliases, syncThumbnails, updatePornstar } from './feed.repository.js';
+import { clearStage, stageItems, unclaimedStagedUrls, type StagedItem } from './feed-stage.repository.js';
+import { applyStage } from './feed-swap.repository.js';
+import { findPornstarsByExternalIds, listActivePornstars } from './feed.repository.js';
 import { Lease, readLease, type LeaseHolder } from '../../platform/store/lease.js';
 import { inSpan } from '../../platform/telemetry/tracing.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
@@ -29,7 +29,6 @@ export interface FeedIngestDeps {
   clock: Clock;
   logger: Logger;
   config: FeedConfig;
-  dataDir: string;
   images: ImageClaimer;
   metrics?: FeedMetrics;
 }
@@ -37,7 +36,8 @@ export interface FeedIngestDeps {
 export type FeedTrigger = FeedRunsTable['trigger'];
 
 export interface IngestProgress {
-  phase: 'reading' | 'applying' | 'removing';
+  /** reading (and staging), applying (claiming new images), removing (finding the items that left the feed), committing (the one transaction). */
+  phase: 'reading' | 'applying' | 'removing' | 'committing';
   bytes: number;
   items: number;
   applied: number;
@@ -74,20 +74,34 @@ class RunTally {
   }
 }
 
+/** What one run's body goes through the phases with. */
+interface RunContext {
+  runId: number;
+  response: FeedBody;
+  previous: FeedRunRow | undefined;
+  tally: RunTally;
+  details: Updateable<FeedRunsTable>;
+  signal: AbortSignal;
+  log: Logger;
+  onProgress: IngestOptions['onProgress'];
+}
+
 export type IngestResult = { kind: 'locked'; heldBy: LeaseHolder | null } | { kind: 'finished'; run: FeedRunRow };
 
 export class FeedFailure extends Error {}
 
 const LOCK_KEY = 'lock:feed-ingest';
 const LOOKUP_BATCH = 500;
-const APPLY_BATCH = 250;
+const CLAIM_BATCH = 1000;
 const MAX_INVALID_SAMPLES = 20;
 
 /**
  * One ingestion run: conditional fetch, streaming parse and validation, change detection against
- * the stored hashes, then (only if the whole feed was sound) the changed items are applied in
- * short transactions and items that left the feed are soft-removed. One run at a time across all
- * instances, by a lock in the store.
+ * the stored hashes, with the new and changed items written to the run's stage as they come. Only
+ * if the whole feed was sound are their images claimed and the stage applied to the catalog, with
+ * the soft removal of the items that left the feed and the run's record, in one short
+ * transaction: whatever stops a run (an error, SIGTERM, `kill -9`), readers see the catalog as it
+ * was before it or as it is after it. One run at a time across all instances, by a lease in the store.
  */
 export class FeedIngestService {
   constructor(private readonly deps: FeedIngestDeps) {}
@@ -134,63 +148,80 @@ export class FeedIngestService {
     const sameSource = previous?.source === source ? previous : undefined;
     const tally = new RunTally();
     const details: Updateable<FeedRunsTable> = {};
+    const record = (status: FeedRunStatus, error: string | null): Updateable<FeedRunsTable> => ({
+      ...details,
+      ...tally.counts,
+      status,
+      error,
+      invalid_samples: tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null,
+      finished_at: clock.now(),
+    });
+    let recorded = false;
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
-    let staging: FeedStaging | undefined;
     try {
-      // Made before the feed is opened, so that its failure never leaves a response body unread.
-      staging = new FeedStaging(path.join(this.deps.dataDir, 'feed', `run-${runId}.ndjson`));
+      // What a killed run staged is of no use: each run stages the feed anew.
+      await database.write((db) => clearStage(db));
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, { ...this.deps.config, signal });
       details.http_status = response.httpStatus;
       if (response.kind === 'not_modified') status = 'not_modified';
-      else status = await this.ingestBody(response, previous, staging, tally, details, signal, options.onProgress);
+      else {
+        const commit = (trx: Executor, finalStatus: FeedRunStatus) => updateFeedRun(trx, runId, record(finalStatus, null));
+        status = await this.ingestBody({ runId, response, previous, tally, details, signal, log, onProgress: options.onProgress }, commit);
+        recorded = true;
+      }
     } catch (caught) {
       status = 'failed';
       error = signal.aborted ? `interrupted: ${reasonOf(signal)}` : caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
-    } finally {
-      await staging?.discard().catch(() => undefined);
     }
+    await database.write((db) => clearStage(db)).catch((caught: unknown) => log.warn({ err: caught }, 'could not empty the feed stage; the next run will'));
     if (details.warning) log.warn({ itemsDeclared: details.items_declared, itemsSeen: tally.counts.items_seen }, details.warning);
-    const samples = tally.invalidSamples.length > 0 ? JSON.stringify(tally.invalidSamples) : null;
-    await database.write((db) => updateFeedRun(db, runId, { ...details, ...tally.counts, status, error, invalid_samples: samples, finished_at: clock.now() }));
+    if (!recorded) await database.write((db) => updateFeedRun(db, runId, record(status, error)));
     return findFeedRun(database.db, runId);
   }
 
-  /** Reads and judges the whole body, then applies what changed: a failure before the apply changes nothing. */
-  private async ingestBody(
-    response: FeedBody,
-    previous: FeedRunRow | undefined,
-    staging: FeedStaging,
-    tally: RunTally,
-    details: Updateable<FeedRunsTable>,
-    signal: AbortSignal,
-    onProgress: IngestOptions['onProgress'],
-  ): Promise<FeedRunStatus> {
+  /**
+   * Reads, judges and stages the whole body, claims the new images, finds the items that left the
+   * feed, then applies all of it with the run's record (`commit`) in one transaction.
+   */
+  private async ingestBody(run: RunContext, commit: (trx: Executor, status: FeedRunStatus) => Promise<void>): Promise<FeedRunStatus> {
+    const { runId, response, previous, tally, details, signal, log, onProgress } = run;
     const { counts } = tally;
-    const progress = (phase: IngestProgress['phase'], applied = 0) => onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
+    let phase: IngestProgress['phase'] = 'reading';
+    const progress = (next: IngestProgress['phase'], applied = 0) => {
+      if (next !== phase) log.info({ phase: next, items: counts.items_seen, created: counts.created_count, updated: counts.updated_count }, `feed run ${next}`);
+      phase = next;
+      onProgress?.({ phase, bytes: response.meter.bytes, items: counts.items_seen, applied });
+    };
     details.etag = response.validators.etag;
     details.last_modified = response.validators.lastModified;
-    const seen = await this.readItems(response.body, staging, tally, details, signal, () => progress('reading'));
-    await staging.close();
+    const seen = await this.readItems(runId, response.body, tally, details, signal, () => progress('reading'));
     details.bytes = response.meter.bytes;
     details.body_sha256 = response.meter.sha256();
     details.warning = reconcile(counts, details.items_declared ?? null);
     this.assertSound(counts, previous, details.items_declared ?? null);
     const identical =
-      previous?.body_sha256 === details.body_sha256 || (previous?.generation_date != null && previous.generation_date === details.generation_date && staging.count === 0);
-    await this.apply(staging, counts, signal, (applied) => progress('applying', applied));
-    if (this.deps.config.removal === 'soft') {
-      progress('removing');
-      counts.removed_count = await this.removeMissing(seen, signal);
-    }
-    return identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
+      previous?.body_sha256 === details.body_sha256 ||
+      (previous?.generation_date != null && previous.generation_date === details.generation_date && counts.created_count + counts.updated_count === 0);
+    progress('applying');
+    counts.images_enqueued = await this.claimImages(runId, signal, (claimed) => progress('applying', claimed));
+    progress('removing');
+    const removedIds = this.deps.config.removal === 'soft' ? await this.findRemoved(seen, signal) : [];
+    signal.throwIfAborted();
+    progress('committing', counts.created_count + counts.updated_count);
+    return this.deps.database.transaction(async (trx) => {
+      counts.removed_count = (await applyStage(trx, runId, removedIds, this.deps.clock.now())).removed;
+      const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
+      await commit(trx, status);
+      return status;
+    });
   }
 
   /** Parses, validates and sorts every item; returns the ids the feed holds. */
   private async readItems(
+    runId: number,
     body: AsyncIterable<Buffer>,
-    staging: FeedStaging,
     tally: RunTally,
     details: Updateable<FeedRunsTable>,
     signal: AbortSignal,
@@ -200,7 +231,7 @@ export class FeedIngestService {
     let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
     const flush = async () => {
       signal.throwIfAborted();
-      await this.detectChanges(pending, staging, tally.counts);
+      await this.detectChanges(runId, pending, tally.counts);
       pending = [];
       onBatch();
     };
@@ -228,21 +259,25 @@ export class FeedIngestService {
   }
 
   /** Sorts a batch into created, updated and unchanged by the stored content hash; stages the first two. */
-  private async detectChanges(batch: Array<{ item: StagedItem['item']; hash: string }>, staging: FeedStaging, counts: RunCounts): Promise<void> {
+  private async detectChanges(runId: number, batch: Array<{ item: StagedItem['item']; hash: string }>, counts: RunCounts): Promise<void> {
     if (batch.length === 0) return;
-    const existing = await findPornstarsByExternalIds(this.deps.database.db, batch.map((b) => b.item.externalId));
+    const { database, clock } = this.deps;
+    const existing = await findPornstarsByExternalIds(database.db, batch.map((b) => b.item.externalId));
+    const staged: StagedItem[] = [];
     for (const { item, hash } of batch) {
       const stored = existing.get(item.externalId);
       if (!stored) {
         counts.created_count++;
-        await staging.add({ item, contentHash: hash });
+        staged.push({ item, contentHash: hash });
       } else if (stored.content_hash !== hash || stored.removed_at !== null) {
         counts.updated_count++;
-        await staging.add({ item, contentHash: hash, existingId: stored.id });
+        staged.push({ item, contentHash: hash, existingId: stored.id });
       } else {
         counts.unchanged_count++;
       }
     }
+    // Not flushed batch by batch: the stage is of use only to this run, whose record is a durable commit.
+    if (staged.length > 0) await database.transaction((trx) => stageItems(trx, runId, staged, clock.now()), { durable: false });
   }
 
   /** Guard rails against a broken feed wiping or corrupting the catalog. */
@@ -265,38 +300,32 @@ export class FeedIngestService {
     }
   }
 
-  private async apply(staging: FeedStaging, counts: RunCounts, signal: AbortSignal, onApplied: (applied: number) => void): Promise<void> {
-    let applied = 0;
-    for await (const batch of staging.batches(APPLY_BATCH)) {
+  /**
+   * Claims the staged URLs that no image row has yet, in short transactions: their downloads start
+   * before the catalog shows them. A run that stops later leaves only those claims behind, which
+   * the next run's items will use.
+   */
+  private async claimImages(runId: number, signal: AbortSignal, onClaimed: (claimed: number) => void): Promise<number> {
+    let claimed = 0;
+    for (let afterId = 0; ; ) {
       signal.throwIfAborted();
-      // Not flushed batch by batch: a lost batch is staged again by the next run (its items keep
-      // their old hashes), and the run's final record is a durable commit that flushes them all.
-      counts.images_enqueued += await this.deps.database.transaction(async (trx) => {
-        const now = this.deps.clock.now();
-        await insertNewPornstars(trx, batch.filter((staged) => staged.existingId === undefined), now);
-        for (const { item, contentHash: hash, existingId } of batch) {
-          if (existingId === undefined) continue;
-          await updatePornstar(trx, existingId, item, hash, now);
-          await syncAliases(trx, existingId, item.aliases, now);
-          await syncThumbnails(trx, existingId, item.thumbnails, now);
-        }
-        return this.deps.images.claim(trx, batch.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls)));
-      }, { durable: false });
-      applied += batch.length;
-      onApplied(applied);
+      const page = await unclaimedStagedUrls(this.deps.database.db, runId, afterId, CLAIM_BATCH);
+      if (page.length === 0) return claimed;
+      afterId = page[page.length - 1]!.id;
+      claimed += await this.deps.database.transaction((trx) => this.deps.images.claim(trx, page.map((row) => row.url)), { durable: false });
+      onClaimed(claimed);
     }
   }
 
-  private async removeMissing(seen: Set<string>, signal: AbortSignal): Promise<number> {
-    let removed = 0;
-    let afterId = 0;
-    for (;;) {
+  /** The active pornstars whose items are not in the feed. */
+  private async findRemoved(seen: Set<string>, signal: AbortSignal): Promise<number[]> {
+    const removed: number[] = [];
+    for (let afterId = 0; ; ) {
       signal.throwIfAborted();
       const page = await listActivePornstars(this.deps.database.db, afterId, 1000);
       if (page.length === 0) return removed;
       afterId = page[page.length - 1]!.id;
-      const gone = page.filter((row) => !seen.has(row.external_id)).map((row) => row.id);
-      if (gone.length > 0) removed += await this.deps.database.write((db) => markPornstarsRemoved(db, gone, this.deps.clock.now()));
+      for (const row of page) if (!seen.has(row.external_id)) removed.push(row.id);
     }
   }
 }

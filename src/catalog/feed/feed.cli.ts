@@ -14,7 +14,7 @@ export async function ingestFromCli(feed: FeedIngestService, url: string | undef
   bar?.start(1, 0, { phase: 'reading', items: 0, mb: '0.0', applied: 0 });
   const onProgress = (p: IngestProgress) => {
     bar?.setTotal(Math.max(1, p.items));
-    bar?.update(p.phase === 'reading' ? 0 : p.applied, { phase: p.phase.padEnd(8), items: p.items, mb: (p.bytes / 1e6).toFixed(1), applied: p.applied });
+    bar?.update(p.phase === 'reading' ? 0 : p.applied, { phase: p.phase.padEnd(10), items: p.items, mb: (p.bytes / 1e6).toFixed(1), applied: p.applied });
   };
   // SIGINT or SIGTERM stops the run: it is recorded as failed (interrupted) and the lock released.
   const interrupt = new AbortController();

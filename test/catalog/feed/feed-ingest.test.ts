@@ -6,18 +6,42 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
+import { generateItems, type FeedItem } from '../../../src/catalog/dev/feed-generator.js';
+import { validateFeedItem } from '../../../src/catalog/feed/feed-item.js';
 import { listPornstars } from '../../../src/catalog/api/pornstars.repository.js';
 import { FeedIngestService, type ImageClaimer } from '../../../src/catalog/feed/feed-ingest.service.js';
+import { STAGE_TABLES } from '../../../src/catalog/feed/feed-stage.repository.js';
 import { loadConfig } from '../../../src/config.js';
 import { createContainer, type Container } from '../../../src/container.js';
 import type { Executor } from '../../../src/platform/db/database.js';
 import { searchKey } from '../../../src/platform/search-key.js';
 import { testConfig } from '../../support/app.js';
+import { catalogChecksum } from '../../support/catalog-checksum.js';
 import { FEED100_FIXTURE } from '../../support/fixtures.js';
 import { feedLayouts, layOutFeed, type FeedEnvelope } from '../../support/feed-layouts.js';
 
 const FIXTURE = FEED100_FIXTURE;
+
+/** What may happen to an item between two runs. */
+const ITEM_CHANGES = ['same', 'leaves', 'renamed', 'alias respelled', 'alias added', 'alias dropped', 'resized', 'new url', 'thumbnail dropped', 'views'] as const;
+
+function changeItem(item: FeedItem, change: (typeof ITEM_CHANGES)[number]): FeedItem[] {
+  const [thumbnail] = item.thumbnails;
+  if (change === 'leaves') return [];
+  if (change === 'renamed') item.name = `${item.name} Jr`;
+  if (change === 'alias respelled') item.aliases = item.aliases.length > 0 ? [item.aliases[0]!.toUpperCase(), ...item.aliases.slice(1)] : ['Solo'];
+  if (change === 'alias added') item.aliases = [...item.aliases, 'Another Alias'];
+  if (change === 'alias dropped') item.aliases = item.aliases.slice(1);
+  if (change === 'resized' && thumbnail) thumbnail.width += 10;
+  if (change === 'new url' && thumbnail) thumbnail.urls = [...thumbnail.urls.slice(1), `${thumbnail.urls[0] ?? 'http://127.0.0.1/x.jpg'}?v=2`];
+  if (change === 'thumbnail dropped') item.thumbnails = item.thumbnails.slice(1);
+  if (change === 'views') item.attributes.stats.views += 1;
+  return [item];
+}
+
+function feedOf(items: FeedItem[]): string[] {
+  return JSON.stringify({ site: 'https://example.test', generationDate: new Date().toISOString(), items, itemsCount: items.length }, null, 1).split('\n');
+}
 
 class RecordingClaimer implements ImageClaimer {
   readonly urls = new Set<string>();
@@ -35,7 +59,7 @@ describe('feed ingestion', () => {
 
   const service = (env: Record<string, string> = {}) => {
     const feed = loadConfig({ DATA_DIR: container.config.dataDir, ...env }).feed;
-    return new FeedIngestService({ database: container.database, store: container.store, clock: container.clock, logger: container.logger, config: feed, dataDir: container.config.dataDir, images });
+    return new FeedIngestService({ database: container.database, store: container.store, clock: container.clock, logger: container.logger, config: feed, images });
   };
   const ingest = async (url: string, env: Record<string, string> = {}) => {
     const result = await service(env).ingest({ url, trigger: 'cli' });
@@ -230,7 +254,7 @@ describe('feed ingestion', () => {
         expect(run.status).toBe('failed');
         expect(run.error).toBeTruthy();
         expect(await snapshot()).toEqual(before);
-        expect(fs.readdirSync(path.join(container.config.dataDir, 'feed'))).toEqual([]);
+        for (const table of STAGE_TABLES) expect(await count(table)).toBe(0);
       });
     }
 
@@ -254,6 +278,98 @@ describe('feed ingestion', () => {
     expect(run.error).toMatch(/cannot read the feed file/);
     expect(await count('pornstars')).toBe(0);
   });
+
+  describe('a run stopped before its commit (SIGTERM, a worker stopping) changes nothing', () => {
+    for (const phase of ['reading', 'applying', 'removing'] as const) {
+      it(`while ${phase}`, async () => {
+        await ingest(FIXTURE);
+        const lines = feedLines();
+        const itemAt = lines.findIndex((line) => line.trim().startsWith('{"attributes"'));
+        lines[itemAt] = lines[itemAt]!.replace(/"name":"[^"]*"/, '"name":"Renamed"').replace(/\.jpg/g, '.jpg?v=2');
+        lines.splice(itemAt + 1, 1);
+        const before = await catalogChecksum(container.database.db);
+        const stop = new AbortController();
+        const result = await service().ingest({
+          url: writeFeed('changed.json', lines),
+          trigger: 'cli',
+          signal: stop.signal,
+          onProgress: (progress) => progress.phase === phase && stop.abort(new Error('SIGTERM received')),
+        });
+        expect(result).toMatchObject({ kind: 'finished', run: { status: 'failed', error: 'interrupted: SIGTERM received' } });
+        expect(await catalogChecksum(container.database.db)).toBe(before);
+        for (const table of STAGE_TABLES) expect(await count(table)).toBe(0);
+      });
+    }
+  });
+
+  it('makes the catalog exactly the feed, and keeps the ids of the rows that stay, whatever changed between two runs', async () => {
+    const config = { FEED_MIN_ITEMS_RATIO: '0', FEED_MAX_INVALID_RATIO: '1' };
+    let startId = 1;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...ITEM_CHANGES), { minLength: 6, maxLength: 6 }), fc.integer({ min: 0, max: 2 }), async (changes, added) => {
+        const base = [...generateItems({ items: 6 + added, seed: startId, startId })].map((g) => g.item);
+        startId += 1_000;
+        const first = base.slice(0, 6);
+        const second = [...first.flatMap((item, i) => changeItem(structuredClone(item), changes[i]!)), ...base.slice(6)];
+        expect((await ingest(writeFeed('first.json', feedOf(first)), config)).status).toBe('succeeded');
+        const idsBefore = await catalogIds(first);
+        const run = await ingest(writeFeed('second.json', feedOf(second)), config);
+        expect(run.status, run.error ?? '').toMatch(/succeeded|unchanged/);
+        await expectCatalogOf(second, first.filter((item) => !second.some((kept) => kept.id === item.id)));
+        const idsAfter = await catalogIds(second);
+        for (const [key, id] of idsAfter) if (idsBefore.has(key)) expect(id, key).toBe(idsBefore.get(key));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  /** The rows of `items` by what identifies them in the feed: pornstar, alias key, thumbnail type, URL. */
+  const catalogIds = async (items: FeedItem[]) => {
+    const ids = new Map<string, number>();
+    const db = container.database.db;
+    for (const item of items) {
+      const star = await db.selectFrom('pornstars').select('id').where('external_id', '=', String(item.id)).executeTakeFirstOrThrow();
+      ids.set(`p:${item.id}`, Number(star.id));
+      for (const alias of await db.selectFrom('pornstar_aliases').select(['id', 'alias_key']).where('pornstar_id', '=', star.id).execute()) ids.set(`a:${item.id}:${alias.alias_key}`, Number(alias.id));
+      const thumbnails = await db.selectFrom('pornstar_thumbnails').select(['id', 'type']).where('pornstar_id', '=', star.id).where('source', '=', 'feed').execute();
+      for (const thumbnail of thumbnails) {
+        ids.set(`t:${item.id}:${thumbnail.type}`, Number(thumbnail.id));
+        for (const url of await db.selectFrom('pornstar_thumbnail_urls').select(['id', 'url']).where('thumbnail_id', '=', thumbnail.id).execute()) {
+          ids.set(`u:${item.id}:${thumbnail.type}:${url.url}`, Number(url.id));
+        }
+      }
+    }
+    return ids;
+  };
+
+  /** The catalog holds each of `items` exactly as the feed has it (normalized), and `gone` as removed. */
+  const expectCatalogOf = async (items: FeedItem[], gone: FeedItem[]) => {
+    const db = container.database.db;
+    for (const raw of items) {
+      const checked = validateFeedItem(raw);
+      if (!checked.ok) throw new Error(checked.errors.join('; '));
+      const item = checked.item;
+      const star = await db.selectFrom('pornstars').selectAll().where('external_id', '=', item.externalId).executeTakeFirstOrThrow();
+      expect({ name: star.name, views: Number(star.views), removed_at: star.removed_at }).toEqual({ name: item.name, views: item.stats.views, removed_at: null });
+      const aliases = await db.selectFrom('pornstar_aliases').select('alias').where('pornstar_id', '=', star.id).execute();
+      expect(aliases.map((a) => a.alias).sort()).toEqual([...item.aliases].sort());
+      const thumbnails = await db.selectFrom('pornstar_thumbnails').select(['id', 'type', 'width', 'height']).where('pornstar_id', '=', star.id).where('source', '=', 'feed').execute();
+      const stored = await Promise.all(
+        thumbnails.map(async (t) => ({
+          type: t.type,
+          width: t.width,
+          height: t.height,
+          urls: (await db.selectFrom('pornstar_thumbnail_urls').select('url').where('thumbnail_id', '=', t.id).execute()).map((u) => u.url).sort(),
+        })),
+      );
+      const byType = (a: { type: string }, b: { type: string }) => a.type.localeCompare(b.type);
+      expect(stored.sort(byType)).toEqual(item.thumbnails.map((t) => ({ ...t, urls: [...t.urls].sort() })).sort(byType));
+    }
+    for (const item of gone) {
+      const star = await db.selectFrom('pornstars').select('removed_at').where('external_id', '=', String(item.id)).executeTakeFirstOrThrow();
+      expect(star.removed_at).not.toBeNull();
+    }
+  };
 
   it('lets one ingestion run at a time', async () => {
     const [a, b] = await Promise.all([service().ingest({ url: FIXTURE, trigger: 'cli' }), service().ingest({ url: FIXTURE, trigger: 'cli' })]);

@@ -10,6 +10,7 @@ import { outboxTables } from './006-outbox.js';
 import { thumbnailSource } from './007-thumbnail-source.js';
 import { feedRunReconcileColumns } from './008-feed-run-reconcile.js';
 import { catalogSearch } from './009-catalog-search.js';
+import { feedStageTables } from './010-feed-stage.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -24,5 +25,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '007-thumbnail-source': thumbnailSource(types),
     '008-feed-run-reconcile': feedRunReconcileColumns(types),
     '009-catalog-search': catalogSearch(types),
+    '010-feed-stage': feedStageTables(types),
   };
 }
