@@ -33,6 +33,8 @@ export interface PornstarsTable {
   content_hash: string | null;
   /** Set when the item left the feed; hidden from listings unless asked for. */
   removed_at: number | null;
+  /** Set while the feed run that inserted it has not finished: hidden from every reader, with its children. */
+  pending_run_id: number | null;
   created_at: number;
   updated_at: number;
 }

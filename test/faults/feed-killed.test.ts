@@ -6,6 +6,7 @@ import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFeedFile, type FeedItem } from '../../src/catalog/dev/feed-generator.js';
 import { STAGE_TABLES } from '../../src/catalog/feed/feed-stage.repository.js';
@@ -22,14 +23,27 @@ import { describeWithServices } from '../support/services.js';
  * the run has staged every item, and the database is made to hold the run's next write (a write
  * lock on SQLite, a table lock elsewhere), so that the run is stopped inside the phase it logged.
  */
-/** 1,000 items stay after every 11th leaves the feed: a multiple of the run's lookup batch (500), so the last one is staged before the feed's end. */
+/** 1,000 items stay after every 11th leaves the feed: a multiple of the run's lookup batch (100), so the last one is read before the feed's end. */
 const ITEMS = 1_100;
-const STAGED = 1_000;
+const leaves = (index: number) => index % 11 === 10;
+/** Items the second feed brings that the first had not: the run inserts them pending. */
+const arrives = (index: number) => index % 13 === 12;
+const indexes = [...Array(ITEMS).keys()];
+const KEPT = indexes.filter((i) => !leaves(i)).length;
+const CREATED = indexes.filter((i) => !leaves(i) && arrives(i)).length;
+const REMOVED = indexes.filter((i) => leaves(i) && !arrives(i)).length;
 const DIALECTS: Dialect[] = ['sqlite', 'postgres', 'mysql'];
 
-/** Every item changed (and every 11th left out); with `newImages`, every thumbnail URL is new. */
+const original = (item: FeedItem, index: number) => (arrives(index) ? null : undefined);
+
+/**
+ * Every item changed, some new, every 11th left out. With `newImages`, every thumbnail URL is new;
+ * without, no image is new (the new items come without thumbnails): the run then writes nothing
+ * between reading and its commit.
+ */
 const changed = (newImages: boolean) => (item: FeedItem, index: number) => {
-  if (index % 11 === 10) return null;
+  if (leaves(index)) return null;
+  if (!newImages && arrives(index)) item.thumbnails = [];
   item.attributes.stats.views += 1;
   if (newImages) for (const thumbnail of item.thumbnails) thumbnail.urls = thumbnail.urls.map((url) => `${url}?v=2`);
 };
@@ -99,7 +113,7 @@ for (const dialect of DIALECTS) {
       feeds.original = path.join(dataDir, 'original.json');
       feeds.changed = path.join(dataDir, 'changed.json');
       feeds.changedWithNewImages = path.join(dataDir, 'changed-new-images.json');
-      await writeFeedFile(feeds.original, { items: ITEMS });
+      await writeFeedFile(feeds.original, { items: ITEMS, mutate: original });
       await writeFeedFile(feeds.changed, { items: ITEMS, mutate: changed(false) });
       await writeFeedFile(feeds.changedWithNewImages, { items: ITEMS, mutate: changed(true) });
       expect((await runCliProcess(['migrate'], env())).code).toBe(0);
@@ -114,23 +128,23 @@ for (const dialect of DIALECTS) {
     });
 
     const lastRun = () => database.db.selectFrom('feed_runs').select(['id', 'status', 'error']).orderBy('id', 'desc').executeTakeFirstOrThrow();
-    const staged = async (runId: number) =>
-      Number((await database.db.selectFrom('feed_stage_pornstars').where('run_id', '=', runId).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const count = async (table: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n);
+    const pending = async () => Number((await sql<{ n: number }>`select count(*) as n from pornstars where pending_run_id is not null`.execute(database.db)).rows[0]!.n);
     const logged = (child: ManagedProcess, message: string) =>
       pollUntil(async () => (child.output().includes(`"msg":"${message}"`) ? true : undefined), { timeoutMs: 20_000, what: `"${message}" in the log`, diagnostics: () => child.describe() });
 
     /** Starts a run of `feedFile` and lets it read and stage every item, holding back the feed's end. */
-    const startRun = async (feedFile: string) => {
+    const startRun = async (feedFile: string, rows: number) => {
       await releaseKilledLease();
       const feed = await heldBackFeed(feedFile);
       const previous = (await lastRun()).id;
       const child = spawnNode(`feed:ingest on ${dialect}`, CLI_JS, env(), ['feed:ingest', '--url', feed.url]);
-      let count = 0;
+      let staged = 0;
       const allStaged = async () => {
         const run = await lastRun();
-        return run.id > previous && (count = await staged(run.id)) === STAGED ? true : undefined;
+        return run.id > previous && (staged = (await count('feed_stage_pornstars')) + (await pending())) === rows ? true : undefined;
       };
-      await pollUntil(allStaged, { timeoutMs: 30_000, what: 'every item to be staged', diagnostics: () => `${count} staged; ${child.describe()}` });
+      await pollUntil(allStaged, { timeoutMs: 30_000, what: 'every item to be staged or inserted pending', diagnostics: () => `${staged} staged; ${child.describe()}` });
       return { child, feed };
     };
 
@@ -143,16 +157,16 @@ for (const dialect of DIALECTS) {
       expect(await catalogChecksum(database.db)).toBe(before);
     };
 
-    it('while reading: the items it staged are not in the catalog', { timeout: 60_000 }, async () => {
+    it('while reading: the items it inserted pending or staged are not in the catalog', { timeout: 60_000 }, async () => {
       const before = await catalogChecksum(database.db);
-      const { child, feed } = await startRun(feeds.changedWithNewImages);
+      const { child, feed } = await startRun(feeds.changedWithNewImages, KEPT);
       await expectKilledWithoutTrace(child, before);
       await feed.close();
     });
 
     it('while claiming the new images (applying)', { timeout: 60_000 }, async () => {
       const before = await catalogChecksum(database.db);
-      const { child, feed } = await startRun(feeds.changedWithNewImages);
+      const { child, feed } = await startRun(feeds.changedWithNewImages, KEPT);
       const release = await holdWrites(dialect, url, 'images');
       try {
         feed.release();
@@ -168,7 +182,7 @@ for (const dialect of DIALECTS) {
 
     it('after finding the items to remove, in its commit', { timeout: 60_000 }, async () => {
       const before = await catalogChecksum(database.db);
-      const { child, feed } = await startRun(feeds.changed);
+      const { child, feed } = await startRun(feeds.changed, KEPT);
       const release = await holdWrites(dialect, url, 'pornstars');
       try {
         feed.release();
@@ -187,15 +201,13 @@ for (const dialect of DIALECTS) {
       await releaseKilledLease();
       const next = await runCliProcess(['feed:ingest', '--url', feeds.changedWithNewImages], env(), 60_000);
       expect(next.code, next.stderr).toBe(0);
-      const runs = await database.db.selectFrom('feed_runs').select(['status', 'error', 'updated_count', 'removed_count']).orderBy('id').execute();
+      const runs = await database.db.selectFrom('feed_runs').select(['status', 'error', 'created_count', 'updated_count', 'removed_count']).orderBy('id').execute();
       expect(runs.slice(1, 4).map((run) => run.status)).toEqual(['failed', 'failed', 'failed']);
       for (const run of runs.slice(1, 4)) expect(run.error).toMatch(/interrupted/);
-      expect(runs.at(-1)).toMatchObject({ status: 'succeeded', updated_count: STAGED, removed_count: ITEMS - STAGED });
+      expect(runs.at(-1)).toMatchObject({ status: 'succeeded', created_count: CREATED, updated_count: KEPT - CREATED, removed_count: REMOVED });
       expect(await catalogChecksum(database.db)).not.toBe(before);
-      for (const table of STAGE_TABLES) {
-        const rows = await database.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-        expect(Number(rows.n), table).toBe(0);
-      }
+      for (const table of STAGE_TABLES) expect(await count(table), table).toBe(0);
+      expect(await pending()).toBe(0);
     });
   });
 }

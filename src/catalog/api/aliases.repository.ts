@@ -17,7 +17,7 @@ export type NewAlias = Omit<AliasRow, 'id' | 'alias_search'>;
 const withSearchKey = (alias: NewAlias) => ({ ...alias, alias_search: searchKey(alias.alias) });
 
 function filtered(db: Executor, filter: AliasFilter) {
-  let query = tables(db).selectFrom('pornstar_aliases').innerJoin('pornstars', 'pornstars.id', 'pornstar_aliases.pornstar_id');
+  let query = tables(db).selectFrom('pornstar_aliases').innerJoin('pornstars', 'pornstars.id', 'pornstar_aliases.pornstar_id').where('pornstars.pending_run_id', 'is', null);
   if (!filter.includeRemoved) query = query.where('pornstars.removed_at', 'is', null);
   if (filter.pornstarId !== undefined) query = query.where('pornstar_aliases.pornstar_id', '=', filter.pornstarId);
   return query;

@@ -43,7 +43,8 @@ function contains(column: string, pattern: string) {
 }
 
 function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): PornstarQuery<O> {
-  let q = query;
+  // A pornstar a feed run has inserted but not finished is no one's to see yet, removed or not.
+  let q = query.where('pornstars.pending_run_id', 'is', null);
   if (!filter.includeRemoved) q = q.where('pornstars.removed_at', 'is', null);
   if (filter.q) {
     const pattern = `%${escapeLike(filter.q)}%`;
@@ -96,7 +97,7 @@ export async function countPornstars(db: Executor, filter: PornstarFilter): Prom
 }
 
 export function findPornstar(db: Executor, id: number, includeRemoved: boolean): Promise<PornstarRow | undefined> {
-  let query = tables(db).selectFrom('pornstars').selectAll().where('id', '=', id);
+  let query = tables(db).selectFrom('pornstars').selectAll().where('id', '=', id).where('pending_run_id', 'is', null);
   if (!includeRemoved) query = query.where('removed_at', 'is', null);
   return query.executeTakeFirst();
 }

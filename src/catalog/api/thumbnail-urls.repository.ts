@@ -31,7 +31,8 @@ function withImage(db: Executor) {
 function filtered(db: Executor, filter: ThumbnailUrlFilter) {
   let query = withImage(db)
     .innerJoin('pornstar_thumbnails', 'pornstar_thumbnails.id', 'pornstar_thumbnail_urls.thumbnail_id')
-    .innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id');
+    .innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id')
+    .where('pornstars.pending_run_id', 'is', null);
   if (!filter.includeRemoved) query = query.where('pornstars.removed_at', 'is', null);
   if (filter.thumbnailId !== undefined) query = query.where('pornstar_thumbnail_urls.thumbnail_id', '=', filter.thumbnailId);
   return query;
@@ -46,6 +47,7 @@ export async function countThumbnailUrls(db: Executor, filter: ThumbnailUrlFilte
     .selectFrom('pornstar_thumbnail_urls')
     .innerJoin('pornstar_thumbnails', 'pornstar_thumbnails.id', 'pornstar_thumbnail_urls.thumbnail_id')
     .innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id')
+    .where('pornstars.pending_run_id', 'is', null)
     .select((eb) => eb.fn.countAll<number | string>().as('count'));
   if (!filter.includeRemoved) query = query.where('pornstars.removed_at', 'is', null);
   if (filter.thumbnailId !== undefined) query = query.where('pornstar_thumbnail_urls.thumbnail_id', '=', filter.thumbnailId);

@@ -15,7 +15,7 @@ export interface ThumbnailFilter {
 export type NewThumbnail = Omit<ThumbnailRow, 'id' | 'feed_type'>;
 
 function filtered(db: Executor, filter: ThumbnailFilter) {
-  let query = tables(db).selectFrom('pornstar_thumbnails').innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id');
+  let query = tables(db).selectFrom('pornstar_thumbnails').innerJoin('pornstars', 'pornstars.id', 'pornstar_thumbnails.pornstar_id').where('pornstars.pending_run_id', 'is', null);
   if (!filter.includeRemoved) query = query.where('pornstars.removed_at', 'is', null);
   if (filter.pornstarId !== undefined) query = query.where('pornstar_thumbnails.pornstar_id', '=', filter.pornstarId);
   if (filter.type !== undefined) query = query.where('pornstar_thumbnails.type', '=', filter.type);

@@ -9,11 +9,13 @@ import { contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
+import { deleteAbandonedPending, insertPendingPornstars, pendingPornstarIds, unclaimedUrlsOf } from './feed-pending.repository.js';
 import { clearStage, stageItems, unclaimedStagedUrls, type StagedItem } from './feed-stage.repository.js';
-import { applyStage } from './feed-swap.repository.js';
+import { applyRun } from './feed-swap.repository.js';
 import { findPornstarsByExternalIds, listActivePornstars } from './feed.repository.js';
 import { Lease, readLease, type LeaseHolder } from '../../platform/store/lease.js';
 import { inSpan } from '../../platform/telemetry/tracing.js';
+import { TimeSlice } from '../../platform/time-slice.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
@@ -91,17 +93,18 @@ export type IngestResult = { kind: 'locked'; heldBy: LeaseHolder | null } | { ki
 export class FeedFailure extends Error {}
 
 const LOCK_KEY = 'lock:feed-ingest';
-const LOOKUP_BATCH = 500;
-const CLAIM_BATCH = 1000;
+const LOOKUP_BATCH = 100;
+const CLAIM_BATCH = 500;
 const MAX_INVALID_SAMPLES = 20;
 
 /**
  * One ingestion run: conditional fetch, streaming parse and validation, change detection against
- * the stored hashes, with the new and changed items written to the run's stage as they come. Only
- * if the whole feed was sound are their images claimed and the stage applied to the catalog, with
- * the soft removal of the items that left the feed and the run's record, in one short
- * transaction: whatever stops a run (an error, SIGTERM, `kill -9`), readers see the catalog as it
- * was before it or as it is after it. One run at a time across all instances, by a lease in the store.
+ * the stored hashes. New items are inserted as they come, pending (hidden from readers), and
+ * changed ones staged. Only if the whole feed was sound are their images claimed, then the run
+ * made visible in one short transaction: pending rows published, the stage applied, the items
+ * that left the feed soft-removed, the run recorded. Whatever stops a run before that (an error,
+ * SIGTERM, `kill -9`), readers keep the catalog as it was. One run at a time across all instances,
+ * by a lease in the store.
  */
 export class FeedIngestService {
   constructor(private readonly deps: FeedIngestDeps) {}
@@ -160,8 +163,7 @@ export class FeedIngestService {
     let status: FeedRunStatus = 'failed';
     let error: string | null = null;
     try {
-      // What a killed run staged is of no use: each run stages the feed anew.
-      await database.write((db) => clearStage(db));
+      await this.discardUnfinished();
       const response = await openFeed(source, { etag: sameSource?.etag ?? null, lastModified: sameSource?.last_modified ?? null }, { ...this.deps.config, signal });
       details.http_status = response.httpStatus;
       if (response.kind === 'not_modified') status = 'not_modified';
@@ -175,10 +177,16 @@ export class FeedIngestService {
       error = signal.aborted ? `interrupted: ${reasonOf(signal)}` : caught instanceof Error ? caught.message : String(caught);
       log.warn({ err: caught }, 'feed ingestion failed; the catalog keeps its previous state');
     }
-    await database.write((db) => clearStage(db)).catch((caught: unknown) => log.warn({ err: caught }, 'could not empty the feed stage; the next run will'));
+    await this.discardUnfinished().catch((caught: unknown) => log.warn({ err: caught }, 'could not discard the run\'s pending and staged rows; the next run will'));
     if (details.warning) log.warn({ itemsDeclared: details.items_declared, itemsSeen: tally.counts.items_seen }, details.warning);
     if (!recorded) await database.write((db) => updateFeedRun(db, runId, record(status, error)));
     return findFeedRun(database.db, runId);
+  }
+
+  /** What a run that did not finish left (pending pornstars, the stage) is of no use: each run reads the feed anew. */
+  private async discardUnfinished(): Promise<void> {
+    await deleteAbandonedPending(this.deps.database.db);
+    await this.deps.database.write((db) => clearStage(db));
   }
 
   /**
@@ -211,7 +219,7 @@ export class FeedIngestService {
     signal.throwIfAborted();
     progress('committing', counts.created_count + counts.updated_count);
     return this.deps.database.transaction(async (trx) => {
-      counts.removed_count = (await applyStage(trx, runId, removedIds, this.deps.clock.now())).removed;
+      counts.removed_count = (await applyRun(trx, runId, removedIds, this.deps.clock.now())).removed;
       const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
       await commit(trx, status);
       return status;
@@ -228,6 +236,7 @@ export class FeedIngestService {
     onBatch: () => void,
   ): Promise<Set<string>> {
     const seen = new Set<string>();
+    const slice = new TimeSlice();
     let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
     const flush = async () => {
       signal.throwIfAborted();
@@ -236,6 +245,7 @@ export class FeedIngestService {
       onBatch();
     };
     for await (const event of parseFeed(body)) {
+      await slice.pause();
       if (event.kind === 'header') details.generation_date = event.generationDate ?? null;
       else if (event.kind === 'end') {
         tally.counts.repaired_count = event.repaired;
@@ -263,12 +273,13 @@ export class FeedIngestService {
     if (batch.length === 0) return;
     const { database, clock } = this.deps;
     const existing = await findPornstarsByExternalIds(database.db, batch.map((b) => b.item.externalId));
+    const created: Array<{ item: StagedItem['item']; contentHash: string }> = [];
     const staged: StagedItem[] = [];
     for (const { item, hash } of batch) {
       const stored = existing.get(item.externalId);
       if (!stored) {
         counts.created_count++;
-        staged.push({ item, contentHash: hash });
+        created.push({ item, contentHash: hash });
       } else if (stored.content_hash !== hash || stored.removed_at !== null) {
         counts.updated_count++;
         staged.push({ item, contentHash: hash, existingId: stored.id });
@@ -276,8 +287,15 @@ export class FeedIngestService {
         counts.unchanged_count++;
       }
     }
-    // Not flushed batch by batch: the stage is of use only to this run, whose record is a durable commit.
-    if (staged.length > 0) await database.transaction((trx) => stageItems(trx, runId, staged, clock.now()), { durable: false });
+    if (created.length + staged.length === 0) return;
+    // Not flushed batch by batch: these rows are of use only to this run, whose last transaction is a durable commit.
+    await database.transaction(
+      async (trx) => {
+        await insertPendingPornstars(trx, runId, created, clock.now());
+        await stageItems(trx, staged, clock.now());
+      },
+      { durable: false },
+    );
   }
 
   /** Guard rails against a broken feed wiping or corrupting the catalog. */
@@ -301,20 +319,33 @@ export class FeedIngestService {
   }
 
   /**
-   * Claims the staged URLs that no image row has yet, in short transactions: their downloads start
-   * before the catalog shows them. A run that stops later leaves only those claims behind, which
-   * the next run's items will use.
+   * Claims the image URLs of the run's new and changed items that no image row has yet, in short
+   * transactions: their downloads start before the catalog shows them. A run that stops later
+   * leaves only those claims behind, which the next run's items use.
    */
   private async claimImages(runId: number, signal: AbortSignal, onClaimed: (claimed: number) => void): Promise<number> {
+    const { database, images } = this.deps;
+    const slice = new TimeSlice();
     let claimed = 0;
-    for (let afterId = 0; ; ) {
+    const claim = async (urls: string[]) => {
       signal.throwIfAborted();
-      const page = await unclaimedStagedUrls(this.deps.database.db, runId, afterId, CLAIM_BATCH);
-      if (page.length === 0) return claimed;
-      afterId = page[page.length - 1]!.id;
-      claimed += await this.deps.database.transaction((trx) => this.deps.images.claim(trx, page.map((row) => row.url)), { durable: false });
+      await slice.pause();
+      if (urls.length > 0) claimed += await database.transaction((trx) => images.claim(trx, urls), { durable: false });
       onClaimed(claimed);
+    };
+    for (let afterId = 0; ; ) {
+      const ids = await pendingPornstarIds(database.db, runId, afterId, CLAIM_BATCH);
+      if (ids.length === 0) break;
+      afterId = ids[ids.length - 1]!;
+      await claim(await unclaimedUrlsOf(database.db, ids));
     }
+    for (let afterId = 0; ; ) {
+      const page = await unclaimedStagedUrls(database.db, afterId, CLAIM_BATCH);
+      if (page.length === 0) break;
+      afterId = page[page.length - 1]!.id;
+      await claim(page.map((row) => row.url));
+    }
+    return claimed;
   }
 
   /** The active pornstars whose items are not in the feed. */

@@ -7,63 +7,62 @@ import { searchKey } from '../../platform/search-key.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
 import { pornstarColumns, type PornstarColumns } from './feed.repository.js';
 
-/** An item the run creates (no `existingId`) or changes. */
+/** An item the run changes: `existingId` is its pornstar. */
 export interface StagedItem {
   item: NormalizedItem;
   contentHash: string;
-  existingId?: number;
+  existingId: number;
 }
 
 export const STAGE_TABLES = ['feed_stage_pornstars', 'feed_stage_aliases', 'feed_stage_thumbnails', 'feed_stage_thumbnail_urls'] as const;
 
-type StagedPornstarRow = Omit<PornstarColumns, 'removed_at' | 'updated_at'> & { run_id: number; external_id: string; pornstar_id: number | null; staged_at: number };
+type StagedPornstarRow = Omit<PornstarColumns, 'removed_at' | 'updated_at'> & { external_id: string; pornstar_id: number; staged_at: number };
 const pornstarStage = new BulkInsert<StagedPornstarRow>('feed_stage_pornstars', [
-  'run_id', 'external_id', 'pornstar_id', 'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings',
+  'external_id', 'pornstar_id', 'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings',
   'breast_size', 'breast_type', 'gender', 'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count',
   'white_label_video_count', 'rank', 'rank_premium', 'rank_wl', 'content_hash', 'staged_at',
 ]);
-type StagedAliasRow = { run_id: number; external_id: string; alias: string; alias_key: string; alias_search: string };
-const aliasStage = new BulkInsert<StagedAliasRow>('feed_stage_aliases', ['run_id', 'external_id', 'alias', 'alias_key', 'alias_search']);
-type StagedThumbnailRow = { run_id: number; external_id: string; type: string; width: number | null; height: number | null };
-const thumbnailStage = new BulkInsert<StagedThumbnailRow>('feed_stage_thumbnails', ['run_id', 'external_id', 'type', 'width', 'height']);
-type StagedUrlRow = { run_id: number; external_id: string; type: string; url: string; url_hash: string };
-const urlStage = new BulkInsert<StagedUrlRow>('feed_stage_thumbnail_urls', ['run_id', 'external_id', 'type', 'url', 'url_hash']);
+type StagedAliasRow = { external_id: string; alias: string; alias_key: string; alias_search: string };
+const aliasStage = new BulkInsert<StagedAliasRow>('feed_stage_aliases', ['external_id', 'alias', 'alias_key', 'alias_search']);
+type StagedThumbnailRow = { external_id: string; type: string; width: number | null; height: number | null };
+const thumbnailStage = new BulkInsert<StagedThumbnailRow>('feed_stage_thumbnails', ['external_id', 'type', 'width', 'height']);
+type StagedUrlRow = { external_id: string; type: string; url: string; url_hash: string };
+const urlStage = new BulkInsert<StagedUrlRow>('feed_stage_thumbnail_urls', ['external_id', 'type', 'url', 'url_hash']);
 
 type StageTables = { feed_stage_thumbnail_urls: StagedUrlRow & { id: number }; images: { id: number; url_hash: string } };
 
-/** Writes `items` to the run's stage: the catalog does not change. */
-export async function stageItems(db: Executor, runId: number, items: readonly StagedItem[], now: number): Promise<void> {
+/** Writes `items` to the stage: the catalog does not change. */
+export async function stageItems(db: Executor, items: readonly StagedItem[], now: number): Promise<void> {
   if (items.length === 0) return;
   await pornstarStage.insert(
     db,
     items.map(({ item, contentHash, existingId }) => {
       const { removed_at: _removed, updated_at: _updated, ...columns } = pornstarColumns(item, contentHash, now);
-      return { ...columns, run_id: runId, external_id: item.externalId, pornstar_id: existingId ?? null, staged_at: now };
+      return { ...columns, external_id: item.externalId, pornstar_id: existingId, staged_at: now };
     }),
   );
   await aliasStage.insert(
     db,
-    items.flatMap(({ item }) => item.aliases.map((alias) => ({ run_id: runId, external_id: item.externalId, alias, alias_key: aliasKey(alias), alias_search: searchKey(alias) }))),
+    items.flatMap(({ item }) => item.aliases.map((alias) => ({ external_id: item.externalId, alias, alias_key: aliasKey(alias), alias_search: searchKey(alias) }))),
   );
   await thumbnailStage.insert(
     db,
-    items.flatMap(({ item }) => item.thumbnails.map((t) => ({ run_id: runId, external_id: item.externalId, type: t.type, width: t.width, height: t.height }))),
+    items.flatMap(({ item }) => item.thumbnails.map((t) => ({ external_id: item.externalId, type: t.type, width: t.width, height: t.height }))),
   );
   // An item's thumbnails usually share one URL: hash each distinct URL once.
   const hashes = new Map<string, string>();
   const hashOf = (url: string) => hashes.get(url) ?? hashes.set(url, sha256Hex(url)).get(url)!;
   await urlStage.insert(
     db,
-    items.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls.map((url) => ({ run_id: runId, external_id: item.externalId, type: t.type, url, url_hash: hashOf(url) })))),
+    items.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls.map((url) => ({ external_id: item.externalId, type: t.type, url, url_hash: hashOf(url) })))),
   );
 }
 
-/** The run's staged image URLs that no `images` row claims yet, in pages by stage id. */
-export async function unclaimedStagedUrls(db: Executor, runId: number, afterId: number, limit: number): Promise<Array<{ id: number; url: string }>> {
+/** The staged image URLs that no `images` row claims yet, in pages by stage id. */
+export async function unclaimedStagedUrls(db: Executor, afterId: number, limit: number): Promise<Array<{ id: number; url: string }>> {
   const rows = await (db as Kysely<StageTables>)
     .selectFrom('feed_stage_thumbnail_urls as su')
     .select(['su.id', 'su.url'])
-    .where('su.run_id', '=', runId)
     .where('su.id', '>', afterId)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('images as i').select('i.id').whereRef('i.url_hash', '=', 'su.url_hash'))))
     .orderBy('su.id')
@@ -72,7 +71,7 @@ export async function unclaimedStagedUrls(db: Executor, runId: number, afterId: 
   return rows.map((row) => ({ id: Number(row.id), url: String(row.url) }));
 }
 
-/** Empties the stage of every run (under the feed lock, so that no run is using it). */
+/** Empties the stage (under the feed's lease, so that no run is using it). */
 export async function clearStage(db: Executor): Promise<void> {
   const dialect = executorDialect(db);
   for (const table of STAGE_TABLES) {

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
 import type { Dialect } from '../../platform/db/database.js';
 import { executorDialect } from '../../platform/db/executor-dialect.js';
+import { publishPending } from './feed-pending.repository.js';
 import { markPornstarsRemoved } from './feed.repository.js';
 
 /** The pornstar columns a feed item sets, copied from the stage as they are. */
@@ -18,49 +19,40 @@ export interface SwapCounts {
 }
 
 /**
- * Applies a run's stage to the catalog: the caller runs this in one transaction, so that readers
- * see the catalog before the run or after it, never between. Every step is one set-based
- * statement whose cost is in the engine, not in round trips, to keep that transaction short:
- * new pornstars are inserted, changed ones rewritten, and for both the aliases, feed thumbnails
- * and their URLs are made exactly the staged ones (only the rows that differ are written, and
- * the rows that stay keep their ids). Then `removedIds` are soft-removed.
+ * Makes a run visible: the caller runs this in one transaction, so that readers see the catalog
+ * before the run or after it, never between. Every step is one set-based statement whose cost is
+ * in the engine, not in round trips, to keep that transaction short: the pornstars the run
+ * inserted are published, the changed ones rewritten from the stage with their aliases, feed
+ * thumbnails and URLs made exactly the staged ones (only the rows that differ are written; the
+ * rows that stay keep their ids), and `removedIds` soft-removed.
  */
-export async function applyStage(db: Executor, runId: number, removedIds: readonly number[], now: number): Promise<SwapCounts> {
+export async function applyRun(db: Executor, runId: number, removedIds: readonly number[], now: number): Promise<SwapCounts> {
   const dialect = executorDialect(db);
   const at = timestamp(dialect, now);
-  await insertNewPornstars(db, runId, at);
-  await rewriteChangedPornstars(db, dialect, runId, now);
-  await syncAliases(db, dialect, runId, now, at);
-  await syncThumbnails(db, dialect, runId, now, at);
-  await syncThumbnailUrls(db, runId, at);
+  await publishPending(db, runId);
+  await rewriteChangedPornstars(db, dialect, now);
+  await syncAliases(db, dialect, now, at);
+  await syncThumbnails(db, dialect, now, at);
+  await syncThumbnailUrls(db, at);
   let removed = 0;
   for (let start = 0; start < removedIds.length; start += REMOVE_CHUNK) removed += await markPornstarsRemoved(db, removedIds.slice(start, start + REMOVE_CHUNK), now);
   return { removed };
 }
 
-/** The pornstar ids this run changes (not the new ones, which have no rows to compare yet). */
-const changedIds = (runId: number) => sql`select s.pornstar_id from feed_stage_pornstars s where s.run_id = ${runId} and s.pornstar_id is not null`;
+/** The pornstars the staged items change. */
+const changedIds = sql`select s.pornstar_id from feed_stage_pornstars s`;
 
-async function insertNewPornstars(db: Executor, runId: number, at: RawBuilder<number>): Promise<void> {
-  const columns = sql.join(ITEM_COLUMNS.map((c) => sql.ref(c)));
-  const staged = sql.join(ITEM_COLUMNS.map((c) => sql.ref(`s.${c}`)));
-  await sql`
-    insert into pornstars (external_id, ${columns}, created_at, updated_at)
-    select s.external_id, ${staged}, ${at}, ${at} from feed_stage_pornstars s
-    where s.run_id = ${runId} and s.pornstar_id is null order by s.id`.execute(db);
-}
-
-async function rewriteChangedPornstars(db: Executor, dialect: Dialect, runId: number, now: number): Promise<void> {
+async function rewriteChangedPornstars(db: Executor, dialect: Dialect, now: number): Promise<void> {
   const set: Array<[string, RawBuilder<unknown>]> = [...ITEM_COLUMNS.map((c): [string, RawBuilder<unknown>] => [c, sql.ref(`s.${c}`)]), ['removed_at', sql`null`], ['updated_at', sql`${now}`]];
-  await updateFrom(dialect, db, { table: 'pornstars', as: 'p' }, sql`feed_stage_pornstars s`, set, sql`s.run_id = ${runId} and s.pornstar_id = p.id`);
+  await updateFrom(dialect, db, { table: 'pornstars', as: 'p' }, sql`feed_stage_pornstars s`, set, sql`s.pornstar_id = p.id`);
 }
 
-async function syncAliases(db: Executor, dialect: Dialect, runId: number, now: number, at: RawBuilder<number>): Promise<void> {
+async function syncAliases(db: Executor, dialect: Dialect, now: number, at: RawBuilder<number>): Promise<void> {
   await sql`
-    delete from pornstar_aliases where pornstar_id in (${changedIds(runId)})
+    delete from pornstar_aliases where pornstar_id in (${changedIds})
     and not exists (
       select 1 from pornstars p join feed_stage_aliases sa on sa.external_id = p.external_id
-      where sa.run_id = ${runId} and p.id = pornstar_aliases.pornstar_id and sa.alias_key = pornstar_aliases.alias_key)`.execute(db);
+      where p.id = pornstar_aliases.pornstar_id and sa.alias_key = pornstar_aliases.alias_key)`.execute(db);
   // Same key, another spelling ("anna" → "Anna"): compared byte for byte, whatever the column's collation.
   const differs = dialect === 'mysql' ? sql`cast(sa.alias as binary) <> cast(a.alias as binary)` : sql`sa.alias <> a.alias`;
   await updateFrom(
@@ -69,61 +61,58 @@ async function syncAliases(db: Executor, dialect: Dialect, runId: number, now: n
     { table: 'pornstar_aliases', as: 'a' },
     sql`feed_stage_aliases sa, pornstars p`,
     [['alias', sql.ref('sa.alias')], ['alias_search', sql.ref('sa.alias_search')], ['updated_at', sql`${now}`]],
-    sql`sa.run_id = ${runId} and p.external_id = sa.external_id and a.pornstar_id = p.id and a.alias_key = sa.alias_key and ${differs}`,
+    sql`p.external_id = sa.external_id and a.pornstar_id = p.id and a.alias_key = sa.alias_key and ${differs}`,
   );
   await sql`
     insert into pornstar_aliases (pornstar_id, alias, alias_key, alias_search, created_at, updated_at)
     select p.id, sa.alias, sa.alias_key, sa.alias_search, ${at}, ${at}
     from feed_stage_aliases sa join pornstars p on p.external_id = sa.external_id
-    where sa.run_id = ${runId}
-    and not exists (select 1 from pornstar_aliases a where a.pornstar_id = p.id and a.alias_key = sa.alias_key)
+    where not exists (select 1 from pornstar_aliases a where a.pornstar_id = p.id and a.alias_key = sa.alias_key)
     order by sa.id`.execute(db);
 }
 
 /** The feed's thumbnails (`source = 'feed'`, found by `feed_type`); those made through the API are never touched. */
-async function syncThumbnails(db: Executor, dialect: Dialect, runId: number, now: number, at: RawBuilder<number>): Promise<void> {
+async function syncThumbnails(db: Executor, dialect: Dialect, now: number, at: RawBuilder<number>): Promise<void> {
   // Their URLs go with them (ON DELETE CASCADE).
   await sql`
-    delete from pornstar_thumbnails where source = 'feed' and pornstar_id in (${changedIds(runId)})
+    delete from pornstar_thumbnails where source = 'feed' and pornstar_id in (${changedIds})
     and not exists (
       select 1 from pornstars p join feed_stage_thumbnails st on st.external_id = p.external_id
-      where st.run_id = ${runId} and p.id = pornstar_thumbnails.pornstar_id and st.type = pornstar_thumbnails.type)`.execute(db);
+      where p.id = pornstar_thumbnails.pornstar_id and st.type = pornstar_thumbnails.type)`.execute(db);
   await updateFrom(
     dialect,
     db,
     { table: 'pornstar_thumbnails', as: 't' },
     sql`feed_stage_thumbnails st, pornstars p`,
     [['width', sql.ref('st.width')], ['height', sql.ref('st.height')], ['updated_at', sql`${now}`]],
-    sql`st.run_id = ${runId} and p.external_id = st.external_id and t.pornstar_id = p.id and t.feed_type = st.type
+    sql`p.external_id = st.external_id and t.pornstar_id = p.id and t.feed_type = st.type
       and (coalesce(st.width, -1) <> coalesce(t.width, -1) or coalesce(st.height, -1) <> coalesce(t.height, -1))`,
   );
   await sql`
     insert into pornstar_thumbnails (pornstar_id, type, source, width, height, created_at, updated_at)
     select p.id, st.type, 'feed', st.width, st.height, ${at}, ${at}
     from feed_stage_thumbnails st join pornstars p on p.external_id = st.external_id
-    where st.run_id = ${runId}
-    and not exists (select 1 from pornstar_thumbnails t where t.pornstar_id = p.id and t.feed_type = st.type)
+    where not exists (select 1 from pornstar_thumbnails t where t.pornstar_id = p.id and t.feed_type = st.type)
     order by st.id`.execute(db);
 }
 
-async function syncThumbnailUrls(db: Executor, runId: number, at: RawBuilder<number>): Promise<void> {
+async function syncThumbnailUrls(db: Executor, at: RawBuilder<number>): Promise<void> {
   await sql`
     delete from pornstar_thumbnail_urls where thumbnail_id in (
       select t.id from pornstar_thumbnails t join feed_stage_pornstars s on s.pornstar_id = t.pornstar_id
-      where s.run_id = ${runId} and t.source = 'feed')
+      where t.source = 'feed')
     and not exists (
       select 1 from pornstar_thumbnails t2
       join pornstars p on p.id = t2.pornstar_id
       join feed_stage_thumbnail_urls su on su.external_id = p.external_id and su.type = t2.type
-      where su.run_id = ${runId} and t2.id = pornstar_thumbnail_urls.thumbnail_id and su.url_hash = pornstar_thumbnail_urls.url_hash)`.execute(db);
+      where t2.id = pornstar_thumbnail_urls.thumbnail_id and su.url_hash = pornstar_thumbnail_urls.url_hash)`.execute(db);
   await sql`
     insert into pornstar_thumbnail_urls (thumbnail_id, url, url_hash, created_at, updated_at)
     select t.id, su.url, su.url_hash, ${at}, ${at}
     from feed_stage_thumbnail_urls su
     join pornstars p on p.external_id = su.external_id
     join pornstar_thumbnails t on t.pornstar_id = p.id and t.feed_type = su.type
-    where su.run_id = ${runId}
-    and not exists (select 1 from pornstar_thumbnail_urls u where u.thumbnail_id = t.id and u.url_hash = su.url_hash)
+    where not exists (select 1 from pornstar_thumbnail_urls u where u.thumbnail_id = t.id and u.url_hash = su.url_hash)
     order by su.id`.execute(db);
 }
 

@@ -3,21 +3,27 @@ import { SEARCH_KEY_MAX_LENGTH } from '../../search-key.js';
 import type { ColumnTypes } from '../columns.js';
 
 /**
- * Where a feed run puts the items it creates or changes, with their aliases, thumbnails and URLs,
- * until the whole feed has been read and judged: the run then applies them to the catalog in one
- * short transaction of set-based statements. A run that stops before that transaction commits
- * leaves the catalog exactly as it was (a later run empties the stage). The columns are those of
- * the catalog's tables, keyed by the feed's `external_id`, with the same types and collations so
- * that the statements compare like with like.
+ * What makes a feed run visible all at once, in one short transaction at its end, or not at all:
+ *
+ * - A pornstar new to the catalog is inserted while the feed is read, with its aliases, thumbnails
+ *   and URLs, but with `pending_run_id` set: no reader sees it, nor its children, until the run's
+ *   last transaction clears the mark (one indexed UPDATE). A killed run's pending rows are deleted
+ *   by the next run.
+ * - The items a run changes wait in the stage tables (`feed_stage_*`), keyed by the feed's
+ *   `external_id`, until that transaction applies them with set-based statements. Their columns
+ *   have the catalog's types and collations, so that those statements compare like with like. The
+ *   stage holds one run at a time: each run empties it first, under the feed's lease.
  */
 export const feedStageTables = (t: ColumnTypes): Migration => ({
   async up(db: Kysely<any>) {
+    await db.schema.alterTable('pornstars').addColumn('pending_run_id', t.foreignId).execute();
+    await db.schema.createIndex('pornstars_pending_idx').on('pornstars').columns(['pending_run_id', 'id']).execute();
+
     await t
       .id(db.schema.createTable('feed_stage_pornstars'))
-      .addColumn('run_id', t.foreignId, t.notNull)
       .addColumn('external_id', t.string(64), t.notNull)
-      /** The catalog row this item changes; NULL for an item new to the catalog. */
-      .addColumn('pornstar_id', t.foreignId)
+      /** The catalog row this item changes. */
+      .addColumn('pornstar_id', t.foreignId, t.notNull)
       .addColumn('name', t.string(255), t.notNull)
       .addColumn('name_search', t.exactString(SEARCH_KEY_MAX_LENGTH), t.notNull)
       .addColumn('link', t.string(1024))
@@ -44,41 +50,46 @@ export const feedStageTables = (t: ColumnTypes): Migration => ({
       .addColumn('content_hash', t.string(64), t.notNull)
       .addColumn('staged_at', t.timestamp, t.notNull)
       .execute();
-    await db.schema.createIndex('feed_stage_pornstars_run_uq').on('feed_stage_pornstars').columns(['run_id', 'external_id']).unique().execute();
+    await db.schema.createIndex('feed_stage_pornstars_external_uq').on('feed_stage_pornstars').column('external_id').unique().execute();
 
     await t
       .id(db.schema.createTable('feed_stage_aliases'))
-      .addColumn('run_id', t.foreignId, t.notNull)
       .addColumn('external_id', t.string(64), t.notNull)
       .addColumn('alias', t.string(255), t.notNull)
       .addColumn('alias_key', t.exactString(255), t.notNull)
       .addColumn('alias_search', t.exactString(SEARCH_KEY_MAX_LENGTH), t.notNull)
       .execute();
-    await db.schema.createIndex('feed_stage_aliases_run_idx').on('feed_stage_aliases').columns(['run_id', 'external_id']).execute();
+    await db.schema.createIndex('feed_stage_aliases_external_idx').on('feed_stage_aliases').column('external_id').execute();
 
     await t
       .id(db.schema.createTable('feed_stage_thumbnails'))
-      .addColumn('run_id', t.foreignId, t.notNull)
       .addColumn('external_id', t.string(64), t.notNull)
       .addColumn('type', t.string(32), t.notNull)
       .addColumn('width', t.integer)
       .addColumn('height', t.integer)
       .execute();
-    await db.schema.createIndex('feed_stage_thumbnails_run_idx').on('feed_stage_thumbnails').columns(['run_id', 'external_id']).execute();
+    await db.schema.createIndex('feed_stage_thumbnails_external_idx').on('feed_stage_thumbnails').column('external_id').execute();
 
     await t
       .id(db.schema.createTable('feed_stage_thumbnail_urls'))
-      .addColumn('run_id', t.foreignId, t.notNull)
       .addColumn('external_id', t.string(64), t.notNull)
       .addColumn('type', t.string(32), t.notNull)
       .addColumn('url', t.text, t.notNull)
       .addColumn('url_hash', t.string(64), t.notNull)
       .execute();
-    await db.schema.createIndex('feed_stage_thumbnail_urls_run_idx').on('feed_stage_thumbnail_urls').columns(['run_id', 'external_id', 'type']).execute();
+    await db.schema.createIndex('feed_stage_thumbnail_urls_external_idx').on('feed_stage_thumbnail_urls').columns(['external_id', 'type']).execute();
   },
   async down(db: Kysely<any>) {
     for (const table of ['feed_stage_thumbnail_urls', 'feed_stage_thumbnails', 'feed_stage_aliases', 'feed_stage_pornstars']) {
       await db.schema.dropTable(table).execute();
     }
+    await dropPendingIndex(db, t);
+    await db.schema.alterTable('pornstars').dropColumn('pending_run_id').execute();
   },
 });
+
+/** MySQL (the engine without partial indexes) names the table of the index it drops; the others refuse the clause. */
+function dropPendingIndex(db: Kysely<any>, t: ColumnTypes): Promise<unknown> {
+  const drop = db.schema.dropIndex('pornstars_pending_idx');
+  return (t.partialIndexes ? drop : drop.on('pornstars')).execute();
+}
