@@ -7,7 +7,7 @@ import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
 import { contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
-import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
+import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, holdRunningRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { deleteAbandonedPending, insertPendingPornstars, pendingPornstarIds, unclaimedUrlsOf } from './feed-pending.repository.js';
 import { clearStage, stageItems, unclaimedStagedUrls, type StagedItem } from './feed-stage.repository.js';
@@ -219,7 +219,9 @@ export class FeedIngestService {
     signal.throwIfAborted();
     progress('committing', counts.created_count + counts.updated_count);
     return this.deps.database.transaction(async (trx) => {
-      counts.removed_count = (await applyRun(trx, runId, removedIds, this.deps.clock.now())).removed;
+      const now = this.deps.clock.now();
+      if (!(await holdRunningRun(trx, runId, now))) throw new FeedFailure('another process took the feed lease and interrupted this run before its commit');
+      counts.removed_count = (await applyRun(trx, runId, removedIds, now)).removed;
       const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
       await commit(trx, status);
       return status;

@@ -13,6 +13,16 @@ export async function updateFeedRun(db: Executor, id: number, changes: Updateabl
   await tables(db).updateTable('feed_runs').set(changes).where('id', '=', id).execute();
 }
 
+/**
+ * Locks the run's row for the transaction that finishes it, if the run is still `running`: false
+ * when another process has taken the lease meanwhile and marked it interrupted, and may be
+ * discarding what it wrote. The first statement of that transaction, so that the two serialize.
+ */
+export async function holdRunningRun(db: Executor, id: number, now: number): Promise<boolean> {
+  const result = await tables(db).updateTable('feed_runs').set({ finished_at: now }).where('id', '=', id).where('status', '=', 'running').executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 export function findFeedRun(db: Executor, id: number): Promise<FeedRunRow> {
   return tables(db).selectFrom('feed_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }

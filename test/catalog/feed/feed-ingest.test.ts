@@ -10,6 +10,7 @@ import { generateItems, type FeedItem } from '../../../src/catalog/dev/feed-gene
 import { validateFeedItem } from '../../../src/catalog/feed/feed-item.js';
 import { listPornstars } from '../../../src/catalog/api/pornstars.repository.js';
 import { FeedIngestService, type ImageClaimer } from '../../../src/catalog/feed/feed-ingest.service.js';
+import { failInterruptedRuns } from '../../../src/catalog/feed/feed-runs.repository.js';
 import { STAGE_TABLES } from '../../../src/catalog/feed/feed-stage.repository.js';
 import { loadConfig } from '../../../src/config.js';
 import { createContainer, type Container } from '../../../src/container.js';
@@ -121,8 +122,9 @@ describe('feed ingestion', () => {
     const copy = writeFeed('copy.json', feedLines());
     expect(await ingest(copy)).toMatchObject({ status: 'unchanged', unchanged_count: 100, created_count: 0, updated_count: 0, removed_count: 0, images_enqueued: 0 });
     const after = await writeTrace();
-    // Each run writes only its bookkeeping: the lock taken and freed, the run row inserted and finished.
-    if (typeof before === 'number') expect((after as number) - before).toBe(2 * 4);
+    // Each run writes only its bookkeeping: the lock taken and freed, the run row inserted, then
+    // held and finished in the run's last transaction (the not_modified run has no such transaction).
+    if (typeof before === 'number') expect((after as number) - before).toBe(4 + 5);
     else expect(after).toEqual(before);
   });
 
@@ -300,6 +302,24 @@ describe('feed ingestion', () => {
         for (const table of STAGE_TABLES) expect(await count(table)).toBe(0);
       });
     }
+  });
+
+  it('does not commit a run that another process interrupted meanwhile (its lease lost while it was paused)', async () => {
+    await ingest(FIXTURE);
+    const lines = feedLines();
+    const itemAt = lines.findIndex((line) => line.trim().startsWith('{"attributes"'));
+    lines[itemAt] = lines[itemAt]!.replace(/"name":"[^"]*"/, '"name":"Renamed"');
+    const before = await catalogChecksum(container.database.db);
+    let takeover: Promise<unknown> | undefined;
+    const result = await service().ingest({
+      url: writeFeed('changed.json', lines),
+      trigger: 'cli',
+      // What the next process does first when it finds the lease expired.
+      onProgress: (progress) => void (progress.phase === 'applying' && (takeover ??= failInterruptedRuns(container.database.db, Date.now()))),
+    });
+    await takeover;
+    expect(result).toMatchObject({ kind: 'finished', run: { status: 'failed', error: expect.stringMatching(/another process took the feed lease/) } });
+    expect(await catalogChecksum(container.database.db)).toBe(before);
   });
 
   it('makes the catalog exactly the feed, and keeps the ids of the rows that stay, whatever changed between two runs', async () => {
