@@ -130,6 +130,7 @@ for (const dialect of DIALECTS) {
     const lastRun = () => database.db.selectFrom('feed_runs').select(['id', 'status', 'error']).orderBy('id', 'desc').executeTakeFirstOrThrow();
     const count = async (table: string) => Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n);
     const pending = async () => Number((await sql<{ n: number }>`select count(*) as n from pornstars where pending_run_id is not null`.execute(database.db)).rows[0]!.n);
+    const pendingOf = async (runId: number) => Number((await sql<{ n: number }>`select count(*) as n from pornstars where pending_run_id = ${runId}`.execute(database.db)).rows[0]!.n);
     const logged = (child: ManagedProcess, message: string) =>
       pollUntil(async () => (child.output().includes(`"msg":"${message}"`) ? true : undefined), { timeoutMs: 20_000, what: `"${message}" in the log`, diagnostics: () => child.describe() });
 
@@ -142,7 +143,9 @@ for (const dialect of DIALECTS) {
       let staged = 0;
       const allStaged = async () => {
         const run = await lastRun();
-        return run.id > previous && (staged = (await count('feed_stage_pornstars')) + (await pending())) === rows ? true : undefined;
+        // The killed run's leftovers are gone (the new run discards them before it reads) and the new run's rows are all there.
+        if (run.id <= previous || (await pending()) !== (await pendingOf(run.id))) return undefined;
+        return (staged = (await count('feed_stage_pornstars')) + (await pendingOf(run.id))) === rows ? true : undefined;
       };
       await pollUntil(allStaged, { timeoutMs: 30_000, what: 'every item to be staged or inserted pending', diagnostics: () => `${staged} staged; ${child.describe()}` });
       return { child, feed };
