@@ -35,6 +35,8 @@ export interface PornstarsTable {
   removed_at: number | null;
   /** Set while the feed run that inserted it has not finished: hidden from every reader, with its children. */
   pending_run_id: number | null;
+  /** sha256 of the aliases and thumbnails the feed last gave (null once the API changed any): unchanged children are not synced. */
+  children_hash: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -123,7 +123,7 @@ export async function updatePornstar(db: Executor, id: number, changes: Omit<Por
  * run writes the feed's version again instead of skipping the item as unchanged.
  */
 export async function touchPornstar(db: Executor, id: number, now: number): Promise<void> {
-  await tables(db).updateTable('pornstars').set({ content_hash: null, updated_at: now }).where('id', '=', id).execute();
+  await tables(db).updateTable('pornstars').set({ content_hash: null, children_hash: null, updated_at: now }).where('id', '=', id).execute();
 }
 
 /** Aliases, thumbnails and their URLs go with it (foreign keys cascade). */

@@ -66,6 +66,7 @@ export class PornstarsService {
       const row = await insertPornstar(trx, {
         ...(input.columns as Required<PornstarInput['columns']>),
         content_hash: null,
+        children_hash: null,
         removed_at: null,
         created_at: now,
         updated_at: now,
@@ -86,7 +87,7 @@ export class PornstarsService {
         if (owner !== undefined && owner !== id) throw externalIdTaken();
       }
       // The feed compares content hashes: clearing it makes the next run write the feed's version.
-      await updatePornstar(trx, id, { ...input.columns, content_hash: null, updated_at: now });
+      await updatePornstar(trx, id, { ...input.columns, content_hash: null, children_hash: null, updated_at: now });
       return this.writeChildren(trx, id, input, now, includeRemoved);
     });
   }

@@ -5,7 +5,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
-import { contentHash, validateFeedItem } from './feed-item.js';
+import { childrenHash, contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, holdRunningRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
@@ -284,7 +284,7 @@ export class FeedIngestService {
         created.push({ item, contentHash: hash });
       } else if (stored.content_hash !== hash || stored.removed_at !== null) {
         counts.updated_count++;
-        staged.push({ item, contentHash: hash, existingId: stored.id });
+        staged.push({ item, contentHash: hash, existingId: stored.id, childrenChanged: stored.children_hash !== childrenHash(item) });
       } else {
         counts.unchanged_count++;
       }

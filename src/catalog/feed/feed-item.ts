@@ -128,6 +128,11 @@ export function contentHash(item: NormalizedItem): string {
   return sha256Hex(JSON.stringify(item));
 }
 
+/** sha256 (hex) of the item's aliases and thumbnails alone. */
+export function childrenHash(item: NormalizedItem): string {
+  return sha256Hex(JSON.stringify([item.aliases, item.thumbnails]));
+}
+
 /** The key under which aliases are unique for one pornstar. */
 export function aliasKey(alias: string): string {
   return alias.trim().toLowerCase();

@@ -18,7 +18,7 @@ const pornstarInsert = new BulkInsert<ReturnType<typeof newPornstarRow>, { id: n
   [
     'external_id', 'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings', 'breast_size', 'breast_type', 'gender',
     'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count', 'white_label_video_count', 'rank',
-    'rank_premium', 'rank_wl', 'content_hash', 'removed_at', 'pending_run_id', 'created_at', 'updated_at',
+    'rank_premium', 'rank_wl', 'content_hash', 'children_hash', 'removed_at', 'pending_run_id', 'created_at', 'updated_at',
   ],
   { returning: ['id', 'external_id'], reselectBy: ['external_id'] },
 );

@@ -7,20 +7,21 @@ import { searchKey } from '../../platform/search-key.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
 import { pornstarColumns, type PornstarColumns } from './feed.repository.js';
 
-/** An item the run changes: `existingId` is its pornstar. */
+/** An item the run changes: `existingId` is its pornstar; `childrenChanged` when its aliases or thumbnails differ from the stored ones. */
 export interface StagedItem {
   item: NormalizedItem;
   contentHash: string;
   existingId: number;
+  childrenChanged: boolean;
 }
 
 export const STAGE_TABLES = ['feed_stage_pornstars', 'feed_stage_aliases', 'feed_stage_thumbnails', 'feed_stage_thumbnail_urls'] as const;
 
-type StagedPornstarRow = Omit<PornstarColumns, 'removed_at' | 'updated_at'> & { external_id: string; pornstar_id: number; staged_at: number };
+type StagedPornstarRow = Omit<PornstarColumns, 'removed_at' | 'updated_at'> & { external_id: string; pornstar_id: number; children_changed: number; staged_at: number };
 const pornstarStage = new BulkInsert<StagedPornstarRow>('feed_stage_pornstars', [
   'external_id', 'pornstar_id', 'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings',
   'breast_size', 'breast_type', 'gender', 'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count',
-  'white_label_video_count', 'rank', 'rank_premium', 'rank_wl', 'content_hash', 'staged_at',
+  'white_label_video_count', 'rank', 'rank_premium', 'rank_wl', 'content_hash', 'children_hash', 'children_changed', 'staged_at',
 ]);
 type StagedAliasRow = { external_id: string; alias: string; alias_key: string; alias_search: string };
 const aliasStage = new BulkInsert<StagedAliasRow>('feed_stage_aliases', ['external_id', 'alias', 'alias_key', 'alias_search']);
@@ -36,25 +37,26 @@ export async function stageItems(db: Executor, items: readonly StagedItem[], now
   if (items.length === 0) return;
   await pornstarStage.insert(
     db,
-    items.map(({ item, contentHash, existingId }) => {
+    items.map(({ item, contentHash, existingId, childrenChanged }) => {
       const { removed_at: _removed, updated_at: _updated, ...columns } = pornstarColumns(item, contentHash, now);
-      return { ...columns, external_id: item.externalId, pornstar_id: existingId, staged_at: now };
+      return { ...columns, external_id: item.externalId, pornstar_id: existingId, children_changed: childrenChanged ? 1 : 0, staged_at: now };
     }),
   );
+  const withChildren = items.filter((staged) => staged.childrenChanged);
   await aliasStage.insert(
     db,
-    items.flatMap(({ item }) => item.aliases.map((alias) => ({ external_id: item.externalId, alias, alias_key: aliasKey(alias), alias_search: searchKey(alias) }))),
+    withChildren.flatMap(({ item }) => item.aliases.map((alias) => ({ external_id: item.externalId, alias, alias_key: aliasKey(alias), alias_search: searchKey(alias) }))),
   );
   await thumbnailStage.insert(
     db,
-    items.flatMap(({ item }) => item.thumbnails.map((t) => ({ external_id: item.externalId, type: t.type, width: t.width, height: t.height }))),
+    withChildren.flatMap(({ item }) => item.thumbnails.map((t) => ({ external_id: item.externalId, type: t.type, width: t.width, height: t.height }))),
   );
   // An item's thumbnails usually share one URL: hash each distinct URL once.
   const hashes = new Map<string, string>();
   const hashOf = (url: string) => hashes.get(url) ?? hashes.set(url, sha256Hex(url)).get(url)!;
   await urlStage.insert(
     db,
-    items.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls.map((url) => ({ external_id: item.externalId, type: t.type, url, url_hash: hashOf(url) })))),
+    withChildren.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls.map((url) => ({ external_id: item.externalId, type: t.type, url, url_hash: hashOf(url) })))),
   );
 }
 

@@ -9,7 +9,7 @@ import { markPornstarsRemoved } from './feed.repository.js';
 const ITEM_COLUMNS = [
   'name', 'name_search', 'link', 'license', 'wl_status', 'hair_color', 'ethnicity', 'has_tattoos', 'has_piercings', 'breast_size', 'breast_type', 'gender',
   'orientation', 'age', 'subscriptions', 'monthly_searches', 'views', 'videos_count', 'premium_videos_count', 'white_label_video_count', 'rank',
-  'rank_premium', 'rank_wl', 'content_hash',
+  'rank_premium', 'rank_wl', 'content_hash', 'children_hash',
 ] as const;
 
 const REMOVE_CHUNK = 500;
@@ -39,8 +39,8 @@ export async function applyRun(db: Executor, runId: number, removedIds: readonly
   return { removed };
 }
 
-/** The pornstars the staged items change. */
-const changedIds = sql`select s.pornstar_id from feed_stage_pornstars s`;
+/** The pornstars whose staged aliases or thumbnails differ from their stored ones (only theirs are staged). */
+const changedIds = sql`select s.pornstar_id from feed_stage_pornstars s where s.children_changed = 1`;
 
 async function rewriteChangedPornstars(db: Executor, dialect: Dialect, now: number): Promise<void> {
   const set: Array<[string, RawBuilder<unknown>]> = [...ITEM_COLUMNS.map((c): [string, RawBuilder<unknown>] => [c, sql.ref(`s.${c}`)]), ['removed_at', sql`null`], ['updated_at', sql`${now}`]];
@@ -99,8 +99,7 @@ async function syncThumbnails(db: Executor, dialect: Dialect, now: number, at: R
 async function syncThumbnailUrls(db: Executor, at: RawBuilder<number>): Promise<void> {
   await sql`
     delete from pornstar_thumbnail_urls where thumbnail_id in (
-      select t.id from pornstar_thumbnails t join feed_stage_pornstars s on s.pornstar_id = t.pornstar_id
-      where t.source = 'feed')
+      select t.id from pornstar_thumbnails t where t.source = 'feed' and t.pornstar_id in (${changedIds}))
     and not exists (
       select 1 from pornstar_thumbnails t2
       join pornstars p on p.id = t2.pornstar_id

@@ -2,20 +2,21 @@ import type { Kysely } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables } from '../catalog.tables.js';
-import type { NormalizedItem } from './feed-item.js';
+import { childrenHash, type NormalizedItem } from './feed-item.js';
 
 const tables = (db: Executor) => db as Kysely<CatalogTables>;
 
 export interface ExistingPornstar {
   id: number;
   content_hash: string | null;
+  children_hash: string | null;
   removed_at: number | null;
 }
 
 /** The stored hash of each of `externalIds` that exists, for change detection in batches. */
 export async function findPornstarsByExternalIds(db: Executor, externalIds: string[]): Promise<Map<string, ExistingPornstar>> {
   if (externalIds.length === 0) return new Map();
-  const rows = await tables(db).selectFrom('pornstars').select(['id', 'external_id', 'content_hash', 'removed_at']).where('external_id', 'in', externalIds).execute();
+  const rows = await tables(db).selectFrom('pornstars').select(['id', 'external_id', 'content_hash', 'children_hash', 'removed_at']).where('external_id', 'in', externalIds).execute();
   return new Map(rows.map((row) => [row.external_id, row]));
 }
 
@@ -46,6 +47,7 @@ export function pornstarColumns(item: NormalizedItem, contentHash: string, now: 
     rank_premium: item.stats.rankPremium,
     rank_wl: item.stats.rankWl,
     content_hash: contentHash,
+    children_hash: childrenHash(item),
     removed_at: null,
     updated_at: now,
   };

@@ -13,10 +13,13 @@ import type { ColumnTypes } from '../columns.js';
  *   `external_id`, until that transaction applies them with set-based statements. Their columns
  *   have the catalog's types and collations, so that those statements compare like with like. The
  *   stage holds one run at a time: each run empties it first, under the feed's lease.
+ * - `children_hash` (of a pornstar's aliases and thumbnails as the feed gave them) lets a run that
+ *   changes only an item's other fields (its daily stats) leave its children alone.
  */
 export const feedStageTables = (t: ColumnTypes): Migration => ({
   async up(db: Kysely<any>) {
     await db.schema.alterTable('pornstars').addColumn('pending_run_id', t.foreignId).execute();
+    await db.schema.alterTable('pornstars').addColumn('children_hash', t.string(64)).execute();
     await db.schema.createIndex('pornstars_pending_idx').on('pornstars').columns(['pending_run_id', 'id']).execute();
 
     await t
@@ -48,6 +51,9 @@ export const feedStageTables = (t: ColumnTypes): Migration => ({
       .addColumn('rank_premium', t.integer)
       .addColumn('rank_wl', t.integer)
       .addColumn('content_hash', t.string(64), t.notNull)
+      .addColumn('children_hash', t.string(64), t.notNull)
+      /** 1 when the item's aliases or thumbnails differ from the stored ones: only then are its children staged and synced. */
+      .addColumn('children_changed', t.integer, t.notNull)
       .addColumn('staged_at', t.timestamp, t.notNull)
       .execute();
     await db.schema.createIndex('feed_stage_pornstars_external_uq').on('feed_stage_pornstars').column('external_id').unique().execute();
@@ -84,6 +90,7 @@ export const feedStageTables = (t: ColumnTypes): Migration => ({
       await db.schema.dropTable(table).execute();
     }
     await dropPendingIndex(db, t);
+    await db.schema.alterTable('pornstars').dropColumn('children_hash').execute();
     await db.schema.alterTable('pornstars').dropColumn('pending_run_id').execute();
   },
 });
