@@ -585,7 +585,8 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
   process.stdout.write(
-    `\n## POST /api/orders: ${CONNECTIONS} connections, ${DURATION_S} s per row (after ${WARMUP_S} s warm-up), median of ${RUNS} runs, ${cpus.length} × ${report.machine.cpuModel}, Node ${process.version}\n\n`,
+    `\n## POST /api/orders: ${CONNECTIONS} connections, ${DURATION_S} s per row (after ${WARMUP_S} s warm-up), median of ${RUNS} runs, ${cpus.length} × ${report.machine.cpuModel}, Node ${process.version}\n` +
+      `Sustained: ${SUSTAINED.rates.join(', ')} orders/s, ${SUSTAINED.levelS} s per level. pgbench: ${PGBENCH.durationS} s per run, ${PGBENCH.clients} clients (16/tx: ${PGBENCH_BATCH_CLIENTS}).\n\n`,
   );
   process.stdout.write(`${table(rows)}\n\n`);
   for (const r of rows) for (const note of r.notes) process.stdout.write(`- ${r.name}: ${note}\n`);
