@@ -7,7 +7,7 @@ import { isServiceUp, serviceUrls } from './test/support/services.js';
  */
 const DATABASE_SUITES = [
   'test/admin/*.api.test.ts',
-  'test/auth/auth.api.test.ts',
+  'test/auth/{auth,token-use}.api.test.ts',
   'test/auth/{auth.rate-limit,login-throttle}.test.ts',
   'test/orders/orders.{api,duplicate-guard,idempotency,integration,parked,trace}.test.ts',
   'test/catalog/api/*.api.test.ts',

@@ -62,6 +62,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   duplicateWindowSeconds: number;
   authRateLimitPerMinute: number;
+  /** How long a verified token is trusted in process without reading its row (0: never); at most 1000, the revocation bound. */
+  authTokenCacheMs: number;
   /** Failed logins per account: free attempts, then a lockout that doubles up to a cap. */
   loginThrottle: { freeAttempts: number; lockoutMs: number; maxLockoutMs: number };
   /** The largest request body: orders, catalog writes and the operator API. */
@@ -299,6 +301,8 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: read.int('IDEMPOTENCY_TTL_SECONDS', 86_400, 1),
     duplicateWindowSeconds: read.int('DUPLICATE_WINDOW_SECONDS', 30, 0),
     authRateLimitPerMinute: read.int('AUTH_RATE_LIMIT_PER_MINUTE', 10, 1),
+    // At most 1 s: a token revoked on one instance must be refused by every other within that.
+    authTokenCacheMs: read.int('AUTH_TOKEN_CACHE_MS', 1_000, 0, 1_000),
     loginThrottle: {
       freeAttempts: read.int('AUTH_LOGIN_FREE_ATTEMPTS', 5, 1, 1000),
       lockoutMs: read.int('AUTH_LOGIN_LOCKOUT_SECONDS', 30, 1, 86_400) * 1000,

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth.service.js';
 import { LoginThrottle } from './auth/login-throttle.js';
+import { TokenCache } from './auth/token-cache.js';
+import { TokenUsageRecorder } from './auth/token-usage.recorder.js';
 import { createCatalogServices, type CatalogServices } from './catalog/api/index.js';
 import { feedMetrics } from './catalog/catalog.metrics.js';
 import { FeedIngestService } from './catalog/feed/feed-ingest.service.js';
@@ -41,6 +43,8 @@ export interface Container {
   throughput: JobThroughput;
   idempotency: Idempotency;
   auth: AuthService;
+  /** Writes the tokens' `last_used_at` off the request path; flushed on close. */
+  tokenUsage: TokenUsageRecorder;
   orders: OrdersService;
   images: ImagesService;
   /** The image cache under DATA_DIR/images, shared by the download workers and the readiness check. */
@@ -70,7 +74,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const metrics = new Metrics({ role: config.role });
   const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
-  const auth = new AuthService({ database, clock, logger, throttle: new LoginThrottle({ store, clock }, config.loginThrottle) });
+  const tokenUsage = new TokenUsageRecorder({ database, clock, logger });
+  const tokenCache = new TokenCache(clock, { ttlMs: config.authTokenCacheMs });
+  const auth = new AuthService({ database, clock, logger, throttle: new LoginThrottle({ store, clock }, config.loginThrottle), tokenCache, tokenUsage });
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
@@ -88,12 +94,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     metrics,
     idempotency,
     auth,
+    tokenUsage,
     orders,
     images,
     imageFiles: new ImageFiles(config.dataDir),
     feed,
     catalog,
     async close() {
+      await tokenUsage.close();
       await queue.close();
       await store.close();
       await database.close();

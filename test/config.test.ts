@@ -154,6 +154,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('caches a verified token for 1000 ms by default, 0 turning it off, and refuses more than the 1 s revocation bound', () => {
+    expect(loadConfig({}).authTokenCacheMs).toBe(1_000);
+    expect(loadConfig({ AUTH_TOKEN_CACHE_MS: '0' }).authTokenCacheMs).toBe(0);
+    expect(problemsOf({ AUTH_TOKEN_CACHE_MS: '1001' })).toEqual(['AUTH_TOKEN_CACHE_MS must be an integer between 0 and 1000, got "1001"']);
+    expect(problemsOf({ AUTH_TOKEN_CACHE_MS: '-1' })).toEqual(['AUTH_TOKEN_CACHE_MS must be an integer between 0 and 1000, got "-1"']);
+  });
+
   it('refuses a backoff ceiling below the base', () => {
     expect(problemsOf({ JOB_BACKOFF_MS: '5000', JOB_BACKOFF_MAX_MS: '1000' })).toEqual([
       'JOB_BACKOFF_MAX_MS (1000) must be at least JOB_BACKOFF_MS (5000)',

@@ -6,15 +6,14 @@ import type { Principal, TokenVerifier } from '../platform/http/authentication.j
 import type { UserRow } from './auth.tables.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { deleteToken, findTokenByHash, findTokenById, insertToken, touchToken } from './tokens.repository.js';
+import { tokenCacheKey, type TokenCache } from './token-cache.js';
+import type { TokenUsageRecorder } from './token-usage.recorder.js';
+import { deleteToken, findTokenByHash, findTokenById, insertToken } from './tokens.repository.js';
 import { formatToken, generateSecret, hashesMatch, hashSecret, parseToken } from './tokens.js';
 import { findUserByEmail, findUserById, insertUser } from './users.repository.js';
 
 export const ABILITIES = ['orders', 'catalog:write', 'admin', '*'] as const;
 export const DEFAULT_ABILITIES = ['orders'];
-
-/** How often `last_used_at` is written for a token in use. */
-const TOUCH_INTERVAL_MS = 60_000;
 
 export interface PublicUser {
   id: number;
@@ -35,6 +34,10 @@ export interface AuthDeps {
   logger: Logger;
   /** Failed logins per account. */
   throttle: LoginThrottle;
+  /** Tokens verified a moment ago. */
+  tokenCache: TokenCache;
+  /** Writes `last_used_at` in the background. */
+  tokenUsage: TokenUsageRecorder;
 }
 
 export type LoginOutcome =
@@ -77,8 +80,10 @@ export class AuthService implements TokenVerifier {
     return { kind: 'ok', user: toPublicUser(user), token };
   }
 
-  logout(principal: Principal): Promise<void> {
-    return deleteToken(this.deps.database.db, principal.tokenId);
+  async logout(principal: Principal): Promise<void> {
+    await deleteToken(this.deps.database.db, principal.tokenId);
+    this.deps.tokenCache.evictToken(principal.tokenId);
+    this.deps.tokenUsage.forget(principal.tokenId);
   }
 
   async currentUser(principal: Principal): Promise<PublicUser | null> {
@@ -112,19 +117,29 @@ export class AuthService implements TokenVerifier {
     return this.deps.database.transaction((trx) => this.issueToken(trx, userId, name, abilities));
   }
 
+  /** Reads the token's row unless it was verified a moment ago; writes nothing. */
   async verify(bearer: string): Promise<Principal | null> {
     const parsed = parseToken(bearer);
     if (!parsed) return null;
     const hash = hashSecret(parsed.secret);
+    const { tokenCache, tokenUsage, clock } = this.deps;
+    const key = tokenCacheKey(parsed.id, hash);
+    const cached = tokenCache.get(key);
+    if (cached) {
+      tokenUsage.record(cached.tokenId, clock.now());
+      return cached;
+    }
+    const mark = tokenCache.mark();
     const db = this.deps.database.db;
     const row = parsed.id === null ? await findTokenByHash(db, hash) : await findTokenById(db, parsed.id);
     if (!row || !hashesMatch(row.token_hash, hash)) return null;
-    const now = this.deps.clock.now();
+    const now = clock.now();
     if (row.expires_at !== null && row.expires_at <= now) return null;
-    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS) {
-      touchToken(db, row.id, now).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not record token use'));
-    }
-    return { userId: row.user_id, tokenId: row.id, abilities: JSON.parse(row.abilities) as string[] };
+    const abilities = Object.freeze(JSON.parse(row.abilities) as string[]);
+    const principal: Principal = Object.freeze({ userId: row.user_id, tokenId: row.id, abilities });
+    tokenCache.set(key, principal, mark, row.expires_at);
+    tokenUsage.record(row.id, now, row.last_used_at);
+    return principal;
   }
 
   private async issueToken(db: Parameters<typeof insertToken>[0], userId: number, name: string, abilities: string[]): Promise<string> {

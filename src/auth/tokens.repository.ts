@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertReturningId } from '../platform/db/returning.js';
@@ -30,6 +30,33 @@ export async function deleteToken(db: Executor, id: number): Promise<void> {
   await tables(db).deleteFrom('personal_access_tokens').where('id', '=', id).execute();
 }
 
-export async function touchToken(db: Executor, id: number, now: number): Promise<void> {
-  await tables(db).updateTable('personal_access_tokens').set({ last_used_at: now }).where('id', '=', id).execute();
+export interface TokenUse {
+  id: number;
+  at: number;
+}
+
+/**
+ * Records the last use of many tokens in one statement. A value never moves `last_used_at`
+ * backwards: another process may have written a later use of the same token. The integers are
+ * inlined so that PostgreSQL reads them as numbers (a bound parameter in a CASE would be text).
+ */
+export async function touchTokens(db: Executor, uses: readonly TokenUse[]): Promise<void> {
+  if (uses.length === 0) return;
+  const whens = uses.map((use) => sql`when ${sql.lit(integer(use.id))} then ${sql.lit(integer(use.at))}`);
+  const latest = sql<number>`case id ${sql.join(whens, sql` `)} end`;
+  await tables(db)
+    .updateTable('personal_access_tokens')
+    .set({ last_used_at: latest })
+    .where(
+      'id',
+      'in',
+      uses.map((use) => use.id),
+    )
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', latest)]))
+    .execute();
+}
+
+function integer(value: number): number {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
+  return value;
 }
