@@ -25,6 +25,8 @@ export interface Config {
   databaseReadUrl: string | undefined;
   /** Connections per pool on PostgreSQL and MySQL. */
   databasePoolMax: number;
+  /** Concurrent transactions committed together: units per batch at most, linger (ms), batches in flight (PostgreSQL, MySQL). */
+  groupCommit: { maxBatch: number; lingerMs: number; concurrency: number };
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
   /** How far V8 may grow the heap past the live data after a full GC, in percent (0: V8's own rule). */
   heapGrowthPercent: number;
@@ -270,6 +272,11 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     databaseReadUrl,
     databasePoolMax: read.int('DATABASE_POOL_MAX', 10, 1, 1000),
+    groupCommit: {
+      maxBatch: read.int('DB_GROUP_COMMIT_MAX_BATCH', 128, 1, 10_000),
+      lingerMs: read.int('DB_GROUP_COMMIT_LINGER_MS', 0, 0, 1000),
+      concurrency: read.int('DB_GROUP_COMMIT_CONCURRENCY', 4, 1, 1000),
+    },
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
     heapGrowthPercent: read.int('HEAP_GROWTH_PERCENT', 20, 0, 1000),
     sqliteCacheMb: read.int('SQLITE_CACHE_MB', 4, 1, 65_536),

@@ -20,6 +20,7 @@ export function databaseOptions(config: Config, logger?: Logger): DatabaseOption
     url: config.databaseUrl,
     readUrl: config.databaseReadUrl,
     poolMax: config.databasePoolMax,
+    groupCommit: config.groupCommit,
     sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb },
     logger: logger?.child({ component: 'database' }),
   };

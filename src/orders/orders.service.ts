@@ -2,11 +2,10 @@ import type { Logger } from 'pino';
 import { fingerprint } from '../platform/canonical-json.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
-import { isUniqueViolation } from '../platform/db/errors.js';
 import type { Principal } from '../platform/http/authentication.js';
 import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
-import { parseIdempotencyKey, type Idempotency, type IdempotencyClaim } from '../platform/idempotency/idempotency.js';
+import { IdempotencyKeyTaken, parseIdempotencyKey, type Idempotency, type IdempotencyClaim, type IdempotencyRefusal } from '../platform/idempotency/idempotency.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
 import type { Priority, Queue } from '../platform/queue/queue.js';
@@ -94,23 +93,27 @@ export class OrdersService {
     });
   }
 
-  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, traceparent?: string, isRetry = false): Promise<StoredOrderResponse> {
+  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, traceparent?: string): Promise<StoredOrderResponse> {
     const decision = await this.deps.idempotency.begin(`user:${userId}`, key, fingerprint(body));
-    switch (decision.kind) {
-      case 'replay':
-        this.replays.inc();
-        return { ...decision.response, replayed: true };
-      case 'mismatch':
-        throw httpErrors.unprocessable('The Idempotency-Key has already been used with a different request payload.');
-      case 'in_flight':
-        throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
-    }
+    if (decision.kind !== 'proceed') return this.refuse(decision);
     try {
       return await this.persist(userId, input, contentHashOf(input), traceparent, decision.claim);
     } catch (error) {
       await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
-      if (isUniqueViolation(error) && !isRetry) return this.createIdempotent(userId, key, body, input, traceparent, true);
+      if (error instanceof IdempotencyKeyTaken) return this.refuse(error.refusal);
       throw error;
+    }
+  }
+
+  private refuse(refusal: IdempotencyRefusal): StoredOrderResponse {
+    switch (refusal.kind) {
+      case 'replay':
+        this.replays.inc();
+        return { ...refusal.response, replayed: true };
+      case 'mismatch':
+        throw httpErrors.unprocessable('The Idempotency-Key has already been used with a different request payload.');
+      case 'in_flight':
+        throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
     }
   }
 

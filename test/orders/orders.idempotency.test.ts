@@ -64,6 +64,30 @@ describe('Idempotency-Key on POST /api/orders', () => {
     expect(await countOrders(u.id)).toBe(1);
   });
 
+  it('replays a request repeated while the first one\'s in-flight lock still holds the key', async () => {
+    const u = await t.user();
+    const key = freshKey();
+    const body = orderWith(item({ label: 'repeated at once' }));
+    const first = await t.postOrder(u, body, { 'idempotency-key': key });
+    const replay = await t.postOrder(u, body, { 'idempotency-key': key });
+    expect(replay.statusCode).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.rawPayload.equals(first.rawPayload)).toBe(true);
+    expect(await countOrders(u.id)).toBe(1);
+  });
+
+  it('refuses a different body with 422 once the lock has expired, the insert finding the key taken, and stores nothing', async () => {
+    const u = await t.user();
+    const key = freshKey();
+    expect((await t.postOrder(u, orderBody(), { 'idempotency-key': key })).statusCode).toBe(201);
+    t.clock.advance(60_000);
+    const res = await t.postOrder(u, orderWith(item({ kind: 'recurring', cost: 98 })), { 'idempotency-key': key });
+    expect(res.statusCode).toBe(422);
+    expect(await countOrders(u.id)).toBe(1);
+    // The key's lock was released with the rolled-back write: a replay of the first body still answers.
+    expect((await t.postOrder(u, orderBody(), { 'idempotency-key': key })).headers['idempotent-replayed']).toBe('true');
+  });
+
   it('scopes keys per user: another user with the same key gets their own order', async () => {
     const a = await t.user();
     const b = await t.user();

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { isDeadlock } from './errors.js';
-import { GroupCommit, runTransaction } from './group-commit.js';
+import { GroupCommit, runTransaction, type GroupCommitSettings } from './group-commit.js';
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
 import { ReadReplica, type ReplicaStatus } from './read-replica.js';
@@ -28,7 +28,11 @@ export interface Database {
   readonly dialect: Dialect;
   /** For reads and single-statement writes. */
   readonly db: Executor;
-  /** Runs `work` in a transaction. On SQLite, concurrent transactions are committed together. */
+  /**
+   * Runs `work` in a transaction. Concurrent transactions are committed together (see
+   * GroupCommit): `work` must touch the database only through `trx` and never wait for another
+   * transaction. The promise settles once the commit that holds its writes is done.
+   */
   transaction<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A short write that needs no transaction of its own. SQLite commits it together with the
@@ -54,7 +58,8 @@ export interface DatabaseOptions {
   /** Connections per pool (PostgreSQL, MySQL). */
   poolMax?: number;
   sqlite?: Omit<SqliteOptions, 'path'>;
-  groupCommit?: boolean;
+  /** false: one transaction per call. Default: group commit with GroupCommit's defaults. */
+  groupCommit?: boolean | GroupCommitSettings;
   logger?: Logger;
 }
 
@@ -69,7 +74,7 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
   const file = options.url.slice('sqlite:'.length);
   const db = openSqlite({ path: file, ...options.sqlite });
   const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
-  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, undefined, withoutFlush);
+  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, { ...settingsOf(options), concurrency: 1, withoutFlush });
   return {
     dialect: 'sqlite',
     db,
@@ -85,7 +90,11 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
   };
 }
 
-/** PostgreSQL or MySQL: a pool per URL; each transaction and write runs on a pooled connection. */
+/**
+ * PostgreSQL or MySQL: a pool per URL. Concurrent transactions are grouped into batches, each one
+ * transaction on one pooled connection; several batches (up to `concurrency`, and fewer than the
+ * pool's connections, which reads need too) are written at once. A write runs on the pool.
+ */
 function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOptions): Database {
   const open = dialect === 'postgres' ? openPostgres : openMysql;
   const pool = { poolMax: options.poolMax ?? 10, onConnectionError: (error: Error) => options.logger?.warn({ err: error }, 'database connection lost') };
@@ -95,10 +104,14 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
   if (options.readUrl !== undefined && dialectOf(options.readUrl) !== dialect) throw new Error('DATABASE_READ_URL must use the same engine as DATABASE_URL');
   const replicaDb = options.readUrl === undefined ? undefined : open({ url: options.readUrl, ...pool });
   const replica = replicaDb && new ReadReplica(replicaDb, db, options.logger);
+  const settings = settingsOf(options);
+  const concurrency = Math.max(1, Math.min(settings.concurrency ?? 4, pool.poolMax - 1));
+  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, { ...settings, concurrency, relaxedDb, retryAlone: retryDeadlocks });
   return {
     dialect,
     db,
-    transaction: (work, transactionOptions) => retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
+    transaction: (work, transactionOptions) =>
+      groupCommit ? groupCommit.run(work, transactionOptions) : retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
     write: (work, writeOptions) => work(onPool(writeOptions)),
     readStale: (work) => (replica ? replica.read(work) : work(db)),
     replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },
@@ -109,6 +122,10 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
       await Promise.all([db.destroy(), relaxedDb === db ? undefined : relaxedDb.destroy(), replicaDb?.destroy()]);
     },
   };
+}
+
+function settingsOf(options: DatabaseOptions): GroupCommitSettings {
+  return typeof options.groupCommit === 'object' ? options.groupCommit : {};
 }
 
 const DEADLOCK_ATTEMPTS = 3;

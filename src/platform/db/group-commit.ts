@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { runHooks, takeCommitHooks, trackCommitHooks } from './commit-hooks.js';
 import type { Executor, TransactionOptions, TransactionWork } from './database.js';
+import { isConnectionError } from './errors.js';
 
 interface Unit {
   work: TransactionWork<unknown>;
@@ -12,68 +13,127 @@ interface Unit {
 /** Runs `commit` (a whole transaction) with the disk flush at commit skipped. */
 export type WithoutFlush = <T>(commit: () => Promise<T>) => Promise<T>;
 
+export interface GroupCommitSettings {
+  /** Units per batch at most. Default 128. */
+  maxBatch?: number;
+  /**
+   * How long a batch that could start waits for more units (ms). Default 0: a batch is whatever
+   * queued while the batches in flight were being written, so a lone unit waits for nothing.
+   */
+  lingerMs?: number;
+  /** Batches written at once, each on a connection of its own. Default 1 (SQLite has one connection). */
+  concurrency?: number;
+}
+
+export interface GroupCommitOptions extends GroupCommitSettings {
+  /** How batches of `durable: false` units commit (SQLite: `synchronous = NORMAL` meanwhile). */
+  withoutFlush?: WithoutFlush;
+  /** Where batches of `durable: false` units run (PostgreSQL: the pool with `synchronous_commit` off). Default: `db`. */
+  relaxedDb?: Kysely<any>;
+  /** Wraps each transaction of a unit run alone: the deadlock retry of PostgreSQL and MySQL. */
+  retryAlone?: <T>(run: () => Promise<T>) => Promise<T>;
+}
+
 /**
- * Commits the transactions of concurrent callers together: units submitted while a batch is
+ * Commits the transactions of concurrent callers together: units submitted while batches are
  * being written form the next batch, which is one database transaction and one commit (one
- * fsync). Each caller's promise settles only after the commit that holds its writes.
+ * flush). Each caller's promise settles only after the commit that holds its writes.
  *
- * A unit must only touch the database through `trx`: when any unit of a batch fails, the batch
- * is rolled back and every unit is re-run in a transaction of its own, so that only the failing
- * unit sees its error.
+ * A unit must only touch the database through `trx`, and must not wait for another unit (nor
+ * open a transaction of its own): the units of a batch run one after the other.
+ *
+ * When any unit of a batch fails, the batch is rolled back and every unit is re-run in a
+ * transaction of its own, so that only the failing unit sees its error. This was chosen over a
+ * SAVEPOINT per unit: a failing unit is rare on the hot paths (validation comes first, and the
+ * idempotency claim does not raise on a taken key), while savepoints would cost two round trips
+ * per unit on every batch, give PostgreSQL a subtransaction per unit (past 64 in one transaction
+ * they overflow its subxid cache and slow every session's snapshots), and not isolate a MySQL
+ * deadlock anyway (InnoDB rolls back the whole transaction). A batch aborted to break a deadlock
+ * is thus re-run unit by unit, each under `retryAlone`.
  *
  * Units submitted with `durable: false` are batched only with each other and committed through
- * `withoutFlush`: work that can be redone does not wait for the disk, and the next durable
- * commit flushes it too.
+ * `withoutFlush` or on `relaxedDb`: work that can be redone does not wait for the disk, and the
+ * next durable commit flushes it too.
  */
 export class GroupCommit {
   private pending: Unit[] = [];
-  private draining = false;
+  private inFlight = 0;
+  private scheduled = false;
+  private lingering: NodeJS.Timeout | undefined;
+  private readonly maxBatch: number;
+  private readonly lingerMs: number;
+  private readonly concurrency: number;
+  private readonly retryAlone: <T>(run: () => Promise<T>) => Promise<T>;
 
   constructor(
     private readonly db: Kysely<any>,
-    private readonly maxBatch = 512,
-    private readonly withoutFlush?: WithoutFlush,
-  ) {}
+    private readonly options: GroupCommitOptions = {},
+  ) {
+    this.maxBatch = Math.max(1, options.maxBatch ?? 128);
+    this.lingerMs = Math.max(0, options.lingerMs ?? 0);
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.retryAlone = options.retryAlone ?? ((run) => run());
+  }
 
   run<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.draining) {
-        this.draining = true;
-        setImmediate(() => void this.drain());
+      if (this.lingering && this.pending.length >= this.maxBatch) {
+        clearTimeout(this.lingering);
+        this.lingering = undefined;
+        this.scheduled = false;
       }
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.nextBatch();
-        if (batch[0]!.durable || !this.withoutFlush) await this.commit(batch);
-        else {
-          // Callers hear back only once the connection is durable again, so that nothing they do
-          // next outside this queue can commit without its flush.
-          const outcomes: Array<() => void> = [];
-          const held = batch.map((unit) => ({
-            ...unit,
-            resolve: (value: unknown) => void outcomes.push(() => unit.resolve(value)),
-            reject: (error: unknown) => void outcomes.push(() => unit.reject(error)),
-          }));
-          try {
-            await this.withoutFlush(() => this.commit(held));
-          } catch (error) {
-            if (outcomes.length === 0) for (const unit of batch) outcomes.push(() => unit.reject(error));
-          }
-          for (const settle of outcomes) settle();
-        }
-      }
-    } finally {
-      this.draining = false;
+  /** Starts batches on the next turn of the event loop (after the linger), while a slot is free. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.concurrency || this.pending.length === 0) return;
+    this.scheduled = true;
+    const start = () => {
+      this.scheduled = false;
+      this.lingering = undefined;
+      this.startBatches();
+    };
+    if (this.lingerMs > 0 && this.pending.length < this.maxBatch) this.lingering = setTimeout(start, this.lingerMs);
+    else setImmediate(start);
+  }
+
+  private startBatches(): void {
+    while (this.inFlight < this.concurrency && this.pending.length > 0) {
+      const batch = this.nextBatch();
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
     }
   }
 
-  private commit(batch: Unit[]): Promise<void> {
-    return batch.length === 1 ? this.commitAlone(batch[0]!) : this.commitTogether(batch);
+  private async write(batch: Unit[]): Promise<void> {
+    const durable = batch[0]!.durable;
+    const db = durable ? this.db : (this.options.relaxedDb ?? this.db);
+    const withoutFlush = this.options.withoutFlush;
+    if (durable || !withoutFlush) return this.commit(db, batch);
+    // Callers hear back only once the connection is durable again, so that nothing they do
+    // next outside this queue can commit without its flush.
+    const outcomes: Array<() => void> = [];
+    const held = batch.map((unit) => ({
+      ...unit,
+      resolve: (value: unknown) => void outcomes.push(() => unit.resolve(value)),
+      reject: (error: unknown) => void outcomes.push(() => unit.reject(error)),
+    }));
+    try {
+      await withoutFlush(() => this.commit(db, held));
+    } catch (error) {
+      if (outcomes.length === 0) for (const unit of batch) outcomes.push(() => unit.reject(error));
+    }
+    for (const settle of outcomes) settle();
+  }
+
+  private commit(db: Kysely<any>, batch: Unit[]): Promise<void> {
+    return batch.length === 1 ? this.commitAlone(db, batch[0]!) : this.commitTogether(db, batch);
   }
 
   /** The units at the head of the queue that share the first one's durability, up to `maxBatch`. */
@@ -83,28 +143,33 @@ export class GroupCommit {
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
-  private async commitTogether(batch: Unit[]): Promise<void> {
+  private async commitTogether(db: Kysely<any>, batch: Unit[]): Promise<void> {
     let results: unknown[];
     let hooks: Array<() => void> = [];
+    let committing = false;
     try {
-      results = await this.db.transaction().execute(async (trx) => {
+      results = await db.transaction().execute(async (trx) => {
         trackCommitHooks(trx);
         const out: unknown[] = [];
         for (const unit of batch) out.push(await unit.work(trx));
         hooks = takeCommitHooks(trx);
+        committing = true;
         return out;
       });
-    } catch {
-      for (const unit of batch) await this.commitAlone(unit);
+    } catch (error) {
+      // A COMMIT cut off with its connection may have gone through: running the units again could
+      // apply them twice, so their callers hear of the lost connection instead.
+      if (committing && isConnectionError(error)) for (const unit of batch) unit.reject(error);
+      else for (const unit of batch) await this.commitAlone(db, unit);
       return;
     }
     runHooks(hooks);
     batch.forEach((unit, i) => unit.resolve(results[i]));
   }
 
-  private async commitAlone(unit: Unit): Promise<void> {
+  private async commitAlone(db: Kysely<any>, unit: Unit): Promise<void> {
     try {
-      unit.resolve(await runTransaction(this.db, unit.work));
+      unit.resolve(await this.retryAlone(() => runTransaction(db, unit.work)));
     } catch (error) {
       unit.reject(error);
     }

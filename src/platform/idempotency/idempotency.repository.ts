@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { executorDialect } from '../db/executor-dialect.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
@@ -10,7 +10,13 @@ const recordByKey = prepareQuery<{ scope: string; key: string }, IdempotencyReco
   tables(db).selectFrom('idempotency_keys').selectAll().where('scope', '=', param<string>('scope')).where('key', '=', param<string>('key')),
 );
 
-const insertRecord = prepareQuery<Required<Omit<NewIdempotencyRecord, 'id'>>, never>((db) =>
+const lockedRecordByKey = prepareQuery<{ scope: string; key: string }, IdempotencyRecord>((db) =>
+  tables(db).selectFrom('idempotency_keys').selectAll().where('scope', '=', param<string>('scope')).where('key', '=', param<string>('key')).forUpdate(),
+);
+
+type RecordValues = Required<Omit<NewIdempotencyRecord, 'id'>>;
+
+const insertRecord = (db: Executor) =>
   tables(db)
     .insertInto('idempotency_keys')
     .values({
@@ -22,15 +28,36 @@ const insertRecord = prepareQuery<Required<Omit<NewIdempotencyRecord, 'id'>>, ne
       response_headers: param('response_headers'),
       created_at: param('created_at'),
       expires_at: param('expires_at'),
-    }),
+    });
+
+const insertPlain = prepareQuery<RecordValues, never>(insertRecord);
+
+const insertUnlessTaken = prepareQuery<RecordValues, { id: number }>((db) =>
+  insertRecord(db)
+    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
+    .returning('id'),
 );
+
+/** MySQL: a no-op update on a taken key affects no row (the pool clears CLIENT_FOUND_ROWS). */
+const insertUnlessTakenOnMysql = prepareQuery<RecordValues, never>((db) => insertRecord(db).onDuplicateKeyUpdate({ id: sql.ref('id') }));
 
 export function findIdempotencyRecord(db: Executor, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
   return recordByKey.first(db, { scope, key });
 }
 
-export async function insertIdempotencyRecord(db: Executor, record: Required<Omit<NewIdempotencyRecord, 'id'>>): Promise<void> {
-  await insertRecord.execute(db, record);
+export async function insertIdempotencyRecord(db: Executor, record: RecordValues): Promise<void> {
+  await insertPlain.execute(db, record);
+}
+
+/** The record of a key inside a transaction, locked, as the latest committed version (MySQL's snapshot may predate it). */
+export function lockIdempotencyRecord(trx: Executor, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
+  return (executorDialect(trx) === 'sqlite' ? recordByKey : lockedRecordByKey).first(trx, { scope, key });
+}
+
+/** Inserts the record unless its (scope, key) is taken; true when this insert took it. */
+export async function insertIdempotencyRecordUnlessTaken(db: Executor, record: RecordValues): Promise<boolean> {
+  if (executorDialect(db) === 'mysql') return Number((await insertUnlessTakenOnMysql.execute(db, record)).numAffectedRows ?? 0) === 1;
+  return (await insertUnlessTaken.rows(db, record)).length === 1;
 }
 
 export async function deleteExpiredIdempotencyRecord(db: Executor, scope: string, key: string, now: number): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Database, Executor } from '../db/database.js';
 import type { Store } from '../store/store.js';
-import { deleteExpiredIdempotencyRecord, findIdempotencyRecord, insertIdempotencyRecord } from './idempotency.repository.js';
+import { deleteExpiredIdempotencyRecord, findIdempotencyRecord, insertIdempotencyRecordUnlessTaken, lockIdempotencyRecord } from './idempotency.repository.js';
 import type { IdempotencyRecord } from './idempotency.table.js';
 
 export interface StoredResponse {
@@ -10,17 +10,25 @@ export interface StoredResponse {
   headers: Record<string, string>;
 }
 
-export type IdempotencyDecision =
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'mismatch' }
-  | { kind: 'in_flight' }
-  | { kind: 'proceed'; claim: IdempotencyClaim };
+/** What to answer a request whose key is held by another. */
+export type IdempotencyRefusal = { kind: 'replay'; response: StoredResponse } | { kind: 'mismatch' } | { kind: 'in_flight' };
+
+export type IdempotencyDecision = IdempotencyRefusal | { kind: 'proceed'; claim: IdempotencyClaim };
 
 export interface IdempotencyClaim {
   scope: string;
   key: string;
   fingerprint: string;
-  replacesExpired: boolean;
+}
+
+/**
+ * Thrown by `record` when the key turned out to be held by a finished request after all (its
+ * lock had expired): the business transaction must roll back, and the caller answers `refusal`.
+ */
+export class IdempotencyKeyTaken extends Error {
+  constructor(readonly refusal: IdempotencyRefusal) {
+    super('The Idempotency-Key is held by another request');
+  }
 }
 
 export interface IdempotencyOptions {
@@ -45,6 +53,10 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
  * The Idempotency-Key protocol (draft-ietf-httpapi-idempotency-key-header): a finished response is
  * recorded in the same transaction as the business write and replayed byte for byte; a different
  * payload under the key is refused; a request still in flight holds a lock in the store.
+ *
+ * The lock is kept after the commit until it expires, so a key whose lock is free is nearly
+ * always new: the record is then looked up only when its insert, in the business transaction,
+ * finds the key taken.
  */
 export class Idempotency {
   private readonly lockTtlMs: number;
@@ -54,20 +66,16 @@ export class Idempotency {
   }
 
   async begin(scope: string, key: string, fingerprint: string): Promise<IdempotencyDecision> {
-    const existing = await this.decideFromRecord(scope, key, fingerprint);
-    if (existing.decision) return existing.decision;
-    if (!(await this.o.store.setIfAbsent(this.lockKey(scope, key), fingerprint, this.lockTtlMs))) {
-      const afterRace = await this.decideFromRecord(scope, key, fingerprint);
-      return afterRace.decision ?? { kind: 'in_flight' };
-    }
-    return { kind: 'proceed', claim: { scope, key, fingerprint, replacesExpired: existing.expired } };
+    if (await this.o.store.setIfAbsent(this.lockKey(scope, key), fingerprint, this.lockTtlMs)) return { kind: 'proceed', claim: { scope, key, fingerprint } };
+    // Held by a request in flight, or by one that finished while its lock lasts.
+    const record = await findIdempotencyRecord(this.o.database.db, scope, key);
+    return this.refusalFrom(record, fingerprint) ?? { kind: 'in_flight' };
   }
 
-  /** Records the response inside the business transaction. */
+  /** Records the response inside the business transaction; throws IdempotencyKeyTaken when another request holds the key. */
   async record(trx: Executor, claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
     const now = this.o.clock.now();
-    if (claim.replacesExpired) await deleteExpiredIdempotencyRecord(trx, claim.scope, claim.key, now);
-    await insertIdempotencyRecord(trx, {
+    const values = {
       scope: claim.scope,
       key: claim.key,
       fingerprint: claim.fingerprint,
@@ -76,7 +84,12 @@ export class Idempotency {
       response_headers: JSON.stringify(response.headers),
       created_at: now,
       expires_at: now + this.o.ttlMs,
-    });
+    };
+    if (await insertIdempotencyRecordUnlessTaken(trx, values)) return;
+    const refusal = this.refusalFrom(await lockIdempotencyRecord(trx, claim.scope, claim.key), claim.fingerprint);
+    if (refusal) throw new IdempotencyKeyTaken(refusal);
+    await deleteExpiredIdempotencyRecord(trx, claim.scope, claim.key, now);
+    if (!(await insertIdempotencyRecordUnlessTaken(trx, values))) throw new IdempotencyKeyTaken({ kind: 'in_flight' });
   }
 
   /** Frees the key of a request that did not commit, so that the client may retry at once. */
@@ -84,12 +97,11 @@ export class Idempotency {
     return this.o.store.delete(this.lockKey(claim.scope, claim.key));
   }
 
-  private async decideFromRecord(scope: string, key: string, fingerprint: string): Promise<{ decision?: IdempotencyDecision; expired: boolean }> {
-    const record = await findIdempotencyRecord(this.o.database.db, scope, key);
-    if (!record) return { expired: false };
-    if (record.expires_at <= this.o.clock.now()) return { expired: true };
-    if (record.fingerprint !== fingerprint) return { decision: { kind: 'mismatch' }, expired: false };
-    return { decision: { kind: 'replay', response: toStoredResponse(record) }, expired: false };
+  /** The answer a live record gives to `fingerprint`; undefined when there is none or it expired. */
+  private refusalFrom(record: IdempotencyRecord | undefined, fingerprint: string): IdempotencyRefusal | undefined {
+    if (!record || record.expires_at <= this.o.clock.now()) return undefined;
+    if (record.fingerprint !== fingerprint) return { kind: 'mismatch' };
+    return { kind: 'replay', response: toStoredResponse(record) };
   }
 
   private lockKey(scope: string, key: string): string {

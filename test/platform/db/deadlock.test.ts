@@ -1,37 +1,64 @@
 import { sql } from 'kysely';
 import { afterEach, expect, it } from 'vitest';
-import { createTempDatabase, SERVICE_OF, type TempDatabase } from '../../support/driver-databases.js';
+import { createDatabase, type Database } from '../../../src/platform/db/database.js';
+import type { GroupCommitSettings } from '../../../src/platform/db/group-commit.js';
+import { migrateToLatest } from '../../../src/platform/db/migrate.js';
+import { createEmptyDatabase, SERVICE_OF } from '../../support/driver-databases.js';
 import { deferred } from '../../support/driver-wait.js';
 import { describeWithServices } from '../../support/services.js';
 
 for (const dialect of ['postgres', 'mysql'] as const) {
   await describeWithServices([SERVICE_OF[dialect]], `deadlocks on ${dialect}`, () => {
-    let temp: TempDatabase | undefined;
+    let database: Database | undefined;
     afterEach(async () => {
-      await temp?.cleanup();
-      temp = undefined;
+      await database?.close();
+      database = undefined;
     });
 
-    it('runs again the transaction the engine aborted to break a deadlock, so that both commit', async () => {
-      temp = await createTempDatabase('intake-deadlock', dialect);
-      const { database } = temp;
+    async function open(groupCommit: GroupCommitSettings): Promise<Database> {
+      const empty = await createEmptyDatabase(dialect);
+      database = createDatabase({ url: empty.url, poolMax: 4, groupCommit });
+      await migrateToLatest(database);
       await database.db.insertInto('kv').values([{ key: 'a', value: '0', expires_at: null }, { key: 'b', value: '0', expires_at: null }]).execute();
+      return database;
+    }
+
+    /** Two transactions that each take one row, wait until the other holds the other row, then ask for it: a deadlock. */
+    function crossing(db: Database) {
       const locked = { a: deferred(), b: deferred() };
       let runs = 0;
-      // Each takes one row, waits until the other holds the other row, then asks for it: a deadlock.
-      const crossing = (first: 'a' | 'b', second: 'a' | 'b', value: string) =>
-        database.transaction(async (trx) => {
+      const run = (first: 'a' | 'b', second: 'a' | 'b', value: string) =>
+        db.transaction(async (trx) => {
           runs++;
           await sql`update kv set value = ${value} where ${sql.ref('key')} = ${first}`.execute(trx);
           locked[first].resolve();
           await locked[second].promise;
           await sql`update kv set value = ${value} where ${sql.ref('key')} = ${second}`.execute(trx);
         });
+      return { run, runs: () => runs };
+    }
 
-      await Promise.all([crossing('a', 'b', 'one'), crossing('b', 'a', 'two')]);
-      expect(runs).toBe(3);
-      const values = (await database.db.selectFrom('kv').select('value').orderBy('key').execute()).map((row) => row.value);
-      expect(values[0]).toBe(values[1]);
+    const values = async (db: Database) => (await db.db.selectFrom('kv').select('value').orderBy('key').execute()).map((row) => row.value);
+
+    it('runs again the transaction the engine aborted to break a deadlock, so that both commit', async () => {
+      const db = await open({ maxBatch: 1 });
+      const cross = crossing(db);
+      await Promise.all([cross.run('a', 'b', 'one'), cross.run('b', 'a', 'two')]);
+      expect(cross.runs()).toBe(3);
+      const [a, b] = await values(db);
+      expect(a).toBe(b);
+    });
+
+    it('re-runs alone the units of a batch aborted by a deadlock, and they all commit', async () => {
+      const db = await open({ maxBatch: 2, concurrency: 2 });
+      const cross = crossing(db);
+      const neighbour = (key: string) => db.transaction((trx) => trx.insertInto('kv').values({ key, value: key, expires_at: null }).execute());
+      // Two batches, [one, n1] and [two, n2], on two connections.
+      await Promise.all([cross.run('a', 'b', 'one'), neighbour('n1'), cross.run('b', 'a', 'two'), neighbour('n2')]);
+      expect(cross.runs()).toBe(3);
+      const [a, b, n1, n2] = await values(db);
+      expect(a).toBe(b);
+      expect([n1, n2]).toEqual(['n1', 'n2']);
     });
   });
 }

@@ -7,7 +7,7 @@ import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { afterCommit } from '../../../src/platform/db/commit-hooks.js';
 import type { Executor } from '../../../src/platform/db/database.js';
-import { GroupCommit, runTransaction } from '../../../src/platform/db/group-commit.js';
+import { GroupCommit, runTransaction, type WithoutFlush } from '../../../src/platform/db/group-commit.js';
 import { deferred } from '../../support/driver-wait.js';
 
 interface Tables {
@@ -108,7 +108,7 @@ describe('GroupCommit', () => {
 
   it('splits a burst into batches of at most maxBatch units', async () => {
     const { db, count, committed } = await setup();
-    const group = new GroupCommit(db, 4);
+    const group = new GroupCommit(db, { maxBatch: 4 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => group.run((trx) => insert(trx, `item-${i}`))));
     expect(count('begin')).toBe(3);
     expect(committed()).toHaveLength(10);
@@ -200,10 +200,11 @@ describe('GroupCommit', () => {
   it('batches non-durable units only with each other, through withoutFlush', async () => {
     const { db, count, committed } = await setup();
     let skipped = 0;
-    const group = new GroupCommit(db, 512, async (commit) => {
+    const withoutFlush: WithoutFlush = async (commit) => {
       skipped++;
       return commit();
-    });
+    };
+    const group = new GroupCommit(db, { withoutFlush });
     await Promise.all([
       group.run((trx) => insert(trx, 'x'), { durable: false }),
       group.run((trx) => insert(trx, 'y'), { durable: false }),
@@ -217,10 +218,11 @@ describe('GroupCommit', () => {
   it('rejects a failing non-durable unit alone, and re-runs the rest without the flush too', async () => {
     const { db, count, committed } = await setup();
     let wrapped = 0;
-    const group = new GroupCommit(db, 512, async (commit) => {
+    const withoutFlush: WithoutFlush = async (commit) => {
       wrapped++;
       return commit();
-    });
+    };
+    const group = new GroupCommit(db, { withoutFlush });
     const outcomes = await Promise.allSettled(
       ['p', 'bad', 'q'].map((name) =>
         group.run(
@@ -242,11 +244,12 @@ describe('GroupCommit', () => {
   it('answers the callers of a non-durable batch only after withoutFlush has finished', async () => {
     const { db } = await setup();
     const order: string[] = [];
-    const group = new GroupCommit(db, 512, async (commit) => {
+    const withoutFlush: WithoutFlush = async (commit) => {
       const result = await commit();
       order.push('flush restored');
       return result;
-    });
+    };
+    const group = new GroupCommit(db, { withoutFlush });
     await group.run((trx) => insert(trx, 'x'), { durable: false }).then(() => order.push('caller answered'));
     expect(order).toEqual(['flush restored', 'caller answered']);
   });
@@ -254,14 +257,15 @@ describe('GroupCommit', () => {
   it('commits a non-durable unit alone, through withoutFlush, between batches of durable ones', async () => {
     const { db, statements, committed } = await setup();
     const flushSkipped: string[] = [];
-    const group = new GroupCommit(db, 512, async (commit) => {
+    const withoutFlush: WithoutFlush = async (commit) => {
       flushSkipped.push('start');
       try {
         return await commit();
       } finally {
         flushSkipped.push('end');
       }
-    });
+    };
+    const group = new GroupCommit(db, { withoutFlush });
     await Promise.all([
       group.run((trx) => insert(trx, 'a')),
       group.run((trx) => insert(trx, 'b')),

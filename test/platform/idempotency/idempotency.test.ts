@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Idempotency, parseIdempotencyKey, type IdempotencyClaim } from '../../../src/platform/idempotency/idempotency.js';
+import { Idempotency, IdempotencyKeyTaken, parseIdempotencyKey, type IdempotencyClaim } from '../../../src/platform/idempotency/idempotency.js';
 import { deleteExpiredIdempotencyRecords } from '../../../src/platform/idempotency/idempotency.repository.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock, type ManualClock } from '../../support/driver-clock.js';
@@ -58,7 +58,7 @@ describe('Idempotency', () => {
 
   it('lets the first request proceed and holds the key while it is in flight', async () => {
     const claim = await proceed('user:1', 'k', 'fp');
-    expect(claim).toEqual({ scope: 'user:1', key: 'k', fingerprint: 'fp', replacesExpired: false });
+    expect(claim).toEqual({ scope: 'user:1', key: 'k', fingerprint: 'fp' });
     expect(await idem.begin('user:1', 'k', 'fp')).toEqual({ kind: 'in_flight' });
     expect(await idem.begin('user:1', 'k', 'other')).toEqual({ kind: 'in_flight' });
   });
@@ -108,9 +108,37 @@ describe('Idempotency', () => {
     await finish(await proceed('user:1', 'k', 'fp'));
     clock.advance(TTL);
     const claim = await proceed('user:1', 'k', 'new');
-    expect(claim.replacesExpired).toBe(true);
     await sqlite.database.transaction((trx) => idem.record(trx, claim, { ...response, body: 'second' }));
     expect(await idem.begin('user:1', 'k', 'new')).toEqual({ kind: 'replay', response: { ...response, body: 'second' } });
+  });
+
+  it('does not read the records before the transaction when the key is new', async () => {
+    const untouchable = new Proxy(sqlite.database.db, {
+      get: () => {
+        throw new Error('the records were read before the transaction');
+      },
+    });
+    const hotPath = new Idempotency({ database: { ...sqlite.database, db: untouchable }, store: new DatabaseStore(sqlite.database, clock), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
+    const decision = await hotPath.begin('user:1', 'fresh', 'fp');
+    expect(decision.kind).toBe('proceed');
+    await sqlite.database.transaction((trx) => hotPath.record(trx, (decision as { claim: IdempotencyClaim }).claim, response));
+    expect(await idem.begin('user:1', 'fresh', 'fp')).toEqual({ kind: 'replay', response });
+  });
+
+  it.each([
+    ['the same payload', 'fp', { kind: 'replay', response }],
+    ['a different payload', 'other', { kind: 'mismatch' }],
+  ])('tells a request with %s, once the first lock expired, from its insert: the transaction rolls back', async (_what, fp, refusal) => {
+    await finish(await proceed('user:1', 'k', 'fp'));
+    clock.advance(LOCK_TTL);
+    const claim = await proceed('user:1', 'k', fp);
+    const attempt = sqlite.database.transaction(async (trx) => {
+      await trx.insertInto('kv').values({ key: 'business-write', value: '1', expires_at: null }).execute();
+      await idem.record(trx, claim, { ...response, body: 'second' });
+    });
+    await expect(attempt).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+    await expect(attempt).rejects.toMatchObject({ refusal });
+    expect(await sqlite.database.db.selectFrom('kv').select('key').where('key', '=', 'business-write').execute()).toEqual([]);
   });
 
   it('sweeps expired records', async () => {
