@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import { runHooks, takeCommitHooks, trackCommitHooks } from './commit-hooks.js';
 import type { Executor, TransactionOptions, TransactionWork } from './database.js';
@@ -77,7 +78,9 @@ export class GroupCommit {
 
   run<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
+      // The unit runs later, inside whichever batch takes it: it keeps its caller's async context
+      // (the active trace span, a request's logger), not that of the batch's first caller.
+      this.pending.push({ work: AsyncResource.bind(work), durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
       if (this.lingering && this.pending.length >= this.maxBatch) {
         clearTimeout(this.lingering);
         this.lingering = undefined;
