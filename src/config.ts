@@ -48,7 +48,7 @@ export interface Config {
   jobBackoffMs: number;
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
-  /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more. */
+  /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop). */
   jobWriteBatch: { maxItems: number; lingerMs: number };
   shutdownTimeoutMs: number;
   /** Unset: the built-in simulator, in this process or at SIMULATOR_HOST:SIMULATOR_PORT. */
@@ -292,7 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
     jobWriteBatch: {
       maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),
-      lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 2, 0, 1_000),
+      lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 0, 0, 1_000),
     },
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     thirdPartyUrl: read.raw('THIRD_PARTY_URL') === undefined ? undefined : read.url('THIRD_PARTY_URL', ''),

@@ -3,11 +3,14 @@ import type { Database, Executor } from './database.js';
 export interface WriteBatchLimits {
   /** Most items written together; 1 writes each item alone, at once. */
   maxItems: number;
-  /** How long the first item of a batch waits for others to join it. */
+  /**
+   * How long the first item of a batch waits for others to join it. 0: until the event loop's
+   * next turn; items that arrive while a batch is being written still form the next batch.
+   */
   lingerMs: number;
 }
 
-export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 2 };
+export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
 
 export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
   database: Database;
@@ -36,7 +39,7 @@ interface Pending<I, R> {
  */
 export class WriteBatcher<I, R> {
   private pending: Array<Pending<I, R>> = [];
-  private timer: NodeJS.Timeout | undefined;
+  private cancelLinger: (() => void) | undefined;
   private writing: Promise<void> | undefined;
 
   constructor(private readonly o: WriteBatcherOptions<I, R>) {}
@@ -47,7 +50,7 @@ export class WriteBatcher<I, R> {
       this.pending.push({ item, resolve, reject });
       if (this.writing) return;
       if (this.pending.length >= this.o.maxItems) this.startWriting();
-      else this.timer ??= setTimeout(() => this.startWriting(), this.o.lingerMs);
+      else this.cancelLinger ??= this.linger();
     });
   }
 
@@ -57,9 +60,18 @@ export class WriteBatcher<I, R> {
     while (this.writing) await this.writing;
   }
 
+  private linger(): () => void {
+    if (this.o.lingerMs > 0) {
+      const timer = setTimeout(() => this.startWriting(), this.o.lingerMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => this.startWriting());
+    return () => clearImmediate(immediate);
+  }
+
   private startWriting(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelLinger?.();
+    this.cancelLinger = undefined;
     this.writing = this.drain().finally(() => (this.writing = undefined));
   }
 
