@@ -50,6 +50,8 @@ export interface Config {
   jobBackoffMs: number;
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
+  /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop). */
+  jobWriteBatch: { maxItems: number; lingerMs: number };
   shutdownTimeoutMs: number;
   /** Unset: the built-in simulator, in this process or at SIMULATOR_HOST:SIMULATOR_PORT. */
   thirdPartyUrl: string | undefined;
@@ -297,6 +299,10 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
+    jobWriteBatch: {
+      maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),
+      lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 0, 0, 1_000),
+    },
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     thirdPartyUrl: read.raw('THIRD_PARTY_URL') === undefined ? undefined : read.url('THIRD_PARTY_URL', ''),
     thirdPartyTimeoutMs: read.int('THIRD_PARTY_TIMEOUT_MS', 60_000, 1, 600_000),

@@ -112,7 +112,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
-  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics) };
+  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics), writeBatch: container.config.jobWriteBatch };
   const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, files: container.imageFiles, images: container.config.images, metrics: container.metrics });
   const registry = new JobRegistry()
     // A completion lost in a crash runs the job again, which finds its item completed and stops.

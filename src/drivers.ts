@@ -68,7 +68,7 @@ function createDriverQueue(config: Config, deps: QueueDeps): { queue: Queue; out
     clock: deps.clock,
     random: deps.random,
   };
-  if (config.queueDriver === 'database') return { queue: new DatabaseQueue({ ...common, database: deps.database, leaseMs: config.jobLeaseMs }) };
+  if (config.queueDriver === 'database') return { queue: new DatabaseQueue({ ...common, database: deps.database, leaseMs: config.jobLeaseMs, completionBatch: config.jobWriteBatch }) };
   const broker = new AmqpQueue({
     ...common,
     url: config.amqpUrl!,

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
+import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
-import { failUnfinishedItem, startItemDispatch, updateItemStatus } from './orders.repository.js';
+import { ItemStatusBatcher } from './item-status.batcher.js';
+import { failUnfinishedItem } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
 import { ThirdPartyUnreachableError, type ThirdPartyClient, type ThirdPartyOrder } from './third-party.client.js';
 
@@ -14,6 +16,8 @@ export interface IntegrationDeps {
   clock: Clock;
   logger: Logger;
   metrics?: ThirdPartyMetrics;
+  /** Item writes of concurrent jobs are batched within these bounds; unset: each is written alone. */
+  writeBatch?: WriteBatchLimits;
 }
 
 export interface ThirdPartyMetrics {
@@ -74,12 +78,11 @@ function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
  * completed item is never sent again, and every attempt carries the same Idempotency-Key.
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
+  const items = new ItemStatusBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 });
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
-    // Lost in a crash, `processing` leaves the item `received`: the job runs again either way.
-    const item = await deps.database.write((db) => startItemDispatch(db, itemId, deps.clock.now()), { durable: false });
+    const item = await items.startDispatch(itemId);
     if (!item) return;
-    const record = (status: ItemStatus, details?: ItemDetails) =>
-      deps.database.write((db) => updateItemStatus(db, itemId, status, details && JSON.stringify(details), deps.clock.now()));
+    const record = (status: ItemStatus, details: ItemDetails) => items.record({ itemId, status, details: JSON.stringify(details) });
 
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
 import { BulkInsert } from '../platform/db/bulk-insert.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
@@ -84,28 +84,46 @@ export interface ItemForDispatch {
 
 /**
  * Marks the item `processing` unless it is completed, and returns what the third party is sent;
- * undefined when there is nothing to send. One statement where the engine has RETURNING.
+ * undefined when there is nothing to send.
  */
 export async function startItemDispatch(db: Executor, itemId: number, now: number): Promise<ItemForDispatch | undefined> {
+  return (await startItemsDispatch(db, [itemId], now))[0];
+}
+
+/**
+ * `startItemDispatch` for many items: one statement where the engine has RETURNING. Returns the
+ * items that are to be sent, in no particular order.
+ */
+export async function startItemsDispatch(db: Executor, itemIds: readonly number[], now: number): Promise<ItemForDispatch[]> {
+  if (itemIds.length === 0) return [];
+  const ids = [...new Set(itemIds)];
   if (!supportsReturning(db)) {
-    const item = await tables(db)
+    const items = await tables(db)
       .selectFrom('order_items')
       .innerJoin('orders', 'orders.id', 'order_items.order_id')
       .select(['order_items.id', 'order_items.label', 'order_items.cost_cents', 'orders.created_at as order_created_at'])
-      .where('order_items.id', '=', itemId)
+      .where('order_items.id', 'in', ids)
       .where('order_items.status', '!=', 'completed')
-      .executeTakeFirst();
-    if (item) await updateItemStatus(db, itemId, 'processing', undefined, now);
-    return item;
+      .execute();
+    if (items.length > 0) await markItemsProcessing(db, items.map((item) => item.id), now);
+    return items.map(toDispatch);
   }
-  const row = await tables(db)
+  const rows = await tables(db)
     .updateTable('order_items')
     .set({ status: 'processing', updated_at: now })
-    .where('id', '=', itemId)
+    .where('id', 'in', ids)
     .where('status', '!=', 'completed')
     .returning((eb) => ['id', 'label', 'cost_cents', eb.selectFrom('orders').select('orders.created_at').whereRef('orders.id', '=', 'order_items.order_id').as('order_created_at')])
-    .executeTakeFirst();
-  return row && { id: row.id, label: row.label, cost_cents: row.cost_cents, order_created_at: Number(row.order_created_at) };
+    .execute();
+  return rows.map(toDispatch);
+}
+
+function toDispatch(row: { id: number; label: string; cost_cents: number; order_created_at: unknown }): ItemForDispatch {
+  return { id: Number(row.id), label: row.label, cost_cents: Number(row.cost_cents), order_created_at: Number(row.order_created_at) };
+}
+
+async function markItemsProcessing(db: Executor, ids: number[], now: number): Promise<void> {
+  await tables(db).updateTable('order_items').set({ status: 'processing', updated_at: now }).where('id', 'in', ids).where('status', '!=', 'completed').execute();
 }
 
 /** Marks an item failed unless it already reached an outcome; true when it changed. */
@@ -128,4 +146,35 @@ export async function updateItemStatus(db: Executor, itemId: number, status: Ite
     .where('status', '!=', 'completed')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+export interface ItemStatusChange {
+  itemId: number;
+  status: ItemStatus;
+  /** JSON of the third-party outcome. */
+  details: string;
+}
+
+/**
+ * `updateItemStatus` for many items in one statement (each item's status and details picked by a
+ * CASE on its id). An item must appear at most once.
+ */
+export async function updateItemsStatus(db: Executor, changes: readonly ItemStatusChange[], now: number): Promise<void> {
+  if (changes.length === 0) return;
+  if (changes.length === 1) {
+    const [change] = changes;
+    await updateItemStatus(db, change!.itemId, change!.status, change!.details, now);
+    return;
+  }
+  const byId = <T extends string>(column: 'status' | 'details', value: (change: ItemStatusChange) => T) =>
+    sql<T>`case ${sql.ref('id')} ${sql.join(
+      changes.map((change) => sql`when ${change.itemId} then ${value(change)}`),
+      sql` `,
+    )} else ${sql.ref(column)} end`;
+  await tables(db)
+    .updateTable('order_items')
+    .set({ status: byId('status', (c) => c.status), details: byId('details', (c) => c.details), updated_at: now })
+    .where('id', 'in', changes.map((change) => change.itemId))
+    .where('status', '!=', 'completed')
+    .execute();
 }

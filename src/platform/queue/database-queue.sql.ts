@@ -100,8 +100,10 @@ async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<JobRow
   });
 }
 
-export async function deleteCompletedJob(db: Executor, id: number, lockedBy: string): Promise<void> {
-  await tables(db).deleteFrom('jobs').where('id', '=', id).where('locked_by', '=', lockedBy).execute();
+/** Finished jobs that this worker still holds, in one statement. */
+export async function deleteCompletedJobs(db: Executor, ids: readonly number[], lockedBy: string): Promise<void> {
+  if (ids.length === 0) return;
+  await tables(db).deleteFrom('jobs').where('id', 'in', ids).where('locked_by', '=', lockedBy).execute();
 }
 
 export async function rescheduleJob(db: Executor, id: number, lockedBy: string, availableAt: number, error: string, now: number): Promise<void> {

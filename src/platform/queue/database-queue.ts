@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { systemClock, systemRandom, type Clock, type Random } from '../clock.js';
 import { afterCommit } from '../db/commit-hooks.js';
 import type { Database, Executor } from '../db/database.js';
+import { DEFAULT_WRITE_BATCH, type WriteBatchLimits } from '../db/write-batcher.js';
 import { DatabaseWorker } from './database-worker.js';
 import * as jobsSql from './database-queue.sql.js';
 import {
@@ -30,6 +31,8 @@ export interface DatabaseQueueOptions {
   random?: Random;
   /** Longest pause between polls of an idle queue. */
   maxIdleMs?: number;
+  /** Bounds of the batches in which a worker deletes its finished jobs. */
+  completionBatch?: WriteBatchLimits;
 }
 
 /** The `jobs` table as a queue: claims by priority then FIFO, leases, retries and parking. */
@@ -84,6 +87,7 @@ export class DatabaseQueue implements Queue {
       concurrency: options.concurrency,
       prefetch: options.prefetch ?? 0,
       durableCompletions: options.durableCompletions ?? true,
+      completionBatch: this.options.completionBatch ?? DEFAULT_WRITE_BATCH,
       backoff: options.backoff ?? this.options.defaultBackoff,
       database: this.options.database,
       logger: this.options.logger.child({ queue }),

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../clock.js';
 import type { Database } from '../db/database.js';
+import { WriteBatcher, type WriteBatchLimits } from '../db/write-batcher.js';
 import { retryDelayMs } from './backoff.js';
 import * as jobsSql from './database-queue.sql.js';
 import type { JobRow } from './jobs.table.js';
@@ -15,6 +16,8 @@ export interface DatabaseWorkerOptions {
   concurrency: number;
   prefetch: number;
   durableCompletions: boolean;
+  /** Finished jobs are deleted together, in batches of these bounds. */
+  completionBatch: WriteBatchLimits;
   backoff: BackoffPolicy;
   database: Database;
   logger: Logger;
@@ -38,7 +41,8 @@ interface InFlight {
 /**
  * Polls one queue: claims as many jobs as it has free slots, runs them concurrently, keeps
  * their leases alive while they run and records each outcome. Idle polling backs off up to
- * `maxIdleMs`; an enqueue in this process wakes it at once.
+ * `maxIdleMs`; an enqueue in this process wakes it at once. Finished jobs are deleted in batches:
+ * a job's slot is freed only once the statement that deletes it has committed.
  */
 export class DatabaseWorker implements Worker {
   private readonly lockedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -51,8 +55,19 @@ export class DatabaseWorker implements Worker {
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastReclaim = 0;
+  private readonly completions: WriteBatcher<number, void>;
 
-  constructor(private readonly o: DatabaseWorkerOptions) {}
+  constructor(private readonly o: DatabaseWorkerOptions) {
+    this.completions = new WriteBatcher<number, void>({
+      ...o.completionBatch,
+      database: o.database,
+      durable: o.durableCompletions,
+      write: async (db, ids) => {
+        await jobsSql.deleteCompletedJobs(db, ids, this.lockedBy);
+        return ids.map(() => undefined);
+      },
+    });
+  }
 
   start(): void {
     this.running = true;
@@ -165,7 +180,7 @@ export class DatabaseWorker implements Worker {
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
       });
-      await this.o.database.write((db) => jobsSql.deleteCompletedJob(db, job.id, this.lockedBy), { durable: this.o.durableCompletions });
+      await this.completions.submit(job.id);
     } catch (error) {
       await this.recordFailure(job, error, log).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');

@@ -1,9 +1,10 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../../src/platform/db/database.js';
 import { DatabaseQueue, type DatabaseQueueOptions } from '../../../src/platform/queue/database-queue.js';
 import type { DatabaseWorker } from '../../../src/platform/queue/database-worker.js';
 import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
-import { deferred, waitFor } from '../../support/driver-wait.js';
+import { deferred, sleep, waitFor } from '../../support/driver-wait.js';
 import { queueContract } from './queue.contract.js';
 
 function databaseQueue(sqlite: TempDatabase, options: Partial<DatabaseQueueOptions> = {}): DatabaseQueue {
@@ -66,5 +67,31 @@ describe('database queue driver', () => {
     } finally {
       hang.resolve();
     }
+  });
+
+  it('deletes the jobs that finish together in one write, each only after its handler returned', async () => {
+    sqlite = await createTempDatabase('intake-queue');
+    const real = sqlite.database;
+    const commit = deferred();
+    let durableWrites = 0;
+    const held: Database = {
+      ...real,
+      write: async (work, options) => {
+        if (options?.durable === false) return real.write(work, options);
+        durableWrites += 1;
+        await commit.promise;
+        return real.write(work, options);
+      },
+    };
+    queue = databaseQueue(sqlite, { database: held, completionBatch: { maxItems: 64, lingerMs: 200 } });
+    await queue.enqueueMany('q', Array.from({ length: 6 }, (_, i) => ({ payload: { n: i } })));
+    let returned = 0;
+    queue.work('q', async () => void (returned += 1), { concurrency: 6 });
+    await waitFor(() => returned === 6, 5_000, 'every handler to return');
+    await sleep(300);
+    expect((await queue.stats('q')).counts.active).toBe(6);
+    commit.resolve();
+    await waitFor(async () => (await queue!.stats('q')).counts.active === 0, 5_000, 'the jobs to be deleted');
+    expect(durableWrites).toBe(1);
   });
 });

@@ -1,0 +1,57 @@
+import type { Clock } from '../platform/clock.js';
+import type { Database } from '../platform/db/database.js';
+import { WriteBatcher, type WriteBatchLimits } from '../platform/db/write-batcher.js';
+import { startItemsDispatch, updateItemsStatus, type ItemForDispatch, type ItemStatusChange } from './orders.repository.js';
+
+/**
+ * The item writes of concurrent integration jobs, batched: `processing` marks go in one statement
+ * per batch, and so do outcomes with their details. Each call resolves only once the statement
+ * holding it has committed.
+ */
+export class ItemStatusBatcher {
+  private readonly dispatches: WriteBatcher<number, ItemForDispatch | undefined>;
+  private readonly outcomes: WriteBatcher<ItemStatusChange, void>;
+
+  constructor(database: Database, clock: Clock, limits: WriteBatchLimits) {
+    this.dispatches = new WriteBatcher({
+      ...limits,
+      database,
+      // Lost in a crash, `processing` leaves the item `received`: the job runs again either way.
+      durable: false,
+      write: async (db, itemIds) => {
+        const found = new Map((await startItemsDispatch(db, itemIds, clock.now())).map((item) => [item.id, item]));
+        return itemIds.map((id) => found.get(Number(id)));
+      },
+    });
+    this.outcomes = new WriteBatcher<ItemStatusChange, void>({
+      ...limits,
+      database,
+      write: async (db, changes) => {
+        await updateItemsStatus(db, lastChangeOfEachItem(changes), clock.now());
+        return changes.map(() => undefined);
+      },
+    });
+  }
+
+  /** Marks the item `processing` unless it is completed; undefined when there is nothing to send. */
+  startDispatch(itemId: number): Promise<ItemForDispatch | undefined> {
+    return this.dispatches.submit(itemId);
+  }
+
+  /** Records an outcome unless the item is already completed. */
+  record(change: ItemStatusChange): Promise<void> {
+    return this.outcomes.submit(change);
+  }
+}
+
+/**
+ * Two deliveries of one item's job may finish in one batch. Written one after the other, the
+ * later would win unless the earlier completed the item, which never changes again.
+ */
+function lastChangeOfEachItem(changes: readonly ItemStatusChange[]): ItemStatusChange[] {
+  const byItem = new Map<number, ItemStatusChange>();
+  for (const change of changes) {
+    if (byItem.get(change.itemId)?.status !== 'completed') byItem.set(change.itemId, change);
+  }
+  return [...byItem.values()];
+}

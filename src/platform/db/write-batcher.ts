@@ -1,0 +1,103 @@
+import type { Database, Executor } from './database.js';
+
+export interface WriteBatchLimits {
+  /** Most items written together; 1 writes each item alone, at once. */
+  maxItems: number;
+  /**
+   * How long the first item of a batch waits for others to join it. 0: until the event loop's
+   * next turn; items that arrive while a batch is being written still form the next batch.
+   */
+  lingerMs: number;
+}
+
+export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
+
+export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
+  database: Database;
+  /**
+   * Writes every item (in one statement where it can) and returns each item's result, in the
+   * order of `items`. It runs as one `database.write`, so it must use only `db`.
+   */
+  write: (db: Executor, items: I[]) => Promise<R[]>;
+  /** As for `database.write`; default true. */
+  durable?: boolean;
+}
+
+interface Pending<I, R> {
+  item: I;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Write-behind for small writes of concurrent callers: items submitted within `lingerMs` of each
+ * other (or while the previous batch is being written) are written together, up to `maxItems`.
+ * Each caller's promise settles only after the write that holds its item has committed.
+ *
+ * When a batch fails, each of its items is written again alone, so that only the items that fail
+ * on their own see an error.
+ */
+export class WriteBatcher<I, R> {
+  private pending: Array<Pending<I, R>> = [];
+  private cancelLinger: (() => void) | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly o: WriteBatcherOptions<I, R>) {}
+
+  submit(item: I): Promise<R> {
+    if (this.o.maxItems <= 1) return this.writeAlone(item);
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (this.writing) return;
+      if (this.pending.length >= this.o.maxItems) this.startWriting();
+      else this.cancelLinger ??= this.linger();
+    });
+  }
+
+  /** Resolves once every item submitted so far has been written (or has failed). */
+  async flush(): Promise<void> {
+    if (this.pending.length > 0 && !this.writing) this.startWriting();
+    while (this.writing) await this.writing;
+  }
+
+  private linger(): () => void {
+    if (this.o.lingerMs > 0) {
+      const timer = setTimeout(() => this.startWriting(), this.o.lingerMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => this.startWriting());
+    return () => clearImmediate(immediate);
+  }
+
+  private startWriting(): void {
+    this.cancelLinger?.();
+    this.cancelLinger = undefined;
+    this.writing = this.drain().finally(() => (this.writing = undefined));
+  }
+
+  /** Items that arrive while a batch is written have waited long enough: they go next, at once. */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.writeBatch(this.pending.splice(0, this.o.maxItems));
+  }
+
+  private async writeBatch(batch: Array<Pending<I, R>>): Promise<void> {
+    if (batch.length === 1) {
+      const [one] = batch;
+      await this.writeAlone(one!.item).then(one!.resolve, one!.reject);
+      return;
+    }
+    let results: R[];
+    try {
+      results = await this.o.database.write((db) => this.o.write(db, batch.map((p) => p.item)), { durable: this.o.durable ?? true });
+    } catch {
+      await Promise.all(batch.map((p) => this.writeAlone(p.item).then(p.resolve, p.reject)));
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  private async writeAlone(item: I): Promise<R> {
+    const [result] = await this.o.database.write((db) => this.o.write(db, [item]), { durable: this.o.durable ?? true });
+    return result!;
+  }
+}

@@ -1,0 +1,112 @@
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Database, Executor } from '../../../src/platform/db/database.js';
+import { WriteBatcher, type WriteBatchLimits } from '../../../src/platform/db/write-batcher.js';
+import type { KvTable } from '../../../src/platform/store/kv.table.js';
+import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
+import { deferred } from '../../support/driver-wait.js';
+
+type Kv = Kysely<{ kv: KvTable }>;
+
+describe('WriteBatcher', () => {
+  let handle: TempDatabase;
+  /** The keys of each write, in order. */
+  let writes: string[][];
+  const stored = async () => (await (handle.database.db as Kv).selectFrom('kv').select('key').orderBy('key').execute()).map((r) => r.key);
+
+  beforeEach(async () => {
+    handle = await createTempDatabase('intake-write-batcher');
+    writes = [];
+  });
+  afterEach(() => handle.cleanup());
+
+  /** Inserts each submitted key into `kv` with one multi-row INSERT per batch, resolving to the key upper-cased. */
+  function batcher(limits: WriteBatchLimits, database: Database = handle.database) {
+    return new WriteBatcher<string, string>({
+      ...limits,
+      database,
+      write: async (db: Executor, keys) => {
+        writes.push(keys);
+        await (db as Kv)
+          .insertInto('kv')
+          .values(keys.map((key) => ({ key, value: 'v', expires_at: null })))
+          .execute();
+        return keys.map((key) => key.toUpperCase());
+      },
+    });
+  }
+
+  it.each([0, 5])('writes the items of concurrent callers in one statement, and hands each caller its own result (linger %i ms)', async (lingerMs) => {
+    const shared = batcher({ maxItems: 64, lingerMs });
+    expect(await Promise.all(['f', 'g', 'h'].map((key) => shared.submit(key)))).toEqual(['F', 'G', 'H']);
+    expect(writes).toEqual([['f', 'g', 'h']]);
+    expect(await stored()).toEqual(['f', 'g', 'h']);
+  });
+
+  it('writes a full batch at once, without waiting for the linger, and never more than maxItems together', async () => {
+    const shared = batcher({ maxItems: 4, lingerMs: 60_000 });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    await Promise.all(keys.map((key) => shared.submit(key)));
+    expect(writes.map((batch) => batch.length)).toEqual([4, 4, 2]);
+    expect(await stored()).toEqual(keys);
+  });
+
+  it('writes each item alone and at once with maxItems 1', async () => {
+    const alone = batcher({ maxItems: 1, lingerMs: 60_000 });
+    await Promise.all(['x', 'y'].map((key) => alone.submit(key)));
+    expect(writes).toEqual([['x'], ['y']]);
+  });
+
+  it('fails only the item that fails on its own: its neighbours in the batch commit', async () => {
+    await (handle.database.db as Kv).insertInto('kv').values({ key: 'taken', value: 'first', expires_at: null }).execute();
+    const shared = batcher({ maxItems: 64, lingerMs: 5 });
+    const outcomes = await Promise.allSettled(['n1', 'taken', 'n2', 'n3'].map((key) => shared.submit(key)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value)).toEqual(['N1', 'N2', 'N3']);
+    // The batch was tried together first; then each item alone (SQLite's group commit may retry too).
+    expect(writes[0]).toEqual(['n1', 'taken', 'n2', 'n3']);
+    expect(writes.filter((batch) => batch.length === 1).map(([key]) => key)).toEqual(expect.arrayContaining(['n1', 'taken', 'n2', 'n3']));
+    expect(await stored()).toEqual(['n1', 'n2', 'n3', 'taken']);
+    const kept = await (handle.database.db as Kv).selectFrom('kv').select('value').where('key', '=', 'taken').executeTakeFirstOrThrow();
+    expect(kept.value).toBe('first');
+  });
+
+  it('resolves no caller before the write holding its item has returned, committed', async () => {
+    const commit = deferred();
+    const held: Database = {
+      ...handle.database,
+      write: async (work, options) => {
+        const result = await handle.database.write(work, options);
+        await commit.promise;
+        return result;
+      },
+    };
+    const shared = batcher({ maxItems: 64, lingerMs: 1 }, held);
+    const settled: string[] = [];
+    const calls = ['p', 'q'].map((key) => shared.submit(key).then((result) => void settled.push(result)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(writes).toEqual([['p', 'q']]);
+    expect(settled).toEqual([]);
+    commit.resolve();
+    await Promise.all(calls);
+    expect(settled).toEqual(['P', 'Q']);
+    expect(await stored()).toEqual(['p', 'q']);
+  });
+
+  it('forms the next batch of the items that arrive while one is being written', async () => {
+    const shared = batcher({ maxItems: 64, lingerMs: 0 });
+    const first = shared.submit('r1');
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = ['r2', 'r3', 'r4'].map((key) => shared.submit(key));
+    await Promise.all([first, ...rest]);
+    expect(writes).toEqual([['r1'], ['r2', 'r3', 'r4']]);
+  });
+
+  it('flush() waits for every item submitted so far', async () => {
+    const shared = batcher({ maxItems: 64, lingerMs: 60_000 });
+    const call = shared.submit('z');
+    await shared.flush();
+    expect(await stored()).toEqual(['z']);
+    await expect(call).resolves.toBe('Z');
+  });
+});
