@@ -72,7 +72,12 @@ export class WriteBatcher<I, R> {
   private startWriting(): void {
     this.cancelLinger?.();
     this.cancelLinger = undefined;
-    this.writing = this.drain().finally(() => (this.writing = undefined));
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      // An item submitted after the drain's last look but before this callback found `writing`
+      // set and left it to the drain: it must not be stranded.
+      if (this.pending.length > 0) this.startWriting();
+    });
   }
 
   /** Items that arrive while a batch is written have waited long enough: they go next, at once. */

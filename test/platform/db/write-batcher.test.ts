@@ -102,6 +102,17 @@ describe('WriteBatcher', () => {
     expect(writes).toEqual([['r1'], ['r2', 'r3', 'r4']]);
   });
 
+  it('strands no item submitted in the microtasks between the end of a batch and the next (found under load: a job never finished)', async () => {
+    const shared = batcher({ maxItems: 64, lingerMs: 0 });
+    for (let ticks = 0; ticks < 12; ticks++) {
+      await shared.submit(`s${ticks}-a`);
+      for (let i = 0; i < ticks; i++) await Promise.resolve();
+      const late = shared.submit(`s${ticks}-b`);
+      const outcome = await Promise.race([late, new Promise((resolve) => setTimeout(() => resolve('stranded'), 2_000))]);
+      expect(outcome, `submitted ${ticks} microtasks after the batch`).toBe(`S${ticks}-B`);
+    }
+  });
+
   it('flush() waits for every item submitted so far', async () => {
     const shared = batcher({ maxItems: 64, lingerMs: 60_000 });
     const call = shared.submit('z');
