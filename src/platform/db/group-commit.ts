@@ -109,7 +109,9 @@ export class GroupCommit {
       this.inFlight++;
       void this.write(batch).finally(() => {
         this.inFlight--;
-        this.schedule();
+        // Units that arrived while this batch was written have waited long enough: they go at once.
+        if (this.lingering === undefined) this.startBatches();
+        else this.schedule();
       });
     }
   }
