@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import { sha256Hex } from '../../platform/canonical-json.js';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables } from '../catalog.tables.js';
+import { memoizedUrlHash } from '../images/images.repository.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
 import { pornstarColumns } from './feed.repository.js';
 
@@ -60,9 +60,7 @@ export async function insertPendingPornstars(db: Executor, runId: number, items:
     ),
   );
   const thumbnailIds = new Map(thumbnails.map((row) => [`${row.pornstar_id}:${row.type}`, row.id]));
-  // An item's thumbnails usually share one URL: hash each distinct URL once.
-  const hashes = new Map<string, string>();
-  const hashOf = (url: string) => hashes.get(url) ?? hashes.set(url, sha256Hex(url)).get(url)!;
+  const hashOf = memoizedUrlHash();
   await thumbnailUrlInsert.insert(
     db,
     items.flatMap(({ item }) =>

@@ -1,9 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import { sha256Hex } from '../../platform/canonical-json.js';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
 import { executorDialect } from '../../platform/db/executor-dialect.js';
 import { searchKey } from '../../platform/search-key.js';
+import { memoizedUrlHash } from '../images/images.repository.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
 import { pornstarColumns, type PornstarColumns } from './feed.repository.js';
 
@@ -51,9 +51,7 @@ export async function stageItems(db: Executor, items: readonly StagedItem[], now
     db,
     withChildren.flatMap(({ item }) => item.thumbnails.map((t) => ({ external_id: item.externalId, type: t.type, width: t.width, height: t.height }))),
   );
-  // An item's thumbnails usually share one URL: hash each distinct URL once.
-  const hashes = new Map<string, string>();
-  const hashOf = (url: string) => hashes.get(url) ?? hashes.set(url, sha256Hex(url)).get(url)!;
+  const hashOf = memoizedUrlHash();
   await urlStage.insert(
     db,
     withChildren.flatMap(({ item }) => item.thumbnails.flatMap((t) => t.urls.map((url) => ({ external_id: item.externalId, type: t.type, url, url_hash: hashOf(url) })))),

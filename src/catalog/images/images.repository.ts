@@ -12,6 +12,12 @@ export function urlHash(url: string): string {
   return sha256Hex(url);
 }
 
+/** `urlHash` that hashes each distinct URL once: a feed item's thumbnails usually share one URL. */
+export function memoizedUrlHash(): (url: string) => string {
+  const hashes = new Map<string, string>();
+  return (url) => hashes.get(url) ?? hashes.set(url, urlHash(url)).get(url)!;
+}
+
 interface ClaimParams extends Record<string, unknown> {
   url: string;
   url_hash: string;

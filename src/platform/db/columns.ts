@@ -1,4 +1,4 @@
-import { sql, type ColumnDataType, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression } from 'kysely';
+import { sql, type ColumnDataType, type Kysely, type ColumnDefinitionBuilder, type CreateTableBuilder, type Expression } from 'kysely';
 
 type DataTypeExpression = ColumnDataType | Expression<unknown>;
 import type { Dialect } from './database.js';
@@ -48,6 +48,11 @@ export function columnTypes(dialect: Dialect) {
       dialect === 'sqlite' ? (c) => c.generatedAlwaysAs(expression) : (c) => c.generatedAlwaysAs(expression).stored(),
     /** MySQL has no partial (filtered) indexes. */
     partialIndexes: dialect !== 'mysql',
+    /** Drops an index of `table`: MySQL names the table of the index it drops; the others refuse the clause. */
+    dropIndex: (db: Kysely<any>, name: string, table: string): Promise<unknown> => {
+      const drop = db.schema.dropIndex(name);
+      return (dialect === 'mysql' ? drop.on(table) : drop).execute();
+    },
   };
 }
 

@@ -26,19 +26,13 @@ export const thumbnailSource = (t: ColumnTypes): Migration => ({
       .execute();
     await db.schema.createIndex('pornstar_thumbnails_feed_uq').on('pornstar_thumbnails').columns(['pornstar_id', 'feed_type']).unique().execute();
     // Dropped after the new one exists: on MySQL the foreign key on pornstar_id needs an index that starts with it.
-    await dropIndex(db, t, 'pornstar_thumbnails_uq');
+    await t.dropIndex(db, 'pornstar_thumbnails_uq', 'pornstar_thumbnails');
   },
   async down(db: Kysely<any>) {
     // Fails while a pornstar has two thumbnails of one type: delete the api duplicates first.
     await db.schema.createIndex('pornstar_thumbnails_uq').on('pornstar_thumbnails').columns(['pornstar_id', 'type']).unique().execute();
-    await dropIndex(db, t, 'pornstar_thumbnails_feed_uq');
+    await t.dropIndex(db, 'pornstar_thumbnails_feed_uq', 'pornstar_thumbnails');
     await db.schema.alterTable('pornstar_thumbnails').dropColumn('feed_type').execute();
     await db.schema.alterTable('pornstar_thumbnails').dropColumn('source').execute();
   },
 });
-
-/** MySQL (the engine without partial indexes) names the table of the index it drops; the others refuse the clause. */
-function dropIndex(db: Kysely<any>, t: ColumnTypes, name: string): Promise<unknown> {
-  const drop = db.schema.dropIndex(name);
-  return (t.partialIndexes ? drop : drop.on('pornstar_thumbnails')).execute();
-}

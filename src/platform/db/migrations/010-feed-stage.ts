@@ -89,14 +89,8 @@ export const feedStageTables = (t: ColumnTypes): Migration => ({
     for (const table of ['feed_stage_thumbnail_urls', 'feed_stage_thumbnails', 'feed_stage_aliases', 'feed_stage_pornstars']) {
       await db.schema.dropTable(table).execute();
     }
-    await dropPendingIndex(db, t);
+    await t.dropIndex(db, 'pornstars_pending_idx', 'pornstars');
     await db.schema.alterTable('pornstars').dropColumn('children_hash').execute();
     await db.schema.alterTable('pornstars').dropColumn('pending_run_id').execute();
   },
 });
-
-/** MySQL (the engine without partial indexes) names the table of the index it drops; the others refuse the clause. */
-function dropPendingIndex(db: Kysely<any>, t: ColumnTypes): Promise<unknown> {
-  const drop = db.schema.dropIndex('pornstars_pending_idx');
-  return (t.partialIndexes ? drop : drop.on('pornstars')).execute();
-}
