@@ -27,10 +27,16 @@ export interface Server {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** BENCH_CPU_PROF_DIR: every server the benchmark starts writes a `--cpu-prof` profile there when it exits. */
+function profilerArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts `node <script>` listening on PORT and waits until `GET /health` answers 200. */
 export async function startServer(name: string, script: string, env: Record<string, string>, timeoutMs = 30_000): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...profilerArgs(), script], {
     env: { ...process.env, HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

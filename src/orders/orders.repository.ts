@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
 import { BulkInsert } from '../platform/db/bulk-insert.js';
+import { coalesced } from '../platform/db/coalesce.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertedId, supportsReturning } from '../platform/db/returning.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
@@ -24,20 +25,47 @@ const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) => {
   return supportsReturning(db) ? insert.returningAll() : insert;
 });
 
+const ORDER_COLUMNS = ['user_id', 'client_identity', 'client_contact_point', 'content_hash', 'created_at', 'updated_at'] as const;
+const insertOrderRows = new BulkInsert<NewOrder, OrderRow>('orders', ORDER_COLUMNS, { returning: ['id', ...ORDER_COLUMNS], maxRows: 128 });
+
 const ITEM_COLUMNS = ['order_id', 'position', 'label', 'kind', 'cost_cents', 'meta', 'priority', 'status', 'details', 'created_at', 'updated_at'] as const;
 const insertItems = new BulkInsert<NewOrderItem, OrderItemRow>('order_items', ITEM_COLUMNS, { returning: ['id', ...ITEM_COLUMNS], reselectBy: ['order_id', 'position'], maxRows: 128 });
 
-/** On every order: prepared once. */
-export async function insertOrder(db: Executor, order: NewOrder): Promise<OrderRow> {
+async function insertOneOrder(db: Executor, order: NewOrder): Promise<OrderRow> {
   const result = await insertOrderQuery.execute(db, order);
   return result.rows[0] ?? (await tables(db).selectFrom('orders').selectAll().where('id', '=', insertedId(result)).executeTakeFirstOrThrow());
 }
 
-/** Every item of an order in one multi-row insert, returned in position order. */
-export async function insertOrderItems(db: Executor, items: NewOrderItem[]): Promise<OrderItemRow[]> {
-  const rows = await insertItems.insert(db, items);
-  return rows.sort((a, b) => a.position - b.position);
+/** The orders of a batch's interleaved transactions, in multi-row inserts where the engine returns what it inserted. */
+async function insertOrders(db: Executor, orders: readonly NewOrder[]): Promise<OrderRow[]> {
+  if (orders.length === 1 || !supportsReturning(db)) {
+    // MySQL: the ids of a multi-row insert are consecutive only under innodb_autoinc_lock_mode <= 1,
+    // so nothing would tie each new id to its order there.
+    const stored: OrderRow[] = [];
+    for (const order of orders) stored.push(await insertOneOrder(db, order));
+    return stored;
+  }
+  // A serial id is drawn row by row, in the order of the VALUES (and the chunks run in turn), so
+  // ascending ids are the input order.
+  return (await insertOrderRows.insert(db, orders)).sort((a, b) => a.id - b.id);
 }
+
+/** The items of a batch's orders in multi-row inserts, each order's returned in position order. */
+async function insertItemsOfOrders(db: Executor, itemsPerOrder: ReadonlyArray<readonly NewOrderItem[]>): Promise<OrderItemRow[][]> {
+  const byOrder = new Map<number, OrderItemRow[]>();
+  for (const row of await insertItems.insert(db, itemsPerOrder.flat())) {
+    const items = byOrder.get(row.order_id);
+    if (items) items.push(row);
+    else byOrder.set(row.order_id, [row]);
+  }
+  return itemsPerOrder.map((items) => (items.length === 0 ? [] : (byOrder.get(items[0]!.order_id) ?? []).sort((a, b) => a.position - b.position)));
+}
+
+/** On every order; the orders of interleaved transactions go in together (platform/db/coalesce.ts). */
+export const insertOrder: (db: Executor, order: NewOrder) => Promise<OrderRow> = coalesced(insertOrders);
+
+/** Every item of an order, returned in position order; the items of interleaved transactions go in together. */
+export const insertOrderItems: (db: Executor, items: NewOrderItem[]) => Promise<OrderItemRow[]> = coalesced(insertItemsOfOrders);
 
 export function findOrderForUser(db: Executor, userId: number, orderId: number): Promise<OrderRow | undefined> {
   return tables(db).selectFrom('orders').selectAll().where('id', '=', orderId).where('user_id', '=', userId).executeTakeFirst();

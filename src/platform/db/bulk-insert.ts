@@ -6,9 +6,10 @@ const MARK = '\u0000kysely-bulk\u0000';
 
 /**
  * Multi-row INSERTs into one table with a fixed column list, built and compiled once per dialect
- * and row count. Rows are sent in chunks whose sizes are powers of two (at most `maxRows`), so a
- * handful of statements serve any number of rows: building one with Kysely per call costs more
- * than running it, and SQLite keeps one prepared statement per distinct text.
+ * and row count. Up to 32 rows go in one statement; more are sent in chunks whose sizes are
+ * powers of two (at most `maxRows`), so a few dozen statements serve any number of rows: building
+ * one with Kysely per call costs more than running it, and SQLite keeps one prepared statement
+ * per distinct text.
  */
 export class BulkInsert<Row extends Record<string, unknown>, Returned extends Record<string, unknown> = Record<string, never>> {
   private readonly templates = new WeakMap<DialectAdapter, Map<number, CompiledQuery>>();
@@ -92,7 +93,11 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
 }
 
 /** The largest power of two that is at most `remaining` and `maxRows`. */
+/** Up to this many rows go in one statement of their exact size: the batches of group commit are mostly this small. */
+const EXACT_ROWS = 32;
+
 function chunkSize(remaining: number, maxRows: number): number {
   if (remaining >= maxRows) return maxRows;
+  if (remaining <= EXACT_ROWS) return remaining;
   return 2 ** Math.floor(Math.log2(remaining));
 }

@@ -22,6 +22,13 @@ export interface TransactionOptions {
    * makes it durable too. Only for work that is redone or harmless when it was lost. Default true.
    */
   durable?: boolean;
+  /**
+   * true: in a group-commit batch, this unit runs at the same time as the other such units, and
+   * their `coalesced` writes (platform/db/coalesce.ts) go in as one statement per kind. Only for
+   * units whose statements commute with any other unit's: inserts of new rows, no
+   * read-modify-write. Default false: the units of a batch run one after the other.
+   */
+  interleave?: boolean;
 }
 
 export interface Database {

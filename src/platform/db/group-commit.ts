@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
+import { runInterleaved } from './coalesce.js';
 import { runHooks, takeCommitHooks, trackCommitHooks } from './commit-hooks.js';
 import type { Executor, TransactionOptions, TransactionWork } from './database.js';
 import { isConnectionError } from './errors.js';
@@ -7,6 +8,7 @@ import { isConnectionError } from './errors.js';
 interface Unit {
   work: TransactionWork<unknown>;
   durable: boolean;
+  interleave: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -41,7 +43,9 @@ export interface GroupCommitOptions extends GroupCommitSettings {
  * flush). Each caller's promise settles only after the commit that holds its writes.
  *
  * A unit must only touch the database through `trx`, and must not wait for another unit (nor
- * open a transaction of its own): the units of a batch run one after the other.
+ * open a transaction of its own): the units of a batch run one after the other, or, when they
+ * were submitted with `interleave: true`, at the same time with their coalesced writes made
+ * together (see coalesce.ts).
  *
  * When any unit of a batch fails, the batch is rolled back and every unit is re-run in a
  * transaction of its own, so that only the failing unit sees its error. This was chosen over a
@@ -80,7 +84,13 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       // The unit runs later, inside whichever batch takes it: it keeps its caller's async context
       // (the active trace span, a request's logger), not that of the batch's first caller.
-      this.pending.push({ work: AsyncResource.bind(work), durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({
+        work: AsyncResource.bind(work),
+        durable: options.durable ?? true,
+        interleave: options.interleave ?? false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (this.lingering && this.pending.length >= this.maxBatch) {
         clearTimeout(this.lingering);
         this.lingering = undefined;
@@ -141,10 +151,10 @@ export class GroupCommit {
     return batch.length === 1 ? this.commitAlone(db, batch[0]!) : this.commitTogether(db, batch);
   }
 
-  /** The units at the head of the queue that share the first one's durability, up to `maxBatch`. */
+  /** The units at the head of the queue that share the first one's durability and interleaving, up to `maxBatch`. */
   private nextBatch(): Unit[] {
-    const durable = this.pending[0]!.durable;
-    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || unit.durable !== durable);
+    const { durable, interleave } = this.pending[0]!;
+    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || unit.durable !== durable || unit.interleave !== interleave);
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
@@ -156,7 +166,8 @@ export class GroupCommit {
       results = await db.transaction().execute(async (trx) => {
         trackCommitHooks(trx);
         const out: unknown[] = [];
-        for (const unit of batch) out.push(await unit.work(trx));
+        if (batch[0]!.interleave) out.push(...(await runInterleaved(trx, batch.map((unit) => unit.work))));
+        else for (const unit of batch) out.push(await unit.work(trx));
         hooks = takeCommitHooks(trx);
         committing = true;
         return out;

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Executor } from '../db/database.js';
+import { BulkInsert } from '../db/bulk-insert.js';
+import { coalesced } from '../db/coalesce.js';
 import { executorDialect } from '../db/executor-dialect.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { IdempotencyRecord, IdempotencyTables, NewIdempotencyRecord } from './idempotency.table.js';
@@ -54,11 +56,53 @@ export function lockIdempotencyRecord(trx: Executor, scope: string, key: string)
   return (executorDialect(trx) === 'sqlite' ? recordByKey : lockedRecordByKey).first(trx, { scope, key });
 }
 
-/** Inserts the record unless its (scope, key) is taken; true when this insert took it. */
-export async function insertIdempotencyRecordUnlessTaken(db: Executor, record: RecordValues): Promise<boolean> {
+async function insertOneUnlessTaken(db: Executor, record: RecordValues): Promise<boolean> {
   if (executorDialect(db) === 'mysql') return Number((await insertUnlessTakenOnMysql.execute(db, record)).numAffectedRows ?? 0) === 1;
   return (await insertUnlessTaken.rows(db, record)).length === 1;
 }
+
+const RECORD_COLUMNS = ['scope', 'key', 'fingerprint', 'status_code', 'response_body', 'response_headers', 'created_at', 'expires_at'] as const;
+const recordsUnlessTaken = new BulkInsert<RecordValues, { scope: string; key: string }>('idempotency_keys', RECORD_COLUMNS, {
+  returning: ['scope', 'key'],
+  skipConflictsOn: ['scope', 'key'],
+  maxRows: 128,
+});
+
+/** A multi-row claim on MySQL found a key taken, and cannot tell whose: the batch is re-run one transaction at a time. */
+export class IdempotencyClaimsCollided extends Error {
+  constructor() {
+    super('an idempotency key of a batch was taken; its transactions are re-run one at a time');
+  }
+}
+
+async function insertManyUnlessTaken(db: Executor, records: readonly RecordValues[]): Promise<boolean[]> {
+  if (records.length === 1) return [await insertOneUnlessTaken(db, records[0]!)];
+  if (executorDialect(db) === 'mysql') {
+    const result = await tables(db)
+      .insertInto('idempotency_keys')
+      .values([...records])
+      .onDuplicateKeyUpdate({ id: sql.ref('id') })
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) !== records.length) throw new IdempotencyClaimsCollided();
+    return records.map(() => true);
+  }
+  const keyOf = (record: { scope: string; key: string }) => `${record.scope}\n${record.key}`;
+  const taken = new Set((await recordsUnlessTaken.insert(db, records)).map(keyOf));
+  // One statement inserts a key at most once: a second caller with the same key did not take it.
+  const seen = new Set<string>();
+  return records.map((record) => {
+    const key = keyOf(record);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return taken.has(key);
+  });
+}
+
+/**
+ * Inserts the record unless its (scope, key) is taken; true when this insert took it. The records
+ * of the interleaved transactions of a batch go in together (platform/db/coalesce.ts).
+ */
+export const insertIdempotencyRecordUnlessTaken: (db: Executor, record: RecordValues) => Promise<boolean> = coalesced(insertManyUnlessTaken);
 
 export async function deleteExpiredIdempotencyRecord(db: Executor, scope: string, key: string, now: number): Promise<void> {
   await tables(db).deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).where('expires_at', '<=', now).execute();

@@ -1,6 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../db/database.js';
 import { BulkInsert } from '../db/bulk-insert.js';
+import { coalesced } from '../db/coalesce.js';
+import { executorDialect } from '../db/executor-dialect.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
 
@@ -41,6 +43,14 @@ export async function insertManyJobs(executor: Executor, jobs: readonly NewJob[]
   const deduped = jobs.some((job) => job.dedupe_key !== null);
   await (deduped ? insertJobsUnlessLive : insertJobs).insert(executor, jobs);
 }
+
+/** The jobs of the interleaved transactions of a batch in one multi-row insert (platform/db/coalesce.ts). */
+export const insertJobsCoalesced: (executor: Executor, jobs: readonly NewJob[]) => Promise<void> = coalesced(async (executor, jobsPerCaller: ReadonlyArray<readonly NewJob[]>) => {
+  const jobs = jobsPerCaller.flat();
+  if (jobs.length === 1) await insertJob(executor, executorDialect(executor), jobs[0]!);
+  else await insertManyJobs(executor, jobs);
+  return jobsPerCaller.map(() => undefined);
+});
 
 /** With a dedupe key, a live job with the same key makes this a no-op. Prepared: it runs on every order. */
 export async function insertJob(executor: Executor, dialect: Dialect, job: NewJob): Promise<void> {

@@ -47,7 +47,9 @@ export class DatabaseQueue implements Queue {
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     const executor = trx ?? this.options.database.db;
-    await jobsSql.insertJob(executor, this.options.database.dialect, this.newJob(queue, payload, options, this.clock.now()));
+    const job = this.newJob(queue, payload, options, this.clock.now());
+    if (trx) await jobsSql.insertJobsCoalesced(trx, [job]);
+    else await jobsSql.insertJob(executor, this.options.database.dialect, job);
     if (!options.delayMs) afterCommit(executor, () => this.wakeups.emit(queue));
   }
 
@@ -57,7 +59,7 @@ export class DatabaseQueue implements Queue {
     const now = this.clock.now();
     const rows = jobs.map((job) => this.newJob(queue, job.payload, job.options ?? {}, now));
     // Without a caller transaction, the chunks of a large batch still land together or not at all.
-    if (trx) await jobsSql.insertManyJobs(trx, rows);
+    if (trx) await jobsSql.insertJobsCoalesced(trx, rows);
     else await this.options.database.transaction((own) => jobsSql.insertManyJobs(own, rows));
     if (jobs.some((job) => !job.options?.delayMs)) afterCommit(trx ?? this.options.database.db, () => this.wakeups.emit(queue));
   }

@@ -32,8 +32,8 @@ describe('BulkInsert', () => {
     expect(returned.every((r) => r.value === `v${Number(r.key.slice(1))}`)).toBe(true);
   });
 
-  it('compiles one statement per chunk size and reuses it', async () => {
-    const insert = new BulkInsert<Row>('kv', ['key', 'value', 'expires_at'], { maxRows: 8 });
+  it('compiles one statement per chunk size and reuses it: up to 32 rows exactly, powers of two beyond', async () => {
+    const insert = new BulkInsert<Row>('kv', ['key', 'value', 'expires_at'], { maxRows: 64 });
     const texts = new Set<string>();
     const executor = handle.database.db.withPlugin({
       transformQuery: (args) => args.node,
@@ -44,11 +44,12 @@ describe('BulkInsert', () => {
       texts.add(query.sql);
       return spy.executeQuery(query);
     }) as typeof executor.executeQuery;
-    // 8+8+4+1, then 8+2+1: sizes 8, 4, 2 and 1 only.
-    await insert.insert(executor, rows(21, 'a'));
-    await insert.insert(executor, rows(11, 'b'));
+    // 64+32+4, then 64+6, then 6 again: sizes 64, 32, 4 and 6 only.
+    await insert.insert(executor, rows(100, 'a'));
+    await insert.insert(executor, rows(70, 'b'));
+    await insert.insert(executor, rows(6, 'c'));
     expect(texts.size).toBe(4);
-    expect(await stored()).toHaveLength(32);
+    expect(await stored()).toHaveLength(176);
   });
 
   it('skips rows that conflict, returning only the inserted ones (and refuses on MySQL, which has no ON CONFLICT)', async () => {

@@ -41,7 +41,7 @@ export class OutboxQueue extends DelegatingQueue {
 
   override async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
     if (!trx) return this.inner.enqueue(queue, payload, options);
-    await outboxSql.insertOutboxRow(trx, this.row(queue, payload, options, this.clock.now()));
+    await outboxSql.insertOutboxRows(trx, [this.row(queue, payload, options, this.clock.now())]);
     this.wakeAfterCommit(trx);
   }
 
@@ -49,7 +49,7 @@ export class OutboxQueue extends DelegatingQueue {
     if (!trx) return this.inner.enqueueMany(queue, jobs);
     if (jobs.length === 0) return;
     const now = this.clock.now();
-    await outboxSql.insertManyOutboxRows(trx, jobs.map((job) => this.row(queue, job.payload, job.options ?? {}, now)));
+    await outboxSql.insertOutboxRows(trx, jobs.map((job) => this.row(queue, job.payload, job.options ?? {}, now)));
     this.wakeAfterCommit(trx);
   }
 

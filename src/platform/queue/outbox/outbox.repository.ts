@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../../db/database.js';
 import { BulkInsert } from '../../db/bulk-insert.js';
+import { coalesced } from '../../db/coalesce.js';
 import { param, prepareQuery } from '../../db/prepared-query.js';
 import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
 
@@ -25,16 +26,22 @@ const insertOutboxQuery = prepareQuery<NewOutbox, never>((db) =>
 );
 
 /** Prepared: an order writes one row per recurring item in its transaction. */
-export async function insertOutboxRow(trx: Executor, row: NewOutbox): Promise<void> {
+async function insertOutboxRow(trx: Executor, row: NewOutbox): Promise<void> {
   await insertOutboxQuery.execute(trx, row);
 }
 
-const insertOutboxRows = new BulkInsert<NewOutbox>('outbox', ['queue', 'payload', 'headers', 'priority', 'max_attempts', 'dedupe_key', 'available_at', 'created_at']);
+const outboxRows = new BulkInsert<NewOutbox>('outbox', ['queue', 'payload', 'headers', 'priority', 'max_attempts', 'dedupe_key', 'available_at', 'created_at']);
 
-/** Many rows in multi-row inserts: a feed ingestion writes one per new image. */
-export async function insertManyOutboxRows(trx: Executor, rows: readonly NewOutbox[]): Promise<void> {
-  await insertOutboxRows.insert(trx, rows);
-}
+/**
+ * Rows in multi-row inserts (a feed ingestion writes one per new image); the rows of the
+ * interleaved transactions of a batch go in together (platform/db/coalesce.ts).
+ */
+export const insertOutboxRows: (trx: Executor, rows: readonly NewOutbox[]) => Promise<void> = coalesced(async (trx, rowsPerCaller: ReadonlyArray<readonly NewOutbox[]>) => {
+  const rows = rowsPerCaller.flat();
+  if (rows.length === 1) await insertOutboxRow(trx, rows[0]!);
+  else await outboxRows.insert(trx, rows);
+  return rowsPerCaller.map(() => undefined);
+});
 
 export interface ClaimParams {
   limit: number;

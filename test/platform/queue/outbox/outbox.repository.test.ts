@@ -3,7 +3,7 @@ import type { Database } from '../../../../src/platform/db/database.js';
 import {
   claimOutboxRows,
   deleteOutboxRows,
-  insertOutboxRow,
+  insertOutboxRows,
   releaseOutboxRows,
   type NewOutbox,
 } from '../../../../src/platform/queue/outbox/outbox.repository.js';
@@ -28,7 +28,7 @@ describe('outbox repository on SQLite', () => {
     sqlite = await createTempDatabase('intake-outbox-repo');
     const { database } = sqlite;
     await database.transaction(async (trx) => {
-      for (const r of rows) await insertOutboxRow(trx, r);
+      for (const r of rows) await insertOutboxRows(trx, [r]);
     });
     return database;
   }
