@@ -26,7 +26,8 @@ export interface TransactionOptions {
    * true: in a group-commit batch, this unit runs at the same time as the other such units, and
    * their `coalesced` writes (platform/db/coalesce.ts) go in as one statement per kind. Only for
    * units whose statements commute with any other unit's: inserts of new rows, no
-   * read-modify-write. Default false: the units of a batch run one after the other.
+   * read-modify-write. Default false: the unit runs alone in its batch's transaction, after the
+   * interleaved units, one after the other with the other such units.
    */
   interleave?: boolean;
 }
@@ -81,7 +82,7 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
   const file = options.url.slice('sqlite:'.length);
   const db = openSqlite({ path: file, ...options.sqlite });
   const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
-  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, { ...settingsOf(options), concurrency: 1, withoutFlush });
+  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, { ...settingsOf(options), concurrency: 1, withoutFlush, mixDurability: true });
   return {
     dialect: 'sqlite',
     db,

@@ -35,6 +35,14 @@ export interface GroupCommitOptions extends GroupCommitSettings {
   relaxedDb?: Kysely<any>;
   /** Wraps each transaction of a unit run alone: the deadlock retry of PostgreSQL and MySQL. */
   retryAlone?: <T>(run: () => Promise<T>) => Promise<T>;
+  /**
+   * true: a batch takes the units at the head of the queue whatever their durability, and commits
+   * durably when any of them is durable. For one connection (SQLite), where batches are written
+   * one at a time anyway: a `durable: false` unit then rides along with the next durable commit
+   * instead of costing a commit of its own. Default false: durable and non-durable units form
+   * separate batches, which pooled engines write on separate connections at the same time.
+   */
+  mixDurability?: boolean;
 }
 
 /**
@@ -43,9 +51,9 @@ export interface GroupCommitOptions extends GroupCommitSettings {
  * flush). Each caller's promise settles only after the commit that holds its writes.
  *
  * A unit must only touch the database through `trx`, and must not wait for another unit (nor
- * open a transaction of its own): the units of a batch run one after the other, or, when they
- * were submitted with `interleave: true`, at the same time with their coalesced writes made
- * together (see coalesce.ts).
+ * open a transaction of its own). The units of a batch submitted with `interleave: true` run
+ * first, at the same time, their coalesced writes made together (see coalesce.ts); the others
+ * then run one after the other.
  *
  * When any unit of a batch fails, the batch is rolled back and every unit is re-run in a
  * transaction of its own, so that only the failing unit sees its error. This was chosen over a
@@ -85,7 +93,7 @@ export class GroupCommit {
       // The unit runs later, inside whichever batch takes it: it keeps its caller's async context
       // (the active trace span, a request's logger), not that of the batch's first caller.
       this.pending.push({
-        work: AsyncResource.bind(work),
+        work: inCallerContext(work),
         durable: options.durable ?? true,
         interleave: options.interleave ?? false,
         resolve: resolve as (value: unknown) => void,
@@ -127,7 +135,7 @@ export class GroupCommit {
   }
 
   private async write(batch: Unit[]): Promise<void> {
-    const durable = batch[0]!.durable;
+    const durable = batch.some((unit) => unit.durable);
     const db = durable ? this.db : (this.options.relaxedDb ?? this.db);
     const withoutFlush = this.options.withoutFlush;
     if (durable || !withoutFlush) return this.commit(db, batch);
@@ -151,10 +159,10 @@ export class GroupCommit {
     return batch.length === 1 ? this.commitAlone(db, batch[0]!) : this.commitTogether(db, batch);
   }
 
-  /** The units at the head of the queue that share the first one's durability and interleaving, up to `maxBatch`. */
+  /** The units at the head of the queue, up to `maxBatch`, that share the first one's durability (unless durability mixes). */
   private nextBatch(): Unit[] {
-    const { durable, interleave } = this.pending[0]!;
-    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || unit.durable !== durable || unit.interleave !== interleave);
+    const durable = this.pending[0]!.durable;
+    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || (!this.options.mixDurability && unit.durable !== durable));
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
@@ -165,12 +173,16 @@ export class GroupCommit {
     try {
       results = await db.transaction().execute(async (trx) => {
         trackCommitHooks(trx);
-        const out: unknown[] = [];
-        if (batch[0]!.interleave) out.push(...(await runInterleaved(trx, batch.map((unit) => unit.work))));
-        else for (const unit of batch) out.push(await unit.work(trx));
+        const out = new Map<Unit, unknown>();
+        const interleaved = batch.filter((unit) => unit.interleave);
+        if (interleaved.length > 0) {
+          const results = await runInterleaved(trx, interleaved.map((unit) => unit.work));
+          interleaved.forEach((unit, i) => out.set(unit, results[i]));
+        }
+        for (const unit of batch) if (!unit.interleave) out.set(unit, await unit.work(trx));
         hooks = takeCommitHooks(trx);
         committing = true;
-        return out;
+        return batch.map((unit) => out.get(unit));
       });
     } catch (error) {
       // A COMMIT cut off with its connection may have gone through: running the units again could
@@ -190,6 +202,12 @@ export class GroupCommit {
       unit.reject(error);
     }
   }
+}
+
+/** `work`, run in the async context of this call. (AsyncResource.bind costs several times more: it builds a deprecated getter each time.) */
+function inCallerContext<T>(work: TransactionWork<T>): TransactionWork<T> {
+  const caller = new AsyncResource('GroupCommitUnit');
+  return (trx) => caller.runInAsyncScope(work, null, trx);
 }
 
 export async function runTransaction<T>(db: Kysely<any>, work: TransactionWork<T>): Promise<T> {

@@ -280,6 +280,58 @@ describe('GroupCommit', () => {
     ]);
   });
 
+
+  it('with mixDurability, commits durable and non-durable units in one flushed batch', async () => {
+    const { db, count, committed } = await setup();
+    let skipped = 0;
+    const withoutFlush: WithoutFlush = async (commit) => {
+      skipped++;
+      return commit();
+    };
+    const group = new GroupCommit(db, { withoutFlush, mixDurability: true });
+    await Promise.all([
+      group.run((trx) => insert(trx, 'lock'), { durable: false }),
+      group.run((trx) => insert(trx, 'order')),
+      group.run((trx) => insert(trx, 'mark'), { durable: false }),
+    ]);
+    expect(committed()).toEqual(['lock', 'order', 'mark']);
+    expect(count('commit')).toBe(1);
+    expect(skipped).toBe(0);
+    // Non-durable units alone still skip the flush.
+    await Promise.all([group.run((trx) => insert(trx, 'x'), { durable: false }), group.run((trx) => insert(trx, 'y'), { durable: false })]);
+    expect(skipped).toBe(1);
+    expect(count('commit')).toBe(2);
+  });
+
+  it('runs the interleaved units of a batch together first, then the others one after the other, in one commit', async () => {
+    const { db, count, committed } = await setup();
+    const group = new GroupCommit(db);
+    const started: string[] = [];
+    const gate = deferred<void>();
+    const interleaved = (name: string) =>
+      group.run(
+        async (trx) => {
+          started.push(name);
+          // Both interleaved units start before either finishes: they run at the same time.
+          if (started.length === 1) await gate.promise;
+          else gate.resolve();
+          await insert(trx, name);
+          return name;
+        },
+        { interleave: true },
+      );
+    const sequential = (name: string) =>
+      group.run(async (trx) => {
+        started.push(name);
+        await insert(trx, name);
+        return name;
+      });
+    const results = await Promise.all([sequential('s1'), interleaved('i1'), sequential('s2'), interleaved('i2')]);
+    expect(results).toEqual(['s1', 'i1', 's2', 'i2']);
+    expect(started).toEqual(['i1', 'i2', 's1', 's2']);
+    expect(committed().sort()).toEqual(['i1', 'i2', 's1', 's2']);
+    expect(count('commit')).toBe(1);
+  });
 });
 
 describe('runTransaction and afterCommit', () => {

@@ -18,4 +18,12 @@ describe('childTraceparent', () => {
     }
     expect(childTraceparent().split('-')[1]).not.toBe(childTraceparent().split('-')[1]);
   });
+
+  it('draws fresh ids across refills of its random pool', () => {
+    // 4 KiB hold 170 ids of 24 bytes: 1,000 ids refill the pool several times.
+    const ids = Array.from({ length: 1_000 }, () => childTraceparent());
+    expect(ids.every((id) => FORMAT.test(id))).toBe(true);
+    expect(new Set(ids.map((id) => id.split('-')[1])).size).toBe(1_000);
+    expect(new Set(ids.map((id) => id.split('-')[2])).size).toBe(1_000);
+  });
 });
