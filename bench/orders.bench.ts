@@ -8,7 +8,7 @@
  * median of the runs is reported. Prints a markdown table and writes bench/results/orders-<time>.json.
  *
  * Environment: BENCH_DURATION_S (20), BENCH_CONNECTIONS (50), BENCH_WARMUP_S (3),
- * BENCH_ORDERS_RUNS (3), BENCH_ORDERS_ROWS (hello,insert,api,all,sustained,scale-out,pgbench),
+ * BENCH_ORDERS_RUNS (3), BENCH_ORDERS_ROWS (hello,insert,api,all,sustained,scale-out,scale-out-anchor,pgbench),
  * BENCH_PGBENCH_S (15), BENCH_PGBENCH_CLIENTS (= BENCH_CONNECTIONS), BENCH_PGBENCH_BATCH_CLIENTS (= BENCH_PGBENCH_CLIENTS),
  * BENCH_PGBENCH_THREADS (2),
  * BENCH_SUSTAINED_RATES (1000,1500,2000,2500,3000), BENCH_SUSTAINED_LEVEL_S (10),
@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
+import pg from 'pg';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
 import { QUEUE_NAMES } from '../src/container.js';
@@ -33,12 +34,13 @@ import { BACKLOG_SQL, pacedOrders, sustainedRamp, type SustainedRun, type Sustai
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const HELLO_JS = path.join(HERE, 'support/hello-server.js');
 const INSERT_JS = path.join(HERE, 'support/sqlite-insert-server.js');
+const SCALE_OUT_ANCHOR_JS = path.join(HERE, 'support/scale-out-anchor-server.js');
 
 const DURATION_S = intEnv('BENCH_DURATION_S', 20, 1);
 const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 50, 1);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 3, 0);
 const RUNS = intEnv('BENCH_ORDERS_RUNS', 3, 1);
-const ALL_ROWS = ['hello', 'insert', 'api', 'all', 'sustained', 'scale-out', 'pgbench'] as const;
+const ALL_ROWS = ['hello', 'insert', 'api', 'all', 'sustained', 'scale-out', 'scale-out-anchor', 'pgbench'] as const;
 type RowKey = (typeof ALL_ROWS)[number];
 const ROWS = new Set((process.env.BENCH_ORDERS_ROWS ?? ALL_ROWS.join(',')).split(',').map((key) => key.trim()).filter(Boolean));
 for (const key of ROWS) if (!(ALL_ROWS as readonly string[]).includes(key)) throw new Error(`BENCH_ORDERS_ROWS: unknown row "${key}" (rows: ${ALL_ROWS.join(', ')})`);
@@ -183,6 +185,33 @@ async function startScaleOut(): Promise<Target> {
   }
 }
 
+/** The scale-out row's same-work anchor: the work by hand, batched, on the tables of bench/pgbench/setup.sql. */
+async function startScaleOutAnchor(): Promise<Target> {
+  const name = `bench_anchor_${process.pid}_${randomUUID().slice(0, 8)}`;
+  const database = await preparePgbenchDatabase(SCALE_OUT_URLS.postgres, name);
+  try {
+    const server = await startServer('hand-written batched scale-out server', SCALE_OUT_ANCHOR_JS, {
+      DATABASE_URL: database.url,
+      REDIS_URL: SCALE_OUT_URLS.redis,
+      AMQP_URL: SCALE_OUT_URLS.amqp,
+      ANCHOR_QUEUE: `${name}.orders`,
+    });
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    return {
+      server,
+      token: 'anchor',
+      count: async (sql) => Number((await pool.query<{ n: string }>(sql.replace(/\borders\b/, 'o').replace(/\boutbox\b/, 'ob'))).rows[0]?.n ?? 0),
+      cleanup: async () => {
+        await pool.end();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+}
+
 /** The anchor: one better-sqlite3 INSERT per request, WAL and synchronous=FULL as intake's SQLite. */
 async function startInsertRoute(): Promise<Target> {
   const dataDir = tempDir();
@@ -234,6 +263,14 @@ const DEFINITIONS: RowDefinition[] = [
     description:
       'ROLE=api on PostgreSQL + Redis + RabbitMQ: order, items, idempotency record and outbox rows in one PostgreSQL transaction, the Idempotency-Key lock and the duplicate guard in Redis; the relay in the same process publishes with confirms',
     start: startScaleOut,
+  },
+  {
+    key: 'scale-out-anchor',
+    kind: 'load',
+    name: 'hand-written batched scale-out server',
+    description:
+      "the scale-out row's work by hand, the fastest known way (bench/support/scale-out-anchor-server.ts): Redis SET NX for the key, then the requests that arrived meanwhile in one PostgreSQL transaction of multi-row INSERTs (orders, items, outbox, idempotency records), up to 4 at once; a relay publishes with confirms and deletes. No auth lookup, validation, logs, metrics or traces",
+    start: startScaleOutAnchor,
   },
   {
     key: 'pgbench',
@@ -501,6 +538,7 @@ function judge(rows: RowReport[]): void {
         const r = ratio(row, orderSql);
         row.anchors.push({ name: 'order.sql', ratio: r }, { name: '16/tx', ratio: ratio(row, batchSql) });
         row.target = `≥ ${fmt(TARGETS.scaleOut.ordersPerSecond)} orders/s, p99 ≤ ${TARGETS.scaleOut.p99Ms} ms, ≥ ${TARGETS.scaleOut.ratioToOrderSql} × order.sql`;
+        row.anchors.push({ name: 'hand-written', ratio: ratio(row, byName('hand-written batched scale-out server')) });
         row.met = row.value !== null && row.value >= TARGETS.scaleOut.ordersPerSecond && p99(TARGETS.scaleOut.p99Ms) && r !== null && r >= TARGETS.scaleOut.ratioToOrderSql;
         if (r === null) row.notes.push('pgbench did not run: add "pgbench" to BENCH_ORDERS_ROWS');
         break;
@@ -544,7 +582,7 @@ function table(rows: RowReport[]): string {
 }
 
 async function main(): Promise<void> {
-  for (const file of [MAIN_JS, HELLO_JS, INSERT_JS]) {
+  for (const file of [MAIN_JS, HELLO_JS, INSERT_JS, SCALE_OUT_ANCHOR_JS]) {
     if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run \`npm run build\` first (npm run bench:orders does).`);
   }
   const startedAt = new Date();

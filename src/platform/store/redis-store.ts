@@ -187,6 +187,8 @@ function connectionSettings(options: RedisConnectionOptions): RedisOptions {
     maxRetriesPerRequest: 1,
     // A command whose reply was lost may have run; sending it again could double a count or deny its own lock.
     autoResendUnfulfilledCommands: false,
+    // The commands that concurrent requests send in one turn of the event loop leave in one write.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => retryDelayMs(attempt, backoff, random),
   };
 }
