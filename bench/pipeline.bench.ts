@@ -1,20 +1,22 @@
 /**
  * `npm run bench:pipeline`: recurring order items through queue → worker → an instant local third
- * party → item status written, for each queue driver, next to BullMQ doing the same work on Redis
- * (DESIGN.md §7). Each row is a configuration of the app; a row whose driver the configuration does
- * not accept yet is reported as skipped. Prints a markdown table, writes
- * bench/results/pipeline-<time>.json.
+ * party → item status written, for each queue driver, next to two anchors doing the same work with
+ * the same handler: BullMQ on Redis (row 4) and pg-boss on the same PostgreSQL (row 6) (DESIGN.md
+ * §7: the database queue on PostgreSQL is to reach ≥ 1.0 × both). Each row is a configuration of
+ * the app; a row whose driver the configuration does not accept yet is reported as skipped. Prints
+ * a markdown table, writes bench/results/pipeline-<time>.json.
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
- * BENCH_AMQP_URL, BENCH_REDIS_URL.
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_PGBOSS_BATCH (32: row 6's batchSize, lowered to a divisor of the concurrency), BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { pgBossLayout, startPgBossPipeline } from './support/pgboss-pipeline.js';
 import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
 import { removeSeededItems, seedRecurringItems, vacuumBeforeRun, waitForItems, type SeededItems } from './support/pipeline-items.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
@@ -31,19 +33,25 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6').split(',').map((n) => Number(n.trim())));
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000 };
-const ANCHOR = 4;
+const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0 };
+const ANCHORS = [
+  { row: 4, label: 'BullMQ' },
+  { row: 6, label: 'pg-boss' },
+] as const;
+const PGBOSS = pgBossLayout(CONCURRENCY, intEnv('BENCH_PIPELINE_PGBOSS_BATCH', 32, 1));
 
 interface RowDefinition {
   row: number;
   name: string;
   description: string;
-  /** jobs/s to reach (DESIGN.md §7); the anchor has none. */
+  /** jobs/s to reach (DESIGN.md §7); the anchors have none. */
   target?: number;
+  /** At least this × each anchor's jobs/s (DESIGN.md §7); every other row just reports its ratios. */
+  anchorRatioTarget?: number;
   /** The row's configuration, on top of the settings every row shares. */
   env: (dataDir: string) => Record<string, string>;
   start: (config: Config) => Promise<Pipeline>;
@@ -65,6 +73,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'database queue, PostgreSQL',
     description: 'ROLE=worker, QUEUE_DRIVER=database on PostgreSQL (BENCH_POSTGRES_URL)',
     target: TARGET.databaseJobsPerSecond,
+    anchorRatioTarget: TARGET.postgresDatabaseQueueToAnchors,
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database' }),
     start: startIntakePipeline,
   },
@@ -85,13 +94,25 @@ const DEFINITIONS: RowDefinition[] = [
     start: startIntakePipeline,
   },
   {
-    row: ANCHOR,
+    row: 4,
     name: 'BullMQ 6.7.0 on Redis (anchor)',
     description: "BullMQ Queue.addBulk + Worker (BENCH_REDIS_URL) running intake's order handler on SQLite as row 1",
     env: sqliteIn,
     start: (config) => startBullmqPipeline(config, REDIS_URL),
   },
+  {
+    row: 6,
+    name: 'pg-boss 10.4.2 on PostgreSQL (anchor)',
+    description:
+      `pg-boss insert (one statement per batch) + ${PGBOSS.workers} × work() with batchSize ${PGBOSS.batchSize}, a batch's jobs run at once (${CONCURRENCY} in flight), ` +
+      'polling every 0.5 s (its minimum) but woken by notifyWorker after each insert and after a full batch, ' +
+      "in a fresh schema of BENCH_POSTGRES_URL dropped after the run, running intake's order handler on PostgreSQL as row 2",
+    env: () => ({ DATABASE_URL: POSTGRES_URL }),
+    start: (config) => startPgBossPipeline(config, PGBOSS),
+  },
 ];
+
+const isAnchor = (definition: RowDefinition) => ANCHORS.some((anchor) => anchor.row === definition.row);
 
 interface ThirdParty {
   url: string;
@@ -198,15 +219,22 @@ function median(values: Array<number | null>): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function report(definition: RowDefinition, runs: RunResult[], anchorJobsPerSecond: number | null): RowResult {
+/** Each anchor that was selected, with its median jobs/s (null when it did not run to the end). */
+type AnchorFigures = Array<{ label: string; jobsPerSecond: number | null }>;
+
+function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures): RowResult {
   const row = newRow(definition.row, definition.name, definition.description);
   runs.forEach((run, i) => row.problems.push(...run.problems.map((p) => `run ${i + 1}: ${p}`)));
   const jobsPerSecond = median(runs.map((r) => r.jobsPerSecond));
   row.metrics.push(
     metric(`jobs/s (first enqueue → last status written), median of ${runs.length}`, jobsPerSecond, '', 0, definition.target ? { min: definition.target } : undefined),
   );
-  if (definition.row !== ANCHOR) {
-    row.metrics.push(metric('ratio to BullMQ', jobsPerSecond !== null && anchorJobsPerSecond ? jobsPerSecond / anchorJobsPerSecond : null, '×', 2));
+  if (!isAnchor(definition)) {
+    const target = definition.anchorRatioTarget;
+    for (const anchor of anchors) {
+      const ratio = jobsPerSecond !== null && anchor.jobsPerSecond ? jobsPerSecond / anchor.jobsPerSecond : null;
+      row.metrics.push(metric(`ratio to ${anchor.label}`, ratio, '×', 2, target === undefined ? undefined : { min: target, text: `≥ ${fmt(target, 1)} ×` }));
+    }
   }
   row.metrics.push(
     metric(`enqueue (${fmt(JOBS)} jobs in batches of ${BATCH})`, median(runs.map((r) => r.enqueueS)), 's', 2),
@@ -250,12 +278,14 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  const anchorRuns = runs.get(ANCHOR) ?? [];
-  const anchor = anchorRuns.length > 0 ? median(anchorRuns.map((r) => r.jobsPerSecond)) : null;
+  const anchors: AnchorFigures = ANCHORS.filter((anchor) => runs.has(anchor.row)).map((anchor) => ({
+    label: anchor.label,
+    jobsPerSecond: median(runs.get(anchor.row)!.map((r) => r.jobsPerSecond)),
+  }));
   const rows = selected.map((definition) => {
     const reason = skipped.get(definition.row);
     if (reason) return { ...newRow(definition.row, definition.name, definition.description), skipped: reason };
-    const row = report(definition, runs.get(definition.row)!, anchor);
+    const row = report(definition, runs.get(definition.row)!, anchors);
     row.problems.push(...(failures.get(definition.row) ?? []));
     return row;
   });

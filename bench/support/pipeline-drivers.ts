@@ -28,7 +28,7 @@ export interface Pipeline {
 
 const QUEUE = orderIntegrationJob.queue;
 
-function stderrLogger(config: Config): Logger {
+export function stderrLogger(config: Config): Logger {
   return pino({ level: config.logLevel }, pino.destination(2));
 }
 
