@@ -18,7 +18,7 @@ const DATABASE_SUITES = [
   'test/catalog/images/images.{download-once,faults,service}.test.ts',
   'test/catalog/feed/feed.scheduler.test.ts',
   'test/maintenance.test.ts',
-  'test/platform/db/{bulk-insert,prepared-query,write-batcher}.test.ts',
+  'test/platform/db/{bulk-insert,coalesce,prepared-query,write-batcher}.test.ts',
   'test/platform/db/migrations/007-thumbnail-source.test.ts',
   'test/platform/http/pagination-and-limits.test.ts',
   'test/platform/idempotency/idempotency.test.ts',

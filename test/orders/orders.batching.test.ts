@@ -1,16 +1,19 @@
+import { AsyncResource } from 'node:async_hooks';
 import fs from 'node:fs';
 import type { KyselyPlugin } from 'kysely';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { insertUser } from '../../src/auth/users.repository.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { orderIntegrationHandler, type ItemDetails } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
+import { OrdersService } from '../../src/orders/orders.service.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
-import type { Database, Executor } from '../../src/platform/db/database.js';
+import type { Database, Executor, TransactionOptions, TransactionWork } from '../../src/platform/db/database.js';
 import type { WriteBatchLimits } from '../../src/platform/db/write-batcher.js';
+import { OutboxQueue } from '../../src/platform/queue/outbox/outbox-queue.js';
 import type { JobContext, Worker } from '../../src/platform/queue/queue.js';
-import { testConfig } from '../support/app.js';
+import { createTestApp, testConfig, type TestApp, type TestUser } from '../support/app.js';
 import { deferred, sleep, waitFor } from '../support/driver-wait.js';
 import { startFakeThirdParty, type FakeThirdParty } from './fake-third-party.js';
 
@@ -170,5 +173,299 @@ describe('order integration writes in batches', () => {
     await waitFor(async () => (await h.container.queue.stats(orderIntegrationJob.queue)).counts.active === 0, 5000, 'the jobs to be deleted');
     expect(returned).toBe(4);
     for (const id of ids) expect((await h.item(id)).status).toBe('completed');
+  });
+});
+
+interface OrderRequestBody {
+  client: { identity: string; contact_point: string };
+  contents: Array<{ label: string; kind: 'single' | 'recurring'; cost: number }>;
+}
+
+interface CreatedOrder {
+  message: string;
+  order: { id: number; client: OrderRequestBody['client']; contents: Array<{ id: number; label: string; kind: string }> };
+}
+
+/** What a client was answered: over HTTP, or by the service itself. */
+interface Answer {
+  statusCode: number;
+  body: string;
+  location: string | undefined;
+  replayed: boolean;
+}
+
+interface SentOrder {
+  user: TestUser;
+  body: OrderRequestBody;
+  key?: string;
+  answer: Answer;
+}
+
+/** Order n: 1 to 5 items, a client and labels of its own (so that no order can pass for another), some items recurring. */
+function numberedOrder(n: number): OrderRequestBody {
+  return {
+    client: { identity: `client ${n}`, contact_point: `ops-${n}@example.test` },
+    contents: Array.from({ length: 1 + (n % 5) }, (_, i) => ({ label: `order ${n} item ${i}`, kind: (n + i) % 3 === 0 ? 'recurring' : 'single', cost: 1 + n + i / 100 })),
+  };
+}
+
+interface GatheredOrders {
+  /** Per order transaction, in order of submission: the transactions its work ran in (its batch's, then its own when the batch was re-run). */
+  attempts: Executor[][];
+  /** The number of order transactions in each transaction they last ran in. */
+  batchSizes(): number[];
+  restore(): void;
+}
+
+/**
+ * Holds the order transactions (`interleave: true`) until `count` of them have come, or
+ * `maxWaitMs` has passed, then submits them all in one turn: group commit batches them together
+ * however the requests were scheduled on a loaded machine.
+ */
+function gatherOrderTransactions(database: Database, count: number, maxWaitMs = 10_000): GatheredOrders {
+  const original = database.transaction;
+  const attempts: Executor[][] = [];
+  const held: Array<() => void> = [];
+  let released = false;
+  let timer: NodeJS.Timeout | undefined;
+  const release = () => {
+    released = true;
+    clearTimeout(timer);
+    for (const submit of held.splice(0)) submit();
+  };
+  database.transaction = <T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T> => {
+    if (!options?.interleave) return original(work, options);
+    const ran: Executor[] = [];
+    attempts.push(ran);
+    const tracked: TransactionWork<T> = (trx) => {
+      ran.push(trx);
+      return work(trx);
+    };
+    if (released) return original(tracked, options);
+    return new Promise<T>((resolve, reject) => {
+      // Submitted in the request's own async context, as it would have been.
+      held.push(AsyncResource.bind(() => void original(tracked, options).then(resolve, reject)));
+      timer ??= setTimeout(release, maxWaitMs);
+      if (held.length >= count) release();
+    });
+  };
+  return {
+    attempts,
+    batchSizes() {
+      const sizes = new Map<Executor, number>();
+      for (const ran of attempts) if (ran.length > 0) sizes.set(ran.at(-1)!, (sizes.get(ran.at(-1)!) ?? 0) + 1);
+      return [...sizes.values()];
+    },
+    restore() {
+      release();
+      database.transaction = original;
+    },
+  };
+}
+
+describe('POST /api/orders in group-commit batches', () => {
+  let t: TestApp;
+  let keySeq = 0;
+
+  beforeAll(async () => {
+    // Batches of at most 16 orders: a burst of 40 is several batches, written side by side on PostgreSQL and MySQL.
+    t = await createTestApp({ env: { DB_GROUP_COMMIT_MAX_BATCH: '16', IDEMPOTENCY_TTL_SECONDS: '86400' } });
+  });
+  afterAll(() => t?.close());
+
+  const db = () => t.container.database.db;
+  const lockOf = (user: TestUser, key: string) => `idempotency:user:${user.id}:${key}`;
+  const freshKey = (name: string) => `${name}-${++keySeq}`;
+
+  async function send(user: TestUser, body: OrderRequestBody, key?: string): Promise<SentOrder> {
+    const response = await t.postOrder(user, body, key === undefined ? {} : { 'idempotency-key': key });
+    const answer = { statusCode: response.statusCode, body: response.body, location: response.headers.location as string | undefined, replayed: response.headers['idempotent-replayed'] === 'true' };
+    return { user, body, key, answer };
+  }
+
+  /** Makes `requests` at once, their order transactions held until all have come, then submitted in one turn. */
+  async function sendTogether(requests: Array<() => Promise<SentOrder>>): Promise<{ sent: SentOrder[]; gathered: GatheredOrders }> {
+    const gathered = gatherOrderTransactions(t.container.database, requests.length);
+    try {
+      return { sent: await Promise.all(requests.map((request) => request())), gathered };
+    } finally {
+      gathered.restore();
+    }
+  }
+
+  /**
+   * Every fresh 201 among `sent` matches what the database holds for its order (id, Location,
+   * client, items with their ids, positions and labels, its idempotency record), the users of
+   * `sent` have no other order, and each recurring item has exactly one row in `queueTable`.
+   */
+  async function expectStoredAsAnswered(sent: SentOrder[], queueTable: 'jobs' | 'outbox' = 'jobs'): Promise<void> {
+    const fresh = sent.filter((s) => s.answer.statusCode === 201 && !s.answer.replayed);
+    const orderIds: number[] = [];
+    const recurringIds: number[] = [];
+    for (const { user, body, key, answer } of fresh) {
+      const { order } = JSON.parse(answer.body) as CreatedOrder;
+      orderIds.push(order.id);
+      expect(answer.location).toBe(`/api/orders/${order.id}`);
+      expect(order.client).toEqual(body.client);
+      expect(order.contents.map((c) => [c.label, c.kind])).toEqual(body.contents.map((c) => [c.label, c.kind]));
+      const row = await db().selectFrom('orders').select(['user_id', 'client_identity', 'client_contact_point']).where('id', '=', order.id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ user_id: user.id, client_identity: body.client.identity, client_contact_point: body.client.contact_point });
+      const items = await db().selectFrom('order_items').select(['id', 'position', 'label', 'kind']).where('order_id', '=', order.id).orderBy('position').execute();
+      expect(items).toEqual(body.contents.map((c, position) => ({ id: order.contents[position]!.id, position, label: c.label, kind: c.kind })));
+      recurringIds.push(...items.filter((i) => i.kind === 'recurring').map((i) => i.id));
+      if (key !== undefined) {
+        const record = await db()
+          .selectFrom('idempotency_keys')
+          .select(['status_code', 'response_body', 'response_headers'])
+          .where('scope', '=', `user:${user.id}`)
+          .where('key', '=', key)
+          .executeTakeFirstOrThrow();
+        expect(record.status_code).toBe(201);
+        expect(record.response_body).toBe(answer.body);
+        expect(JSON.parse(record.response_headers as string)).toEqual({ location: answer.location });
+      }
+    }
+    expect(new Set(orderIds).size).toBe(orderIds.length);
+    const userIds = [...new Set(sent.map((s) => s.user.id))];
+    const stored = await db().selectFrom('orders').select('id').where('user_id', 'in', userIds).execute();
+    expect(stored.map((o) => o.id).sort((x, y) => x - y)).toEqual([...orderIds].sort((x, y) => x - y));
+    const itemIds = new Set((await db().selectFrom('order_items').select('id').where('order_id', 'in', orderIds).execute()).map((i) => i.id));
+    expect(itemIds.size).toBe(fresh.reduce((n, s) => n + s.body.contents.length, 0));
+    const itemIdsIn = async (table: 'jobs' | 'outbox') =>
+      (await db().selectFrom(table).select('payload').where('queue', '=', orderIntegrationJob.queue).execute())
+        .map((row) => (JSON.parse(row.payload as string) as { itemId: number }).itemId)
+        .filter((id) => itemIds.has(id))
+        .sort((x, y) => x - y);
+    expect(await itemIdsIn(queueTable)).toEqual(recurringIds.sort((x, y) => x - y));
+    expect(await itemIdsIn(queueTable === 'jobs' ? 'outbox' : 'jobs')).toEqual([]);
+  }
+
+  it('answers each of 40 concurrent orders (keyed or not, 1 to 5 items) with its own stored order, written in shared batches', async () => {
+    const users = [await t.user('a'), await t.user('b'), await t.user('c'), await t.user('d')];
+    const { sent, gathered } = await sendTogether(Array.from({ length: 40 }, (_, n) => () => send(users[n % 4]!, numberedOrder(n), n % 2 === 0 ? freshKey('burst') : undefined)));
+    expect(sent.map((s) => [s.answer.statusCode, s.answer.replayed])).toEqual(sent.map(() => [201, false]));
+    await expectStoredAsAnswered(sent);
+    // Orders did share transactions, none beyond the configured batch size.
+    const sizes = gathered.batchSizes();
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(16);
+    expect(sizes.reduce((n, size) => n + size, 0)).toBe(40);
+  });
+
+  it('writes one outbox row per recurring item of concurrent orders when the outbox is in front of the queue', async () => {
+    const { database, store, idempotency, clock, logger, metrics } = t.container;
+    const outbox = new OutboxQueue({ inner: t.container.queue, database, clock });
+    const orders = new OrdersService({ database, queue: outbox, store, idempotency, clock, logger, duplicateWindowSeconds: 30, metrics });
+    const users = [await t.user('outbox-a'), await t.user('outbox-b')];
+    const create = (n: number) => async (): Promise<SentOrder> => {
+      const user = users[n % 2]!;
+      const body = numberedOrder(200 + n);
+      const key = n % 3 === 0 ? freshKey('outbox') : undefined;
+      const created = await orders.create({ principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body, idempotencyKey: key });
+      return { user, body, key, answer: { statusCode: created.statusCode, body: created.body, location: created.headers.location, replayed: created.replayed } };
+    };
+    const { sent, gathered } = await sendTogether(Array.from({ length: 12 }, (_, n) => create(n)));
+    expect(sent.map((s) => s.answer.statusCode)).toEqual(sent.map(() => 201));
+    expect(new Set(gathered.attempts.map((ran) => ran.at(-1))).size).toBe(1);
+    await expectStoredAsAnswered(sent, 'outbox');
+  });
+
+  it('answers a request whose key collides inside the batch with its replay or 422, while its neighbours are stored once', async () => {
+    const [u, v] = [await t.user('collide'), await t.user('neighbour')];
+    const replayKey = freshKey('collide-replay');
+    const mismatchKey = freshKey('collide-mismatch');
+    const first = await send(u, numberedOrder(101), replayKey);
+    const other = await send(u, numberedOrder(102), mismatchKey);
+    expect([first.answer.statusCode, other.answer.statusCode]).toEqual([201, 201]);
+    // The locks are gone (as if expired): the repeated keys are only found taken by the insert in the batch.
+    await t.container.store.delete(lockOf(u, replayKey));
+    await t.container.store.delete(lockOf(u, mismatchKey));
+
+    const { sent, gathered } = await sendTogether([
+      ...Array.from({ length: 5 }, (_, n) => () => send(n % 2 ? u : v, numberedOrder(110 + n), freshKey('neighbour'))),
+      () => send(u, numberedOrder(101), replayKey),
+      () => send(u, numberedOrder(103), mismatchKey),
+      ...Array.from({ length: 5 }, (_, n) => () => send(n % 2 ? v : u, numberedOrder(120 + n))),
+    ]);
+    const [replay, mismatch] = [sent[5]!, sent[6]!];
+    const neighbours = sent.filter((s) => s !== replay && s !== mismatch);
+    expect(neighbours.map((s) => [s.answer.statusCode, s.answer.replayed])).toEqual(neighbours.map(() => [201, false]));
+    expect(replay.answer).toEqual({ ...first.answer, replayed: true });
+    expect(mismatch.answer.statusCode).toBe(422);
+    expect(JSON.parse(mismatch.answer.body)).toEqual({ message: 'The Idempotency-Key has already been used with a different request payload.' });
+
+    // All twelve started in one batch; it rolled back, and each ran again in a transaction of its own.
+    expect(gathered.attempts).toHaveLength(12);
+    expect(new Set(gathered.attempts.map((ran) => ran[0])).size).toBe(1);
+    expect(gathered.attempts.every((ran) => ran.length >= 2)).toBe(true);
+    expect(gathered.batchSizes()).toEqual(Array.from({ length: 12 }, () => 1));
+
+    await expectStoredAsAnswered([first, other, ...neighbours]);
+  });
+
+  it.each([
+    ['the same body: one order, and the other request replays it', 101, [201, 201]],
+    ['different bodies: one order, and the other request is refused', 102, [201, 422]],
+  ] as const)('stores one order when the same key comes twice in one batch, with %s', async (_title, secondBody, statuses) => {
+    const [u, v] = [await t.user('twice'), await t.user('twice-neighbour')];
+    const key = freshKey('twice');
+    // The key's lock is lost (as if deleted) as soon as it is taken: each request takes it anew.
+    const store = t.container.store;
+    const setIfAbsent = store.setIfAbsent;
+    const locks: string[] = [];
+    store.setIfAbsent = async (lock, value, ttlMs) => {
+      if (lock !== lockOf(u, key)) return setIfAbsent.call(store, lock, value, ttlMs);
+      locks.push(lock);
+      return true;
+    };
+    let outcome: { sent: SentOrder[]; gathered: GatheredOrders };
+    try {
+      outcome = await sendTogether([
+        () => send(v, numberedOrder(130), freshKey('twice-neighbour')),
+        () => send(u, numberedOrder(101), key),
+        () => send(v, numberedOrder(131)),
+        () => send(u, numberedOrder(secondBody), key),
+        () => send(u, numberedOrder(132), freshKey('twice-neighbour')),
+        () => send(v, numberedOrder(133)),
+      ]);
+    } finally {
+      store.setIfAbsent = setIfAbsent;
+    }
+    const { sent, gathered } = outcome;
+    expect(locks).toHaveLength(2);
+    expect(gathered.attempts).toHaveLength(6);
+    expect(new Set(gathered.attempts.map((ran) => ran[0])).size).toBe(1);
+    const twice = [sent[1]!, sent[3]!];
+    const neighbours = sent.filter((s) => !twice.includes(s));
+    expect(neighbours.map((s) => s.answer.statusCode)).toEqual([201, 201, 201, 201]);
+    // Either may be the one stored: the requests reach the batch in no promised order.
+    expect(twice.map((s) => s.answer.statusCode).sort()).toEqual(statuses);
+    const stored = twice.filter((s) => s.answer.statusCode === 201 && !s.answer.replayed);
+    expect(stored).toHaveLength(1);
+    if (statuses[1] === 201) expect(twice.find((s) => s !== stored[0])!.answer).toEqual({ ...stored[0]!.answer, replayed: true });
+    const records = await db().selectFrom('idempotency_keys').select('response_body').where('scope', '=', `user:${u.id}`).where('key', '=', key).execute();
+    expect(records).toEqual([{ response_body: stored[0]!.answer.body }]);
+    await expectStoredAsAnswered(sent);
+  });
+  it('takes over a key whose record has expired inside the batch, and answers it as a new order', async () => {
+    const [u, v] = [await t.user('expired'), await t.user('expired-neighbour')];
+    const key = freshKey('expired');
+    const first = await send(u, numberedOrder(140), key);
+    expect(first.answer.statusCode).toBe(201);
+    // Past the record's TTL (and its lock's): the insert in the batch finds the key taken by an expired record.
+    t.clock.advance(86_400_000 + 1_000);
+    const { sent, gathered } = await sendTogether([
+      () => send(v, numberedOrder(141), freshKey('expired-neighbour')),
+      () => send(u, numberedOrder(142), key),
+      () => send(v, numberedOrder(143)),
+      () => send(u, numberedOrder(144), freshKey('expired-neighbour')),
+    ]);
+    expect(sent.map((s) => [s.answer.statusCode, s.answer.replayed])).toEqual(sent.map(() => [201, false]));
+    expect(sent[1]!.answer.location).not.toBe(first.answer.location);
+    // The expired record is replaced in the batch; MySQL, which cannot tell which key of its claims was taken, re-runs them alone.
+    expect(new Set(gathered.attempts.map((ran) => ran[0])).size).toBe(1);
+    expect(gathered.batchSizes()).toEqual(t.container.database.dialect === 'mysql' ? [1, 1, 1, 1] : [4]);
+    // The first order stays, its record now the second one's.
+    await expectStoredAsAnswered([{ ...first, key: undefined }, ...sent]);
   });
 });
