@@ -92,10 +92,10 @@ export class BulkInsert<Row extends Record<string, unknown>, Returned extends Re
   }
 }
 
-/** The largest power of two that is at most `remaining` and `maxRows`. */
 /** Up to this many rows go in one statement of their exact size: the batches of group commit are mostly this small. */
 const EXACT_ROWS = 32;
 
+/** `remaining` itself when small, else the largest power of two that is at most `remaining` and `maxRows`. */
 function chunkSize(remaining: number, maxRows: number): number {
   if (remaining >= maxRows) return maxRows;
   if (remaining <= EXACT_ROWS) return remaining;

@@ -98,7 +98,8 @@ export function coalesced<In, Out>(runMany: RunMany<In, Out>): (trx: Executor, i
   return async (trx, input) => {
     const interleaving = interleavings.get(trx);
     if (interleaving) return interleaving.add(runMany, input);
-    const [output] = await runMany(trx, [input]);
-    return output as Out;
+    const outputs = await runMany(trx, [input]);
+    if (outputs.length !== 1) throw new Error(`a coalesced write returned ${outputs.length} results for 1 input`);
+    return outputs[0] as Out;
   };
 }
