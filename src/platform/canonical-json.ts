@@ -13,12 +13,30 @@ export function canonicalJson(value: unknown, maxDepth = MAX_JSON_DEPTH): string
 function write(value: unknown, depth: number, maxDepth: number): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (depth >= maxDepth) throw new JsonDepthError(maxDepth);
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : write(v, depth + 1, maxDepth))).join(',')}]`;
-  const entries = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${write((value as Record<string, unknown>)[k], depth + 1, maxDepth)}`);
-  return `{${entries.join(',')}}`;
+  // One pass with string appends: it runs twice on every order, and the map/filter/join form
+  // allocated four arrays per object.
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item: unknown = value[i];
+      out += item === undefined ? 'null' : write(item, depth + 1, maxDepth);
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  out = '{';
+  let first = true;
+  for (const key of keys) {
+    const field = record[key];
+    if (field === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${write(field, depth + 1, maxDepth)}`;
+  }
+  return `${out}}`;
 }
 
 export function sha256Hex(text: string): string {

@@ -90,7 +90,7 @@ function createSqliteDatabase(options: DatabaseOptions): Database {
       if (groupCommit) return groupCommit.run(work, transactionOptions);
       return transactionOptions?.durable === false ? withoutFlush(() => runTransaction(db, work)) : runTransaction(db, work);
     },
-    write: (work, writeOptions) => (groupCommit ? groupCommit.run(work, writeOptions) : work(db)),
+    write: (work, writeOptions) => (groupCommit ? groupCommit.write(work, writeOptions) : work(db)),
     readStale: (work) => work(db),
     replicaStatus: () => ({ configured: false, healthy: true, fallbacks: 0 }),
     ping: sqlitePing(db, file),

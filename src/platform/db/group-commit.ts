@@ -9,6 +9,8 @@ interface Unit {
   work: TransactionWork<unknown>;
   durable: boolean;
   interleave: boolean;
+  /** A short write (Database.write): it may ride along in a durable batch. */
+  short: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -36,11 +38,12 @@ export interface GroupCommitOptions extends GroupCommitSettings {
   /** Wraps each transaction of a unit run alone: the deadlock retry of PostgreSQL and MySQL. */
   retryAlone?: <T>(run: () => Promise<T>) => Promise<T>;
   /**
-   * true: a batch takes the units at the head of the queue whatever their durability, and commits
-   * durably when any of them is durable. For one connection (SQLite), where batches are written
-   * one at a time anyway: a `durable: false` unit then rides along with the next durable commit
-   * instead of costing a commit of its own. Default false: durable and non-durable units form
-   * separate batches, which pooled engines write on separate connections at the same time.
+   * true: short `durable: false` units (submitted with {@link GroupCommit.write}) ride along in a
+   * durable batch instead of costing a commit of their own. For one connection (SQLite), where
+   * batches are written one at a time anyway. Long non-durable transactions (a feed's batches)
+   * still form batches of their own, so that the units of a durable batch never wait for them.
+   * Default false: durable and non-durable units always form separate batches, which pooled
+   * engines write on separate connections at the same time.
    */
   mixDurability?: boolean;
 }
@@ -89,6 +92,15 @@ export class GroupCommit {
   }
 
   run<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.submit(work, options, false);
+  }
+
+  /** A short write that needs no transaction of its own (Database.write): see `mixDurability`. */
+  write<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.submit(work, options, true);
+  }
+
+  private submit<T>(work: TransactionWork<T>, options: TransactionOptions, short: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       // The unit runs later, inside whichever batch takes it: it keeps its caller's async context
       // (the active trace span, a request's logger), not that of the batch's first caller.
@@ -96,6 +108,7 @@ export class GroupCommit {
         work: inCallerContext(work),
         durable: options.durable ?? true,
         interleave: options.interleave ?? false,
+        short,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -125,7 +138,7 @@ export class GroupCommit {
     while (this.inFlight < this.concurrency && this.pending.length > 0) {
       const batch = this.nextBatch();
       this.inFlight++;
-      void this.write(batch).finally(() => {
+      void this.writeBatch(batch).finally(() => {
         this.inFlight--;
         // Units that arrived while this batch was written have waited long enough: they go at once.
         if (this.lingering === undefined) this.startBatches();
@@ -134,7 +147,7 @@ export class GroupCommit {
     }
   }
 
-  private async write(batch: Unit[]): Promise<void> {
+  private async writeBatch(batch: Unit[]): Promise<void> {
     const durable = batch.some((unit) => unit.durable);
     const db = durable ? this.db : (this.options.relaxedDb ?? this.db);
     const withoutFlush = this.options.withoutFlush;
@@ -159,10 +172,16 @@ export class GroupCommit {
     return batch.length === 1 ? this.commitAlone(db, batch[0]!) : this.commitTogether(db, batch);
   }
 
-  /** The units at the head of the queue, up to `maxBatch`, that share the first one's durability (unless durability mixes). */
+  /**
+   * The units at the head of the queue, up to `maxBatch`, that share the batch's durability; with
+   * `mixDurability`, short non-durable units join a durable batch (and a batch is durable when a
+   * durable unit waits among the next ones).
+   */
   private nextBatch(): Unit[] {
-    const durable = this.pending[0]!.durable;
-    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || (!this.options.mixDurability && unit.durable !== durable));
+    const first = this.pending[0]!;
+    const rides = (unit: Unit) => this.options.mixDurability === true && !unit.durable && unit.short;
+    const durable = first.durable || (rides(first) && this.pending.some((unit, i) => i < this.maxBatch && unit.durable));
+    const end = this.pending.findIndex((unit, i) => i >= this.maxBatch || (unit.durable !== durable && !(durable && rides(unit))));
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 

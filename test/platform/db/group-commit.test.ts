@@ -281,7 +281,7 @@ describe('GroupCommit', () => {
   });
 
 
-  it('with mixDurability, commits durable and non-durable units in one flushed batch', async () => {
+  it('with mixDurability, short non-durable writes ride along in a durable batch; long non-durable transactions stay apart', async () => {
     const { db, count, committed } = await setup();
     let skipped = 0;
     const withoutFlush: WithoutFlush = async (commit) => {
@@ -290,17 +290,26 @@ describe('GroupCommit', () => {
     };
     const group = new GroupCommit(db, { withoutFlush, mixDurability: true });
     await Promise.all([
-      group.run((trx) => insert(trx, 'lock'), { durable: false }),
+      group.write((trx) => insert(trx, 'lock'), { durable: false }),
       group.run((trx) => insert(trx, 'order')),
-      group.run((trx) => insert(trx, 'mark'), { durable: false }),
+      group.write((trx) => insert(trx, 'mark'), { durable: false }),
     ]);
     expect(committed()).toEqual(['lock', 'order', 'mark']);
     expect(count('commit')).toBe(1);
     expect(skipped).toBe(0);
-    // Non-durable units alone still skip the flush.
-    await Promise.all([group.run((trx) => insert(trx, 'x'), { durable: false }), group.run((trx) => insert(trx, 'y'), { durable: false })]);
+    // A long non-durable transaction: a batch of its own, without the flush, after the durable one.
+    await Promise.all([
+      group.run((trx) => insert(trx, 'order-2')),
+      group.run((trx) => insert(trx, 'feed-batch'), { durable: false }),
+      group.write((trx) => insert(trx, 'mark-2'), { durable: false }),
+    ]);
+    expect(count('commit')).toBe(3);
     expect(skipped).toBe(1);
-    expect(count('commit')).toBe(2);
+    // Short non-durable writes alone still skip the flush.
+    await Promise.all([group.write((trx) => insert(trx, 'x'), { durable: false }), group.write((trx) => insert(trx, 'y'), { durable: false })]);
+    expect(skipped).toBe(2);
+    expect(count('commit')).toBe(4);
+    expect(committed()).toEqual(['lock', 'order', 'mark', 'order-2', 'feed-batch', 'mark-2', 'x', 'y']);
   });
 
   it('runs the interleaved units of a batch together first, then the others one after the other, in one commit', async () => {
