@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'amqplib';
 import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
@@ -189,12 +190,22 @@ async function startScaleOut(): Promise<Target> {
 async function startScaleOutAnchor(): Promise<Target> {
   const name = `bench_anchor_${process.pid}_${randomUUID().slice(0, 8)}`;
   const database = await preparePgbenchDatabase(SCALE_OUT_URLS.postgres, name);
+  const queue = `${name}.orders`;
+  // The server deletes its queue on a clean exit; this also covers one that was killed.
+  const deleteQueue = async () => {
+    const connection = await connect(SCALE_OUT_URLS.amqp);
+    try {
+      await (await connection.createChannel()).deleteQueue(queue);
+    } finally {
+      await connection.close();
+    }
+  };
   try {
     const server = await startServer('hand-written batched scale-out server', SCALE_OUT_ANCHOR_JS, {
       DATABASE_URL: database.url,
       REDIS_URL: SCALE_OUT_URLS.redis,
       AMQP_URL: SCALE_OUT_URLS.amqp,
-      ANCHOR_QUEUE: `${name}.orders`,
+      ANCHOR_QUEUE: queue,
     });
     const pool = new pg.Pool({ connectionString: database.url, max: 1 });
     return {
@@ -204,10 +215,12 @@ async function startScaleOutAnchor(): Promise<Target> {
       cleanup: async () => {
         await pool.end();
         await database.drop();
+        await deleteQueue();
       },
     };
   } catch (error) {
     await database.drop();
+    await deleteQueue();
     throw error;
   }
 }
