@@ -8,7 +8,7 @@
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_PIPELINE_PGBOSS_BATCH (32: row 6's batchSize, lowered to a divisor of the concurrency), BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from '../src/config.js';
 import { pgBossLayout, startPgBossPipeline } from './support/pgboss-pipeline.js';
+import { startAmqpAnchorPipeline } from './support/amqp-anchor-pipeline.js';
 import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
 import { removeSeededItems, seedRecurringItems, vacuumBeforeRun, waitForItems, type SeededItems } from './support/pipeline-items.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
@@ -33,15 +34,17 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7').split(',').map((n) => Number(n.trim())));
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0 };
+const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0, amqpToBullmq: 1.5 };
 const ANCHORS = [
   { row: 4, label: 'BullMQ' },
   { row: 6, label: 'pg-boss' },
+  { row: 7, label: 'amqplib by hand' },
 ] as const;
+type AnchorLabel = (typeof ANCHORS)[number]['label'];
 const PGBOSS = pgBossLayout(CONCURRENCY, intEnv('BENCH_PIPELINE_PGBOSS_BATCH', 32, 1));
 
 interface RowDefinition {
@@ -50,8 +53,8 @@ interface RowDefinition {
   description: string;
   /** jobs/s to reach (DESIGN.md §7); the anchors have none. */
   target?: number;
-  /** At least this × each anchor's jobs/s (DESIGN.md §7); every other row just reports its ratios. */
-  anchorRatioTarget?: number;
+  /** At least this × the named anchors' jobs/s (DESIGN.md §7, issue 11); the ratios to the others are only reported. */
+  anchorRatioTargets?: Partial<Record<AnchorLabel, number>>;
   /** The row's configuration, on top of the settings every row shares. */
   env: (dataDir: string) => Record<string, string>;
   start: (config: Config) => Promise<Pipeline>;
@@ -73,7 +76,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'database queue, PostgreSQL',
     description: 'ROLE=worker, QUEUE_DRIVER=database on PostgreSQL (BENCH_POSTGRES_URL)',
     target: TARGET.databaseJobsPerSecond,
-    anchorRatioTarget: TARGET.postgresDatabaseQueueToAnchors,
+    anchorRatioTargets: { BullMQ: TARGET.postgresDatabaseQueueToAnchors, 'pg-boss': TARGET.postgresDatabaseQueueToAnchors },
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database' }),
     start: startIntakePipeline,
   },
@@ -82,6 +85,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'amqp queue, RabbitMQ',
     description: 'ROLE=worker, QUEUE_DRIVER=amqp (BENCH_AMQP_URL) with the outbox on PostgreSQL',
     target: TARGET.amqpJobsPerSecond,
+    anchorRatioTargets: { BullMQ: TARGET.amqpToBullmq },
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'amqp', AMQP_URL, AMQP_QUEUE_PREFIX: `bench-${process.pid}.` }),
     start: startIntakePipeline,
   },
@@ -109,6 +113,14 @@ const DEFINITIONS: RowDefinition[] = [
       "in a fresh schema of BENCH_POSTGRES_URL dropped after the run, running intake's order handler on PostgreSQL as row 2",
     env: () => ({ DATABASE_URL: POSTGRES_URL }),
     start: (config) => startPgBossPipeline(config, PGBOSS),
+  },
+  {
+    row: 7,
+    name: 'amqplib by hand on RabbitMQ (anchor)',
+    description:
+      "row 3's broker work written with bare amqplib, and less of it: each batch published straight to a durable priority queue with one wait for its confirms (no outbox, no relay), one consumer with prefetch = concurrency running intake's order handler on PostgreSQL as row 3, ack after it; no retry tiers, parking or trace headers",
+    env: () => ({ DATABASE_URL: POSTGRES_URL }),
+    start: (config) => startAmqpAnchorPipeline(config, AMQP_URL),
   },
 ];
 
@@ -220,7 +232,7 @@ function median(values: Array<number | null>): number | null {
 }
 
 /** Each anchor that was selected, with its median jobs/s (null when it did not run to the end). */
-type AnchorFigures = Array<{ label: string; jobsPerSecond: number | null }>;
+type AnchorFigures = Array<{ label: AnchorLabel; jobsPerSecond: number | null }>;
 
 function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures): RowResult {
   const row = newRow(definition.row, definition.name, definition.description);
@@ -230,8 +242,8 @@ function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFig
     metric(`jobs/s (first enqueue → last status written), median of ${runs.length}`, jobsPerSecond, '', 0, definition.target ? { min: definition.target } : undefined),
   );
   if (!isAnchor(definition)) {
-    const target = definition.anchorRatioTarget;
     for (const anchor of anchors) {
+      const target = definition.anchorRatioTargets?.[anchor.label];
       const ratio = jobsPerSecond !== null && anchor.jobsPerSecond ? jobsPerSecond / anchor.jobsPerSecond : null;
       row.metrics.push(metric(`ratio to ${anchor.label}`, ratio, '×', 2, target === undefined ? undefined : { min: target, text: `≥ ${fmt(target, 1)} ×` }));
     }
