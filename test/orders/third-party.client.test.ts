@@ -64,4 +64,26 @@ describe('ThirdPartyClient', () => {
     expect(error).toBeInstanceOf(ThirdPartyUnreachableError);
     expect(error).toMatchObject({ timedOut: true, message: 'third party unreachable: timed out after 100 ms' });
   });
+
+  it("stops waiting when the job's signal aborts, and does not call that a timeout", async () => {
+    server = await startFakeThirdParty(() => 'hang');
+    client = new ThirdPartyClient({ url: server.url, timeoutMs: 10_000 });
+    const job = new AbortController();
+    const started = Date.now();
+    const sent = client.send({ ProductName: 'P', Price: 1, Timestamp: 't' }, { idempotencyKey: 'k' }, job.signal).catch((e: unknown) => e);
+    setTimeout(() => job.abort(new Error('worker stopping')), 50);
+    const error = await sent;
+    expect(error).toBeInstanceOf(ThirdPartyUnreachableError);
+    expect(error).toMatchObject({ timedOut: false });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('gives up at once on a signal that has already aborted', async () => {
+    server = await startFakeThirdParty(() => ({ status: 201 }));
+    client = new ThirdPartyClient({ url: server.url, timeoutMs: 10_000 });
+    const job = new AbortController();
+    job.abort(new Error('gone'));
+    await expect(client.send({ ProductName: 'P', Price: 1, Timestamp: 't' }, { idempotencyKey: 'k' }, job.signal)).rejects.toMatchObject({ timedOut: false });
+    expect(server.received).toHaveLength(0);
+  });
 });
