@@ -3,6 +3,7 @@ import type { Dialect, Executor } from '../db/database.js';
 import { BulkInsert } from '../db/bulk-insert.js';
 import { coalesced } from '../db/coalesce.js';
 import { executorDialect } from '../db/executor-dialect.js';
+import { idAmong } from '../db/id-among.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
 
@@ -97,8 +98,8 @@ function claimUpdate(db: Db, p: ClaimParams) {
 }
 
 async function claimWithUpdateReturning(db: Db, dialect: Dialect, p: ClaimParams): Promise<JobRow[]> {
-  const candidates = dialect === 'postgres' ? nextReady(db, p).forUpdate().skipLocked() : nextReady(db, p);
-  return claimUpdate(db, p).where('id', 'in', candidates).returningAll().execute();
+  if (dialect === 'postgres') return claimUpdate(db, p).where(idAmong(nextReady(db, p).forUpdate().skipLocked())).returningAll().execute();
+  return claimUpdate(db, p).where('id', 'in', nextReady(db, p)).returningAll().execute();
 }
 
 async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<JobRow[]> {

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../../db/database.js';
 import { BulkInsert } from '../../db/bulk-insert.js';
 import { coalesced } from '../../db/coalesce.js';
+import { idAmong } from '../../db/id-among.js';
 import { param, prepareQuery } from '../../db/prepared-query.js';
 import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
 
@@ -71,8 +72,8 @@ function claimUpdate(db: Db, p: ClaimParams) {
 }
 
 async function claimWithUpdateReturning(db: Db, dialect: Dialect, p: ClaimParams): Promise<OutboxRow[]> {
-  const candidates = dialect === 'postgres' ? nextClaimable(db, p).forUpdate().skipLocked() : nextClaimable(db, p);
-  return claimUpdate(db, p).where('id', 'in', candidates).returningAll().execute();
+  if (dialect === 'postgres') return claimUpdate(db, p).where(idAmong(nextClaimable(db, p).forUpdate().skipLocked())).returningAll().execute();
+  return claimUpdate(db, p).where('id', 'in', nextClaimable(db, p)).returningAll().execute();
 }
 
 async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<OutboxRow[]> {
