@@ -103,3 +103,11 @@ export function coalesced<In, Out>(runMany: RunMany<In, Out>): (trx: Executor, i
     return outputs[0] as Out;
   };
 }
+
+/** Inserts that return nothing: the rows of every caller of a batch go into one call of `insertAll`. */
+export function coalescedRows<Row>(insertAll: (trx: Executor, rows: readonly Row[]) => Promise<unknown>): (trx: Executor, rows: readonly Row[]) => Promise<void> {
+  return coalesced(async (trx, rowsPerCaller: ReadonlyArray<readonly Row[]>) => {
+    await insertAll(trx, rowsPerCaller.flat());
+    return rowsPerCaller.map(() => undefined);
+  });
+}

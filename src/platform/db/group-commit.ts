@@ -195,8 +195,8 @@ export class GroupCommit {
         const out = new Map<Unit, unknown>();
         const interleaved = batch.filter((unit) => unit.interleave);
         if (interleaved.length > 0) {
-          const results = await runInterleaved(trx, interleaved.map((unit) => unit.work));
-          interleaved.forEach((unit, i) => out.set(unit, results[i]));
+          const interleavedResults = await runInterleaved(trx, interleaved.map((unit) => unit.work));
+          interleaved.forEach((unit, i) => out.set(unit, interleavedResults[i]));
         }
         for (const unit of batch) if (!unit.interleave) out.set(unit, await unit.work(trx));
         hooks = takeCommitHooks(trx);

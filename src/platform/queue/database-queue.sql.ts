@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../db/database.js';
 import { BulkInsert } from '../db/bulk-insert.js';
-import { coalesced } from '../db/coalesce.js';
-import { executorDialect } from '../db/executor-dialect.js';
+import { coalescedRows } from '../db/coalesce.js';
 import { idAmong } from '../db/id-among.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
@@ -46,12 +45,7 @@ export async function insertManyJobs(executor: Executor, jobs: readonly NewJob[]
 }
 
 /** The jobs of the interleaved transactions of a batch in one multi-row insert (platform/db/coalesce.ts). */
-export const insertJobsCoalesced: (executor: Executor, jobs: readonly NewJob[]) => Promise<void> = coalesced(async (executor, jobsPerCaller: ReadonlyArray<readonly NewJob[]>) => {
-  const jobs = jobsPerCaller.flat();
-  if (jobs.length === 1) await insertJob(executor, executorDialect(executor), jobs[0]!);
-  else await insertManyJobs(executor, jobs);
-  return jobsPerCaller.map(() => undefined);
-});
+export const insertJobsCoalesced = coalescedRows<NewJob>(insertManyJobs);
 
 /** With a dedupe key, a live job with the same key makes this a no-op. Prepared: it runs on every order. */
 export async function insertJob(executor: Executor, dialect: Dialect, job: NewJob): Promise<void> {

@@ -235,6 +235,13 @@ describe('coalesced writes of interleaved units', () => {
     expect(results).toEqual(range(3).map(() => ['a coalesced write returned 2 results for 3 inputs', 'a coalesced write returned 4 results for 3 inputs']));
   });
 
+  it('rejects a call outside a batch when runMany returns other than one output', async () => {
+    const none = coalesced<string, string>(async () => []);
+    const two = coalesced<string, string>(async (_trx, inputs) => [...inputs, 'extra']);
+    await expect(none(database.db, 'x')).rejects.toThrow('a coalesced write returned 0 results for 1 input');
+    await expect(two(database.db, 'x')).rejects.toThrow('a coalesced write returned 2 results for 1 input');
+  });
+
   it('rejects an interleaved run with the first failure, only once every unit has settled', async () => {
     const events: string[] = [];
     const run = interleaved([

@@ -1,9 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../../db/database.js';
 import { BulkInsert } from '../../db/bulk-insert.js';
-import { coalesced } from '../../db/coalesce.js';
+import { coalescedRows } from '../../db/coalesce.js';
 import { idAmong } from '../../db/id-among.js';
-import { param, prepareQuery } from '../../db/prepared-query.js';
 import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
 
 type Db = Kysely<OutboxTables>;
@@ -11,38 +10,13 @@ const tables = (executor: Executor) => executor as Db;
 
 export type NewOutbox = Required<Pick<NewOutboxRow, 'queue' | 'payload' | 'headers' | 'priority' | 'max_attempts' | 'dedupe_key' | 'available_at' | 'created_at'>>;
 
-const insertOutboxQuery = prepareQuery<NewOutbox, never>((db) =>
-  tables(db)
-    .insertInto('outbox')
-    .values({
-      queue: param('queue'),
-      payload: param('payload'),
-      headers: param('headers'),
-      priority: param('priority'),
-      max_attempts: param('max_attempts'),
-      dedupe_key: param('dedupe_key'),
-      available_at: param('available_at'),
-      created_at: param('created_at'),
-    }),
-);
-
-/** Prepared: an order writes one row per recurring item in its transaction. */
-async function insertOutboxRow(trx: Executor, row: NewOutbox): Promise<void> {
-  await insertOutboxQuery.execute(trx, row);
-}
-
 const outboxRows = new BulkInsert<NewOutbox>('outbox', ['queue', 'payload', 'headers', 'priority', 'max_attempts', 'dedupe_key', 'available_at', 'created_at']);
 
 /**
- * Rows in multi-row inserts (a feed ingestion writes one per new image); the rows of the
- * interleaved transactions of a batch go in together (platform/db/coalesce.ts).
+ * Rows in multi-row inserts (an order writes one per recurring item, a feed ingestion one per new
+ * image); the rows of the interleaved transactions of a batch go in together (platform/db/coalesce.ts).
  */
-export const insertOutboxRows: (trx: Executor, rows: readonly NewOutbox[]) => Promise<void> = coalesced(async (trx, rowsPerCaller: ReadonlyArray<readonly NewOutbox[]>) => {
-  const rows = rowsPerCaller.flat();
-  if (rows.length === 1) await insertOutboxRow(trx, rows[0]!);
-  else await outboxRows.insert(trx, rows);
-  return rowsPerCaller.map(() => undefined);
-});
+export const insertOutboxRows = coalescedRows<NewOutbox>((trx, rows) => outboxRows.insert(trx, rows));
 
 export interface ClaimParams {
   limit: number;
