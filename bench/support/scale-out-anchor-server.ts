@@ -8,14 +8,24 @@
  * recurring items and the idempotency records (ON CONFLICT DO NOTHING), then each caller gets its
  * 201. A relay loop claims outbox rows (SKIP LOCKED), publishes them with confirms, deletes them.
  *
+ * ANCHOR_LAYERS=true adds, by hand, the per-request work that DESIGN.md requires of intake on top
+ * of the writes, each the cheapest known way: a bearer token checked against an in-process cache
+ * (sha256 of the secret, constant-time compare), the body validated by intake's own JSON schema
+ * (compiled by Fastify's ajv), an x-request-id on every response, a Prometheus histogram per
+ * request, and each message published with intake's job properties (message id, content type,
+ * attempt headers) and `mandatory`. Logging is at `warn`, as the benchmarked intake's is.
+ *
  * Tables: bench/pgbench/setup.sql's (o, oi, ob, ik), in DATABASE_URL. Environment: PORT,
- * DATABASE_URL, REDIS_URL, AMQP_URL, ANCHOR_QUEUE (deleted on exit).
+ * DATABASE_URL, REDIS_URL, AMQP_URL, ANCHOR_QUEUE (deleted on exit), ANCHOR_LAYERS.
  */
-import { createHash } from 'node:crypto';
-import { connect } from 'amqplib';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { connect, type Options } from 'amqplib';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { pino } from 'pino';
+import { Histogram, Registry } from 'prom-client';
+import { CreateOrderBody } from '../../src/orders/orders.schemas.js';
 
 const env = (name: string) => {
   const value = process.env[name];
@@ -23,6 +33,10 @@ const env = (name: string) => {
   return value;
 };
 const QUEUE = env('ANCHOR_QUEUE');
+const LAYERS = process.env.ANCHOR_LAYERS === 'true';
+/** The token the benchmark sends ("<id>|<secret>"), as a token row would hold it: the sha256 of its secret. */
+const TOKEN_ID = 1;
+const TOKEN_SECRET_SHA256 = createHash('sha256').update('anchor').digest();
 const BATCHES_AT_ONCE = 4;
 const RELAY_BATCH = 256;
 
@@ -119,8 +133,21 @@ let relayWake: (() => void) | undefined;
 let stopping = false;
 const wakeRelay = () => relayWake?.();
 
+function publishOptions(priority: number, now: number): Options.Publish {
+  if (!LAYERS) return { persistent: true, priority };
+  return {
+    persistent: true,
+    priority,
+    mandatory: true,
+    messageId: randomUUID(),
+    contentType: 'application/json',
+    headers: { 'x-intake-attempts': 0, 'x-intake-max-attempts': 5, 'x-intake-created-at': now },
+  };
+}
+
 async function relay(): Promise<void> {
   while (!stopping) {
+    const now = Date.now();
     const claimed = await pool.query<{ id: number; payload: string; priority: number }>(
       `update ob set claimed_until = $1 where id in (select id from ob where claimed_until is null or claimed_until < $2 order by priority desc, id limit ${RELAY_BATCH} for update skip locked) returning id, payload, priority`,
       [Date.now() + 30_000, Date.now()],
@@ -132,14 +159,17 @@ async function relay(): Promise<void> {
       });
       continue;
     }
-    for (const row of claimed.rows) channel.publish('', QUEUE, Buffer.from(row.payload), { persistent: true, priority: row.priority });
+    for (const row of claimed.rows) channel.publish('', QUEUE, Buffer.from(row.payload), publishOptions(row.priority, now));
     await channel.waitForConfirms();
     await pool.query('delete from ob where id = any($1)', [claimed.rows.map((r) => r.id)]);
   }
 }
 
-const app = Fastify({ logger: false });
-app.post('/api/orders', async (request, reply) => {
+const app = Fastify(
+  LAYERS ? { loggerInstance: pino({ level: 'warn' }), requestIdHeader: 'x-request-id', genReqId: () => randomUUID() } : { logger: false },
+);
+if (LAYERS) addLayers();
+app.post('/api/orders', LAYERS ? { schema: { body: CreateOrderBody } } : {}, async (request, reply) => {
   const body = request.body as { client: Pending['client']; contents: Item[] };
   const key = String(request.headers['idempotency-key'] ?? '');
   const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
@@ -151,6 +181,35 @@ app.post('/api/orders', async (request, reply) => {
   });
   return reply.code(201).header('content-type', 'application/json').send(stored);
 });
+
+function addLayers(): void {
+  const verified = new Map<string, { userId: number; expiresAt: number }>();
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/health') return;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    const secret = match?.[1] ?? '';
+    const hash = createHash('sha256').update(secret).digest();
+    const cacheKey = `${TOKEN_ID}:${hash.toString('hex')}`;
+    const hit = verified.get(cacheKey);
+    if (hit && hit.expiresAt > Date.now()) return;
+    if (!timingSafeEqual(hash, TOKEN_SECRET_SHA256)) return reply.code(401).send({ message: 'Unauthenticated.' });
+    verified.set(cacheKey, { userId: 1, expiresAt: Date.now() + 1_000 });
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  const registry = new Registry();
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by route pattern',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+}
 app.get('/health', async () => ({ status: 'ok' }));
 
 const relayDone = relay();
