@@ -11,7 +11,7 @@
  * BENCH_ORDERS_RUNS (3), BENCH_ORDERS_ROWS (hello,insert,api,all,sustained,scale-out,scale-out-anchor,scale-out-anchor-layers,pgbench),
  * BENCH_PGBENCH_S (15), BENCH_PGBENCH_CLIENTS (= BENCH_CONNECTIONS), BENCH_PGBENCH_BATCH_CLIENTS (= BENCH_PGBENCH_CLIENTS),
  * BENCH_PGBENCH_THREADS (2),
- * BENCH_SUSTAINED_RATES (1000,1500,2000,2500,3000), BENCH_SUSTAINED_LEVEL_S (10),
+ * BENCH_SUSTAINED_RATES (1000,1250,1500,1750,2000,2500,3000), BENCH_SUSTAINED_LEVEL_S (10),
  * BENCH_SUSTAINED_SETTLE_S (2), BENCH_SUSTAINED_TOLERANCE_PCT (2), BENCH_SUSTAINED_DRAIN_S (15),
  * BENCH_POSTGRES_URL, BENCH_AMQP_URL, BENCH_REDIS_URL; BENCH_CPU_PROF_DIR: each server writes a --cpu-prof profile there.
  */
@@ -59,7 +59,7 @@ function ratesEnv(name: string, fallback: number[]): number[] {
   return [...rates].sort((a, b) => a - b);
 }
 const SUSTAINED: SustainedSettings = {
-  rates: ratesEnv('BENCH_SUSTAINED_RATES', [1_000, 1_500, 2_000, 2_500, 3_000]),
+  rates: ratesEnv('BENCH_SUSTAINED_RATES', [1_000, 1_250, 1_500, 1_750, 2_000, 2_500, 3_000]),
   levelS: intEnv('BENCH_SUSTAINED_LEVEL_S', 10, 2),
   settleS: intEnv('BENCH_SUSTAINED_SETTLE_S', 2, 0),
   connections: CONNECTIONS,

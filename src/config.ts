@@ -294,7 +294,8 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: read.int('OUTBOX_POLL_MS', 1_000, 10, 60_000),
       leaseMs: read.int('OUTBOX_LEASE_MS', 30_000, 1_000, 3_600_000),
     },
-    workerConcurrency: read.int('WORKER_CONCURRENCY', 8, 1, 1000),
+    // A job in flight is mostly an await on the third party: 8 left the embedded worker behind 1,500 orders/s even with an instant one.
+    workerConcurrency: read.int('WORKER_CONCURRENCY', 32, 1, 1000),
     jobMaxAttempts: read.int('JOB_MAX_ATTEMPTS', 5, 1, 100),
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
