@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serveFeed, startMockCdn, writeFeedFile, type FeedServer, type MockCdn } from '../src/catalog/dev/index.js';
+import { serveFeed, startMockCdn, writeFeedFile, type FeedServer, type MockCdn } from '../dev/catalog/index.js';
 import { catalogChecksum, checksumChanges, countRows, imageState, lastFeedRun, waitForNoPendingImage } from './support/feed-db.js';
 import { loadApi, loadProblems, registerUser, sanityCheck } from './support/feed-load.js';
 import { exitProblem, runNode, spawnNode, type Exit } from './support/feed-processes.js';

@@ -26,7 +26,7 @@ import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
-import { QUEUE_NAMES } from '../src/container.js';
+import { QUEUE_NAMES } from '../src/app/container.js';
 import { preparePgbenchDatabase, type PgbenchDatabase, type PgbenchRun, type PgbenchScript } from './support/pgbench.js';
 import { startServer, type Server } from './support/processes.js';
 import { prepareScaleOut, SCALE_OUT_URLS } from './support/scale-out.js';

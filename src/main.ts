@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ROLES, type Role } from './config.js';
-import { startTracingFromEnvironment } from './instrument.js';
+import { startTracingFromEnvironment } from './app/instrument.js';
 
 const role = process.argv[2];
 if (role !== undefined && !(ROLES as readonly string[]).includes(role)) {
@@ -9,5 +9,5 @@ if (role !== undefined && !(ROLES as readonly string[]).includes(role)) {
 }
 // Tracing first: its instrumentations hook into the libraries before the app loads any of them.
 const tracing = await startTracingFromEnvironment(role as Role | undefined);
-const { run } = await import('./role-runner.js');
+const { run } = await import('./app/role-runner.js');
 await run(role as Role | undefined, tracing);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { QUEUE_NAMES } from '../src/container.js';
+import { QUEUE_NAMES } from '../src/app/container.js';
 import { createAmqpFixture, deleteJobQueues, TEST_TIERS_MS, type AmqpFixture } from './platform/queue/amqp-fixture.js';
 import { waitFor } from './support/driver-wait.js';
 import { assertBuilt, runCliProcess } from './support/processes.js';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createContainer, type Container } from '../src/container.js';
-import { sweep } from '../src/maintenance.js';
+import { createContainer, type Container } from '../src/app/container.js';
+import { sweep } from '../src/app/maintenance.js';
 import { insertIdempotencyRecord } from '../src/platform/idempotency/idempotency.repository.js';
 import { testConfig } from './support/app.js';
 import { manualClock } from './support/driver-clock.js';

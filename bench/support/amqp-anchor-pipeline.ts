@@ -7,7 +7,7 @@
  */
 import { connect } from 'amqplib';
 import type { Config } from '../../src/config.js';
-import { createContainer } from '../../src/container.js';
+import { createContainer } from '../../src/app/container.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';

@@ -8,13 +8,13 @@ import { Queue as BullQueue, Worker as BullWorker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../../src/config.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container } from '../../src/app/container.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
 import { enqueueJobs } from '../../src/platform/queue/jobs.js';
 import { AmqpQueue } from '../../src/platform/queue/amqp/amqp-queue.js';
-import { startOutboxRelay, startRole } from '../../src/roles.js';
+import { startOutboxRelay, startRole } from '../../src/app/roles.js';
 import type { SeededItem } from './pipeline-items.js';
 
 export interface Pipeline {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { AuthTables } from '../../src/auth/auth.tables.js';
-import type { Container } from '../../src/container.js';
+import type { Container } from '../../src/app/container.js';
 import type { Database, Executor } from '../../src/platform/db/database.js';
 import { BulkInsert } from '../../src/platform/db/bulk-insert.js';
 import type { NewOrderItemRow, NewOrderRow, OrdersTables } from '../../src/orders/orders.tables.js';

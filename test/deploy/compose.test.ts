@@ -53,6 +53,13 @@ describe('deploy/docker-compose.yml', () => {
     for (const name of ['postgres', 'rabbitmq', 'redis', 'simulator']) expect(services[name]!.healthcheck, name).toBeDefined();
     expect(fs.readFileSync(path.join(ROOT, 'deploy/Dockerfile'), 'utf8')).toMatch(/HEALTHCHECK[\s\S]*\/ready/);
   });
+
+  it('ships only the production build: no dev tools, benchmarks or tests in the image', () => {
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'deploy/Dockerfile'), 'utf8');
+    const copies = dockerfile.split('\n').filter((line) => /^COPY\b/.test(line));
+    expect(copies.some((line) => /\b(dev|bench|test)\b/.test(line.replace(/--omit=dev/, '')))).toBe(false);
+    expect(copies).toContain('COPY --from=build /app/dist/src ./dist/src');
+  });
 });
 
 describe('the observability profile', () => {

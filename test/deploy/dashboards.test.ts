@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRegistry } from '../../src/container.js';
+import { createJobRegistry } from '../../src/app/container.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { ROOT } from '../support/processes.js';
 import { parsePrometheus } from '../support/prometheus.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { createContainer } from '../../src/container.js';
+import { createContainer } from '../../src/app/container.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { testConfig } from '../support/app.js';
 import { createEmptyDatabase, SERVICE_OF } from '../support/driver-databases.js';

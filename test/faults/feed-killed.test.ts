@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeFeedFile, type FeedItem } from '../../src/catalog/dev/feed-generator.js';
+import { writeFeedFile, type FeedItem } from '../../dev/catalog/feed-generator.js';
 import { STAGE_TABLES } from '../../src/catalog/feed/feed-stage.repository.js';
 import { createDatabase, type Database, type Dialect } from '../../src/platform/db/database.js';
 import { catalogChecksum } from '../support/catalog-checksum.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatorFor } from '../../src/api-app.js';
+import { simulatorFor } from '../../src/app/api-app.js';
 import { MAX_META_DEPTH } from '../../src/orders/orders.validation.js';
 import { MAX_JSON_DEPTH } from '../../src/platform/json-depth.js';
 import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';

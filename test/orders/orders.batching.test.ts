@@ -4,7 +4,7 @@ import type { KyselyPlugin } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container } from '../../src/app/container.js';
 import { orderIntegrationHandler, type ItemDetails } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { OrdersService } from '../../src/orders/orders.service.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { createContainer, createJobRegistry, type Container } from '../../src/container.js';
+import { createContainer, createJobRegistry, type Container } from '../../src/app/container.js';
 import { isRetryableStatus, orderIntegrationHandler, type ItemDetails } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';

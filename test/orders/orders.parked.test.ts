@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container } from '../../src/app/container.js';
 import { orderParkedHandler, type ItemDetails } from '../../src/orders/orders.integration.js';
 import { updateItemStatus } from '../../src/orders/orders.repository.js';
 import { testConfig } from '../support/app.js';

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { simulatorFor } from '../../src/api-app.js';
+import { simulatorFor } from '../../src/app/api-app.js';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { startRole, type RunningRole } from '../../src/roles.js';
+import { startRole, type RunningRole } from '../../src/app/roles.js';
 import { SimulatorState } from '../../src/orders/simulator.state.js';
 import type { Random } from '../../src/platform/clock.js';
 import { createTestApp, testConfig, type TestApp } from '../support/app.js';

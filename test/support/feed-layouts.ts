@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { encodeItem, toByteEscapes, type FeedItem } from '../../src/catalog/dev/feed-generator.js';
-import { createRandom } from '../../src/catalog/dev/prng.js';
+import { encodeItem, toByteEscapes, type FeedItem } from '../../dev/catalog/feed-generator.js';
+import { createRandom } from '../../dev/catalog/prng.js';
 
 /**
  * Valid JSON layouts of one feed, drawn at random: whatever the layout, `JSON.parse` gives the same

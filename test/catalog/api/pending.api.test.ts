@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
+import { generateItems } from '../../../dev/catalog/feed-generator.js';
 import { contentHash, validateFeedItem, type NormalizedItem } from '../../../src/catalog/feed/feed-item.js';
 import { insertPendingPornstars, publishPending } from '../../../src/catalog/feed/feed-pending.repository.js';
 import { body, createCatalogTestApp, type CatalogTestApp } from './catalog-app.js';

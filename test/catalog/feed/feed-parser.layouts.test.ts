@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
+import { generateItems } from '../../../dev/catalog/feed-generator.js';
 import { parseFeed, type FeedEndEvent, type FeedEvent } from '../../../src/catalog/feed/feed-parser.js';
 import { feedLayouts, layOutDefectiveFeed, layOutFeed, type FeedEnvelope, type LineDefect } from '../../support/feed-layouts.js';
 import { FEED100_FIXTURE } from '../../support/fixtures.js';

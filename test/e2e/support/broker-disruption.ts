@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { QUEUE_NAMES } from '../../../src/container.js';
+import { QUEUE_NAMES } from '../../../src/app/container.js';
 import { createDatabase } from '../../../src/platform/db/database.js';
 import { deleteJobQueues } from '../../platform/queue/amqp-fixture.js';
 import { startFakeThirdParty } from '../../orders/fake-third-party.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRegistry } from '../../../src/container.js';
+import { createJobRegistry } from '../../../src/app/container.js';
 import type { Worker } from '../../../src/platform/queue/queue.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../../orders/fake-third-party.js';
 import { createTestApp, item, orderWith, type TestApp } from '../../support/app.js';

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobRegistry, type Container } from '../../../src/container.js';
+import { createJobRegistry, type Container } from '../../../src/app/container.js';
 import type { Worker } from '../../../src/platform/queue/queue.js';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../../orders/fake-third-party.js';

@@ -3,8 +3,8 @@ import { recordTraces } from '../../support/trace-recorder.js';
 
 // amqplib is patched as it loads, so the recorder starts before the modules that load it are imported.
 const traces = recordTraces();
-const { QUEUE_NAMES } = await import('../../../src/container.js');
-const { startOutboxRelay } = await import('../../../src/roles.js');
+const { QUEUE_NAMES } = await import('../../../src/app/container.js');
+const { startOutboxRelay } = await import('../../../src/app/roles.js');
 const { TEST_TIERS_MS, deleteJobQueues } = await import('../queue/amqp-fixture.js');
 const { describeWithServices, serviceUrls } = await import('../../support/services.js');
 const { orderTraceContract } = await import('./order-trace.contract.js');

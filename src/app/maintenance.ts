@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import type { Container } from './container.js';
-import { deleteExpiredIdempotencyRecords } from './platform/idempotency/idempotency.repository.js';
+import { deleteExpiredIdempotencyRecords } from '../platform/idempotency/idempotency.repository.js';
 
 const CHUNK = 5000;
 

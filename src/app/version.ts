@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-/** package.json sits one level up from src/ and two from dist/src/. */
+/** package.json sits two levels up from src/app/ and three from dist/src/app/. */
 function readVersion(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
+  for (const relative of ['../../package.json', '../../../package.json']) {
     const url = new URL(relative, import.meta.url);
     if (existsSync(url)) {
       const pkg = JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };

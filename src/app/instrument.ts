@@ -1,5 +1,5 @@
-import { loadConfigFromEnvironment, type Role } from './config.js';
-import { startTracing, type Tracing } from './platform/telemetry/instrument.js';
+import { loadConfigFromEnvironment, type Role } from '../config.js';
+import { startTracing, type Tracing } from '../platform/telemetry/instrument.js';
 
 let started: Promise<Tracing | undefined> | undefined;
 

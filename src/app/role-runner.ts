@@ -1,6 +1,6 @@
-import { ConfigError, loadConfigFromEnvironment, type Role } from './config.js';
-import { limitHeapGrowth } from './platform/heap.js';
-import type { Tracing } from './platform/telemetry/instrument.js';
+import { ConfigError, loadConfigFromEnvironment, type Role } from '../config.js';
+import { limitHeapGrowth } from '../platform/heap.js';
+import type { Tracing } from '../platform/telemetry/instrument.js';
 import { startRole, type RunningRole } from './roles.js';
 
 /** Runs one role until SIGTERM/SIGINT, then flushes the traces; a second signal exits at once. */

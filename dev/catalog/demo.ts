@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { loadConfigFromEnvironment } from '../../config.js';
-import { startRole } from '../../roles.js';
+import { loadConfigFromEnvironment } from '../../src/config.js';
+import { startRole } from '../../src/app/roles.js';
 import { startDevStack } from './dev-server.js';
 
 /**

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApiApp, buildOpsApp, buildSimulatorApp, simulatorFor } from './api-app.js';
-import type { Config, Role } from './config.js';
+import type { Config, Role } from '../config.js';
 import { createContainer, createJobRegistry, type Container, type ContainerOverrides } from './container.js';
-import { startFeedScheduler } from './catalog/feed/feed.scheduler.js';
+import { startFeedScheduler } from '../catalog/feed/feed.scheduler.js';
 import { startMaintenance } from './maintenance.js';
-import type { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
-import { OutboxRelay } from './platform/queue/outbox/outbox-relay.js';
-import type { Worker } from './platform/queue/queue.js';
+import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
+import { OutboxRelay } from '../platform/queue/outbox/outbox-relay.js';
+import type { Worker } from '../platform/queue/queue.js';
 
 export interface RunningRole {
   role: Role;

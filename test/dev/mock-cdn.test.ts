@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateItems } from '../../../src/catalog/dev/feed-generator.js';
-import { looksLikeJpeg, tinyJpeg } from '../../../src/catalog/dev/jpeg.js';
-import { startMockCdn, type MockCdn, type MockCdnOptions } from '../../../src/catalog/dev/mock-cdn.js';
+import { generateItems } from '../../dev/catalog/feed-generator.js';
+import { looksLikeJpeg, tinyJpeg } from '../../dev/catalog/jpeg.js';
+import { startMockCdn, type MockCdn, type MockCdnOptions } from '../../dev/catalog/mock-cdn.js';
 
 let cdn: MockCdn | undefined;
 afterEach(async () => {

@@ -1,17 +1,17 @@
 import { Command, Option } from 'commander';
-import { EmailTakenError } from './auth/auth.service.js';
-import { ingestFromCli, summarize } from './catalog/feed/feed.cli.js';
-import { listFeedRuns } from './catalog/feed/feed-runs.repository.js';
-import { registerImagesCommands } from './catalog/images/images.cli.js';
-import { loadConfigFromEnvironment, ROLES, type Role } from './config.js';
+import { EmailTakenError } from '../auth/auth.service.js';
+import { ingestFromCli, summarize } from '../catalog/feed/feed.cli.js';
+import { listFeedRuns } from '../catalog/feed/feed-runs.repository.js';
+import { registerImagesCommands } from '../catalog/images/images.cli.js';
+import { loadConfigFromEnvironment, ROLES, type Role } from '../config.js';
 import { createContainer, QUEUE_NAMES, type Container } from './container.js';
 import { databaseOptions } from './drivers.js';
 import { startTracingFromEnvironment } from './instrument.js';
-import { createDatabase } from './platform/db/database.js';
-import { migrateToLatest } from './platform/db/migrate.js';
-import { limitHeapGrowth } from './platform/heap.js';
-import type { JobState } from './platform/queue/queue.js';
-import { createLogger } from './platform/telemetry/logger.js';
+import { createDatabase } from '../platform/db/database.js';
+import { migrateToLatest } from '../platform/db/migrate.js';
+import { limitHeapGrowth } from '../platform/heap.js';
+import type { JobState } from '../platform/queue/queue.js';
+import { createLogger } from '../platform/telemetry/logger.js';
 import { VERSION } from './version.js';
 
 async function withContainer<T>(work: (c: Container) => Promise<T>): Promise<T> {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDevStack, serveFeed, type FeedServer, type FeedServerOptions, type FeedSource } from '../../../src/catalog/dev/dev-server.js';
-import { generateFeed, writeFeedFile, type FeedItem } from '../../../src/catalog/dev/feed-generator.js';
+import { startDevStack, serveFeed, type FeedServer, type FeedServerOptions, type FeedSource } from '../../dev/catalog/dev-server.js';
+import { generateFeed, writeFeedFile, type FeedItem } from '../../dev/catalog/feed-generator.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

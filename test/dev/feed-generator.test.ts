@@ -5,8 +5,8 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { generateFeed, generateItems, writeFeedFile, type FeedDefect, type FeedItem, type FeedOptions } from '../../../src/catalog/dev/feed-generator.js';
-import { FEED100_FIXTURE } from '../../support/fixtures.js';
+import { generateFeed, generateItems, writeFeedFile, type FeedDefect, type FeedItem, type FeedOptions } from '../../dev/catalog/feed-generator.js';
+import { FEED100_FIXTURE } from '../support/fixtures.js';
 
 const FIXTURE = FEED100_FIXTURE;
 

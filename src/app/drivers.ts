@@ -1,18 +1,18 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { Clock, Random } from './platform/clock.js';
-import type { Database, DatabaseOptions } from './platform/db/database.js';
-import { AmqpQueue } from './platform/queue/amqp/amqp-queue.js';
-import { DatabaseQueue } from './platform/queue/database-queue.js';
-import { JobThroughput } from './platform/queue/job-throughput.js';
-import { MeteredQueue } from './platform/queue/metered-queue.js';
-import { OutboxQueue } from './platform/queue/outbox/outbox-queue.js';
-import type { Queue } from './platform/queue/queue.js';
-import { DatabaseStore } from './platform/store/database-store.js';
-import { RedisStore } from './platform/store/redis-store.js';
-import type { Store } from './platform/store/store.js';
-import type { Metrics } from './platform/telemetry/metrics.js';
+import type { Config } from '../config.js';
+import type { Clock, Random } from '../platform/clock.js';
+import type { Database, DatabaseOptions } from '../platform/db/database.js';
+import { AmqpQueue } from '../platform/queue/amqp/amqp-queue.js';
+import { DatabaseQueue } from '../platform/queue/database-queue.js';
+import { JobThroughput } from '../platform/queue/job-throughput.js';
+import { MeteredQueue } from '../platform/queue/metered-queue.js';
+import { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
+import type { Queue } from '../platform/queue/queue.js';
+import { DatabaseStore } from '../platform/store/database-store.js';
+import { RedisStore } from '../platform/store/redis-store.js';
+import type { Store } from '../platform/store/store.js';
+import type { Metrics } from '../platform/telemetry/metrics.js';
 
 /** The database of DATABASE_URL (and its replica), as the configuration describes it. */
 export function databaseOptions(config: Config, logger?: Logger): DatabaseOptions {

@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { adminActivityRoutes } from './admin/admin-activity.routes.js';
-import { adminRoutes } from './admin/admin.routes.js';
-import { dashboardRoutes } from './admin/dashboard/dashboard.routes.js';
-import { authRoutes } from './auth/auth.routes.js';
-import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from './catalog/api/index.js';
-import { imagesRoutes } from './catalog/images/images.routes.js';
+import { adminActivityRoutes } from '../admin/admin-activity.routes.js';
+import { adminRoutes } from '../admin/admin.routes.js';
+import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
+import { authRoutes } from '../auth/auth.routes.js';
+import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from '../catalog/api/index.js';
+import { imagesRoutes } from '../catalog/images/images.routes.js';
 import { QUEUE_NAMES, type Container } from './container.js';
-import { ordersRoutes } from './orders/orders.routes.js';
-import { simulatorRoutes } from './orders/simulator.routes.js';
-import { SimulatorState } from './orders/simulator.state.js';
-import { buildApp, type ServerTimeouts } from './platform/http/app.js';
-import type { ReadinessCheck } from './platform/http/health.routes.js';
+import { ordersRoutes } from '../orders/orders.routes.js';
+import { simulatorRoutes } from '../orders/simulator.routes.js';
+import { SimulatorState } from '../orders/simulator.state.js';
+import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
+import type { ReadinessCheck } from '../platform/http/health.routes.js';
 import { VERSION } from './version.js';
 
 export function simulatorFor(container: Container): SimulatorState {
