@@ -14,6 +14,14 @@ export interface Range {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** QUEUE_DRIVER. A name added here does not compile until src/app/drivers.ts wires its factory. */
+export const QUEUE_DRIVERS = ['database', 'amqp'] as const;
+export type QueueDriver = (typeof QUEUE_DRIVERS)[number];
+
+/** STORE_DRIVER. A name added here does not compile until src/app/drivers.ts wires its factory. */
+export const STORE_DRIVERS = ['database', 'redis'] as const;
+export type StoreDriver = (typeof STORE_DRIVERS)[number];
+
 export interface Config {
   role: Role;
   port: number;
@@ -31,8 +39,8 @@ export interface Config {
   /** How far V8 may grow the heap past the live data after a full GC, in percent (0: V8's own rule). */
   heapGrowthPercent: number;
   sqliteCacheMb: number;
-  queueDriver: 'database' | 'amqp';
-  storeDriver: 'database' | 'redis';
+  queueDriver: QueueDriver;
+  storeDriver: StoreDriver;
   /** Required when QUEUE_DRIVER=amqp. */
   amqpUrl: string | undefined;
   /** Prepended to every broker queue name, so deployments sharing a vhost never meet. */
@@ -282,8 +290,8 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
     heapGrowthPercent: read.int('HEAP_GROWTH_PERCENT', 20, 0, 1000),
     sqliteCacheMb: read.int('SQLITE_CACHE_MB', 4, 1, 65_536),
-    queueDriver: read.oneOf('QUEUE_DRIVER', ['database', 'amqp'] as const, 'database', (v) => v.toLowerCase()),
-    storeDriver: read.oneOf('STORE_DRIVER', ['database', 'redis'] as const, 'database', (v) => v.toLowerCase()),
+    queueDriver: read.oneOf('QUEUE_DRIVER', QUEUE_DRIVERS, 'database', (v) => v.toLowerCase()),
+    storeDriver: read.oneOf('STORE_DRIVER', STORE_DRIVERS, 'database', (v) => v.toLowerCase()),
     amqpUrl: read.serviceUrl('AMQP_URL', ['amqp:', 'amqps:']),
     redisUrl: read.serviceUrl('REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: read.string('REDIS_KEY_PREFIX', 'intake:'),

@@ -22,7 +22,7 @@ import { migrateToLatest } from '../platform/db/migrate.js';
 import { Idempotency } from '../platform/idempotency/idempotency.js';
 import { JobRegistry } from '../platform/queue/jobs.js';
 import type { JobThroughput } from '../platform/queue/job-throughput.js';
-import type { Queue } from '../platform/queue/queue.js';
+import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
@@ -35,7 +35,7 @@ export interface Container {
   random: Random;
   database: Database;
   store: Store;
-  queue: Queue;
+  queue: TransactionalQueue;
   metrics: Metrics;
   /** The transactional outbox in front of a broker queue (QUEUE_DRIVER=amqp); its relay runs in the api role. */
   outbox?: OutboxQueue;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config, QueueDriver, StoreDriver } from '../config.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Database, DatabaseOptions } from '../platform/db/database.js';
 import { AmqpQueue } from '../platform/queue/amqp/amqp-queue.js';
@@ -8,7 +8,7 @@ import { DatabaseQueue } from '../platform/queue/database-queue.js';
 import { JobThroughput } from '../platform/queue/job-throughput.js';
 import { MeteredQueue } from '../platform/queue/metered-queue.js';
 import { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
-import type { Queue } from '../platform/queue/queue.js';
+import type { TransactionalQueue } from '../platform/queue/queue.js';
 import { DatabaseStore } from '../platform/store/database-store.js';
 import { RedisStore } from '../platform/store/redis-store.js';
 import type { Store } from '../platform/store/store.js';
@@ -26,13 +26,25 @@ export function databaseOptions(config: Config, logger?: Logger): DatabaseOption
   };
 }
 
-/** STORE_DRIVER: the `kv` table, or Redis. */
-export function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
-  if (config.storeDriver === 'database') return new DatabaseStore(database, clock);
-  return new RedisStore({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logger.child({ component: 'store' }) });
+export interface StoreDeps {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
 }
 
-interface QueueDeps {
+export type StoreFactory = (config: Config, deps: StoreDeps) => Store;
+
+/** One factory per STORE_DRIVER: the `kv` table, or Redis. A driver name without one does not compile. */
+export const storeFactories: Record<StoreDriver, StoreFactory> = {
+  database: (_config, { database, clock }) => new DatabaseStore(database, clock),
+  redis: (config, { logger }) => new RedisStore({ url: config.redisUrl!, keyPrefix: config.redisKeyPrefix, logger: logger.child({ component: 'store' }) }),
+};
+
+export function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
+  return storeFactories[config.storeDriver](config, { database, clock, logger });
+}
+
+export interface QueueDeps {
   database: Database;
   store: Store;
   clock: Clock;
@@ -43,12 +55,48 @@ interface QueueDeps {
   queueNames: readonly string[];
 }
 
-/**
- * QUEUE_DRIVER: the `jobs` table (whose enqueues join the business transaction by themselves),
- * or RabbitMQ behind the transactional outbox, whose relay the api role runs.
- */
-export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue; throughput: JobThroughput } {
-  const { queue, outbox } = createDriverQueue(config, deps);
+/** The queue a driver builds, always one that can join the business transaction, and the outbox that lets it where it needs one. */
+export interface DriverQueue {
+  queue: TransactionalQueue;
+  outbox?: OutboxQueue;
+}
+
+export type QueueFactory = (config: Config, deps: QueueDeps) => DriverQueue;
+
+/** One factory per QUEUE_DRIVER. A driver name without one does not compile. */
+export const queueFactories: Record<QueueDriver, QueueFactory> = {
+  // The `jobs` table, whose enqueues join the business transaction by themselves.
+  database: (config, deps) => ({
+    queue: new DatabaseQueue({ ...commonOptions(config, deps), database: deps.database, leaseMs: config.jobLeaseMs, completionBatch: config.jobWriteBatch }),
+  }),
+  // RabbitMQ behind the transactional outbox, whose relay the api role runs.
+  amqp: (config, deps) => {
+    const broker = new AmqpQueue({
+      ...commonOptions(config, deps),
+      url: config.amqpUrl!,
+      retryTiersMs: config.amqpRetryTiersMs,
+      queuePrefix: config.amqpQueuePrefix,
+      connectionName: `intake-${config.role}@${os.hostname()}:${process.pid}`,
+      store: deps.store,
+    });
+    const outbox = new OutboxQueue({ inner: broker, database: deps.database, clock: deps.clock });
+    return { queue: outbox, outbox };
+  },
+};
+
+function commonOptions(config: Config, deps: QueueDeps) {
+  return {
+    logger: deps.logger.child({ component: 'queue' }),
+    defaultMaxAttempts: config.jobMaxAttempts,
+    defaultBackoff: { baseMs: config.jobBackoffMs, maxMs: config.jobBackoffMaxMs },
+    clock: deps.clock,
+    random: deps.random,
+  };
+}
+
+/** QUEUE_DRIVER's queue, metered, with the outbox it may need. */
+export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { throughput: JobThroughput } {
+  const { queue, outbox } = queueFactories[config.queueDriver](config, deps);
   // Reported by every deployment, 0 where the queue needs no outbox, so that dashboards always find the series.
   const pending = () => outbox?.pending() ?? Promise.resolve({ count: 0, oldestCreatedAt: null });
   deps.metrics.gauge('outbox_pending_jobs', 'Jobs committed to the outbox and not yet published', [], async (gauge) => gauge.set((await pending()).count));
@@ -58,25 +106,4 @@ export function createQueue(config: Config, deps: QueueDeps): { queue: Queue; ou
   });
   const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
   return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames, throughput), outbox, throughput };
-}
-
-function createDriverQueue(config: Config, deps: QueueDeps): { queue: Queue; outbox?: OutboxQueue } {
-  const common = {
-    logger: deps.logger.child({ component: 'queue' }),
-    defaultMaxAttempts: config.jobMaxAttempts,
-    defaultBackoff: { baseMs: config.jobBackoffMs, maxMs: config.jobBackoffMaxMs },
-    clock: deps.clock,
-    random: deps.random,
-  };
-  if (config.queueDriver === 'database') return { queue: new DatabaseQueue({ ...common, database: deps.database, leaseMs: config.jobLeaseMs, completionBatch: config.jobWriteBatch }) };
-  const broker = new AmqpQueue({
-    ...common,
-    url: config.amqpUrl!,
-    retryTiersMs: config.amqpRetryTiersMs,
-    queuePrefix: config.amqpQueuePrefix,
-    connectionName: `intake-${config.role}@${os.hostname()}:${process.pid}`,
-    store: deps.store,
-  });
-  const outbox = new OutboxQueue({ inner: broker, database: deps.database, clock: deps.clock });
-  return { queue: outbox, outbox };
 }

@@ -8,7 +8,7 @@ import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
 import { IdempotencyKeyTaken, parseIdempotencyKey, type Idempotency, type IdempotencyClaim, type IdempotencyRefusal } from '../platform/idempotency/idempotency.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
-import type { Priority, Queue } from '../platform/queue/queue.js';
+import type { Priority, TransactionalQueue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
 import { presentOrder, type OrderView } from './orders.presenter.js';
@@ -17,7 +17,7 @@ import { validateOrder, type OrderInput } from './orders.validation.js';
 
 export interface OrdersDeps {
   database: Database;
-  queue: Queue;
+  queue: TransactionalQueue;
   store: Store;
   idempotency: Idempotency;
   clock: Clock;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { enqueueJobs } from '../../platform/queue/jobs.js';
-import type { Queue } from '../../platform/queue/queue.js';
+import type { TransactionalQueue } from '../../platform/queue/queue.js';
 import type { ImageRow, ImageStatus } from '../catalog.tables.js';
 import { imageRelativePath } from './image-files.js';
 import { imageDownloadJob } from './images.jobs.js';
@@ -10,7 +10,7 @@ import { claimImages, countImagesByStatus, findImagesByUrlHashes, listFailedImag
 
 export interface ImagesServiceDeps {
   database: Database;
-  queue: Queue;
+  queue: TransactionalQueue;
   clock: Clock;
   logger: Logger;
 }

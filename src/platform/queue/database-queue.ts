@@ -5,6 +5,7 @@ import { afterCommit } from '../db/commit-hooks.js';
 import type { Database, Executor } from '../db/database.js';
 import { DEFAULT_WRITE_BATCH, type WriteBatchLimits } from '../db/write-batcher.js';
 import { DatabaseWorker } from './database-worker.js';
+import { JobOutcomePolicy } from './job-outcome.js';
 import * as jobsSql from './database-queue.sql.js';
 import {
   DEFAULT_PRIORITY,
@@ -15,8 +16,8 @@ import {
   type NewJob,
   type ParkedJob,
   type Priority,
-  type Queue,
   type QueueStats,
+  type TransactionalQueue,
   type WorkOptions,
   type Worker,
 } from './queue.js';
@@ -36,7 +37,8 @@ export interface DatabaseQueueOptions {
 }
 
 /** The `jobs` table as a queue: claims by priority then FIFO, leases, retries and parking. */
-export class DatabaseQueue implements Queue {
+export class DatabaseQueue implements TransactionalQueue {
+  readonly transactional = true;
   private readonly wakeups = new EventEmitter().setMaxListeners(0);
   private readonly workers = new Set<DatabaseWorker>();
   private readonly clock: Clock;
@@ -83,6 +85,13 @@ export class DatabaseQueue implements Queue {
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    const logger = this.options.logger.child({ queue });
+    const outcomes = new JobOutcomePolicy({
+      backoff: options.backoff ?? this.options.defaultBackoff,
+      random: this.options.random ?? systemRandom,
+      logger,
+      onParked: options.onParked,
+    });
     const worker = new DatabaseWorker({
       queue,
       handler,
@@ -90,16 +99,14 @@ export class DatabaseQueue implements Queue {
       prefetch: options.prefetch ?? 0,
       durableCompletions: options.durableCompletions ?? true,
       completionBatch: this.options.completionBatch ?? DEFAULT_WRITE_BATCH,
-      backoff: options.backoff ?? this.options.defaultBackoff,
+      outcomes,
       database: this.options.database,
-      logger: this.options.logger.child({ queue }),
+      logger,
       leaseMs: this.options.leaseMs,
       clock: this.clock,
-      random: this.options.random ?? systemRandom,
       maxIdleMs: this.options.maxIdleMs ?? 500,
       wakeups: this.wakeups,
       onStopped: (w) => this.workers.delete(w),
-      onParked: options.onParked,
     });
     this.workers.add(worker);
     worker.start();

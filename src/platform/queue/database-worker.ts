@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { Clock, Random } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { WriteBatcher, type WriteBatchLimits } from '../db/write-batcher.js';
-import { retryDelayMs } from './backoff.js';
 import * as jobsSql from './database-queue.sql.js';
+import type { JobOutcomePolicy } from './job-outcome.js';
 import type { JobRow } from './jobs.table.js';
-import { PermanentError, RetryableError, type BackoffPolicy, type JobHandler, type WorkOptions, type Worker } from './queue.js';
+import type { JobHandler, Worker } from './queue.js';
 
 export interface DatabaseWorkerOptions {
   queue: string;
@@ -18,16 +18,15 @@ export interface DatabaseWorkerOptions {
   durableCompletions: boolean;
   /** Finished jobs are deleted together, in batches of these bounds. */
   completionBatch: WriteBatchLimits;
-  backoff: BackoffPolicy;
+  /** Decides between a retry and parking, and tells the job type's owner of a parked job. */
+  outcomes: JobOutcomePolicy;
   database: Database;
   logger: Logger;
   leaseMs: number;
   clock: Clock;
-  random: Random;
   maxIdleMs: number;
   wakeups: EventEmitter;
   onStopped: (worker: DatabaseWorker) => void;
-  onParked?: WorkOptions['onParked'];
 }
 
 const MIN_IDLE_MS = 10;
@@ -182,33 +181,25 @@ export class DatabaseWorker implements Worker {
       });
       await this.completions.submit(job.id);
     } catch (error) {
-      await this.recordFailure(job, error, log).catch((recordError: unknown) => {
+      await this.recordFailure(job, error).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');
       });
     }
   }
 
-  private async recordFailure(job: JobRow, error: unknown, log: Logger): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    const now = this.o.clock.now();
-    if (error instanceof PermanentError || job.attempts >= job.max_attempts) {
-      log.warn({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
-      await this.park(job, message, job.attempts);
+  private async recordFailure(job: JobRow, error: unknown): Promise<void> {
+    const outcome = this.o.outcomes.afterFailure(error, { id: job.id, attempt: job.attempts, maxAttempts: job.max_attempts });
+    if (outcome.kind === 'park') {
+      await this.park(job, outcome.reason, outcome.attempts);
       return;
     }
-    const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
-    const delayMs = retryDelayMs(job.attempts, this.o.backoff, this.o.random, retryAfterMs);
-    log.info({ err: error, retryInMs: delayMs }, 'job failed; will retry');
-    await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, now + delayMs, message, now));
+    const now = this.o.clock.now();
+    await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, now + outcome.delayMs, outcome.reason, now));
   }
 
   private async park(job: JobRow, reason: string, attempts: number): Promise<void> {
     await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, reason, this.o.clock.now(), attempts));
-    if (!this.o.onParked) return;
-    const notice = { id: String(job.id), queue: job.queue, attempts, maxAttempts: job.max_attempts, reason };
-    await this.o.onParked(JSON.parse(job.payload), notice).catch((error: unknown) => {
-      this.o.logger.error({ err: error, jobId: job.id }, 'the parked-job callback failed');
-    });
+    await this.o.outcomes.notifyParked(JSON.parse(job.payload), { id: String(job.id), queue: job.queue, attempts, maxAttempts: job.max_attempts, reason });
   }
 
   private async extendLeases(): Promise<void> {

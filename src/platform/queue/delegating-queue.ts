@@ -1,16 +1,15 @@
-import type { Executor } from '../db/database.js';
 import type { EnqueueOptions, JobHandler, NewJob, ParkedJob, Queue, QueueStats, WorkOptions, Worker } from './queue.js';
 
 /** A queue that hands every call to `inner`; decorators extend it and override what they add to. */
-export abstract class DelegatingQueue implements Queue {
-  constructor(readonly inner: Queue) {}
+export abstract class DelegatingQueue<Inner extends Queue = Queue> implements Queue {
+  constructor(readonly inner: Inner) {}
 
-  enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void> {
-    return this.inner.enqueue(queue, payload, options, trx);
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+    return this.inner.enqueue(queue, payload, options);
   }
 
-  enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
-    return this.inner.enqueueMany(queue, jobs, trx);
+  enqueueMany(queue: string, jobs: readonly NewJob[]): Promise<void> {
+    return this.inner.enqueueMany(queue, jobs);
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/database.js';
-import type { EnqueueOptions, JobHandler, Queue, WorkOptions, Worker } from './queue.js';
+import type { EnqueueOptions, JobHandler, Queue, TransactionalQueue, WorkOptions, Worker } from './queue.js';
 
 /** A job type: the queue it travels on and the payload type the compiler checks. */
 export interface JobType<P> {
@@ -14,7 +14,7 @@ export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}): JobT
 }
 
 /** Several jobs of one type in one go (a multi-row write where the driver can). */
-export function enqueueJobs<P>(queue: Queue, job: JobType<P>, jobs: ReadonlyArray<{ payload: P; options?: EnqueueOptions }>, trx?: Executor): Promise<void> {
+export function enqueueJobs<P>(queue: TransactionalQueue, job: JobType<P>, jobs: ReadonlyArray<{ payload: P; options?: EnqueueOptions }>, trx?: Executor): Promise<void> {
   return queue.enqueueMany(job.queue, jobs.map(({ payload, options }) => ({ payload, options: { ...job.defaults, ...options } })), trx);
 }
 

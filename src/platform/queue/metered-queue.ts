@@ -1,19 +1,20 @@
 import { afterCommit } from '../db/commit-hooks.js';
 import { DelegatingQueue } from './delegating-queue.js';
+import { isFinalFailure } from './job-outcome.js';
 import type { JobOutcome, JobThroughput } from './job-throughput.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
 import {
   DEFAULT_PRIORITY,
-  PermanentError,
   PRIORITIES,
   type EnqueueOptions,
   type JobHandler,
   type JobState,
   type NewJob,
-  type Queue,
+  type ParkedHandler,
   type QueueStats,
+  type TransactionalQueue,
   type WorkOptions,
   type Worker,
 } from './queue.js';
@@ -33,14 +34,15 @@ function withTraceparent(options: EnqueueOptions): EnqueueOptions {
  * by outcome (completed, retried, failed at once, parked), handler durations, and the depth of
  * each queue by state and priority, read from `stats` when scraped (at most every `depthMaxAgeMs`).
  */
-export class MeteredQueue extends DelegatingQueue {
+export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements TransactionalQueue {
+  readonly transactional = true;
   private readonly enqueued;
   private readonly finished;
   private readonly duration;
   private depth: { at: number; stats: QueueStats[] } | undefined;
 
   constructor(
-    inner: Queue,
+    inner: TransactionalQueue,
     metrics: Metrics,
     queues: readonly string[],
     private readonly throughput?: JobThroughput,
@@ -95,14 +97,14 @@ export class MeteredQueue extends DelegatingQueue {
           await handler(payload, job);
           this.countFinished(queue, 'completed');
         } catch (error) {
-          this.countFinished(queue, error instanceof PermanentError ? 'failed' : job.attempt < job.maxAttempts ? 'retried' : 'failed');
+          this.countFinished(queue, isFinalFailure(error, job.attempt, job.maxAttempts) ? 'failed' : 'retried');
           throw error;
         } finally {
           stop();
         }
       });
     };
-    const onParked: WorkOptions['onParked'] = async (payload, notice) => {
+    const onParked: ParkedHandler = async (payload, notice) => {
       this.countFinished(queue, 'parked');
       await options.onParked?.(payload, notice);
     };

@@ -68,6 +68,9 @@ export interface ParkedNotice {
   reason: string;
 }
 
+/** A job type's owner's reaction to one of its jobs being parked, e.g. marking its entity failed. */
+export type ParkedHandler = (payload: unknown, notice: ParkedNotice) => Promise<void>;
+
 export interface WorkOptions {
   concurrency: number;
   /**
@@ -86,8 +89,9 @@ export interface WorkOptions {
   /**
    * Called after a job is parked, however that happened: attempts ran out, the handler failed
    * permanently, or its worker died during the last attempt (the handler then never learns of it).
+   * Every driver calls it through `JobOutcomePolicy.notifyParked`.
    */
-  onParked?: (payload: unknown, notice: ParkedNotice) => Promise<void>;
+  onParked?: ParkedHandler;
 }
 
 export interface Worker {
@@ -121,11 +125,14 @@ export interface QueueStats {
   byPriorityExact?: Record<JobState, boolean>;
 }
 
+/**
+ * A queue whose enqueues are published as they are made: a broker driver. Only a
+ * `TransactionalQueue` can make a job exist if, and only if, the caller's transaction commits.
+ */
 export interface Queue {
-  /** With `trx`, the job is written in the caller's transaction and exists only if it commits. */
-  enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void>;
-  /** Several jobs of one queue at once (one multi-row write where the driver can); `trx` as for `enqueue`. */
-  enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void>;
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void>;
+  /** Several jobs of one queue at once (one multi-row write or one round of publishes where the driver can). */
+  enqueueMany(queue: string, jobs: readonly NewJob[]): Promise<void>;
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker;
   parked(queue: string, options?: { limit?: number; offset?: number }): Promise<ParkedJob[]>;
   /** Moves parked jobs back to ready with fresh attempts; returns how many moved. */
@@ -135,6 +142,19 @@ export interface Queue {
   stats(queue: string): Promise<QueueStats>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A queue that can enqueue inside the caller's database transaction: the database driver, the
+ * outbox in front of a broker, and the decorators around either. The marker keeps a plain
+ * `Queue` from passing for one: its enqueue, with one parameter fewer, would otherwise fit.
+ */
+export interface TransactionalQueue extends Queue {
+  readonly transactional: true;
+  /** With `trx`, the job is written in the caller's transaction and exists only if it commits. */
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void>;
+  /** `trx` as for `enqueue`. */
+  enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void>;
 }
 
 export function emptyStats(queue: string): QueueStats {

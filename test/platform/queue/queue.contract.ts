@@ -8,6 +8,7 @@ import {
   type Priority,
   type Queue,
   type QueueStats,
+  type TransactionalQueue,
   type WorkOptions,
   type Worker,
 } from '../../../src/platform/queue/queue.js';
@@ -53,6 +54,12 @@ const BACKOFF = { baseMs: 20, maxMs: 60_000 };
 
 interface Named {
   name: string;
+}
+
+/** The fixture's queue as the TransactionalQueue that its harness says it is. */
+function transactional(queue: Queue): TransactionalQueue {
+  expect((queue as Partial<TransactionalQueue>).transactional).toBe(true);
+  return queue as TransactionalQueue;
 }
 
 /** The behaviour every queue driver must show; each driver's test file runs it once. */
@@ -310,7 +317,8 @@ export function queueContract(name: string, harness: QueueHarness): void {
     });
 
     it.skipIf(harness.capabilities?.transactionalEnqueue === false)('enqueues in the caller transaction: a rollback leaves no job, a commit runs it', async () => {
-      const { queue, database, work, counts, isEmpty } = await setup();
+      const { queue: fixtureQueue, database, work, counts, isEmpty } = await setup();
+      const queue = transactional(fixtureQueue);
       await expect(
         database.transaction(async (trx) => {
           await queue.enqueue(Q, { name: 'rolled-back' }, {}, trx);
@@ -327,6 +335,11 @@ export function queueContract(name: string, harness: QueueHarness): void {
       await waitFor(() => seen.length > 0, 5_000, 'the committed job');
       await waitFor(isEmpty, 2_000, 'the job to complete');
       expect(seen).toEqual(['committed']);
+    });
+
+    it('is typed transactional exactly when it can enqueue in the caller transaction', async () => {
+      const { queue } = await setup();
+      expect('transactional' in queue && queue.transactional === true).toBe(harness.capabilities?.transactionalEnqueue !== false);
     });
 
     it('keeps one job per dedupeKey while it is live', async () => {
@@ -362,7 +375,8 @@ export function queueContract(name: string, harness: QueueHarness): void {
     });
 
     it.skipIf(harness.capabilities?.transactionalEnqueue === false)('enqueues many in the caller transaction: a rollback leaves none, a commit runs all', async () => {
-      const { queue, database, work, counts, isEmpty } = await setup();
+      const { queue: fixtureQueue, database, work, counts, isEmpty } = await setup();
+      const queue = transactional(fixtureQueue);
       const batch = (prefix: string) => Array.from({ length: 300 }, (_, i) => ({ payload: { name: `${prefix}-${i}` } }));
       await expect(
         database.transaction(async (trx) => {

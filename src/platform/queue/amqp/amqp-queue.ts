@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock.js';
-import type { Executor } from '../../db/database.js';
 import type { Store } from '../../store/store.js';
 import {
   DEFAULT_PRIORITY,
@@ -18,6 +17,7 @@ import {
   type WorkOptions,
   type Worker,
 } from '../queue.js';
+import { JobOutcomePolicy } from '../job-outcome.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpDedupe } from './amqp-dedupe.js';
 import type { JobMessage } from './amqp-message.js';
@@ -112,13 +112,14 @@ export class AmqpQueue implements Queue {
   }
 
   /** Publishes every job at once; the confirms come back together. */
-  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
-    if (trx) throw new Error(TRANSACTIONAL_ENQUEUE);
+  async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: never): Promise<void> {
+    if (trx !== undefined) throw new Error(TRANSACTIONAL_ENQUEUE);
     await Promise.all(jobs.map((job) => this.enqueue(queue, job.payload, job.options)));
   }
 
-  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
-    if (trx) throw new Error(TRANSACTIONAL_ENQUEUE);
+  /** `trx` is typed `never`: a broker cannot join a database transaction (see TransactionalQueue); a caller that casts its way past the compiler is refused. */
+  async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: never): Promise<void> {
+    if (trx !== undefined) throw new Error(TRANSACTIONAL_ENQUEUE);
     const priority = options.priority ?? DEFAULT_PRIORITY;
     if (!PRIORITIES.includes(priority)) throw new RangeError(`priority must be 1..5, got ${priority}`);
     const maxAttempts = options.maxAttempts ?? this.options.defaultMaxAttempts;
@@ -149,18 +150,19 @@ export class AmqpQueue implements Queue {
   }
 
   work(queue: string, handler: JobHandler, options: WorkOptions): Worker {
+    const logger = this.options.logger.child({ queue });
+    const outcomes = new JobOutcomePolicy({ backoff: options.backoff ?? this.options.defaultBackoff, random: this.random, logger, onParked: options.onParked });
     const worker = new AmqpWorker({
       queue,
       handler,
       concurrency: Math.max(1, options.concurrency),
       prefetch: Math.max(0, options.prefetch ?? 0),
-      backoff: options.backoff ?? this.options.defaultBackoff,
-      onParked: options.onParked,
+      outcomes,
       connection: this.connection,
       topology: this.topology,
       router: this.router,
       dedupe: this.dedupe,
-      logger: this.options.logger.child({ queue }),
+      logger,
       clock: this.clock,
       random: this.random,
       onStopped: (w) => this.workers.delete(w),

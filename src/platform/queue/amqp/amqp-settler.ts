@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
-import type { WorkOptions } from '../queue.js';
+import type { JobOutcomePolicy } from '../job-outcome.js';
 import type { AmqpDedupe } from './amqp-dedupe.js';
 import type { AmqpHandover } from './amqp-handover.js';
 import { decodeJob, type JobMessage } from './amqp-message.js';
@@ -21,7 +21,7 @@ export interface AmqpSettlerOptions {
   handover: AmqpHandover;
   logger: Logger;
   clock: Clock;
-  onParked?: WorkOptions['onParked'];
+  outcomes: JobOutcomePolicy;
   isClosed: (channel: Channel) => boolean;
 }
 
@@ -67,15 +67,9 @@ export class AmqpSettler {
         break;
     }
     this.ack(delivery, job);
-    if (outcome.kind === 'park') await this.notifyParked(job, outcome.attempts, outcome.reason);
-  }
-
-  private async notifyParked(job: JobMessage, attempts: number, reason: string): Promise<void> {
-    if (!this.o.onParked) return;
-    const notice = { id: job.id, queue: this.o.queue, attempts, maxAttempts: job.maxAttempts, reason };
-    await this.o.onParked(job.payload, notice).catch((error: unknown) => {
-      this.o.logger.error({ err: error, jobId: job.id }, 'the parked-job callback failed');
-    });
+    if (outcome.kind === 'park') {
+      await this.o.outcomes.notifyParked(job.payload, { id: job.id, queue: this.o.queue, attempts: outcome.attempts, maxAttempts: job.maxAttempts, reason: outcome.reason });
+    }
   }
 
   async parkUndecodable(delivery: Delivery, error: unknown): Promise<void> {

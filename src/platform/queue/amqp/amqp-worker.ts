@@ -1,8 +1,9 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../../clock.js';
+import type { JobOutcomePolicy } from '../job-outcome.js';
 import { captureContext, withContext } from '../../telemetry/tracing.js';
-import { DEFAULT_PRIORITY, PRIORITIES, type BackoffPolicy, type JobHandler, type Priority, type WorkOptions, type Worker } from '../queue.js';
+import { DEFAULT_PRIORITY, PRIORITIES, type JobHandler, type Priority, type Worker } from '../queue.js';
 import type { AmqpConnection } from './amqp-connection.js';
 import type { AmqpDedupe } from './amqp-dedupe.js';
 import { AmqpHandover } from './amqp-handover.js';
@@ -18,8 +19,8 @@ export interface AmqpWorkerOptions {
   handler: JobHandler;
   concurrency: number;
   prefetch: number;
-  backoff: BackoffPolicy;
-  onParked?: WorkOptions['onParked'];
+  /** Decides between a retry and parking, and tells the job type's owner of a parked job. */
+  outcomes: JobOutcomePolicy;
   connection: AmqpConnection;
   topology: AmqpTopology;
   router: AmqpRouter;

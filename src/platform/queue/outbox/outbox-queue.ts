@@ -8,6 +8,7 @@ import {
   type Priority,
   type Queue,
   type QueueStats,
+  type TransactionalQueue,
 } from '../queue.js';
 import * as outboxSql from './outbox.repository.js';
 import { DelegatingQueue } from '../delegating-queue.js';
@@ -29,7 +30,8 @@ export interface OutboxQueueOptions {
  * for an `OutboxRelay` to publish to the inner queue once committed. An enqueue without a
  * transaction, and everything else, goes to the inner queue directly.
  */
-export class OutboxQueue extends DelegatingQueue {
+export class OutboxQueue extends DelegatingQueue implements TransactionalQueue {
+  readonly transactional = true;
   private readonly listeners = new Set<() => void>();
   private readonly gate = new TransferGate(STATS_WAIT_MS);
   private readonly clock: Clock;
