@@ -4,7 +4,8 @@ import type { Database } from '../platform/db/database.js';
 import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
-import { PermanentError, RetryableError, type JobContext, type ParkedNotice } from '../platform/queue/queue.js';
+import { isFinalFailure } from '../platform/queue/job-outcome.js';
+import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
 import { failUnfinishedItem } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
@@ -92,20 +93,19 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
       return;
     }
-    if (!call.retryable) {
-      await record('failed', details);
-      throw new PermanentError(call.error);
-    }
-    await record(job.attempt >= job.maxAttempts ? 'failed' : 'processing', details);
-    throw new RetryableError(call.error, call.retryAfterMs);
+    const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
+    // A failure that parks the job fails the item here, with the third party's answer in its details.
+    await record(isFinalFailure(failure, job.attempt, job.maxAttempts) ? 'failed' : 'processing', details);
+    throw failure;
   };
 }
 
 /**
  * When an item's job is parked, the item is `failed`. The handler writes that itself when it gives
  * up; this covers a worker that died during the last attempt, whose handler never got the word.
+ * Pass it as the job's `onParked`: the queue's outcome policy calls it for every parked job.
  */
-export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clock' | 'logger'>) {
+export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clock' | 'logger'>): ParkedHandler {
   return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
     const itemId = (payload as { itemId?: unknown } | null)?.itemId;
     if (typeof itemId !== 'number') return;

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { defineJob } from '../../platform/queue/jobs.js';
-import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
+import { isFinalFailure } from '../../platform/queue/job-outcome.js';
+import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
 import { ImageFiles } from './image-files.js';
 import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
 import type { Metrics } from '../../platform/telemetry/metrics.js';
@@ -39,13 +40,14 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
       stored = await deps.fetcher.fetch(image.url, job.signal);
     } catch (error) {
       if (!(error instanceof ImageFetchError)) throw error;
-      const finalAttempt = !error.retryable || job.attempt >= job.maxAttempts;
+      const failure = error.retryable ? new RetryableError(error.message, error.retryAfterMs) : new PermanentError(error.message);
+      // A failure that parks the job fails the image here.
+      const finalAttempt = isFinalFailure(failure, job.attempt, job.maxAttempts);
       deps.metrics?.failed(finalAttempt ? 'failed' : 'retry');
       await deps.database.write((db) =>
         recordImageFailure(db, { url_hash: urlHash, status: finalAttempt ? 'failed' : 'pending', last_error: error.message, attempts: job.attempt, now: deps.clock.now() }),
       );
-      if (!error.retryable) throw new PermanentError(error.message);
-      throw new RetryableError(error.message, error.retryAfterMs);
+      throw failure;
     }
     deps.metrics?.downloaded(stored.bytes, (performance.now() - started) / 1000);
     // Not flushed: lost in a power cut (with the job's completion, which follows it), the job runs
@@ -69,8 +71,9 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
 /**
  * When an image's job is parked, the image is `failed`. The handler writes that itself when it
  * gives up; this covers a worker that died during the last attempt, whose handler never got the word.
+ * It is the job's `onParked`: the queue's outcome policy calls it for every parked job.
  */
-export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock' | 'logger'>): NonNullable<WorkOptions['onParked']> {
+export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock' | 'logger'>): ParkedHandler {
   return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
     const hash = (payload as Partial<ImageDownloadPayload> | null)?.urlHash;
     if (typeof hash !== 'string') return;
