@@ -13,8 +13,6 @@ import { OrdersService } from '../orders/orders.service.js';
 import { systemClock, systemRandom, type Clock, type Random } from '../platform/clock.js';
 import { createQueue, createStore, databaseOptions } from './drivers.js';
 import { QUEUE_NAMES } from './job-catalogue.js';
-// Where the roles, the CLI and the operator API have always found them.
-export { createJobRegistry, QUEUE_NAMES } from './job-catalogue.js';
 import { createDatabase, type Database } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { Idempotency } from '../platform/idempotency/idempotency.js';
@@ -24,6 +22,9 @@ import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
+
+// Where the roles, the CLI and the operator API have always found them.
+export { createJobRegistry, QUEUE_NAMES } from './job-catalogue.js';
 
 export interface Container {
   config: Config;

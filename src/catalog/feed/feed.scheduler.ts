@@ -22,7 +22,7 @@ export interface FeedSchedulerDeps {
  * Queues a `feed.ingest` job on each tick of the cron schedule (UTC), and once at start when no
  * run has ever succeeded; a worker runs it, as it runs an operator's. Several schedulers may run:
  * each tick (and the start-up run) is claimed in the store, so one of them queues it, and its
- * dedupe key keeps a tick to one job in the queue.
+ * dedupe key (the tick's ISO time, or `startup`) keeps a tick to one live job in the queue.
  */
 export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
   const log = deps.logger.child({ task: 'feed-schedule' });
@@ -32,7 +32,7 @@ export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
       log.info({ tick }, 'another scheduler queued this feed ingestion; skipped');
       return;
     }
-    await enqueueJob(deps.queue, feedIngestJob, { trigger }, { dedupeKey: `${feedIngestJob.queue}:${tick}` });
+    await enqueueJob(deps.queue, feedIngestJob, { trigger }, { dedupeKey: tick });
     log.info({ tick, trigger }, 'feed ingestion queued');
   };
   const cron = new Cron(deps.schedule, { timezone: 'UTC', protect: true }, async (self: Cron) => {
