@@ -7,6 +7,7 @@ import { OrderOutput } from '../orders/orders.schemas.js';
 import type { OrdersService } from '../orders/orders.service.js';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
+import { enqueueJob } from '../platform/queue/jobs.js';
 import type { Queue } from '../platform/queue/queue.js';
 import { describeHolder } from '../platform/store/lease.js';
 import { Message } from './admin.schemas.js';
@@ -66,7 +67,7 @@ export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActiv
     async (_request, reply) => {
       const holder = await deps.feed.holder();
       if (holder) throw httpErrors.conflict(`A feed ingestion is already running (${describeHolder(holder)}).`);
-      await deps.queue.enqueue(feedIngestJob.queue, {}, feedIngestJob.defaults);
+      await enqueueJob(deps.queue, feedIngestJob, { trigger: 'api' });
       return reply.code(202).send({ message: 'Feed ingestion queued: a worker runs it.' });
     },
   );

@@ -6,27 +6,25 @@ import { TokenUsageRecorder } from '../auth/token-usage.recorder.js';
 import { createCatalogServices, type CatalogServices } from '../catalog/api/index.js';
 import { feedMetrics } from '../catalog/catalog.metrics.js';
 import { FeedIngestService } from '../catalog/feed/feed-ingest.service.js';
-import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from '../catalog/feed/feed.jobs.js';
 import { ImageFiles } from '../catalog/images/image-files.js';
-import { createImageJobs, imageDownloadJob } from '../catalog/images/images.jobs.js';
 import { ImagesService } from '../catalog/images/images.service.js';
 import type { Config } from '../config.js';
-import { orderIntegrationHandler, orderParkedHandler, thirdPartyMetrics } from '../orders/orders.integration.js';
-import { orderIntegrationJob } from '../orders/orders.jobs.js';
 import { OrdersService } from '../orders/orders.service.js';
-import { ThirdPartyClient } from '../orders/third-party.client.js';
 import { systemClock, systemRandom, type Clock, type Random } from '../platform/clock.js';
 import { createQueue, createStore, databaseOptions } from './drivers.js';
+import { QUEUE_NAMES } from './job-catalogue.js';
 import { createDatabase, type Database } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { Idempotency } from '../platform/idempotency/idempotency.js';
-import { JobRegistry } from '../platform/queue/jobs.js';
 import type { JobThroughput } from '../platform/queue/job-throughput.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
+
+// Where the roles, the CLI and the operator API have always found them.
+export { createJobRegistry, QUEUE_NAMES } from './job-catalogue.js';
 
 export interface Container {
   config: Config;
@@ -108,25 +106,3 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     },
   };
 }
-
-/** Every job type with its handler; the registry refuses to start with a job left unhandled. */
-export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
-  const client = new ThirdPartyClient({ url: thirdPartyUrl, timeoutMs: container.config.thirdPartyTimeoutMs });
-  const deps = { database: container.database, client, clock: container.clock, logger: container.logger.child({ job: orderIntegrationJob.queue }), metrics: thirdPartyMetrics(container.metrics), writeBatch: container.config.jobWriteBatch };
-  const imageJobs = createImageJobs({ database: container.database, clock: container.clock, logger: container.logger, dataDir: container.config.dataDir, files: container.imageFiles, images: container.config.images, metrics: container.metrics });
-  const registry = new JobRegistry()
-    // A completion lost in a crash runs the job again, which finds its item completed and stops.
-    .handle(orderIntegrationJob, orderIntegrationHandler(deps), { onParked: orderParkedHandler(deps), durableCompletions: false })
-    .handle(imageDownloadJob, imageJobs.handler, imageJobs.workOptions)
-    .handle(feedIngestJob, feedIngestHandler(container.feed, container.config.feed.lockLeaseMs), feedIngestWorkOptions(container.config.feed.lockLeaseMs));
-  return {
-    registry,
-    close: async () => {
-      await client.close();
-      await imageJobs.close();
-    },
-  };
-}
-
-/** The queues the CLI and the operator API can inspect, whether or not this process works them. */
-export const QUEUE_NAMES = [orderIntegrationJob.queue, imageDownloadJob.queue, feedIngestJob.queue];

@@ -56,17 +56,19 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     if (has(config.role, 'worker')) {
       const thirdPartyUrl = config.thirdPartyUrl ?? `${simulatorUrl ?? origin(config.simulatorHost, config.simulatorPort)}/simulator/orders`;
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
-      const workers: Worker[] = registry.start(container.queue, { concurrency: config.workerConcurrency });
-      log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
+      let workers: Worker[] = [];
       stoppers.unshift(async () => {
         await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
         await close();
       });
+      // Throws, and so refuses to start, when a job of the catalogue has no handler.
+      workers = registry.start(container.queue, { concurrency: config.workerConcurrency });
+      log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
     }
 
     if (has(config.role, 'scheduler')) {
       const maintenance = startMaintenance(container);
-      const feedSchedule = startFeedScheduler({ feed: container.feed, database: container.database, store: container.store, logger: log, schedule: config.feed.schedule, ingestOnStart: config.feed.ingestOnStart });
+      const feedSchedule = startFeedScheduler({ queue: container.queue, database: container.database, store: container.store, logger: log, schedule: config.feed.schedule, ingestOnStart: config.feed.ingestOnStart });
       stoppers.unshift(async () => {
         maintenance.stop();
         feedSchedule.stop();

@@ -1,4 +1,41 @@
-import { defineJob } from '../platform/queue/jobs.js';
+import type { Logger } from 'pino';
+import type { Clock } from '../platform/clock.js';
+import type { Database } from '../platform/db/database.js';
+import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
+import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
+import type { Metrics } from '../platform/telemetry/metrics.js';
+import { orderIntegrationHandler, orderParkedHandler, thirdPartyMetrics } from './orders.integration.js';
+import { ThirdPartyClient } from './third-party.client.js';
+
+export interface OrderIntegrationPayload {
+  itemId: number;
+}
 
 /** One per `recurring` item: send it to the third party and write the outcome back. */
-export const orderIntegrationJob = defineJob<{ itemId: number }>('orders.integration');
+export const orderIntegrationJob = defineJob<OrderIntegrationPayload>('orders.integration');
+
+export interface OrderJobsDeps {
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Where the items go: THIRD_PARTY_URL, or the simulator's. */
+  thirdPartyUrl: string;
+  thirdPartyTimeoutMs: number;
+  /** `config.jobWriteBatch`. */
+  writeBatch?: WriteBatchLimits;
+}
+
+/** Everything a worker process needs to run `orders.integration` jobs. */
+export function createOrderJobs(options: OrderJobsDeps): JobRunner<OrderIntegrationPayload> {
+  const client = new ThirdPartyClient({ url: options.thirdPartyUrl, timeoutMs: options.thirdPartyTimeoutMs });
+  const logger = options.logger.child({ job: orderIntegrationJob.queue });
+  const deps = { database: options.database, client, clock: options.clock, logger, metrics: thirdPartyMetrics(options.metrics), writeBatch: options.writeBatch };
+  return {
+    definition: orderIntegrationJob,
+    handler: orderIntegrationHandler(deps),
+    // A completion lost in a crash runs the job again, which finds its item completed and stops.
+    workOptions: { onParked: orderParkedHandler(deps), durableCompletions: false },
+    close: () => client.close(),
+  };
+}

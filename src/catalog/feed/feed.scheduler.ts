@@ -2,13 +2,15 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../platform/db/database.js';
+import { enqueueJob } from '../../platform/queue/jobs.js';
+import type { Queue } from '../../platform/queue/queue.js';
 import type { Store } from '../../platform/store/store.js';
 import { claimTick } from '../../platform/store/tick-claim.js';
-import type { FeedIngestService, FeedTrigger } from './feed-ingest.service.js';
 import { hasSucceededOnce } from './feed-runs.repository.js';
+import { feedIngestJob, type FeedIngestPayload } from './feed.jobs.js';
 
 export interface FeedSchedulerDeps {
-  feed: FeedIngestService;
+  queue: Queue;
   database: Database;
   store: Store;
   logger: Logger;
@@ -17,49 +19,31 @@ export interface FeedSchedulerDeps {
 }
 
 /**
- * Runs the ingestion on its cron schedule (UTC), and once at start when no run has ever
- * succeeded. Several schedulers may run: each tick (and the start-up run) is claimed in the
- * store, so one of them fires it; the ingestion's own lock keeps any other trigger from overlapping.
+ * Queues a `feed.ingest` job on each tick of the cron schedule (UTC), and once at start when no
+ * run has ever succeeded; a worker runs it, as it runs an operator's. Several schedulers may run:
+ * each tick (and the start-up run) is claimed in the store, so one of them queues it, and its
+ * dedupe key (the tick's ISO time, or `startup`) keeps a tick to one live job in the queue.
  */
 export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
   const log = deps.logger.child({ task: 'feed-schedule' });
   const owner = randomUUID();
-  let running: Promise<void> | undefined;
-  const claimed = async (tick: Date | string, keepMs?: number) => {
-    if (await claimTick(deps.store, 'feed-ingest', tick, owner, keepMs)) return true;
-    log.info({ tick }, 'another scheduler fired this feed ingestion; skipped');
-    return false;
-  };
-  const run = (trigger: FeedTrigger) => {
-    running ??= (async () => {
-      let lastLog = 0;
-      const result = await deps.feed.ingest({
-        trigger,
-        onProgress: (p) => {
-          if (Date.now() - lastLog < 5000) return;
-          lastLog = Date.now();
-          log.info(p, 'feed ingestion progress');
-        },
-      });
-      if (result.kind === 'locked') log.info('another instance is ingesting the feed; skipped');
-    })()
-      .catch((error: unknown) => log.error({ err: error }, 'scheduled feed ingestion crashed'))
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
+  const enqueue = async (tick: string, trigger: FeedIngestPayload['trigger'], keepMs?: number) => {
+    if (!(await claimTick(deps.store, 'feed-ingest', tick, owner, keepMs))) {
+      log.info({ tick }, 'another scheduler queued this feed ingestion; skipped');
+      return;
+    }
+    await enqueueJob(deps.queue, feedIngestJob, { trigger }, { dedupeKey: tick });
+    log.info({ tick, trigger }, 'feed ingestion queued');
   };
   const cron = new Cron(deps.schedule, { timezone: 'UTC', protect: true }, async (self: Cron) => {
-    const tick = self.currentRun() ?? new Date();
-    if (await claimed(tick).catch((error: unknown) => void log.error({ err: error }, 'could not claim the feed schedule tick'))) await run('schedule');
+    const tick = (self.currentRun() ?? new Date()).toISOString();
+    await enqueue(tick, 'schedule').catch((error: unknown) => log.error({ err: error, tick }, 'could not queue the scheduled feed ingestion'));
   });
   void hasSucceededOnce(deps.database.db)
     .then(async (succeeded) => {
-      if (succeeded || !deps.ingestOnStart || !(await claimed('startup', 10 * 60_000))) return;
-      log.info('the feed has never been ingested: ingesting now');
-      await run('startup');
+      if (!succeeded && deps.ingestOnStart) await enqueue('startup', 'startup', 10 * 60_000);
     })
-    .catch((error: unknown) => log.error({ err: error }, 'could not check the feed history'));
+    .catch((error: unknown) => log.error({ err: error }, 'could not queue the start-up feed ingestion (the feed was never ingested)'));
   log.info({ schedule: deps.schedule, next: cron.nextRun()?.toISOString() }, 'feed schedule started');
   return {
     stop() {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
-import { defineJob } from '../../platform/queue/jobs.js';
+import { defineJob, type JobRunner } from '../../platform/queue/jobs.js';
 import { isFinalFailure } from '../../platform/queue/job-outcome.js';
 import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
 import { ImageFiles } from './image-files.js';
@@ -96,9 +96,7 @@ export interface ImageJobsOptions {
   metrics?: Metrics;
 }
 
-export interface ImageJobs {
-  handler: JobHandler<ImageDownloadPayload>;
-  /** Pass to the registry next to the handler: `{ concurrency, onParked }`. */
+export interface ImageJobs extends JobRunner<ImageDownloadPayload> {
   workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'durableCompletions' | 'onParked'>;
   files: ImageFiles;
   /** Closes the HTTP connection pool; call after the workers stopped. */
@@ -116,6 +114,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))
     .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
   return {
+    definition: imageDownloadJob,
     handler: imageDownloadHandler(deps),
     workOptions: {
       // IMAGE_CONCURRENCY bounds the downloads (in the fetcher); twice as many jobs let the

@@ -1,42 +1,64 @@
 import type { Executor } from '../db/database.js';
 import type { EnqueueOptions, JobHandler, Queue, TransactionalQueue, WorkOptions, Worker } from './queue.js';
 
-/** A job type: the queue it travels on and the payload type the compiler checks. */
-export interface JobType<P> {
+/** A job type: the queue it travels on, its enqueue defaults (priority, attempts), and the payload type the compiler checks. */
+export interface JobDefinition<P> {
   readonly queue: string;
   readonly defaults: EnqueueOptions;
   /** Type-only marker; never set. */
   readonly payload?: P;
 }
 
-export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}): JobType<P> {
+export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}): JobDefinition<P> {
   return { queue, defaults };
 }
 
+/** What a worker needs to run one job type: what a module's `createXJobs(deps)` returns. */
+export interface JobRunner<P> {
+  readonly definition: JobDefinition<P>;
+  readonly handler: JobHandler<P>;
+  /** Over the worker defaults: concurrency, backoff, what happens when a job is parked. */
+  readonly workOptions: Partial<WorkOptions>;
+  /** Releases what the handler holds (connection pools); called after the workers stopped. */
+  close?(): Promise<void>;
+}
+
+/** One job, its options over the definition's defaults; with `trx`, in the caller's transaction (a transactional queue only). */
+export function enqueueJob<P>(queue: Queue, job: JobDefinition<P>, payload: P, options?: EnqueueOptions): Promise<void>;
+export function enqueueJob<P>(queue: TransactionalQueue, job: JobDefinition<P>, payload: P, options: EnqueueOptions | undefined, trx: Executor | undefined): Promise<void>;
+export function enqueueJob<P>(queue: Queue | TransactionalQueue, job: JobDefinition<P>, payload: P, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
+  const merged = { ...job.defaults, ...options };
+  return trx === undefined ? queue.enqueue(job.queue, payload, merged) : (queue as TransactionalQueue).enqueue(job.queue, payload, merged, trx);
+}
+
 /** Several jobs of one type in one go (a multi-row write where the driver can). */
-export function enqueueJobs<P>(queue: TransactionalQueue, job: JobType<P>, jobs: ReadonlyArray<{ payload: P; options?: EnqueueOptions }>, trx?: Executor): Promise<void> {
+export function enqueueJobs<P>(queue: TransactionalQueue, job: JobDefinition<P>, jobs: ReadonlyArray<{ payload: P; options?: EnqueueOptions }>, trx?: Executor): Promise<void> {
   return queue.enqueueMany(job.queue, jobs.map(({ payload, options }) => ({ payload, options: { ...job.defaults, ...options } })), trx);
 }
 
 interface Registration {
   handler: JobHandler;
   options: Partial<WorkOptions>;
+  close?: () => Promise<void>;
 }
 
-/** Every job type with its one handler; throws at boot when a queue has none or two. */
+/**
+ * The job catalogue with one handler per job type. It refuses a handler for a job the catalogue
+ * does not list, or a second one, and refuses to start while a listed job has none.
+ */
 export class JobRegistry {
-  private readonly declared = new Set<string>();
+  private readonly declared: ReadonlySet<string>;
   private readonly handlers = new Map<string, Registration>();
 
-  declare(...jobs: JobType<unknown>[]): this {
-    for (const job of jobs) this.declared.add(job.queue);
-    return this;
+  constructor(catalogue: ReadonlyArray<JobDefinition<unknown>>) {
+    this.declared = new Set(catalogue.map((job) => job.queue));
   }
 
-  handle<P>(job: JobType<P>, handler: JobHandler<P>, options: Partial<WorkOptions> = {}): this {
-    if (this.handlers.has(job.queue)) throw new Error(`Job queue "${job.queue}" has two handlers`);
-    this.declared.add(job.queue);
-    this.handlers.set(job.queue, { handler: handler as JobHandler, options });
+  handle<P>(runner: JobRunner<P>): this {
+    const { queue } = runner.definition;
+    if (!this.declared.has(queue)) throw new Error(`Job queue "${queue}" is not in the job catalogue`);
+    if (this.handlers.has(queue)) throw new Error(`Job queue "${queue}" has two handlers`);
+    this.handlers.set(queue, { handler: runner.handler as JobHandler, options: runner.workOptions, close: runner.close?.bind(runner) });
     return this;
   }
 
@@ -52,5 +74,10 @@ export class JobRegistry {
   start(queue: Queue, defaults: WorkOptions): Worker[] {
     this.assertComplete();
     return [...this.handlers].map(([name, { handler, options }]) => queue.work(name, handler, { ...defaults, ...options }));
+  }
+
+  /** Closes what the handlers hold; call after their workers stopped. */
+  async close(): Promise<void> {
+    for (const { close } of this.handlers.values()) await close?.();
   }
 }

@@ -74,7 +74,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     service,
     jobs,
     startWorkers() {
-      const registry = new JobRegistry().handle(imageDownloadJob, jobs.handler, jobs.workOptions);
+      const registry = new JobRegistry([imageDownloadJob]).handle(jobs);
       workers = registry.start(queue, { concurrency: 1 });
     },
     async drain(timeoutMs = 20_000) {

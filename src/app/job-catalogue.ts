@@ -1,0 +1,24 @@
+import { feedIngestJob, createFeedJobs } from '../catalog/feed/feed.jobs.js';
+import { createImageJobs, imageDownloadJob } from '../catalog/images/images.jobs.js';
+import { createOrderJobs, orderIntegrationJob } from '../orders/orders.jobs.js';
+import { JobRegistry } from '../platform/queue/jobs.js';
+import type { Container } from './container.js';
+
+/**
+ * Every job type. The CLI, the operator API, the dashboard and the queue metrics list these
+ * queues; a worker refuses to start unless each has exactly one handler in `createJobRegistry`.
+ */
+export const JOB_CATALOGUE = [orderIntegrationJob, imageDownloadJob, feedIngestJob] as const;
+
+/** The queues the CLI and the operator API can inspect, whether or not this process works them. */
+export const QUEUE_NAMES: string[] = JOB_CATALOGUE.map((job) => job.queue);
+
+/** Every job type with its handler; the registry refuses to start with a job left unhandled. */
+export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
+  const { config, database, clock, logger, metrics } = container;
+  const registry = new JobRegistry(JOB_CATALOGUE)
+    .handle(createOrderJobs({ database, clock, logger, metrics, thirdPartyUrl, thirdPartyTimeoutMs: config.thirdPartyTimeoutMs, writeBatch: config.jobWriteBatch }))
+    .handle(createImageJobs({ database, clock, logger, dataDir: config.dataDir, files: container.imageFiles, images: config.images, metrics }))
+    .handle(createFeedJobs({ feed: container.feed, lockLeaseMs: config.feed.lockLeaseMs, logger }));
+  return { registry, close: () => registry.close() };
+}
