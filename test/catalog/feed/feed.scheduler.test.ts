@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedIngestService, FeedTrigger } from '../../../src/catalog/feed/feed-ingest.service.js';
 import { createFeedJobs, feedIngestJob } from '../../../src/catalog/feed/feed.jobs.js';
 import { startFeedScheduler } from '../../../src/catalog/feed/feed.scheduler.js';
-import type { Executor } from '../../../src/platform/db/database.js';
 import { DatabaseQueue } from '../../../src/platform/queue/database-queue.js';
 import { DelegatingQueue } from '../../../src/platform/queue/delegating-queue.js';
 import { JobRegistry } from '../../../src/platform/queue/jobs.js';
