@@ -24,6 +24,19 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // Services know no HTTP: they throw the domain errors of platform/errors, and the edge maps them.
+    files: ['src/**/*.service.ts', 'src/orders/orders.validation.ts', 'src/catalog/api/*.input.ts', 'src/catalog/api/catalog.sync.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'fastify', message: 'services never import Fastify' }],
+          patterns: [{ group: ['**/platform/http/errors.js', '**/platform/http/error-handler.js'], message: 'throw a domain error (platform/errors) instead' }],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/platform/**/*.ts'],
     rules: {
       'no-restricted-imports': [

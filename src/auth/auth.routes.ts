@@ -2,12 +2,13 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import { principalOf, requireToken } from '../platform/http/authentication.js';
-import { addFieldError, HttpError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
+import { addFieldError, type FieldErrors } from '../platform/errors/field-errors.js';
+import { HttpError, httpErrors } from '../platform/http/errors.js';
 import { rateLimitStore } from '../platform/http/rate-limit-store.js';
 import { checkText, checkUnicode, schemaErrorsOf } from '../platform/http/validation.js';
 import type { Store } from '../platform/store/store.js';
 import { AuthResult, LoginBody, MessageSchema, RegisterBody, TooManyAttemptsSchema, UserSchema, ValidationErrorSchema } from './auth.schemas.js';
-import { EmailTakenError, type AuthService } from './auth.service.js';
+import type { AuthService } from './auth.service.js';
 
 export interface AuthRoutesDeps {
   auth: AuthService;
@@ -57,13 +58,8 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRoutesDeps): Pr
         addFieldError(errors, 'password', 'The password field confirmation does not match.');
       }
       if (Object.keys(errors).length > 0 || name === undefined) throw httpErrors.validation(errors);
-      try {
-        const result = await deps.auth.register({ name, email: body.email!, password: body.password! });
-        return reply.code(201).send(result);
-      } catch (error) {
-        if (error instanceof EmailTakenError) throw httpErrors.validation({ email: [error.message] });
-        throw error;
-      }
+      const result = await deps.auth.register({ name, email: body.email!, password: body.password! });
+      return reply.code(201).send(result);
     },
   );
 

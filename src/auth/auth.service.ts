@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import { isUniqueViolation } from '../platform/db/errors.js';
+import { ValidationError } from '../platform/errors/domain-errors.js';
 import type { Principal, TokenVerifier } from '../platform/http/authentication.js';
 import type { UserRow } from './auth.tables.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -12,7 +13,6 @@ import { deleteToken, findTokenByHash, findTokenById, insertToken } from './toke
 import { formatToken, generateSecret, hashesMatch, hashSecret, parseToken } from './tokens.js';
 import { findUserByEmail, findUserById, insertUser } from './users.repository.js';
 
-export const ABILITIES = ['orders', 'catalog:write', 'admin', '*'] as const;
 export const DEFAULT_ABILITIES = ['orders'];
 
 export interface PublicUser {
@@ -22,9 +22,10 @@ export interface PublicUser {
   created_at: string;
 }
 
-export class EmailTakenError extends Error {
+export class EmailTakenError extends ValidationError {
   constructor() {
-    super('The email has already been taken.');
+    super({ email: ['The email has already been taken.'] });
+    this.name = 'EmailTakenError';
   }
 }
 

@@ -5,7 +5,9 @@ import { httpErrors } from '../platform/http/errors.js';
 import { headerValues } from '../platform/http/headers.js';
 import { paginate } from '../platform/http/pagination.js';
 import { schemaErrorsOf } from '../platform/http/validation.js';
+import { parseIdempotencyKey } from '../platform/idempotency/idempotency.js';
 import { childTraceparent } from '../platform/telemetry/trace-context.js';
+import { answerTo, createdOrderResponse } from './orders.responses.js';
 import { ConflictSchema, CreateOrderBody, ListOrdersQuery, OrderOutput, OrderParams } from './orders.schemas.js';
 import type { OrdersService } from './orders.service.js';
 
@@ -43,16 +45,19 @@ export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps)
       },
     },
     async (request, reply) => {
-      const result = await deps.orders.create({
+      const key = idempotencyKeyOf(request);
+      const created = await deps.orders.create({
         principal: principalOf(request),
         body: request.body,
         schemaErrors: schemaErrorsOf(request),
-        idempotencyKey: idempotencyKeyOf(request),
+        idempotency: key === undefined ? undefined : { key, answer: createdOrderResponse },
         traceparent: childTraceparent(request.headers.traceparent),
       });
-      reply.code(result.statusCode as 201).headers(result.headers).type('application/json; charset=utf-8');
-      if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.serializer((payload: unknown) => payload as string).send(result.body);
+      // The bytes as recorded, so that a replay is byte-identical.
+      const response = answerTo(created);
+      reply.code(response.statusCode as 201).headers(response.headers).type('application/json; charset=utf-8');
+      if (created.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.serializer((payload: unknown) => payload as string).send(response.body);
     },
   );
 
@@ -91,10 +96,12 @@ export async function ordersRoutes(app: FastifyInstance, deps: OrdersRoutesDeps)
   );
 }
 
-/** The Idempotency-Key header; every value when it was sent more than once (Node would join them with ", "). */
-function idempotencyKeyOf(request: FastifyRequest): string | string[] | undefined {
-  const values = headerValues(request, 'idempotency-key');
-  return values.length > 1 ? values : request.headers['idempotency-key'];
+/** The Idempotency-Key header, checked: sent once (Node would join repeats with ", "), 1 to 255 printable ASCII characters. */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  if (headerValues(request, 'idempotency-key').length > 1) throw httpErrors.repeatedHeader('Idempotency-Key');
+  const key = parseIdempotencyKey(request.headers['idempotency-key']);
+  if (key === null) throw httpErrors.badRequest('The Idempotency-Key header must be 1 to 255 printable ASCII characters.');
+  return key;
 }
 
 function baseUrl(request: FastifyRequest): string {

@@ -3,9 +3,10 @@ import { fingerprint } from '../platform/canonical-json.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import type { Principal } from '../platform/http/authentication.js';
-import { httpErrors, type FieldErrors } from '../platform/http/errors.js';
+import { ConflictError, InFlightError, NotFoundError, ValidationError } from '../platform/errors/domain-errors.js';
+import type { FieldErrors } from '../platform/errors/field-errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
-import { IdempotencyKeyTaken, parseIdempotencyKey, type Idempotency, type IdempotencyClaim, type IdempotencyRefusal } from '../platform/idempotency/idempotency.js';
+import { IdempotencyKeyTaken, type Idempotency, type IdempotencyClaim, type IdempotencyRefusal, type StoredResponse } from '../platform/idempotency/idempotency.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
 import type { Priority, TransactionalQueue } from '../platform/queue/queue.js';
@@ -29,20 +30,23 @@ export interface OrdersDeps {
 export interface CreateOrderRequest {
   principal: Principal;
   body: unknown;
-  /** Errors of the route's JSON schema, merged into one 422 with the service's own checks. */
+  /** Errors of the route's JSON schema, merged into one ValidationError with the service's own checks. */
   schemaErrors?: FieldErrors;
-  idempotencyKey?: string | string[];
+  /** Set when the client sent an Idempotency-Key. */
+  idempotency?: IdempotentRequest;
   /** Carried by each item's job to the third party. */
   traceparent?: string;
 }
 
-export interface StoredOrderResponse {
-  statusCode: number;
-  /** The exact bytes to send, so that a replay is byte-identical. */
-  body: string;
-  headers: Record<string, string>;
-  replayed: boolean;
+/** A client's Idempotency-Key (1 to 255 printable ASCII characters), and the answer to record for it. */
+export interface IdempotentRequest {
+  key: string;
+  /** The answer the client gets for the stored order: recorded in the order's transaction, so that a repeat gets these bytes. */
+  answer: (order: OrderView) => StoredResponse;
 }
+
+/** A new order, or, for a repeated Idempotency-Key, the answer recorded for the request that first used it. */
+export type CreatedOrder = { replayed: false; order: OrderView } | { replayed: true; response: StoredResponse };
 
 export class OrdersService {
   private readonly created;
@@ -55,20 +59,17 @@ export class OrdersService {
     this.duplicates = deps.metrics.counter('duplicate_orders_total', 'Orders refused by the duplicate guard (409)');
   }
 
-  async create(request: CreateOrderRequest): Promise<StoredOrderResponse> {
-    if (Array.isArray(request.idempotencyKey)) throw httpErrors.repeatedHeader('Idempotency-Key');
-    const key = parseIdempotencyKey(request.idempotencyKey);
-    if (key === null) throw httpErrors.badRequest('The Idempotency-Key header must be 1 to 255 printable ASCII characters.');
+  async create(request: CreateOrderRequest): Promise<CreatedOrder> {
     const input = validateOrder(request.body, request.schemaErrors ?? {});
     const { userId } = request.principal;
-    return key === undefined
+    return request.idempotency === undefined
       ? this.createGuarded(userId, input, request.traceparent)
-      : this.createIdempotent(userId, key, request.body, input, request.traceparent);
+      : this.createIdempotent(userId, request.idempotency, request.body, input, request.traceparent);
   }
 
   async get(principal: Principal, orderId: number): Promise<OrderView> {
     const order = await findOrderForUser(this.deps.database.db, principal.userId, orderId);
-    if (!order) throw httpErrors.notFound('Order not found.');
+    if (!order) throw new NotFoundError('Order not found.');
     return presentOrder(order, await listItemsOfOrders(this.deps.database.db, [order.id]));
   }
 
@@ -93,11 +94,11 @@ export class OrdersService {
     });
   }
 
-  private async createIdempotent(userId: number, key: string, body: unknown, input: OrderInput, traceparent?: string): Promise<StoredOrderResponse> {
-    const decision = await this.deps.idempotency.begin(`user:${userId}`, key, fingerprint(body));
+  private async createIdempotent(userId: number, request: IdempotentRequest, body: unknown, input: OrderInput, traceparent?: string): Promise<CreatedOrder> {
+    const decision = await this.deps.idempotency.begin(`user:${userId}`, request.key, fingerprint(body));
     if (decision.kind !== 'proceed') return this.refuse(decision);
     try {
-      return await this.persist(userId, input, contentHashOf(input), traceparent, decision.claim);
+      return await this.persist(userId, input, contentHashOf(input), traceparent, { claim: decision.claim, answer: request.answer });
     } catch (error) {
       await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
       if (error instanceof IdempotencyKeyTaken) return this.refuse(error.refusal);
@@ -105,19 +106,19 @@ export class OrdersService {
     }
   }
 
-  private refuse(refusal: IdempotencyRefusal): StoredOrderResponse {
+  private refuse(refusal: IdempotencyRefusal): CreatedOrder {
     switch (refusal.kind) {
       case 'replay':
         this.replays.inc();
-        return { ...refusal.response, replayed: true };
+        return { replayed: true, response: refusal.response };
       case 'mismatch':
-        throw httpErrors.unprocessable('The Idempotency-Key has already been used with a different request payload.');
+        throw new ValidationError({}, 'The Idempotency-Key has already been used with a different request payload.');
       case 'in_flight':
-        throw httpErrors.conflict('A request with this Idempotency-Key is still being processed.', {}, { 'retry-after': '1' });
+        throw new InFlightError('A request with this Idempotency-Key is still being processed.', 1);
     }
   }
 
-  private async createGuarded(userId: number, input: OrderInput, traceparent?: string): Promise<StoredOrderResponse> {
+  private async createGuarded(userId: number, input: OrderInput, traceparent?: string): Promise<CreatedOrder> {
     const windowMs = this.deps.duplicateWindowSeconds * 1000;
     const contentHash = contentHashOf(input);
     if (windowMs === 0) return this.persist(userId, input, contentHash, traceparent);
@@ -126,10 +127,9 @@ export class OrdersService {
       const since = this.deps.clock.now() - windowMs;
       this.duplicates.inc();
       const orderId = await findRecentDuplicate(this.deps.database.db, userId, contentHash, since);
-      throw httpErrors.conflict(
-        `Duplicate order: the same order was submitted within the last ${this.deps.duplicateWindowSeconds} seconds.`,
-        { order_id: orderId ?? null },
-      );
+      throw new ConflictError(`Duplicate order: the same order was submitted within the last ${this.deps.duplicateWindowSeconds} seconds.`, {
+        order_id: orderId ?? null,
+      });
     }
     try {
       return await this.persist(userId, input, contentHash, traceparent);
@@ -144,7 +144,13 @@ export class OrdersService {
    * It only inserts new rows, so it interleaves with the other orders of its group-commit batch,
    * and each of its inserts is one multi-row statement for the whole batch.
    */
-  private async persist(userId: number, input: OrderInput, contentHash: string, traceparent?: string, claim?: IdempotencyClaim): Promise<StoredOrderResponse> {
+  private async persist(
+    userId: number,
+    input: OrderInput,
+    contentHash: string,
+    traceparent?: string,
+    idempotent?: { claim: IdempotencyClaim; answer: IdempotentRequest['answer'] },
+  ): Promise<CreatedOrder> {
     const headers = traceparent ? { traceparent } : undefined;
     const { database, queue, clock, idempotency } = this.deps;
     const stored = await database.transaction(async (trx) => {
@@ -175,13 +181,9 @@ export class OrdersService {
       );
       const recurring = items.filter((item) => item.kind === 'recurring');
       await enqueueJobs(queue, orderIntegrationJob, recurring.map((item) => ({ payload: { itemId: item.id }, options: { priority: item.priority as Priority, headers } })), trx);
-      const response = {
-        statusCode: 201,
-        body: JSON.stringify({ message: 'Order stored successfully', order: presentOrder(order, items) }),
-        headers: { location: `/api/orders/${order.id}` },
-      };
-      if (claim) await idempotency.record(trx, claim, response);
-      return { ...response, replayed: false };
+      const view = presentOrder(order, items);
+      if (idempotent) await idempotency.record(trx, idempotent.claim, idempotent.answer(view));
+      return { replayed: false as const, order: view };
     }, { interleave: true });
     this.created.inc();
     return stored;

@@ -1,4 +1,5 @@
-import { addFieldError, httpErrors, type FieldErrors } from '../platform/http/errors.js';
+import { ValidationError } from '../platform/errors/domain-errors.js';
+import { addFieldError, type FieldErrors } from '../platform/errors/field-errors.js';
 import { checkText, unstorableTextErrors } from '../platform/http/validation.js';
 import { valueNestingExceeds } from '../platform/json-depth.js';
 import type { Priority } from '../platform/queue/queue.js';
@@ -39,7 +40,7 @@ export function validateOrder(body: unknown, schemaErrors: FieldErrors): OrderIn
   }
   const contents = items.map((item, i) => validateItem(errors, `contents.${i}`, item));
 
-  if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
   return {
     client: { identity: identity!, contact_point: contactPoint! },
     contents: contents as OrderItemInput[],

@@ -6,6 +6,7 @@ import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { testConfig } from '../support/app.js';
 import { createEmptyDatabase, SERVICE_OF } from '../support/driver-databases.js';
 import { waitFor } from '../support/driver-wait.js';
+import { createOrderAsApi } from '../support/orders.js';
 import { assertBuilt, freePort, killAll, MAIN_JS, spawnNode, waitUntilServing } from '../support/processes.js';
 import { describeWithServices } from '../support/services.js';
 import { startFakeThirdParty } from '../orders/fake-third-party.js';
@@ -27,7 +28,7 @@ for (const dialect of ['postgres', 'mysql'] as const) {
         const user = await insertUser(container.database.db, { name: 'load', email: `load-${dialect}@example.test`, password_hash: 'x', created_at: now, updated_at: now });
         const contents = Array.from({ length: PER_ORDER }, (_, i) => ({ label: `Plan ${i}`, kind: 'recurring', cost: 9.99 }));
         for (let order = 0; order < ITEMS / PER_ORDER; order++) {
-          const created = await container.orders.create({
+          const created = await createOrderAsApi(container.orders, {
             principal: { userId: user.id, tokenId: 0, abilities: ['orders'] },
             body: { client: { identity: `client ${order}`, contact_point: 'ops@example.test' }, contents },
             idempotencyKey: `load-${order}`,

@@ -15,6 +15,7 @@ import { OutboxQueue } from '../../src/platform/queue/outbox/outbox-queue.js';
 import type { JobContext, Worker } from '../../src/platform/queue/queue.js';
 import { createTestApp, testConfig, type TestApp, type TestUser } from '../support/app.js';
 import { deferred, sleep, waitFor } from '../support/driver-wait.js';
+import { createOrderAsApi } from '../support/orders.js';
 import { startFakeThirdParty, type FakeThirdParty } from './fake-third-party.js';
 
 /** Every statement that mentions this item id fails. */
@@ -51,7 +52,7 @@ async function start(): Promise<Harness> {
     client,
     async order(count) {
       const contents = Array.from({ length: count }, (_, i) => ({ label: `item ${i}`, kind: 'recurring', cost: 10 + i }));
-      const created = await container.orders.create({ principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body: { client: { identity: 'A', contact_point: 'B' }, contents } });
+      const created = await createOrderAsApi(container.orders, { principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body: { client: { identity: 'A', contact_point: 'B' }, contents } });
       return (JSON.parse(created.body) as { order: { contents: Array<{ id: number }> } }).order.contents.map((c) => c.id);
     },
     async item(id) {
@@ -361,7 +362,7 @@ describe('POST /api/orders in group-commit batches', () => {
       const user = users[n % 2]!;
       const body = numberedOrder(200 + n);
       const key = n % 3 === 0 ? freshKey('outbox') : undefined;
-      const created = await orders.create({ principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body, idempotencyKey: key });
+      const created = await createOrderAsApi(orders, { principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body, idempotencyKey: key });
       return { user, body, key, answer: { statusCode: created.statusCode, body: created.body, location: created.headers.location, replayed: created.replayed } };
     };
     const { sent, gathered } = await sendTogether(Array.from({ length: 12 }, (_, n) => create(n)));

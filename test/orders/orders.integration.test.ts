@@ -10,6 +10,7 @@ import type { Clock } from '../../src/platform/clock.js';
 import type { JobContext, Worker } from '../../src/platform/queue/queue.js';
 import { testConfig } from '../support/app.js';
 import { waitFor } from '../support/driver-wait.js';
+import { createOrderAsApi } from '../support/orders.js';
 import { startFakeThirdParty, type FakeThirdParty, type Reply } from './fake-third-party.js';
 
 const MAX_ATTEMPTS = 3;
@@ -56,7 +57,7 @@ async function start(reply: (index: number) => Reply, env: Record<string, string
     clock,
     async order(...items) {
       const contents = (items.length > 0 ? items : [{}]).map((overrides, i) => ({ label: `item ${i}`, kind: 'recurring', cost: 12.5, ...overrides }));
-      const created = await container.orders.create({ principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body: { client: { identity: 'A', contact_point: 'B' }, contents } });
+      const created = await createOrderAsApi(container.orders, { principal: { userId: user.id, tokenId: 0, abilities: ['orders'] }, body: { client: { identity: 'A', contact_point: 'B' }, contents } });
       return (JSON.parse(created.body) as { order: { contents: Array<{ id: number }> } }).order.contents.map((c) => c.id);
     },
     startWorkers(concurrency = 2) {

@@ -6,6 +6,7 @@ import { createContainer, type Container } from '../../src/app/container.js';
 import { orderParkedHandler, type ItemDetails } from '../../src/orders/orders.integration.js';
 import { updateItemStatus } from '../../src/orders/orders.repository.js';
 import { testConfig } from '../support/app.js';
+import { createOrderAsApi } from '../support/orders.js';
 
 describe('an item whose job is parked', () => {
   let container: Container;
@@ -14,7 +15,7 @@ describe('an item whose job is parked', () => {
   beforeEach(async () => {
     container = await createContainer(await testConfig(), { logger: pino({ level: 'silent' }) });
     const user = await insertUser(container.database.db, { name: 'u', email: 'u@example.test', password_hash: 'x', created_at: 0, updated_at: 0 });
-    const created = await container.orders.create({
+    const created = await createOrderAsApi(container.orders, {
       principal: { userId: user.id, tokenId: 0, abilities: ['orders'] },
       body: { client: { identity: 'A', contact_point: 'B' }, contents: [{ label: 'Plan', kind: 'recurring', cost: 1 }] },
     });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { PRIORITY_NAMES, priorityLevel, priorityName } from '../../src/orders/priority.js';
-import { validateOrder } from '../../src/orders/orders.validation.js';
+import { validateOrder as validateOrderInput } from '../../src/orders/orders.validation.js';
+import { isDomainError, ValidationError } from '../../src/platform/errors/domain-errors.js';
+import { httpErrorOf } from '../../src/platform/http/domain-error-mapping.js';
 import { HttpError } from '../../src/platform/http/errors.js';
+
+/** validateOrder as the API sees it: its domain error mapped at the HTTP edge. */
+function validateOrder(...args: Parameters<typeof validateOrderInput>): ReturnType<typeof validateOrderInput> {
+  try {
+    return validateOrderInput(...args);
+  } catch (error) {
+    throw isDomainError(error) ? httpErrorOf(error) : error;
+  }
+}
 
 describe('priority mapping', () => {
   it.each([
@@ -75,6 +86,22 @@ describe('validateOrder', () => {
     for (const body of [null, undefined, 1, 'x', [], { client: [], contents: {} }, { client: null, contents: [null, 1, 'x'] }]) {
       expect(() => validateOrder(body, { body: ['schema says no'] })).toThrow(HttpError);
     }
+  });
+
+  it('throws a ValidationError, which knows no HTTP, naming every field', () => {
+    const body = { client: { identity: ' ', contact_point: 'x' }, contents: [{ label: 'x', kind: 'single', cost: 1.234 }] };
+    let caught: unknown;
+    try {
+      validateOrderInput(body, {});
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect(caught).toMatchObject({
+      message: 'The client.identity field is required. (and 1 more error)',
+      fieldErrors: { 'client.identity': ['The client.identity field is required.'], 'contents.0.cost': ['The contents.0.cost field must have 0-2 decimal places.'] },
+    });
+    expect(caught).not.toHaveProperty('statusCode');
   });
 
   it('refuses an order without items even when no schema ran before it', () => {

@@ -1,4 +1,5 @@
-import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
+import type { FieldErrors } from '../../platform/errors/field-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import type { AliasRow } from '../catalog.tables.js';
 import { countAliases, findAlias, findAliasIdByKey, insertAlias, listAliases, updateAlias, deleteAliases, type AliasFilter } from './aliases.repository.js';
@@ -7,7 +8,7 @@ import { aliasKey, checkAlias } from './catalog.input.js';
 import { touchBoth, transact, unknownPornstar, type CatalogServiceDeps } from './catalog.sync.js';
 import { findPornstar, touchPornstar } from './pornstars.repository.js';
 
-const aliasTaken = () => httpErrors.validation({ alias: ['The alias has already been taken.'] });
+const aliasTaken = () => new ValidationError({ alias: ['The alias has already been taken.'] });
 
 export class AliasesService {
   constructor(private readonly deps: CatalogServiceDeps) {}
@@ -22,7 +23,7 @@ export class AliasesService {
 
   async get(id: number, includeRemoved = false): Promise<AliasRow> {
     const row = await findAlias(this.deps.database.db, id, includeRemoved);
-    if (!row) throw httpErrors.notFound();
+    if (!row) throw new NotFoundError();
     return row;
   }
 
@@ -43,7 +44,7 @@ export class AliasesService {
     const alias = body.alias === undefined ? undefined : checkedAlias(body.alias);
     return transact(this.deps, aliasTaken, async (trx, now) => {
       const existing = await findAlias(trx, id, includeRemoved);
-      if (!existing) throw httpErrors.notFound();
+      if (!existing) throw new NotFoundError();
       const pornstarId = body.pornstar_id ?? existing.pornstar_id;
       if (pornstarId !== existing.pornstar_id && !(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
       const text = alias ?? existing.alias;
@@ -58,7 +59,7 @@ export class AliasesService {
   async destroy(id: number, includeRemoved = false): Promise<void> {
     await transact(this.deps, aliasTaken, async (trx, now) => {
       const existing = await findAlias(trx, id, includeRemoved);
-      if (!existing || (await deleteAliases(trx, [id])) === 0) throw httpErrors.notFound();
+      if (!existing || (await deleteAliases(trx, [id])) === 0) throw new NotFoundError();
       await touchPornstar(trx, existing.pornstar_id, now);
     });
   }
@@ -67,6 +68,6 @@ export class AliasesService {
 function checkedAlias(value: string): string {
   const errors: FieldErrors = {};
   const alias = checkAlias(errors, 'alias', value);
-  if (alias === undefined) throw httpErrors.validation(errors);
+  if (alias === undefined) throw new ValidationError(errors);
   return alias;
 }

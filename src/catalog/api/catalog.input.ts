@@ -1,4 +1,4 @@
-import { addFieldError, type FieldErrors } from '../../platform/http/errors.js';
+import { addFieldError, type FieldErrors } from '../../platform/errors/field-errors.js';
 import { checkText } from '../../platform/http/validation.js';
 
 /** Rules a JSON schema cannot say (trimming, distinct values, URLs), shared by the catalog's writes. */

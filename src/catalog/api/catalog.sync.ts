@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { deleteAliases, insertAliases, listAliasesOf, updateAlias } from './aliases.repository.js';
-import { httpErrors } from '../../platform/http/errors.js';
+import { ValidationError } from '../../platform/errors/domain-errors.js';
 import type { ThumbnailRow } from '../catalog.tables.js';
 import { aliasKey, type ThumbnailInput, type UrlInput } from './catalog.input.js';
 import { deleteThumbnailUrls, insertThumbnailUrls, listUrlsOfThumbnails, updateThumbnailUrl } from './thumbnail-urls.repository.js';
@@ -27,7 +27,7 @@ export interface CatalogServiceDeps {
 
 /**
  * Runs one write in a transaction. A unique violation means a concurrent writer took the same
- * key between the check and the insert: it gets the same 422 the check would have given.
+ * key between the check and the insert: it gets the same error the check would have given.
  */
 export async function transact<T>(deps: CatalogServiceDeps, conflict: () => Error, work: (trx: Executor, now: number) => Promise<T>): Promise<T> {
   try {
@@ -134,7 +134,7 @@ export async function replaceThumbnails(trx: Executor, pornstarId: number, thumb
   return added;
 }
 
-export const unknownPornstar = () => httpErrors.validation({ pornstar_id: ['The selected pornstar_id is invalid.'] });
+export const unknownPornstar = () => new ValidationError({ pornstar_id: ['The selected pornstar_id is invalid.'] });
 
 /** Marks the pornstar a child left and the one it joined as changed (one call when it did not move). */
 export async function touchBoth(trx: Executor, before: number, after: number, now: number): Promise<void> {

@@ -1,4 +1,5 @@
-import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
+import { ValidationError } from '../../platform/errors/domain-errors.js';
+import type { FieldErrors } from '../../platform/errors/field-errors.js';
 import { checkText } from '../../platform/http/validation.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { PornstarsTable } from '../catalog.tables.js';
@@ -68,7 +69,7 @@ export function toPornstarInput(body: PornstarBodyData, mode: WriteMode): Pornst
   const input: PornstarInput = { columns };
   if (body.aliases !== undefined || replace) input.aliases = checkAliasList(errors, 'aliases', body.aliases ?? []);
   if (body.thumbnails !== undefined || replace) input.thumbnails = checkThumbnailList(errors, 'thumbnails', body.thumbnails ?? []);
-  if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
   return input;
 }
 

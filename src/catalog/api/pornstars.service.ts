@@ -1,5 +1,5 @@
 import type { Executor } from '../../platform/db/database.js';
-import { httpErrors } from '../../platform/http/errors.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import type { PornstarRow } from '../catalog.tables.js';
 import { listAliasesOf } from './aliases.repository.js';
@@ -22,7 +22,7 @@ import type { PornstarBodyData } from './pornstars.schemas.js';
 import { listUrlsOfPornstars } from './thumbnail-urls.repository.js';
 import { listThumbnailsOf } from './thumbnails.repository.js';
 
-const externalIdTaken = () => httpErrors.validation({ external_id: ['The external_id has already been taken.'] });
+const externalIdTaken = () => new ValidationError({ external_id: ['The external_id has already been taken.'] });
 
 /** Loads the aliases, thumbnails and URLs of many pornstars with one query each (no N+1). */
 export async function loadGraphs(db: Executor, pornstars: PornstarRow[]): Promise<PornstarGraph[]> {
@@ -52,7 +52,7 @@ export class PornstarsService {
   async get(id: number, includeRemoved = false): Promise<PornstarGraph> {
     const db = this.deps.database.db;
     const row = await findPornstar(db, id, includeRemoved);
-    if (!row) throw httpErrors.notFound();
+    if (!row) throw new NotFoundError();
     const [graph] = await loadGraphs(db, [row]);
     return graph!;
   }
@@ -80,7 +80,7 @@ export class PornstarsService {
     const input = toPornstarInput(body, mode);
     return this.write(async (trx, now) => {
       const existing = await findPornstar(trx, id, includeRemoved);
-      if (!existing) throw httpErrors.notFound();
+      if (!existing) throw new NotFoundError();
       const externalId = input.columns.external_id;
       if (externalId !== undefined && externalId !== existing.external_id) {
         const owner = await findPornstarIdByExternalId(trx, externalId);
@@ -95,7 +95,7 @@ export class PornstarsService {
   async destroy(id: number, includeRemoved = false): Promise<void> {
     await this.deps.database.transaction(async (trx) => {
       const existing = await findPornstar(trx, id, includeRemoved);
-      if (!existing || !(await deletePornstar(trx, id))) throw httpErrors.notFound();
+      if (!existing || !(await deletePornstar(trx, id))) throw new NotFoundError();
     });
   }
 

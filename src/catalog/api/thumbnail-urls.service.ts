@@ -1,4 +1,5 @@
-import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
+import type { FieldErrors } from '../../platform/errors/field-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import { checkUrl, optionalText, type WriteMode } from './catalog.input.js';
@@ -18,8 +19,8 @@ import {
 import type { ThumbnailUrlBodyData } from './thumbnail-urls.schemas.js';
 import { findThumbnail } from './thumbnails.repository.js';
 
-const urlTaken = () => httpErrors.validation({ url: ['The url has already been taken.'] });
-const unknownThumbnail = () => httpErrors.validation({ thumbnail_id: ['The selected thumbnail_id is invalid.'] });
+const urlTaken = () => new ValidationError({ url: ['The url has already been taken.'] });
+const unknownThumbnail = () => new ValidationError({ thumbnail_id: ['The selected thumbnail_id is invalid.'] });
 
 export class ThumbnailUrlsService {
   constructor(private readonly deps: CatalogServiceDeps) {}
@@ -34,7 +35,7 @@ export class ThumbnailUrlsService {
 
   async get(id: number, includeRemoved = false): Promise<ThumbnailUrlWithImage> {
     const row = await findThumbnailUrl(this.deps.database.db, id, includeRemoved);
-    if (!row) throw httpErrors.notFound();
+    if (!row) throw new NotFoundError();
     return row;
   }
 
@@ -58,7 +59,7 @@ export class ThumbnailUrlsService {
     const newUrl = body.url === undefined ? undefined : checkedUrl(body.url);
     return transact(this.deps, urlTaken, async (trx, now) => {
       const existing = await findThumbnailUrl(trx, id, includeRemoved);
-      if (!existing) throw httpErrors.notFound();
+      if (!existing) throw new NotFoundError();
       const before = (await findThumbnail(trx, existing.thumbnail_id, true))!;
       const thumbnailId = body.thumbnail_id ?? existing.thumbnail_id;
       const after = thumbnailId === before.id ? before : await findThumbnail(trx, thumbnailId, false);
@@ -77,7 +78,7 @@ export class ThumbnailUrlsService {
   async destroy(id: number, includeRemoved = false): Promise<void> {
     await transact(this.deps, urlTaken, async (trx, now) => {
       const existing = await findThumbnailUrl(trx, id, includeRemoved);
-      if (!existing || (await deleteThumbnailUrls(trx, [id])) === 0) throw httpErrors.notFound();
+      if (!existing || (await deleteThumbnailUrls(trx, [id])) === 0) throw new NotFoundError();
       const thumbnail = await findThumbnail(trx, existing.thumbnail_id, true);
       if (thumbnail) await touchPornstar(trx, thumbnail.pornstar_id, now);
     });
@@ -87,6 +88,6 @@ export class ThumbnailUrlsService {
 function checkedUrl(value: string): string {
   const errors: FieldErrors = {};
   const url = checkUrl(errors, 'url', value);
-  if (url === undefined) throw httpErrors.validation(errors);
+  if (url === undefined) throw new ValidationError(errors);
   return url;
 }

@@ -1,4 +1,5 @@
-import { httpErrors, type FieldErrors } from '../../platform/http/errors.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
+import type { FieldErrors } from '../../platform/errors/field-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import { checkText } from '../../platform/http/validation.js';
 import type { Executor } from '../../platform/db/database.js';
@@ -24,7 +25,7 @@ import {
  * them collide (a feed thumbnail keeps its slot, or becomes the API's when it leaves it): this is
  * the answer `transact` gives a unique violation, which should never come.
  */
-const typeTaken = () => httpErrors.validation({ type: ['The type has already been taken.'] });
+const typeTaken = () => new ValidationError({ type: ['The type has already been taken.'] });
 
 async function withUrls(db: Executor, thumbnails: ThumbnailRow[]): Promise<ThumbnailWithUrls[]> {
   const urls = groupBy(await listUrlsOfThumbnails(db, thumbnails.map((t) => t.id)), (u) => u.thumbnail_id);
@@ -45,7 +46,7 @@ export class ThumbnailsService {
   async get(id: number, includeRemoved = false): Promise<ThumbnailWithUrls> {
     const db = this.deps.database.db;
     const row = await findThumbnail(db, id, includeRemoved);
-    if (!row) throw httpErrors.notFound();
+    if (!row) throw new NotFoundError();
     return (await withUrls(db, [row]))[0]!;
   }
 
@@ -88,7 +89,7 @@ export class ThumbnailsService {
     const { type: newType, urls } = checkFields(body, mode);
     return transact(this.deps, typeTaken, async (trx, now) => {
       const existing = await findThumbnail(trx, id, includeRemoved);
-      if (!existing) throw httpErrors.notFound();
+      if (!existing) throw new NotFoundError();
       const pornstarId = body.pornstar_id ?? existing.pornstar_id;
       if (pornstarId !== existing.pornstar_id && !(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
       const type = newType ?? existing.type;
@@ -111,7 +112,7 @@ export class ThumbnailsService {
   async destroy(id: number, includeRemoved = false): Promise<void> {
     await transact(this.deps, typeTaken, async (trx, now) => {
       const existing = await findThumbnail(trx, id, includeRemoved);
-      if (!existing || (await deleteThumbnails(trx, [id])) === 0) throw httpErrors.notFound();
+      if (!existing || (await deleteThumbnails(trx, [id])) === 0) throw new NotFoundError();
       await touchPornstar(trx, existing.pornstar_id, now);
     });
   }
@@ -121,6 +122,6 @@ function checkFields(body: ThumbnailBodyData, mode: WriteMode): { type?: string;
   const errors: FieldErrors = {};
   const type = body.type === undefined ? undefined : checkText(errors, 'type', body.type, 32);
   const urls = body.urls !== undefined || mode === 'replace' ? checkUrlList(errors, 'urls', body.urls ?? []) : undefined;
-  if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
+  if (Object.keys(errors).length > 0) throw new ValidationError(errors);
   return { type, urls };
 }

@@ -1,7 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JsonDepthError } from '../json-depth.js';
 import { isUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../unavailable.js';
-import { HttpError, httpErrors, summarize, type FieldErrors } from './errors.js';
+import { isDomainError } from '../errors/domain-errors.js';
+import { summarize, type FieldErrors } from '../errors/field-errors.js';
+import { httpErrorOf } from './domain-error-mapping.js';
+import { HttpError, httpErrors } from './errors.js';
 import { toFieldErrors } from './validation.js';
 
 export interface ErrorBody {
@@ -23,9 +26,8 @@ export const laravelFormatter: ErrorFormatter = (error) => ({
 
 /** Translates any thrown error into a status and a client-safe body. */
 export function toErrorBody(error: unknown, request: FastifyRequest): ErrorBody {
-  if (error instanceof HttpError) {
-    return { statusCode: error.statusCode, message: error.message, errors: error.errors, extra: error.extra, headers: error.headers };
-  }
+  if (error instanceof HttpError) return fromHttpError(error);
+  if (isDomainError(error)) return fromHttpError(httpErrorOf(error));
   // A backing service out of reach is no fault of the request: 503 with Retry-After, never 500.
   if (isUnavailable(error)) return fromHttpError(httpErrors.unavailable(UNAVAILABLE_RETRY_AFTER_SECONDS));
   if (error instanceof JsonDepthError) return fromHttpError(httpErrors.bodyTooDeep(error.max));
@@ -53,7 +55,7 @@ export function toErrorBody(error: unknown, request: FastifyRequest): ErrorBody 
 }
 
 function fromHttpError(error: HttpError): ErrorBody {
-  return { statusCode: error.statusCode, message: error.message, errors: error.errors, headers: error.headers };
+  return { statusCode: error.statusCode, message: error.message, errors: error.errors, extra: error.extra, headers: error.headers };
 }
 
 export function sendError(reply: FastifyReply, body: ErrorBody, formatter: ErrorFormatter): FastifyReply {

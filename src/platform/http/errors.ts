@@ -1,4 +1,4 @@
-export type FieldErrors = Record<string, string[]>;
+import { summarize, type FieldErrors } from '../errors/field-errors.js';
 
 /** An error that the edge turns into an HTTP response with its status and message. */
 export class HttpError extends Error {
@@ -36,15 +36,3 @@ export const httpErrors = {
   unavailable: (retryAfterSeconds: number, message = 'Service unavailable.') =>
     new HttpError(503, 'UNAVAILABLE', message, undefined, { 'retry-after': String(retryAfterSeconds) }),
 };
-
-/** Laravel's summary: the first message, and how many more there are. */
-export function summarize(errors: FieldErrors): string {
-  const messages = Object.values(errors).flat();
-  const first = messages[0] ?? 'The given data was invalid.';
-  const more = messages.length - 1;
-  return more > 0 ? `${first} (and ${more} more ${more === 1 ? 'error' : 'errors'})` : first;
-}
-
-export function addFieldError(errors: FieldErrors, field: string, message: string): void {
-  (errors[field] ??= []).push(message);
-}

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { addFieldError, type FieldErrors } from './errors.js';
+import { addFieldError, type FieldErrors } from '../errors/field-errors.js';
 
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({ strict: false, ...options });

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { addFieldError, summarize, type FieldErrors } from '../../../src/platform/http/errors.js';
+import { addFieldError, summarize, type FieldErrors } from '../../../src/platform/errors/field-errors.js';
 import { checkText, codePointLength, compileBodyValidator, toFieldErrors } from '../../../src/platform/http/validation.js';
 
 function fieldErrorsFor(schema: object, data: unknown): FieldErrors {
