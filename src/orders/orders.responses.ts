@@ -11,7 +11,8 @@ export function createdOrderResponse(order: OrderView): StoredResponse {
   };
 }
 
-/** What the client receives: the recorded answer of a replay, else the 201 of the new order. */
+/** What the client receives: the recorded answer (of a replay, or of a new order with a key), else the 201 of the new order. */
 export function answerTo(created: CreatedOrder): StoredResponse {
-  return created.replayed ? created.response : createdOrderResponse(created.order);
+  if (created.replayed) return created.response;
+  return created.recorded ?? createdOrderResponse(created.order);
 }

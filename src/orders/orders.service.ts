@@ -45,8 +45,11 @@ export interface IdempotentRequest {
   answer: (order: OrderView) => StoredResponse;
 }
 
-/** A new order, or, for a repeated Idempotency-Key, the answer recorded for the request that first used it. */
-export type CreatedOrder = { replayed: false; order: OrderView } | { replayed: true; response: StoredResponse };
+/**
+ * A new order (with the answer recorded for its Idempotency-Key, if it had one), or, for a
+ * repeated key, the answer recorded for the request that first used it.
+ */
+export type CreatedOrder = { replayed: false; order: OrderView; recorded?: StoredResponse } | { replayed: true; response: StoredResponse };
 
 export class OrdersService {
   private readonly created;
@@ -182,8 +185,10 @@ export class OrdersService {
       const recurring = items.filter((item) => item.kind === 'recurring');
       await enqueueJobs(queue, orderIntegrationJob, recurring.map((item) => ({ payload: { itemId: item.id }, options: { priority: item.priority as Priority, headers } })), trx);
       const view = presentOrder(order, items);
-      if (idempotent) await idempotency.record(trx, idempotent.claim, idempotent.answer(view));
-      return { replayed: false as const, order: view };
+      if (!idempotent) return { replayed: false as const, order: view };
+      const recorded = idempotent.answer(view);
+      await idempotency.record(trx, idempotent.claim, recorded);
+      return { replayed: false as const, order: view, recorded };
     }, { interleave: true });
     this.created.inc();
     return stored;
