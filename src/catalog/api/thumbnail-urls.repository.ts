@@ -1,10 +1,11 @@
-import type { Kysely, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, ImageStatus, PornstarThumbnailUrlsTable, ThumbnailUrlRow } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export interface ThumbnailUrlFilter {
   thumbnailId?: number;
