@@ -108,9 +108,3 @@ export async function deleteThumbnailUrls(db: Executor, ids: number[]): Promise<
   const result = await tables(db).deleteFrom('pornstar_thumbnail_urls').where('id', 'in', ids).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
-
-/** The pornstar a thumbnail URL belongs to, to mark it changed. */
-export async function pornstarIdOfThumbnail(db: Executor, thumbnailId: number): Promise<number | undefined> {
-  const row = await tables(db).selectFrom('pornstar_thumbnails').select('pornstar_id').where('id', '=', thumbnailId).executeTakeFirst();
-  return row?.pornstar_id;
-}
