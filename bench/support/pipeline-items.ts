@@ -5,6 +5,7 @@ import type { AuthTables } from '../../src/auth/auth.tables.js';
 import type { Container } from '../../src/app/container.js';
 import type { Database, Executor } from '../../src/platform/db/database.js';
 import { BulkInsert } from '../../src/platform/db/bulk-insert.js';
+import { tablesOf } from '../../src/platform/db/tables.js';
 import type { NewOrderItemRow, NewOrderRow, OrdersTables } from '../../src/orders/orders.tables.js';
 import { DEFAULT_PRIORITY, type Priority } from '../../src/platform/queue/queue.js';
 
@@ -40,7 +41,7 @@ const itemInsert = new BulkInsert<ItemColumns, { id: number }>(
   { returning: ['id'] },
 );
 
-const tables = (db: Executor) => db as Kysely<OrdersTables>;
+const tables = tablesOf<OrdersTables>();
 
 /**
  * `count` orders of one user with one `recurring` item each, in status `received`, as the orders

@@ -1,10 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { tablesOf } from '../platform/db/tables.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertReturningId } from '../platform/db/returning.js';
 import type { AuthTables, NewTokenRow, TokenRow } from './auth.tables.js';
 
-const tables = (db: Executor) => db as Kysely<AuthTables>;
+const tables = tablesOf<AuthTables>();
 
 export async function insertToken(db: Executor, token: NewTokenRow): Promise<number> {
   return insertReturningId(db, 'personal_access_tokens', token);

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { tablesOf } from '../platform/db/tables.js';
 import { insertReturningRow } from '../platform/db/returning.js';
 import type { AuthTables, NewUserRow, UserRow } from './auth.tables.js';
 
-const tables = (db: Executor) => db as Kysely<AuthTables>;
+const tables = tablesOf<AuthTables>();
 
 export async function insertUser(db: Executor, user: NewUserRow): Promise<UserRow> {
   return insertReturningRow<UserRow>(db, 'users', user);

@@ -1,12 +1,13 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../platform/db/database.js';
+import { tablesOf } from '../platform/db/tables.js';
 import { BulkInsert } from '../platform/db/bulk-insert.js';
 import { coalesced } from '../platform/db/coalesce.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertedId, supportsReturning } from '../platform/db/returning.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
 
-const tables = (db: Executor) => db as Kysely<OrdersTables>;
+const tables = tablesOf<OrdersTables>();
 
 type NewOrder = Required<Omit<NewOrderRow, 'id'>>;
 type NewOrderItem = Required<Omit<NewOrderItemRow, 'id'>>;

@@ -1,10 +1,11 @@
-import type { Kysely, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { AliasRow, CatalogTables, PornstarAliasesTable } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export interface AliasFilter {
   pornstarId?: number;

@@ -1,11 +1,12 @@
-import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables, NewPornstarRow, PornstarRow, PornstarUpdate } from '../catalog.tables.js';
 import type { SortKey } from './pornstars.schemas.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export type TextFilterColumn = 'gender' | 'orientation' | 'license' | 'hair_color' | 'ethnicity';
 

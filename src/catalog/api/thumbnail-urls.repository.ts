@@ -1,10 +1,11 @@
-import type { Kysely, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, ImageStatus, PornstarThumbnailUrlsTable, ThumbnailUrlRow } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export interface ThumbnailUrlFilter {
   thumbnailId?: number;
@@ -106,10 +107,4 @@ export async function deleteThumbnailUrls(db: Executor, ids: number[]): Promise<
   if (ids.length === 0) return 0;
   const result = await tables(db).deleteFrom('pornstar_thumbnail_urls').where('id', 'in', ids).executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-/** The pornstar a thumbnail URL belongs to, to mark it changed. */
-export async function pornstarIdOfThumbnail(db: Executor, thumbnailId: number): Promise<number | undefined> {
-  const row = await tables(db).selectFrom('pornstar_thumbnails').select('pornstar_id').where('id', '=', thumbnailId).executeTakeFirst();
-  return row?.pornstar_id;
 }

@@ -1,9 +1,10 @@
-import type { Kysely, Updateable } from 'kysely';
+import type { Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningRow } from '../../platform/db/returning.js';
 import type { CatalogTables, PornstarThumbnailsTable, ThumbnailRow, ThumbnailSource } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export interface ThumbnailFilter {
   pornstarId?: number;

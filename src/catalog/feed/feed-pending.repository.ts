@@ -1,13 +1,13 @@
-import type { Kysely } from 'kysely';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables } from '../catalog.tables.js';
 import { memoizedUrlHash } from '../images/images.repository.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
 import { pornstarColumns } from './feed.repository.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 function newPornstarRow(runId: number, item: NormalizedItem, contentHash: string, now: number) {
   return { ...pornstarColumns(item, contentHash, now), external_id: item.externalId, pending_run_id: runId, created_at: now };

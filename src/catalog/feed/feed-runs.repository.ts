@@ -1,9 +1,10 @@
-import type { Insertable, Kysely, Updateable } from 'kysely';
+import type { Insertable, Updateable } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { insertReturningId } from '../../platform/db/returning.js';
 import type { CatalogTables, FeedRunRow, FeedRunsTable } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export async function insertFeedRun(db: Executor, run: Insertable<FeedRunsTable>): Promise<number> {
   return insertReturningId(db, 'feed_runs', run);

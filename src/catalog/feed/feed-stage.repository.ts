@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import type { Executor } from '../../platform/db/database.js';
 import { executorDialect } from '../../platform/db/executor-dialect.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { searchKey } from '../../platform/search-key.js';
 import { memoizedUrlHash } from '../images/images.repository.js';
 import { aliasKey, type NormalizedItem } from './feed-item.js';
@@ -31,6 +32,7 @@ type StagedUrlRow = { external_id: string; type: string; url: string; url_hash: 
 const urlStage = new BulkInsert<StagedUrlRow>('feed_stage_thumbnail_urls', ['external_id', 'type', 'url', 'url_hash']);
 
 type StageTables = { feed_stage_thumbnail_urls: StagedUrlRow & { id: number }; images: { id: number; url_hash: string } };
+const stageTables = tablesOf<StageTables>();
 
 /** Writes `items` to the stage: the catalog does not change. */
 export async function stageItems(db: Executor, items: readonly StagedItem[], now: number): Promise<void> {
@@ -60,7 +62,7 @@ export async function stageItems(db: Executor, items: readonly StagedItem[], now
 
 /** The staged image URLs that no `images` row claims yet, in pages by stage id. */
 export async function unclaimedStagedUrls(db: Executor, afterId: number, limit: number): Promise<Array<{ id: number; url: string }>> {
-  const rows = await (db as Kysely<StageTables>)
+  const rows = await stageTables(db)
     .selectFrom('feed_stage_thumbnail_urls as su')
     .select(['su.id', 'su.url'])
     .where('su.id', '>', afterId)

@@ -1,10 +1,39 @@
 import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
 import { describeHolder } from '../../platform/store/lease.js';
 import type { FeedRunRow } from '../catalog.tables.js';
 import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js';
 
+/** Runs `work` with a FeedIngestService and releases whatever it was built on afterwards. */
+export type WithFeed = <T>(work: (feed: FeedIngestService) => Promise<T>) => Promise<T>;
+
+/** Adds `feed:ingest` and `feed:runs` to the CLI. */
+export function registerFeedCommands(program: Command, withFeed: WithFeed, print: (text: string) => void): void {
+  program
+    .command('feed:ingest')
+    .description('fetch and ingest the catalog feed now (one run at a time across all instances)')
+    .option('--url <url>', 'an http(s) URL or a local file (default: FEED_URL)')
+    .action(async (options: { url?: string }) => {
+      await withFeed(async (feed) => {
+        process.exitCode = await ingestFromCli(feed, options.url);
+      });
+    });
+
+  program
+    .command('feed:runs')
+    .description('recent feed runs with their counts')
+    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .action(async (options: { limit: number }) => {
+      await withFeed(async (feed) => {
+        const runs = await feed.runs(options.limit);
+        if (runs.length === 0) return print('no feed runs yet');
+        console.table(runs.map((run) => ({ ...summarize(run), started_at: new Date(run.started_at).toISOString(), error: run.error })));
+      });
+    });
+}
+
 /** `intake feed:ingest`: a progress bar on a terminal, then a summary table. Exit code 1 when the run failed. */
-export async function ingestFromCli(feed: FeedIngestService, url: string | undefined): Promise<number> {
+async function ingestFromCli(feed: FeedIngestService, url: string | undefined): Promise<number> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         { format: '{phase} {bar} {items} items | {mb} MB | applied {applied}', hideCursor: true, stream: process.stderr },
@@ -38,7 +67,7 @@ export async function ingestFromCli(feed: FeedIngestService, url: string | undef
   return result.run.status === 'failed' ? 1 : 0;
 }
 
-export function summarize(run: FeedRunRow): Record<string, string | number | null> {
+function summarize(run: FeedRunRow): Record<string, string | number | null> {
   return {
     run: run.id,
     status: run.status,

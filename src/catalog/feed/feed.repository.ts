@@ -1,10 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { searchKey } from '../../platform/search-key.js';
 import type { CatalogTables } from '../catalog.tables.js';
 import { childrenHash, type NormalizedItem } from './feed-item.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 export interface ExistingPornstar {
   id: number;

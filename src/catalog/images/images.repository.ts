@@ -1,11 +1,11 @@
-import type { Kysely } from 'kysely';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Dialect, Executor } from '../../platform/db/database.js';
+import { tablesOf } from '../../platform/db/tables.js';
 import { BulkInsert } from '../../platform/db/bulk-insert.js';
 import { param, prepareQuery } from '../../platform/db/prepared-query.js';
 import type { CatalogTables, ImageRow, ImageStatus } from '../catalog.tables.js';
 
-const tables = (db: Executor) => db as Kysely<CatalogTables>;
+const tables = tablesOf<CatalogTables>();
 
 /** The key of an image: sha256 hex of its source URL (also `pornstar_thumbnail_urls.url_hash`). */
 export function urlHash(url: string): string {

@@ -1,12 +1,13 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
+import { tablesOf } from '../db/tables.js';
 import { BulkInsert } from '../db/bulk-insert.js';
 import { coalesced } from '../db/coalesce.js';
 import { executorDialect } from '../db/executor-dialect.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { IdempotencyRecord, IdempotencyTables, NewIdempotencyRecord } from './idempotency.table.js';
 
-const tables = (db: Executor) => db as Kysely<IdempotencyTables>;
+const tables = tablesOf<IdempotencyTables>();
 
 const recordByKey = prepareQuery<{ scope: string; key: string }, IdempotencyRecord>((db) =>
   tables(db).selectFrom('idempotency_keys').selectAll().where('scope', '=', param<string>('scope')).where('key', '=', param<string>('key')),

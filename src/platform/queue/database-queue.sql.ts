@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../db/database.js';
+import { tablesOf } from '../db/tables.js';
 import { BulkInsert } from '../db/bulk-insert.js';
 import { coalescedRows } from '../db/coalesce.js';
 import { idAmong } from '../db/id-among.js';
@@ -7,7 +8,7 @@ import { param, prepareQuery } from '../db/prepared-query.js';
 import type { JobRow, NewJobRow, QueueTables } from './jobs.table.js';
 
 type Db = Kysely<QueueTables>;
-const tables = (executor: Executor) => executor as Db;
+const tables = tablesOf<QueueTables>();
 
 export type NewJob = Required<Omit<NewJobRow, 'id' | 'attempts'>>;
 

@@ -1,11 +1,12 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { systemClock, type Clock } from '../clock.js';
 import type { Database, Executor } from '../db/database.js';
+import { tablesOf } from '../db/tables.js';
 import { param, prepareQuery } from '../db/prepared-query.js';
 import type { StoreTables } from './kv.table.js';
 import type { Store } from './store.js';
 
-const tables = (db: Executor) => db as Kysely<StoreTables>;
+const tables = tablesOf<StoreTables>();
 
 /** Takes the key when absent or expired. Prepared: it guards every order. */
 const takeKeyQuery = prepareQuery<{ key: string; value: string; expires_at: number; now: number }, never>((db) =>

@@ -1,12 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect, Executor } from '../../db/database.js';
+import { tablesOf } from '../../db/tables.js';
 import { BulkInsert } from '../../db/bulk-insert.js';
 import { coalescedRows } from '../../db/coalesce.js';
 import { idAmong } from '../../db/id-among.js';
 import type { NewOutboxRow, OutboxRow, OutboxTables } from './outbox.table.js';
 
 type Db = Kysely<OutboxTables>;
-const tables = (executor: Executor) => executor as Db;
+const tables = tablesOf<OutboxTables>();
 
 export type NewOutbox = Required<Pick<NewOutboxRow, 'queue' | 'payload' | 'headers' | 'priority' | 'max_attempts' | 'dedupe_key' | 'available_at' | 'created_at'>>;
 
