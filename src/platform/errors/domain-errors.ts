@@ -7,6 +7,11 @@ import { summarize, type FieldErrors } from './field-errors.js';
  */
 abstract class BaseDomainError extends Error {
   abstract readonly code: string;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
 }
 
 export class NotFoundError extends BaseDomainError {
@@ -14,7 +19,6 @@ export class NotFoundError extends BaseDomainError {
 
   constructor(message = 'Resource not found.') {
     super(message);
-    this.name = 'NotFoundError';
   }
 }
 
@@ -27,7 +31,6 @@ export class ConflictError extends BaseDomainError {
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
-    this.name = 'ConflictError';
   }
 }
 
@@ -40,7 +43,6 @@ export class ValidationError extends BaseDomainError {
     message = summarize(fieldErrors),
   ) {
     super(message);
-    this.name = 'ValidationError';
   }
 }
 
@@ -53,7 +55,6 @@ export class InFlightError extends BaseDomainError {
     readonly retryAfterSeconds: number,
   ) {
     super(message);
-    this.name = 'InFlightError';
   }
 }
 
