@@ -18,17 +18,19 @@ async function main(): Promise<void> {
   const config = loadConfigFromEnvironment();
   const running = await startRole({ ...config, role: 'all' });
   const api = running.url ?? config.publicUrl;
+  const withData = `DATA_DIR=${shellQuote(config.dataDir)}`;
   process.stdout.write(
     [
       '',
       `intake demo: ${items} generated items from ${stack.feed.url}, thumbnails from ${stack.cdn.url}`,
       `data in ${config.dataDir}`,
       '',
+      'Try, in another terminal in this directory:',
       `  curl -s '${api}/api/v1/pornstars?per_page=3&sort=-views' | head -c 1500`,
       `  curl -s '${api}/api/v1/pornstars?q=anna&has_tattoos=true'`,
-      `  npm run cli -- feed:runs        (with DATA_DIR=${config.dataDir})`,
-      `  npm run cli -- images:stats`,
-      `  API docs: ${api}/docs`,
+      `  ${withData} npm run -s cli -- feed:runs`,
+      `  ${withData} npm run -s cli -- images:stats`,
+      `API docs: ${api}/docs`,
       '',
       'Ctrl-C stops it.',
       '',
@@ -50,3 +52,8 @@ main().catch((error: unknown) => {
   process.stderr.write(`demo failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+
+/** `value` as one POSIX shell word. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
