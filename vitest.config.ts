@@ -26,7 +26,14 @@ async function onEngineIfUp(dialect: 'postgres' | 'mysql'): Promise<TestProjectI
   return [];
 }
 
-const engines = [...(await onEngineIfUp('postgres')), ...(await onEngineIfUp('mysql'))];
+/**
+ * `npm run test:quick` (TEST_QUICK=true), the inner loop: SQLite only, without the suites that
+ * start processes, drive a browser or need Redis or RabbitMQ (test/support/services.ts skips those).
+ */
+const QUICK = process.env.TEST_QUICK === 'true';
+const SLOW_SUITES = ['test/e2e/**', 'test/dev/**', '**/*.browser.test.ts', '**/*.process.test.ts', 'test/cli*.test.ts', 'test/roles.test.ts', 'test/readme-flows.test.ts'];
+
+const engines = QUICK ? [] : [...(await onEngineIfUp('postgres')), ...(await onEngineIfUp('mysql'))];
 
 export default defineConfig({
   test: {
@@ -35,12 +42,14 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS] } },
-      { extends: true, test: { name: 'faults', include: [FAULTS] } },
-      ...engines,
-      // Restarting RabbitMQ would cut every suite that uses it: this file runs alone, after all the others.
-      { extends: true, test: { name: 'broker-restart', include: [BROKER_RESTART], sequence: { groupOrder: 1 } } },
-    ],
+    projects: QUICK
+      ? [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS, ...SLOW_SUITES] } }]
+      : [
+          { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS] } },
+          { extends: true, test: { name: 'faults', include: [FAULTS] } },
+          ...engines,
+          // Restarting RabbitMQ would cut every suite that uses it: this file runs alone, after all the others.
+          { extends: true, test: { name: 'broker-restart', include: [BROKER_RESTART], sequence: { groupOrder: 1 } } },
+        ],
   },
 });

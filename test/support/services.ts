@@ -32,9 +32,14 @@ export function isServiceUp(name: ServiceName): Promise<boolean> {
 
 /**
  * A describe block that needs real services. In CI (`CI=true`) a missing service fails the run;
- * elsewhere the block is skipped with a loud notice naming the service.
+ * elsewhere the block is skipped with a loud notice naming the service. `npm run test:quick` skips
+ * every such block.
  */
 export async function describeWithServices(names: ServiceName[], title: string, body: () => void): Promise<void> {
+  if (process.env.TEST_QUICK === 'true') {
+    process.stderr.write(`\n!!! SKIPPED "${title}" in test:quick, which runs without ${names.join(', ')}; npm test runs it.\n\n`);
+    return describe.skip(title, body);
+  }
   const down: ServiceName[] = [];
   for (const name of names) if (!(await isServiceUp(name))) down.push(name);
   if (down.length > 0) {
