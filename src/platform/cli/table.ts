@@ -37,10 +37,8 @@ export function formatTable<K extends string>(rows: readonly Partial<Record<K, C
   // Still too wide for a very narrow terminal: every column gives up width, the widest first.
   shrink(shown, widths, () => 3, () => total() - width);
 
-  const line = (cells: string[], pad: (i: number) => 'left' | 'right') =>
-    shown.map((i, n) => fit(cells[i]!, widths[i]!, n === shown.length - 1 && pad(i) === 'left' ? 'none' : pad(i))).join(' '.repeat(GAP));
-  const header = line(columns.map(headerOf), (i) => columns[i]!.align ?? 'left');
-  return [header, ...text.map((cells) => line(cells, (i) => columns[i]!.align ?? 'left'))].join('\n');
+  const line = (cells: string[]) => shown.map((i) => fit(cells[i]!, widths[i]!, columns[i]!.align ?? 'left')).join(' '.repeat(GAP)).trimEnd();
+  return [line(columns.map(headerOf)), ...text.map(line)].join('\n');
 }
 
 /** `field  value` lines for one record, e.g. a run's summary. */
@@ -66,8 +64,7 @@ function cellText(value: Cell): string {
   return String(value).replace(/\s+/g, ' ').trim();
 }
 
-function fit(text: string, width: number, align: 'left' | 'right' | 'none'): string {
+function fit(text: string, width: number, align: 'left' | 'right'): string {
   const cut = text.length > width ? `${text.slice(0, Math.max(0, width - 1))}${ELLIPSIS}` : text;
-  if (align === 'none') return cut;
   return align === 'right' ? cut.padStart(width) : cut.padEnd(width);
 }
