@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { DatabaseQueue } from '../src/platform/queue/database-queue.js';
 import { sql } from 'kysely';
 import { pino } from 'pino';
-import { assertBuilt, runCliProcess } from './support/processes.js';
+import { assertBuilt, CLI_JS, ROOT, runCliProcess } from './support/processes.js';
 
 // Each command is a fresh Node process that loads the whole app: allow for a busy machine.
 describe('intake CLI', { timeout: 90_000 }, () => {
@@ -166,6 +167,16 @@ describe('intake CLI', { timeout: 90_000 }, () => {
     const usage = await cli('jobs:stats', '--bogus');
     expect(usage.code).toBe(1);
     expect(usage.stderr).toBe("error: unknown option '--bogus'\n");
+  });
+
+  it('ends quietly when its reader closes stdout early (| head)', async () => {
+    const child = spawn(process.execPath, [CLI_JS, 'jobs:stats'], { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('names every bad variable and exits non-zero', async () => {

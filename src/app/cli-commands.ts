@@ -5,7 +5,7 @@ import { registerFeedCommands } from '../catalog/feed/feed.cli.js';
 import { registerImagesCommands } from '../catalog/images/images.cli.js';
 import { loadConfigFromEnvironment } from '../config.js';
 import { priorityName } from '../orders/priority.js';
-import { processIo, type CliIo } from '../platform/cli/cli-io.js';
+import { endQuietlyWhenStdoutCloses, processIo, type CliIo } from '../platform/cli/cli-io.js';
 import { addVerboseOption, isVerbose, runProgram } from '../platform/cli/run-program.js';
 import { limitHeapGrowth } from '../platform/heap.js';
 import { registerJobsCommands } from '../platform/queue/jobs.cli.js';
@@ -17,6 +17,8 @@ import { VERSION } from './version.js';
 /** The `intake` program: each module adds its own commands; `intake --help` lists them in this order. */
 export function buildCli(io: CliIo = processIo): Command {
   const program = addVerboseOption(new Command('intake').version(VERSION).description('intake: orders and catalog intake pipelines'));
+  // Before the commands are added: each copies it, and lists --verbose in its own help.
+  program.configureHelp({ showGlobalOptions: true });
 
   /**
    * Builds the app for one command and closes it afterwards. A command reports its own outcome,
@@ -46,6 +48,7 @@ export function buildCli(io: CliIo = processIo): Command {
 
 /** Runs the command that `argv` names; on failure, exits with its code once its error is printed. */
 export async function runCli(argv: string[]): Promise<void> {
+  endQuietlyWhenStdoutCloses();
   const code = await runProgram(buildCli(processIo), argv, processIo);
   if (code !== 0) process.exit(code);
 }

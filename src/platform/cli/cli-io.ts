@@ -46,3 +46,14 @@ export function printJson(io: CliIo, value: unknown): void {
 export interface JsonFlag {
   json?: boolean;
 }
+
+/**
+ * A reader that stops early (`intake jobs:parked | head`) closes stdout: the command ends there,
+ * quietly, as other Unix tools do, instead of dying on EPIPE with a stack.
+ */
+export function endQuietlyWhenStdoutCloses(stdout: NodeJS.WriteStream = process.stdout): void {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
