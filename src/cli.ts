@@ -6,7 +6,9 @@ import { startTracingFromEnvironment } from './app/instrument.js';
 // `intake serve` runs a role and is traced as main.ts traces it: tracing starts before the
 // commands module loads the libraries that its instrumentations hook into. No other command loads
 // the OpenTelemetry SDK.
-if (process.argv[2] === 'serve') await startTracingFromEnvironment(servedRole(process.argv.slice(3)));
+// Program options (--verbose) may come first: the command is the first argument that is not an option.
+const commandAt = process.argv.findIndex((arg, i) => i >= 2 && !arg.startsWith('-'));
+if (process.argv[commandAt] === 'serve') await startTracingFromEnvironment(servedRole(process.argv.slice(commandAt + 1)));
 const { runCli } = await import('./app/cli-commands.js');
 await runCli(process.argv);
 

@@ -45,13 +45,17 @@ await describeWithServices(['rabbitmq'], 'intake CLI on the amqp driver', () => 
     const stats = await cli('jobs:stats');
     expect(stats.stdout).toContain('parked=3');
     // RabbitMQ cannot count parked messages by priority over AMQP: the table says so instead of showing zeros.
-    expect(stats.stdout).toContain("'?'");
-    const parked = await cli('jobs:parked');
-    expect(parked.stdout).toContain('third party down');
-    const ids = [...parked.stdout.matchAll(/'([0-9a-f-]{36})'/g)].map((m) => m[1]!);
+    expect(stats.stdout).toMatch(/parked(\s+\?){5}\n/);
+    const parked = await cli('jobs:parked', '--json');
+    const jobs = JSON.parse(parked.stdout) as { id: string; priority: string; lastError: string }[];
+    expect(jobs.map((job) => [job.priority, job.lastError])).toEqual(Array(3).fill(['critical', expect.stringContaining('third party down')]));
+    const ids = jobs.map((job) => job.id);
     expect(new Set(ids).size).toBe(3);
 
     expect((await cli('jobs:retry', ids[0]!)).stdout).toContain('re-queued 1 job(s)');
+    const missing = await cli('jobs:retry', ids[0]!);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`error: not found among the parked jobs of ${QUEUE}: ${ids[0]}\n`);
     expect((await cli('jobs:retry', '--all')).stdout).toContain('re-queued 2 job(s)');
     expect((await cli('jobs:stats')).stdout).toContain('ready=3');
     expect((await cli('jobs:purge')).stdout).toContain('purged 0 job(s)');

@@ -2,11 +2,12 @@ import { Option, type Command } from 'commander';
 import { loadConfigFromEnvironment, ROLES, type Role } from '../config.js';
 import { createDatabase } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
+import { printLine, type CliIo } from '../platform/cli/cli-io.js';
 import { databaseOptions } from './drivers.js';
 import { startTracingFromEnvironment } from './instrument.js';
 
 /** Adds `migrate` and `serve` to the CLI: the commands that set up and run the app itself. */
-export function registerAppCommands(program: Command, print: (text: string) => void): void {
+export function registerAppCommands(program: Command, io: CliIo): void {
   program
     .command('migrate')
     .description('apply pending database migrations (never destructive)')
@@ -15,7 +16,7 @@ export function registerAppCommands(program: Command, print: (text: string) => v
       const database = createDatabase(databaseOptions(config));
       try {
         const applied = await migrateToLatest(database);
-        print(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'nothing to migrate');
+        printLine(io, applied.length > 0 ? `applied: ${applied.join(', ')}` : 'nothing to migrate');
       } finally {
         await database.close();
       }

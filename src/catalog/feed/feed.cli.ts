@@ -1,6 +1,10 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { describeHolder } from '../../platform/store/lease.js';
+import { CliError } from '../../platform/cli/cli-error.js';
+import { outputWidth, printJson, printLine, type CliIo, type JsonFlag } from '../../platform/cli/cli-io.js';
+import { intOption } from '../../platform/cli/int-option.js';
+import { formatRecord, formatTable, type Column } from '../../platform/cli/table.js';
 import type { FeedRunRow } from '../catalog.tables.js';
 import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js';
 
@@ -8,35 +12,74 @@ import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js
 export type WithFeed = <T>(work: (feed: FeedIngestService) => Promise<T>) => Promise<T>;
 
 /** Adds `feed:ingest` and `feed:runs` to the CLI. */
-export function registerFeedCommands(program: Command, withFeed: WithFeed, print: (text: string) => void): void {
+export function registerFeedCommands(program: Command, withFeed: WithFeed, io: CliIo): void {
   program
     .command('feed:ingest')
     .description('fetch and ingest the catalog feed now (one run at a time across all instances)')
     .option('--url <url>', 'an http(s) URL or a local file (default: FEED_URL)')
-    .action(async (options: { url?: string }) => {
-      await withFeed(async (feed) => {
-        process.exitCode = await ingestFromCli(feed, options.url);
-      });
+    .option('--json', 'print the run as JSON on stdout instead of a table')
+    .action(async (options: JsonFlag & { url?: string }) => {
+      await withFeed((feed) => ingestFromCli(io, feed, options));
     });
 
   program
     .command('feed:runs')
-    .description('recent feed runs with their counts')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
-    .action(async (options: { limit: number }) => {
-      await withFeed(async (feed) => {
-        const runs = await feed.runs(options.limit);
-        if (runs.length === 0) return print('no feed runs yet');
-        console.table(runs.map((run) => ({ ...summarize(run), started_at: new Date(run.started_at).toISOString(), error: run.error })));
-      });
+    .description('recent feed runs with their counts, the newest first')
+    .option('--limit <n>', 'how many (1-1000)', intOption(1, 1000), 20)
+    .option('--json', 'print every field of the runs as JSON on stdout instead of a table')
+    .action(async (options: JsonFlag & { limit: number }) => {
+      const runs = await withFeed((feed) => feed.runs(options.limit));
+      if (options.json) return printJson(io, runs.map(runView));
+      printLine(io, runs.length === 0 ? 'no feed runs yet' : runsTable(runs, outputWidth(io.stdout)));
     });
 }
 
+/** The columns an operator scans first; `--json` has every field. */
+const RUN_COLUMNS: Column[] = [
+  { key: 'run', align: 'right' },
+  { key: 'status' },
+  { key: 'started', header: 'started (UTC)' },
+  { key: 'secs', align: 'right', dropOrder: 2 },
+  { key: 'items', align: 'right' },
+  { key: 'created', align: 'right', dropOrder: 3 },
+  { key: 'updated', align: 'right', dropOrder: 3 },
+  { key: 'removed', align: 'right', dropOrder: 4 },
+  { key: 'invalid', align: 'right', dropOrder: 1 },
+  { key: 'images', align: 'right', dropOrder: 5 },
+  { key: 'error', flexible: true, minWidth: 16 },
+];
+
+function runsTable(runs: FeedRunRow[], width: number): string {
+  const rows = runs.map((run) => ({
+    run: run.id,
+    status: run.status,
+    started: new Date(run.started_at).toISOString().slice(0, 19).replace('T', ' '),
+    secs: durationSeconds(run),
+    items: run.items_seen,
+    created: run.created_count,
+    updated: run.updated_count,
+    removed: run.removed_count,
+    invalid: run.invalid_count,
+    images: run.images_enqueued,
+    error: run.error ?? run.warning,
+  }));
+  return formatTable(rows, RUN_COLUMNS, width);
+}
+
+function runView(run: FeedRunRow) {
+  return {
+    ...run,
+    invalid_samples: run.invalid_samples === null ? null : (JSON.parse(run.invalid_samples) as unknown),
+    started_at: new Date(run.started_at).toISOString(),
+    finished_at: run.finished_at === null ? null : new Date(run.finished_at).toISOString(),
+  };
+}
+
 /** `intake feed:ingest`: a progress bar on a terminal, then a summary table. Exit code 1 when the run failed. */
-async function ingestFromCli(feed: FeedIngestService, url: string | undefined): Promise<number> {
-  const bar = process.stderr.isTTY
+async function ingestFromCli(io: CliIo, feed: FeedIngestService, options: JsonFlag & { url?: string }): Promise<void> {
+  const bar = io.stderr.isTTY
     ? new cliProgress.SingleBar(
-        { format: '{phase} {bar} {items} items | {mb} MB | applied {applied}', hideCursor: true, stream: process.stderr },
+        { format: '{phase} {bar} {items} items | {mb} MB | applied {applied}', hideCursor: true, stream: io.stderr as NodeJS.WritableStream },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -51,20 +94,20 @@ async function ingestFromCli(feed: FeedIngestService, url: string | undefined): 
   process.once('SIGINT', stop).once('SIGTERM', stop);
   let result;
   try {
-    result = await feed.ingest({ url, trigger: 'cli', onProgress, signal: interrupt.signal });
+    result = await feed.ingest({ url: options.url, trigger: 'cli', onProgress, signal: interrupt.signal });
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     bar?.stop();
   }
   if (result.kind === 'locked') {
     const by = result.heldBy ? ` (${describeHolder(result.heldBy)})` : '';
-    process.stderr.write(`another ingestion is running${by}; try again when it has finished\n`);
-    return 1;
+    throw new CliError(`another ingestion is running${by}; try again when it has finished`);
   }
-  console.table(summarize(result.run));
-  if (result.run.warning) process.stderr.write(`warning: ${result.run.warning}\n`);
-  if (result.run.error) process.stderr.write(`error: ${result.run.error}\n`);
-  return result.run.status === 'failed' ? 1 : 0;
+  const { run } = result;
+  if (options.json) printJson(io, runView(run));
+  else printLine(io, formatRecord(summarize(run), outputWidth(io.stdout)));
+  if (run.warning) io.stderr.write(`warning: ${run.warning}\n`);
+  if (run.status === 'failed') throw new CliError(run.error ?? `feed run ${run.id} failed`);
 }
 
 function summarize(run: FeedRunRow): Record<string, string | number | null> {
@@ -83,6 +126,10 @@ function summarize(run: FeedRunRow): Record<string, string | number | null> {
     invalid: run.invalid_count,
     repaired: run.repaired_count,
     images_enqueued: run.images_enqueued,
-    duration_s: run.finished_at ? Number(((run.finished_at - run.started_at) / 1000).toFixed(2)) : null,
+    duration_s: durationSeconds(run),
   };
+}
+
+function durationSeconds(run: FeedRunRow): number | null {
+  return run.finished_at ? Number(((run.finished_at - run.started_at) / 1000).toFixed(2)) : null;
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { printJson, printLine, type CliIo, type JsonFlag } from '../../platform/cli/cli-io.js';
+import { intOption } from '../../platform/cli/int-option.js';
 import type { ImagesService } from './images.service.js';
 
 /** Runs `work` with an ImagesService and releases whatever it was built on afterwards. */
@@ -40,18 +42,27 @@ export async function imagesRetryFailed(images: ImagesService): Promise<string> 
 }
 
 /** Adds `images:stats`, `images:failed` and `images:retry-failed` to the CLI. */
-export function registerImagesCommands(program: Command, withImages: WithImages, print: (text: string) => void = (t) => process.stdout.write(`${t}\n`)): void {
+export function registerImagesCommands(program: Command, withImages: WithImages, io: CliIo): void {
   program
     .command('images:stats')
     .description('image cache: images by status, cached bytes, download jobs by state')
-    .action(async () => print(await withImages(imagesStats)));
+    .option('--json', 'print JSON on stdout instead of text')
+    .action(async (options: JsonFlag) => {
+      if (options.json) printJson(io, await withImages((images) => images.stats()));
+      else printLine(io, await withImages(imagesStats));
+    });
   program
     .command('images:failed')
-    .description('list failed image downloads with their last error')
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50)
-    .action(async (options: { limit: number }) => print(await withImages((images) => imagesFailed(images, options.limit))));
+    .description('list failed image downloads with their last error, the most recent first')
+    .option('--limit <n>', 'how many (1-1000)', intOption(1, 1000), 50)
+    .option('--json', 'print JSON on stdout instead of text')
+    .action(async (options: JsonFlag & { limit: number }) => {
+      if (!options.json) return printLine(io, await withImages((images) => imagesFailed(images, options.limit)));
+      const rows = await withImages((images) => images.listFailed(options.limit));
+      printJson(io, rows.map((row) => ({ url: row.url, attempts: row.attempts, lastError: row.last_error, failedAt: new Date(row.updated_at).toISOString() })));
+    });
   program
     .command('images:retry-failed')
     .description('re-drive failed image downloads, including parked download jobs')
-    .action(async () => print(await withImages(imagesRetryFailed)));
+    .action(async () => printLine(io, await withImages(imagesRetryFailed)));
 }

@@ -19,6 +19,13 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Every ability a token can carry: what the routes require (`orders`, `catalog:write`, `admin`),
+ * and `*`, which stands for all of them.
+ */
+export const ABILITIES = ['orders', 'catalog:write', 'admin', '*'] as const;
+export type Ability = (typeof ABILITIES)[number];
+
 export function hasAbility(principal: Principal, ability: string): boolean {
   return principal.abilities.includes('*') || principal.abilities.includes(ability);
 }
@@ -35,7 +42,7 @@ export function bearerToken(request: FastifyRequest): string | null {
  * body is read, so that a client without a token never costs a parse. Two Authorization headers
  * are refused (400): Node would keep the first and drop the other unseen.
  */
-export function requireToken(verifier: TokenVerifier, ability?: string): onRequestAsyncHookHandler {
+export function requireToken(verifier: TokenVerifier, ability?: Exclude<Ability, '*'>): onRequestAsyncHookHandler {
   return async (request) => {
     if (headerValues(request, 'authorization').length > 1) throw httpErrors.repeatedHeader('Authorization');
     const token = bearerToken(request);

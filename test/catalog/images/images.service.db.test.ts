@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { imagesStats, registerImagesCommands, type WithImages } from '../../../src/catalog/images/images.cli.js';
 import { urlHash } from '../../../src/catalog/images/images.repository.js';
 import { cachedImageUrl, imageView } from '../../../src/catalog/images/images.service.js';
+import { fakeCliIo } from '../../support/fake-cli-io.js';
 import { createImagesHarness, type ImagesHarness } from './harness.js';
 import { MockCdn, png, send } from './mock-cdn.js';
 
@@ -64,17 +65,14 @@ describe('images service', () => {
   });
 
   it('registers images:stats and images:retry-failed on the CLI', async () => {
-    const printed: string[] = [];
+    const io = fakeCliIo();
     const program = new Command('intake').exitOverride();
     const withImages: WithImages = (work) => work(h.service);
-    registerImagesCommands(program, withImages, (text) => printed.push(text));
+    registerImagesCommands(program, withImages, io);
     await program.parseAsync(['images:stats'], { from: 'user' });
     await program.parseAsync(['images:retry-failed'], { from: 'user' });
     await program.parseAsync(['images:failed'], { from: 'user' });
-    expect(printed).toEqual([
-      expect.stringContaining('images: 0 (cached 0, pending 0, failed 0)'),
-      're-queued 0 failed image(s); moved 0 parked download job(s) back to the queue',
-      'no failed images',
-    ]);
+    expect(io.out()).toMatch(/^images: 0 \(cached 0, pending 0, failed 0\)\n/);
+    expect(io.out()).toMatch(/\nre-queued 0 failed image\(s\); moved 0 parked download job\(s\) back to the queue\nno failed images\n$/);
   });
 });
