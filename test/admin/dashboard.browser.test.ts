@@ -9,6 +9,7 @@ import { buildApiApp } from '../../src/app/api-app.js';
 import { startMockCdn, type MockCdn } from '../../dev/catalog/index.js';
 import { createContainer, createJobRegistry, type Container } from '../../src/app/container.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
+import { VERSION } from '../../src/app/version.js';
 import type { Worker } from '../../src/platform/queue/queue.js';
 import { testConfig } from '../support/app.js';
 import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from '../support/browser.js';
@@ -210,6 +211,27 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
       } finally {
         await context.close();
       }
+    }
+  });
+
+  it('shows the root index to a browser as a small page, its style allowed by its content security policy', async () => {
+    const other = await browser.newPage({ viewport: { width: 800, height: 500 } });
+    try {
+      const errors: string[] = [];
+      other.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      const response = await other.goto(`${baseUrl}/`);
+      expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
+      expect(await other.locator('h1').textContent()).toBe(`intake ${VERSION}`);
+      const links = await other.locator('li a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')));
+      expect(links).toEqual(['/docs', '/openapi.json', '/health', '/ready', '/metrics', '/admin']);
+      // The inline style ran: its hash is in the policy.
+      expect(await other.evaluate<string>('getComputedStyle(document.body).maxWidth')).toBe('640px');
+      expect(errors).toEqual([]);
+      await other.screenshot({ path: path.join(SCREENSHOT_DIR, '7-root-index.png') });
+      await other.getByRole('link', { name: '/admin' }).click();
+      await other.locator('#login').waitFor();
+    } finally {
+      await other.close();
     }
   });
 

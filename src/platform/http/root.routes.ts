@@ -78,7 +78,7 @@ export function prefersHtml(accept: string | undefined): boolean {
 }
 
 function indexPage(options: RootRoutesOptions, links: IndexLink[]): string {
-  const items = links.map((link) => `<li><a href="${escape(link.href)}">${escape(link.href)}</a> ${escape(link.title)}</li>`).join('');
+  const items = links.map((link) => `<li><a href="${escape(link.href)}">${escape(link.href)}</a> — ${escape(link.title)}</li>`).join('');
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escape(options.name)} ${escape(options.version)}</title>`,
