@@ -10,7 +10,8 @@ import { httpErrors } from '../platform/http/errors.js';
 import { enqueueJob } from '../platform/queue/jobs.js';
 import type { Queue } from '../platform/queue/queue.js';
 import { describeHolder } from '../platform/store/lease.js';
-import { Message } from './admin.schemas.js';
+import { paginate } from '../platform/http/pagination.js';
+import { Message, PageOf, PageQuery, pageOf } from './admin.schemas.js';
 
 export interface AdminActivityDeps {
   orders: OrdersService;
@@ -37,22 +38,28 @@ const FeedRunOutput = Type.Object(
 /** The ingestion that holds the feed lock now: which process, since when. */
 const FeedLockOutput = Type.Object({ holder: Type.String(), since: Type.Number() });
 const Counts = Type.Record(Type.String(), Type.Number());
+const OrderOwner = Type.Object({ id: Type.Integer(), name: Type.String(), email: Type.String() });
+const OperatorOrderOutput = Type.Intersect([OrderOutput, Type.Object({ user_id: Type.Integer(), user: OrderOwner })]);
 
 /** The operator API's view of the pipelines: recent orders, feed runs (and a run now), the image cache. */
 export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActivityDeps): Promise<void> {
   app.addHook('onRequest', requireToken(deps.tokens, 'admin'));
 
-  app.get<{ Querystring: Static<typeof LimitQuery> }>(
+  app.get<{ Querystring: Static<typeof PageQuery> }>(
     '/api/admin/orders',
     {
       schema: {
         ...secured,
-        summary: 'The newest orders of every user, with their items’ statuses',
-        querystring: LimitQuery,
-        response: { 200: Type.Object({ data: Type.Array(Type.Intersect([OrderOutput, Type.Object({ user_id: Type.Integer() })])) }), ...denied },
+        summary: 'The orders of every user, newest first, a page at a time, with their owner and their items’ statuses',
+        querystring: PageQuery,
+        response: { 200: PageOf(OperatorOrderOutput), ...denied },
       },
     },
-    async (request) => ({ data: await deps.orders.recent(request.query.limit ?? 50) }),
+    async (request) => {
+      const page = pageOf(request.query);
+      const { orders, total } = await deps.orders.everyone(page);
+      return paginate(orders, total, page, '/api/admin/orders');
+    },
   );
 
   app.get<{ Querystring: Static<typeof LimitQuery> }>(

@@ -4,7 +4,8 @@ import { requireToken, type TokenVerifier } from '../platform/http/authenticatio
 import { httpErrors } from '../platform/http/errors.js';
 import type { JobThroughput } from '../platform/queue/job-throughput.js';
 import type { Queue } from '../platform/queue/queue.js';
-import { Message, ParkedJobOutput, ParkedQuery, PurgeBody, QueueOverviewOutput, QueueParams, RetryBody } from './admin.schemas.js';
+import { offsetOf, paginate } from '../platform/http/pagination.js';
+import { Message, PageOf, PageQuery, pageOf, ParkedJobOutput, PurgeBody, QueueOverviewOutput, QueueParams, RetryBody } from './admin.schemas.js';
 
 export interface AdminRoutesDeps {
   queue: Queue;
@@ -43,18 +44,23 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
     }),
   );
 
-  app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof ParkedQuery> }>(
+  app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof PageQuery> }>(
     '/api/admin/queues/:queue/parked',
     {
       schema: {
         ...secured,
-        summary: 'Parked (dead-lettered) jobs of a queue, with payload, last error and attempts',
+        summary: 'Parked (dead-lettered) jobs of a queue, a page at a time, with payload, last error and attempts',
         params: QueueParams,
-        querystring: ParkedQuery,
-        response: { 200: Type.Object({ data: Type.Array(ParkedJobOutput) }), 404: Message, ...denied },
+        querystring: PageQuery,
+        response: { 200: PageOf(ParkedJobOutput), 404: Message, ...denied },
       },
     },
-    async (request) => ({ data: await deps.queue.parked(known(request.params.queue), { limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 }) }),
+    async (request) => {
+      const queue = known(request.params.queue);
+      const page = pageOf(request.query);
+      const [jobs, stats] = await Promise.all([deps.queue.parked(queue, { limit: page.perPage, offset: offsetOf(page) }), deps.queue.stats(queue)]);
+      return paginate(jobs, stats.counts.parked, page, `/api/admin/queues/${encodeURIComponent(queue)}/parked`);
+    },
   );
 
   app.post<{ Params: Static<typeof QueueParams>; Body: Static<typeof RetryBody> }>(

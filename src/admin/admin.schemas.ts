@@ -1,4 +1,5 @@
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
+import type { PageRequest } from '../platform/http/pagination.js';
 
 export const Message = Type.Object({ message: Type.String() });
 
@@ -29,10 +30,36 @@ export const QueueOverviewOutput = Type.Intersect([
 
 export const QueueParams = Type.Object({ queue: Type.String({ minLength: 1, maxLength: 191 }) });
 
-export const ParkedQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+export const DEFAULT_PER_PAGE = 50;
+
+/** Deep pages of a broker's parked queue are read message by message: the page number is bounded. */
+export const PageQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Page number, from 1' })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: `Items per page, 1 to 100 (default ${DEFAULT_PER_PAGE})` })),
 });
+
+export function pageOf(query: Static<typeof PageQuery>): PageRequest {
+  return { page: query.page ?? 1, perPage: query.per_page ?? DEFAULT_PER_PAGE };
+}
+
+const Link = Type.Union([Type.String(), Type.Null()]);
+const Position = Type.Union([Type.Integer(), Type.Null()]);
+
+/** Laravel's paginator keys, as on every other list of the API. */
+export const PageOf = <T extends TSchema>(item: T) =>
+  Type.Object({
+    data: Type.Array(item),
+    links: Type.Object({ first: Type.String(), last: Type.String(), prev: Link, next: Link }),
+    meta: Type.Object({
+      current_page: Type.Integer(),
+      from: Position,
+      last_page: Type.Integer(),
+      path: Type.String(),
+      per_page: Type.Integer(),
+      to: Position,
+      total: Type.Integer(),
+    }),
+  });
 
 export const ParkedJobOutput = Type.Object({
   id: Type.String(),

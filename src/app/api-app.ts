@@ -11,6 +11,7 @@ import { simulatorRoutes } from '../orders/simulator.routes.js';
 import { SimulatorState } from '../orders/simulator.state.js';
 import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
 import type { ReadinessCheck } from '../platform/http/health.routes.js';
+import { rootRoutes } from '../platform/http/root.routes.js';
 import { VERSION } from './version.js';
 
 export function simulatorFor(container: Container): SimulatorState {
@@ -37,6 +38,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
   const { config } = container;
   // Keyed, so that each plugin is named after its key in logs and in the traces' handler spans.
   const plugins: Record<string, FastifyPluginAsync> = {
+    root: (app) => rootRoutes(app, { name: 'intake', version: VERSION, links: [{ rel: 'admin', href: '/admin', title: 'Operator dashboard' }] }),
     auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: config.authRateLimitPerMinute, bodyLimitBytes: config.smallBodyLimitBytes }),
     orders: (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),

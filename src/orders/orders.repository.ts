@@ -72,9 +72,30 @@ export function findOrderForUser(db: Executor, userId: number, orderId: number):
   return tables(db).selectFrom('orders').selectAll().where('id', '=', orderId).where('user_id', '=', userId).executeTakeFirst();
 }
 
-/** The newest orders of every user, for operators. */
-export function listRecentOrders(db: Executor, limit: number): Promise<OrderRow[]> {
-  return tables(db).selectFrom('orders').selectAll().orderBy('id', 'desc').limit(limit).execute();
+/** The columns of the owners' table that operators see beside an order. */
+interface OwnerTables {
+  users: { id: number; name: string; email: string };
+}
+const withOwners = tablesOf<OrdersTables & OwnerTables>();
+
+export type OrderWithOwnerRow = OrderRow & { user_name: string; user_email: string };
+
+/** The newest orders of every user with their owner's name and email, for operators. */
+export function listOrdersOfEveryone(db: Executor, limit: number, offset: number): Promise<OrderWithOwnerRow[]> {
+  return withOwners(db)
+    .selectFrom('orders')
+    .innerJoin('users', 'users.id', 'orders.user_id')
+    .selectAll('orders')
+    .select(['users.name as user_name', 'users.email as user_email'])
+    .orderBy('orders.id', 'desc')
+    .limit(limit)
+    .offset(offset)
+    .execute();
+}
+
+export async function countAllOrders(db: Executor): Promise<number> {
+  const row = await tables(db).selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export function listOrdersForUser(db: Executor, userId: number, limit: number, offset: number): Promise<OrderRow[]> {

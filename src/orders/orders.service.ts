@@ -13,7 +13,7 @@ import type { Priority, TransactionalQueue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
 import { presentOrder, type OrderView } from './orders.presenter.js';
-import { countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser, listRecentOrders } from './orders.repository.js';
+import { countAllOrders, countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser, listOrdersOfEveryone } from './orders.repository.js';
 import { validateOrder, type OrderInput } from './orders.validation.js';
 
 export interface OrdersDeps {
@@ -26,6 +26,9 @@ export interface OrdersDeps {
   duplicateWindowSeconds: number;
   metrics: Metrics;
 }
+
+/** An order as operators see it: with its owner. */
+export type OperatorOrderView = OrderView & { user_id: number; user: { id: number; name: string; email: string } };
 
 export interface CreateOrderRequest {
   principal: Principal;
@@ -88,12 +91,17 @@ export class OrdersService {
     });
   }
 
-  /** The newest orders of every user with their items' statuses, for operators; may be a little stale. */
-  recent(limit: number): Promise<Array<OrderView & { user_id: number }>> {
+  /** The newest orders of every user with their owner and their items' statuses, for operators; may be a little stale. */
+  everyone(page: PageRequest): Promise<{ orders: OperatorOrderView[]; total: number }> {
     return this.deps.database.readStale(async (db) => {
-      const orders = await listRecentOrders(db, limit);
+      const [orders, total] = await Promise.all([listOrdersOfEveryone(db, page.perPage, offsetOf(page)), countAllOrders(db)]);
       const items = await listItemsOfOrders(db, orders.map((o) => o.id));
-      return orders.map((order) => ({ ...presentOrder(order, items.filter((i) => i.order_id === order.id)), user_id: order.user_id }));
+      const view = (order: (typeof orders)[number]): OperatorOrderView => ({
+        ...presentOrder(order, items.filter((i) => i.order_id === order.id)),
+        user_id: order.user_id,
+        user: { id: order.user_id, name: order.user_name, email: order.user_email },
+      });
+      return { orders: orders.map(view), total };
     });
   }
 

@@ -22,15 +22,36 @@ describe('operator API: orders, feed runs and the image cache', () => {
   const get = (url: string, headers = admin) => t.inject({ method: 'GET', url, headers });
   const post = (url: string, headers = admin) => t.inject({ method: 'POST', url, headers });
 
-  it('lists the newest orders of every user with their items’ statuses, to operators only', async () => {
+  it('lists the orders of every user, newest first, with the owner’s name and email, a page at a time, to operators only', async () => {
+    const other = await t.user('other');
     await t.postOrder(customer, orderWith(item({ label: 'one-off' })));
     await t.postOrder(customer, orderWith(item({ label: 'monthly', kind: 'recurring' })));
+    await t.postOrder(other, orderWith(item({ label: 'theirs' })));
     expect((await get('/api/admin/orders', customer.auth)).statusCode).toBe(403);
-    const response = await get('/api/admin/orders?limit=10');
+
+    type Order = { id: number; user_id: number; user: { id: number; name: string; email: string }; contents: Array<{ label: string; status: string }> };
+    type Page = { data: Order[]; links: Record<string, string | null>; meta: Record<string, unknown> };
+    const response = await get('/api/admin/orders');
     expect(response.statusCode).toBe(200);
-    const orders = response.json<{ data: Array<{ user_id: number; contents: Array<{ label: string; status: string }> }> }>().data;
-    expect(orders.map((o) => o.contents[0])).toEqual([expect.objectContaining({ label: 'monthly', status: 'received' }), expect.objectContaining({ label: 'one-off', status: 'completed' })]);
-    expect(orders.every((o) => o.user_id === customer.id)).toBe(true);
+    const all = response.json<Page>();
+    expect(all.data.map((o) => o.contents[0])).toEqual([
+      expect.objectContaining({ label: 'theirs', status: 'completed' }),
+      expect.objectContaining({ label: 'monthly', status: 'received' }),
+      expect.objectContaining({ label: 'one-off', status: 'completed' }),
+    ]);
+    expect(all.data.map((o) => o.user)).toEqual([
+      { id: other.id, name: 'other', email: other.email },
+      { id: customer.id, name: 'customer', email: customer.email },
+      { id: customer.id, name: 'customer', email: customer.email },
+    ]);
+    expect(all.data.every((o) => o.user_id === o.user.id)).toBe(true);
+    expect(all.meta).toMatchObject({ current_page: 1, from: 1, to: 3, total: 3, per_page: 50, last_page: 1 });
+
+    const second = (await get('/api/admin/orders?page=2&per_page=2')).json<Page>();
+    expect(second.data.map((o) => o.contents[0]!.label)).toEqual(['one-off']);
+    expect(second.meta).toMatchObject({ current_page: 2, from: 3, to: 3, total: 3, last_page: 2 });
+    expect(second.links).toMatchObject({ prev: '/api/admin/orders?page=1&per_page=2', next: null });
+    for (const query of ['per_page=0', 'per_page=101', 'page=0']) expect((await get(`/api/admin/orders?${query}`)).statusCode, query).toBe(422);
   });
 
   it('queues a feed ingestion for a worker, lists its run, and refuses another while one runs', async () => {

@@ -46,6 +46,34 @@ describe('operator API /api/admin', () => {
     expect([total('completed'), total('failed'), total('parked')]).toEqual([0, 2, 2]);
   });
 
+  it('pages through parked jobs, with the parked total and Laravel’s paginator keys', async () => {
+    type Page = { data: Array<{ id: string }>; links: Record<string, string | null>; meta: Record<string, number | string | null> };
+    const page = async (query: string) => {
+      const response = await get(`/api/admin/queues/${QUEUE}/parked?${query}`);
+      expect(response.statusCode, query).toBe(200);
+      return response.json<Page>();
+    };
+    const first = await page('per_page=1');
+    expect(first.data).toHaveLength(1);
+    expect(first.meta).toEqual({ current_page: 1, from: 1, to: 1, last_page: 2, per_page: 1, total: 2, path: `/api/admin/queues/${QUEUE}/parked` });
+    expect(first.links).toEqual({
+      first: `/api/admin/queues/${QUEUE}/parked?page=1&per_page=1`,
+      last: `/api/admin/queues/${QUEUE}/parked?page=2&per_page=1`,
+      prev: null,
+      next: `/api/admin/queues/${QUEUE}/parked?page=2&per_page=1`,
+    });
+    const second = await page(first.links.next!.split('?')[1]!);
+    expect(second.data).toHaveLength(1);
+    expect(second.data[0]!.id).not.toBe(first.data[0]!.id);
+    expect(second.meta).toMatchObject({ current_page: 2, from: 2, to: 2 });
+    expect(second.links.next).toBeNull();
+    const past = await page('page=3&per_page=1');
+    expect(past.data).toEqual([]);
+    expect(past.meta).toMatchObject({ current_page: 3, from: null, to: null, total: 2 });
+    // 50 a page by default.
+    expect((await page('')).meta).toMatchObject({ per_page: 50, from: 1, to: 2, total: 2 });
+  });
+
   it('lists parked jobs with payload, last error and attempts, and re-drives one', async () => {
     const listed = await get(`/api/admin/queues/${QUEUE}/parked`);
     expect(listed.statusCode).toBe(200);
@@ -71,6 +99,6 @@ describe('operator API /api/admin', () => {
     expect((await get('/api/admin/queues/no-such-queue/parked')).statusCode).toBe(404);
     expect((await post(`/api/admin/queues/${QUEUE}/parked/retry`, { ids: [] })).statusCode).toBe(422);
     expect((await post(`/api/admin/queues/${QUEUE}/parked/retry`, { ids: 'some' })).statusCode).toBe(422);
-    expect((await get(`/api/admin/queues/${QUEUE}/parked?limit=0`)).statusCode).toBe(422);
+    for (const query of ['per_page=0', 'per_page=101', 'page=0', 'page=100001', 'page=x']) expect((await get(`/api/admin/queues/${QUEUE}/parked?${query}`)).statusCode, query).toBe(422);
   });
 });

@@ -9,6 +9,7 @@ import { buildApiApp } from '../../src/app/api-app.js';
 import { startMockCdn, type MockCdn } from '../../dev/catalog/index.js';
 import { createContainer, createJobRegistry, type Container } from '../../src/app/container.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
+import { VERSION } from '../../src/app/version.js';
 import type { Worker } from '../../src/platform/queue/queue.js';
 import { testConfig } from '../support/app.js';
 import { describeWithChromium, launchChromium, SCREENSHOT_DIR } from '../support/browser.js';
@@ -16,10 +17,19 @@ import { waitFor } from '../support/driver-wait.js';
 import { startFakeThirdParty, type FakeThirdParty } from '../orders/fake-third-party.js';
 import type { FastifyInstance } from 'fastify';
 import { FEED100_FIXTURE } from '../support/fixtures.js';
+import { tablesOf } from '../../src/platform/db/tables.js';
+import type { QueueTables } from '../../src/platform/queue/jobs.table.js';
 
 const FIXTURE = FEED100_FIXTURE;
 /** Two thumbnails the CDN does not have, so that the image cache shows failures. */
 const MISSING_IMAGES = 2;
+/** The browser's zone: a half-hour offset and no daylight saving time, so that the expected text never moves. */
+const TIMEZONE = 'Asia/Kolkata';
+const OFFSET_MS = 5.5 * 3_600_000;
+/** How the page must show `epochMs` in TIMEZONE. */
+const shownAt = (epochMs: number) => `${new Date(epochMs + OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ')} UTC+05:30`;
+const TIME_FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+05:30$/;
+const jobs = tablesOf<QueueTables>();
 
 describeWithChromium('operator dashboard in Chromium', (executablePath) => {
   let container: Container;
@@ -87,7 +97,7 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     await container.throughput.flush();
 
     browser = await launchChromium(executablePath);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: TIMEZONE });
   });
 
   afterAll(async () => {
@@ -101,7 +111,7 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
   });
 
   const nav = (name: string) => page.locator('#nav').getByRole('link', { name, exact: true }).click();
-  const shoot = (name: string) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  const shoot = (name: string, fullPage = true) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage });
   const parkedRow = (itemId: number) => page.locator('tbody tr', { hasText: `"itemId": ${itemId}` });
   const flash = () => page.locator('#flash');
 
@@ -117,6 +127,36 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     }
   }
 
+  /** Every `<time>` on the page in the one format, with its instant in UTC as the tooltip. */
+  async function expectTimesInOneFormat(): Promise<number> {
+    const times = await page.locator('#page-body time').evaluateAll((elements) => elements.map((e) => ({ text: e.textContent, title: e.getAttribute('title'), datetime: e.getAttribute('datetime') })));
+    for (const t of times) {
+      expect(t.text).toMatch(TIME_FORMAT);
+      expect(t.title).toBe(t.datetime);
+      expect(t.text).toBe(shownAt(Date.parse(t.title!)));
+    }
+    expect(await page.locator('#page-status').textContent()).toMatch(/^updated \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+05:30$/);
+    // No ISO stamps left in the text of the page.
+    expect(await page.locator('#page-body').textContent()).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
+    return times.length;
+  }
+
+  /** Headings of numeric columns (cells of class `num`) that are not right-aligned like their numbers. */
+  function misalignedHeadings(): Promise<string[]> {
+    // Run in the page (this project compiles without the DOM's types).
+    return page.evaluate(`[...document.querySelectorAll('#page-body table')].flatMap((table) => {
+      const headings = [...table.querySelectorAll('thead th')];
+      const numeric = new Set([...table.querySelectorAll('tbody tr')].flatMap((row) => [...row.children].flatMap((cell, i) => (cell.classList.contains('num') ? [i] : []))));
+      const align = (element) => (element ? getComputedStyle(element).textAlign : 'missing');
+      return [...numeric]
+        .filter((i) => align(headings[i]) !== 'right' || align(table.querySelector('tbody tr > :nth-child(' + (i + 1) + ')')) !== 'right')
+        .map((i) => headings[i]?.textContent ?? 'column ' + i);
+    })`);
+  }
+
+  /** Whether the page is wider than the viewport (it must scroll inside its tables, never as a whole). */
+  const pageOverflow = () => page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+
   async function confirmDialog(answer: 'Confirm' | 'Cancel', click: Locator): Promise<string> {
     await click.click();
     const dialog = page.locator('dialog#confirm');
@@ -130,6 +170,13 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
   it('refuses a wrong token and a token without the admin ability, and keeps tokens out of the URL', async () => {
     await page.goto(`${baseUrl}/admin`);
     await page.locator('#login').waitFor();
+    // Before sign-in the page shows no navigation.
+    expect(await page.locator('#nav').isVisible()).toBe(false);
+    expect(await page.locator('#nav a').first().boundingBox()).toBeNull();
+    // Its icon is the service's favicon.
+    const icons = await page.locator('link[rel=icon]').evaluateAll((links) => links.map((l) => l.getAttribute('href')!));
+    expect(icons).toEqual(['/favicon.svg', '/favicon.ico']);
+    for (const icon of icons) expect(await page.evaluate(async (url) => (await fetch(url)).status, icon)).toBe(200);
     await page.fill('#token', 'not-a-token');
     await page.click('#login-form button[type=submit]');
     await expect.poll(() => page.locator('#login-error').textContent()).toBe('This token is not valid.');
@@ -138,10 +185,54 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     await expect.poll(() => page.locator('#login-error').textContent()).toBe('This token lacks the admin ability.');
     await shoot('0-sign-in');
 
+    expect(await page.locator('#nav').isVisible()).toBe(false);
+
     await page.fill('#token', tokens.operator);
     await page.click('#login-form button[type=submit]');
     await page.locator('section[data-queue="orders.integration"]').waitFor();
     expect(page.url()).toBe(`${baseUrl}/admin`);
+    expect(await page.locator('#nav').isVisible()).toBe(true);
+  });
+
+  it('formats every time one way: the browser’s zone, with its UTC offset', async () => {
+    const instant = Date.UTC(2026, 11, 4, 9, 2, 5);
+    const expected: Record<string, string> = {
+      UTC: '2026-12-04 09:02:05 UTC+00:00',
+      'America/St_Johns': '2026-12-04 05:32:05 UTC-03:30',
+      'Asia/Kathmandu': '2026-12-04 14:47:05 UTC+05:45',
+    };
+    for (const [timezoneId, text] of Object.entries(expected)) {
+      const context = await browser.newContext({ timezoneId });
+      try {
+        const other = await context.newPage();
+        await other.goto(`${baseUrl}/admin`);
+        const shown = await other.evaluate(`import('/admin/assets/dom.js').then((dom) => [dom.formatTime(${instant}), dom.formatTime('${new Date(instant).toISOString()}'), dom.formatTime(null)])`);
+        expect(shown, timezoneId).toEqual([text, text, '—']);
+      } finally {
+        await context.close();
+      }
+    }
+  });
+
+  it('shows the root index to a browser as a small page, its style allowed by its content security policy', async () => {
+    const other = await browser.newPage({ viewport: { width: 800, height: 500 } });
+    try {
+      const errors: string[] = [];
+      other.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      const response = await other.goto(`${baseUrl}/`);
+      expect(response?.headers()['content-type']).toBe('text/html; charset=utf-8');
+      expect(await other.locator('h1').textContent()).toBe(`intake ${VERSION}`);
+      const links = await other.locator('li a').evaluateAll((anchors) => anchors.map((a) => a.getAttribute('href')));
+      expect(links).toEqual(['/docs', '/openapi.json', '/health', '/ready', '/metrics', '/admin']);
+      // The inline style ran: its hash is in the policy.
+      expect(await other.evaluate<string>('getComputedStyle(document.body).maxWidth')).toBe('640px');
+      expect(errors).toEqual([]);
+      await other.screenshot({ path: path.join(SCREENSHOT_DIR, '7-root-index.png') });
+      await other.getByRole('link', { name: '/admin' }).click();
+      await other.locator('#login').waitFor();
+    } finally {
+      await other.close();
+    }
   });
 
   it('shows each queue with its depth by state and priority and the jobs finished per minute', async () => {
@@ -156,6 +247,10 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     for (const minute of minutes) (await minute.locator('td.num').allTextContents()).forEach((count, i) => (finished[i]! += Number(count)));
     expect(finished).toEqual([0, 0, 2, 2]);
     await page.locator('section[data-queue="images.download"]').waitFor();
+    expect(await misalignedHeadings()).toEqual([]);
+    expect(await page.locator('th.num', { hasText: 'total' }).count()).toBeGreaterThan(0);
+    // Each minute in the one format of every time on the page.
+    expect(await expectTimesInOneFormat()).toBeGreaterThanOrEqual(5);
     await shoot('1-queues');
   });
 
@@ -167,6 +262,14 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     const row = parkedRow(items.flaky);
     expect(await row.locator('td').nth(2).textContent()).toBe(`1 / ${container.config.jobMaxAttempts}`);
     expect(await row.locator('td.error-text').textContent()).toContain('400');
+    // Parked at: in the browser's zone with its offset; the tooltip holds the instant in UTC.
+    const [parked] = (await container.queue.parked(orderIntegrationJob.queue, { limit: 100 })).filter((job) => (job.payload as { itemId: number }).itemId === items.flaky);
+    expect(await row.locator('td time').textContent()).toBe(shownAt(parked!.parkedAt));
+    expect(await row.locator('td time').getAttribute('title')).toBe(new Date(parked!.parkedAt).toISOString());
+    await expectTimesInOneFormat();
+    expect(await misalignedHeadings()).toEqual([]);
+    // Two jobs fit on one page: no pager.
+    expect(await page.locator('.pager').count()).toBe(0);
     await shoot('2-parked');
 
     const jobId = await row.locator('td').first().textContent();
@@ -176,7 +279,40 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     const flakyItem = page.locator(`li[data-item="${items.flaky}"]`);
     await until(async () => (await flakyItem.locator('.badge').textContent()) === 'completed', 'the re-driven item to complete');
     expect(await page.locator(`li[data-item="${items.doomed}"] .badge`).textContent()).toBe('failed');
+    // The order shows its owner by name and email (the id in the tooltip), and when it was made.
+    const orderRow = page.locator('tr', { has: flakyItem });
+    expect(await orderRow.locator('td.user .name').textContent()).toBe('Customer');
+    expect(await orderRow.locator('td.user .email').textContent()).toBe('customer@example.test');
+    expect(await orderRow.locator('td.user').getAttribute('title')).toMatch(/^user \d+$/);
+    expect(await orderRow.locator('td time').textContent()).toMatch(TIME_FORMAT);
+    await expectTimesInOneFormat();
+    expect(await misalignedHeadings()).toEqual([]);
     await shoot('3-orders');
+  });
+
+  it('fits the orders on a 390 px wide screen, stacked, without the page scrolling sideways', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.reload();
+      const row = page.locator('tr[data-order]').first();
+      await row.waitFor();
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect(await pageOverflow()).toBeLessThanOrEqual(0);
+      // Each cell stacked under its heading, within the screen.
+      expect(await row.locator('td.user').getAttribute('data-label')).toBe('user');
+      const box = (await row.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(390);
+      expect(await row.locator('td.user .email').isVisible()).toBe(true);
+      await shoot('3-orders-390px');
+      await nav('Parked jobs');
+      await page.locator('#page-body').getByText(/No parked jobs|Retry all/).first().waitFor();
+      expect(await pageOverflow()).toBeLessThanOrEqual(0);
+      await nav('Queues');
+      await page.locator('section[data-queue="orders.integration"]').waitFor();
+      expect(await pageOverflow()).toBeLessThanOrEqual(0);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
   });
 
   it('retries all and purges all only after a confirmation', async () => {
@@ -197,12 +333,79 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     expect((await container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(0);
   });
 
+  it('pages through more than 100 parked jobs with Next and Previous', async () => {
+    const count = 130;
+    const now = Date.now();
+    // Parked as a worker would leave them, written in one statement instead of failing 130 jobs.
+    await jobs(container.database.db)
+      .insertInto('jobs')
+      .values(
+        Array.from({ length: count }, (_, i) => ({
+          queue: orderIntegrationJob.queue,
+          payload: JSON.stringify({ itemId: 900_000 + i }),
+          headers: '{}',
+          priority: 2,
+          state: 'parked' as const,
+          attempts: 1,
+          max_attempts: 1,
+          available_at: now,
+          lease_until: null,
+          locked_by: null,
+          dedupe_key: null,
+          last_error: `seeded failure ${i}`,
+          created_at: now - 60_000,
+          updated_at: now - count + i,
+        })),
+      )
+      .execute();
+    try {
+      // The page is on Parked jobs already: it shows them at once when entered anew.
+      await nav('Queues');
+      await nav('Parked jobs');
+      const pager = page.locator('.pager').first();
+      const rows = page.locator('tr[data-job]');
+      await expect.poll(() => pager.locator('.range').textContent()).toBe(`1–100 of ${count}`);
+      expect(await rows.count()).toBe(100);
+      expect(await pager.getByRole('button', { name: '‹ Previous' }).isDisabled()).toBe(true);
+      // Newest parked first.
+      expect(await rows.first().locator('pre').textContent()).toContain(`"itemId": ${900_000 + count - 1}`);
+      await shoot('6-parked-page-1', false);
+
+      const next = () => pager.getByRole('button', { name: 'Next ›' }).click();
+      await next();
+      await expect.poll(() => pager.locator('.range').textContent()).toBe(`101–${count} of ${count}`);
+      expect(await rows.count()).toBe(count - 100);
+      expect(await rows.last().locator('pre').textContent()).toContain('"itemId": 900000');
+      expect(await pager.getByRole('button', { name: 'Next ›' }).isDisabled()).toBe(true);
+      // The page stays put across the refresh every few seconds.
+      const status = page.locator('#page-status');
+      const shown = await status.textContent();
+      await expect.poll(() => status.textContent(), { timeout: 10_000 }).not.toBe(shown);
+      expect(await pager.locator('.range').textContent()).toBe(`101–${count} of ${count}`);
+      await shoot('6-parked-page-2');
+
+      await pager.getByRole('button', { name: '‹ Previous' }).click();
+      await expect.poll(() => pager.locator('.range').textContent()).toBe(`1–100 of ${count}`);
+      await next();
+      await expect.poll(() => pager.locator('.range').textContent()).toBe(`101–${count} of ${count}`);
+
+      // When the page's jobs are gone, the page shows the last page that is left.
+      const onPage2 = await rows.evaluateAll((elements) => elements.map((e) => e.getAttribute('data-job')!));
+      expect(await container.queue.purgeParked(orderIntegrationJob.queue, onPage2)).toBe(count - 100);
+      await page.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))");
+      await expect.poll(() => rows.count()).toBe(100);
+      expect(await page.locator('.pager').count()).toBe(0);
+    } finally {
+      await container.queue.purgeParked(orderIntegrationJob.queue);
+    }
+  });
+
   it('runs an ingestion and shows the run with its counts', async () => {
     await container.store.set('lock:feed-ingest', JSON.stringify({ token: 't', holder: 'other-host:7', since: Date.parse('2026-12-03T02:00:00Z') }), 60_000);
     await nav('Feed runs');
     await page.getByText('No feed runs yet.').waitFor();
     await until(async () => (await page.locator('#feed-lock').count()) === 1, 'the lock holder to show');
-    expect(await page.locator('#feed-lock').textContent()).toMatch(/^Ingestion running: held by other-host:7 since 2026-12-03 02:00:00/);
+    expect(await page.locator('#feed-lock').textContent()).toBe('Ingestion running: held by other-host:7 since 2026-12-03 07:30:00 UTC+05:30.');
     expect(await page.getByRole('button', { name: 'Ingestion running…' }).isDisabled()).toBe(true);
     await container.store.delete('lock:feed-ingest');
     await until(async () => (await page.locator('#feed-lock').count()) === 0, 'the lock holder to go');
@@ -213,6 +416,8 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     const cells = await run.locator('td').allTextContents();
     expect(cells.slice(1, 3)).toEqual(['succeeded', 'api']);
     expect(cells.slice(5, 8)).toEqual(['100', '100', '100']);
+    expect(await misalignedHeadings()).toEqual([]);
+    await expectTimesInOneFormat();
     await shoot('4-feed');
   });
 

@@ -16,6 +16,10 @@ describe('operator dashboard page /admin', () => {
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.body).toContain('<script type="module" src="/admin/assets/app.js">');
+    expect(page.body).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml" />');
+    expect(page.body).toContain('<link rel="icon" href="/favicon.ico" sizes="32x32" />');
+    // The nav bar is hidden until the operator signs in.
+    expect(page.body).toMatch(/<nav id="nav" hidden>/);
   });
 
   it('serves its scripts and styles, and nothing else from that folder', async () => {

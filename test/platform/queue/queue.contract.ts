@@ -216,6 +216,23 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect((await queue.stats(Q)).counts.parked).toBe(3);
     });
 
+    it('lists parked jobs a page at a time: pages in the order of the whole list, without gaps or repeats', async () => {
+      const { queue, work, counts } = await setup();
+      const names = Array.from({ length: 7 }, (_, i) => `p-${i}`);
+      for (const name of names) await queue.enqueue(Q, { name }, { maxAttempts: 1 });
+      work(async ({ name }) => Promise.reject(new PermanentError(`${name} is broken`)));
+      await waitFor(async () => (await counts()).parked === names.length, 5_000, 'every job parked');
+      const whole = (await queue.parked(Q, { limit: 50 })).map((job) => (job.payload as Named).name);
+      expect([...whole].sort()).toEqual(names);
+      const pages: string[][] = [];
+      for (let offset = 0; offset < 9; offset += 3) pages.push((await queue.parked(Q, { limit: 3, offset })).map((job) => (job.payload as Named).name));
+      expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
+      expect(pages.flat()).toEqual(whole);
+      expect(await queue.parked(Q, { limit: 3, offset: 7 })).toEqual([]);
+      // Reading pages takes nothing away.
+      expect((await counts()).parked).toBe(names.length);
+    });
+
     it('re-runs parked jobs by id and all at once, and purges them', async () => {
       const { queue, work, counts } = await setup();
       const healed = new Set<string>();

@@ -23,16 +23,19 @@ async function call(method, path, body, token = session.token()) {
   return payload;
 }
 
+const PARKED_PER_PAGE = 100;
+const ORDERS_PER_PAGE = 50;
+
 const queuePath = (queue) => `/api/admin/queues/${encodeURIComponent(queue)}`;
 
 export const api = {
   /** Resolves when `token` may use the operator API; rejects with the reason otherwise. */
   verify: (token) => call('GET', '/api/admin/queues', undefined, token),
   queues: () => call('GET', '/api/admin/queues'),
-  parked: (queue) => call('GET', `${queuePath(queue)}/parked?limit=100`),
+  parked: (queue, page) => call('GET', `${queuePath(queue)}/parked?page=${page}&per_page=${PARKED_PER_PAGE}`),
   retryParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/retry`, { ids }),
   purgeParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/purge`, ids === 'all' ? { confirm: true } : { ids, confirm: true }),
-  orders: () => call('GET', '/api/admin/orders?limit=50'),
+  orders: (page) => call('GET', `/api/admin/orders?page=${page}&per_page=${ORDERS_PER_PAGE}`),
   feedRuns: () => call('GET', '/api/admin/feed/runs?limit=20'),
   runFeed: () => call('POST', '/api/admin/feed/runs', {}),
   images: () => call('GET', '/api/admin/images'),

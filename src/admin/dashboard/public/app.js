@@ -1,5 +1,6 @@
 // The dashboard shell: sign-in, navigation between pages, a refresh every few seconds, confirmations.
 import { api, ApiError, session } from './api.js';
+import { formatTime } from './dom.js';
 import * as feed from './feed.page.js';
 import * as images from './images.page.js';
 import * as orders from './orders.page.js';
@@ -67,7 +68,7 @@ async function render() {
     const content = await page.render({ api, act, confirm: confirmAction, refresh: render });
     if (seq !== renderSeq) return;
     $('page-body').replaceChildren(...[content].flat(Infinity).filter(Boolean));
-    $('page-status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    $('page-status').textContent = `updated ${formatTime(Date.now())}`;
   } catch (error) {
     if (seq !== renderSeq) return;
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {

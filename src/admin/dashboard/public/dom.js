@@ -15,14 +15,64 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
-export function table(headings, rows, empty = 'Nothing here.') {
+/**
+ * A table in a container that scrolls sideways on a narrow screen. A heading is a label, or
+ * `{ label, num: true }` for a numeric column, right-aligned like its numbers. Each cell carries its
+ * heading as `data-label`, for tables that stack their cells on a narrow screen (class `stack`).
+ */
+export function table(headings, rows, empty = 'Nothing here.', { stack = false } = {}) {
   if (rows.length === 0) return h('p', { class: 'muted empty' }, empty);
-  return h('table', {}, h('thead', {}, h('tr', {}, headings.map((heading) => h('th', {}, heading)))), h('tbody', {}, rows));
+  const columns = headings.map((heading) => (typeof heading === 'string' ? { label: heading, num: false } : heading));
+  for (const row of rows) {
+    [...row.children].forEach((cell, i) => {
+      if (columns[i]?.label) cell.dataset.label = columns[i].label;
+    });
+  }
+  const head = h('thead', {}, h('tr', {}, columns.map(({ label, num }) => h('th', { class: num ? 'num' : undefined, scope: 'col' }, label))));
+  return h('div', { class: 'table-scroll' }, h('table', { class: stack ? 'stack' : undefined }, head, h('tbody', {}, rows)));
 }
 
-export function time(epochMs) {
-  if (epochMs === null || epochMs === undefined) return '—';
-  return new Date(epochMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+export const num = (label) => ({ label, num: true });
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/**
+ * The one format of every time on the page: the browser's own zone, its offset shown
+ * ("2026-12-04 10:32:05 UTC+01:00"). Takes epoch milliseconds or an ISO string.
+ */
+export function formatTime(value) {
+  if (value === null || value === undefined) return '—';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const offset = -date.getTimezoneOffset();
+  const zone = `UTC${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return `${day} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${zone}`;
+}
+
+/** A `<time>` showing formatTime, with the instant in UTC (ISO 8601) as its tooltip. */
+export function time(value) {
+  if (value === null || value === undefined) return '—';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const iso = date.toISOString();
+  return h('time', { datetime: iso, title: iso }, formatTime(date));
+}
+
+/**
+ * "1–100 of 1428" with Previous and Next, from a page's `meta` (Laravel's paginator keys);
+ * `go(page)` shows another page. Nothing when everything fits on one page.
+ */
+export function pager(meta, go) {
+  if (meta.total <= meta.per_page && meta.current_page === 1) return null;
+  const range = meta.from === null ? `none of ${meta.total}` : `${meta.from}–${meta.to} of ${meta.total}`;
+  return h(
+    'div',
+    { class: 'pager' },
+    h('button', { type: 'button', class: 'secondary', 'data-page': 'prev', disabled: meta.current_page <= 1, onclick: () => go(Math.min(meta.current_page - 1, meta.last_page)) }, '‹ Previous'),
+    h('span', { class: 'range', 'aria-live': 'polite' }, range),
+    h('button', { type: 'button', class: 'secondary', 'data-page': 'next', disabled: meta.current_page >= meta.last_page, onclick: () => go(meta.current_page + 1) }, 'Next ›'),
+  );
 }
 
 export function duration(fromMs, toMs) {

@@ -1,4 +1,4 @@
-import { duration, h, statusBadge, table, time } from './dom.js';
+import { duration, formatTime, h, num, statusBadge, table, time } from './dom.js';
 
 export const title = 'Feed runs';
 
@@ -17,7 +17,7 @@ const COUNTS = [
 export async function render({ api, act }) {
   const { data, lock } = await api.feedRuns();
   const running = lock !== null || data.some((run) => run.status === 'running');
-  const holder = lock ? h('p', { class: 'lock', id: 'feed-lock' }, `Ingestion running: held by ${lock.holder} since ${time(lock.since)}.`) : null;
+  const holder = lock ? h('p', { class: 'lock', id: 'feed-lock' }, `Ingestion running: held by ${lock.holder} since ${formatTime(lock.since)}.`) : null;
   const runNow = h('button', { type: 'button', id: 'run-feed', disabled: running, onclick: () => act(() => api.runFeed(), (r) => r.message) }, running ? 'Ingestion running…' : 'Run ingestion now');
   const rows = data.map((run) =>
     h(
@@ -27,11 +27,11 @@ export async function render({ api, act }) {
       h('td', {}, statusBadge(run.status)),
       h('td', {}, run.trigger),
       h('td', {}, time(run.started_at)),
-      h('td', {}, duration(run.started_at, run.finished_at)),
+      h('td', { class: 'num' }, duration(run.started_at, run.finished_at)),
       COUNTS.map(([field]) => h('td', { class: 'num' }, run[field] ?? (field === 'items_declared' ? '–' : 0))),
       h('td', { class: 'warning-text' }, run.warning ?? ''),
       h('td', { class: 'error-text' }, run.error ?? ''),
     ),
   );
-  return [h('div', { class: 'actions' }, runNow, holder), table(['run', 'status', 'trigger', 'started', 'took', ...COUNTS.map(([, label]) => label), 'warning', 'error'], rows, 'No feed runs yet.')];
+  return [h('div', { class: 'actions' }, runNow, holder), table([num('run'), 'status', 'trigger', 'started', num('took'), ...COUNTS.map(([, label]) => num(label)), 'warning', 'error'], rows, 'No feed runs yet.')];
 }

@@ -1,21 +1,33 @@
-import { h, statusBadge, table } from './dom.js';
+import { h, num, pager, statusBadge, table, time } from './dom.js';
 
-export const title = 'Recent orders';
+export const title = 'Orders';
 
-export async function render({ api }) {
-  const { data } = await api.orders();
-  const rows = data.map((order) =>
+let pageNumber = 1;
+
+export async function render({ api, refresh }) {
+  let orders = await api.orders(pageNumber);
+  // Past the last page (orders were deleted meanwhile): show the last one.
+  if (orders.data.length === 0 && pageNumber > orders.meta.last_page) {
+    pageNumber = orders.meta.last_page;
+    orders = await api.orders(pageNumber);
+  }
+  const go = (page) => {
+    pageNumber = page;
+    void refresh();
+  };
+  const rows = orders.data.map((order) =>
     h(
       'tr',
       { dataset: { order: order.id } },
       h('td', { class: 'num' }, order.id),
-      h('td', { class: 'num' }, order.user_id),
+      h('td', { class: 'user', title: `user ${order.user.id}` }, h('span', { class: 'name' }, order.user.name), h('span', { class: 'muted email' }, order.user.email)),
       h('td', {}, order.client.identity),
-      h('td', {}, order.created_at),
+      h('td', {}, time(order.created_at)),
       h('td', {}, h('ul', { class: 'items' }, order.contents.map(itemLine))),
     ),
   );
-  return table(['order', 'user', 'client', 'created', 'items'], rows, 'No orders yet.');
+  const list = pager(orders.meta, go);
+  return [list, table([num('order'), 'user', 'client', 'created', 'items'], rows, 'No orders yet.', { stack: true }), list && pager(orders.meta, go)];
 }
 
 function itemLine(item) {

@@ -1,22 +1,45 @@
-import { h, table, time } from './dom.js';
+import { h, num, pager, table, time } from './dom.js';
 import { PRIORITIES } from './queues.page.js';
 
 export const title = 'Parked jobs';
 
 const priorityName = new Map(PRIORITIES);
 let selected;
+let pageNumber = 1;
 
 export async function render({ api, act, confirm, refresh }) {
   const { data: queues } = await api.queues();
-  if (!queues.some((q) => q.queue === selected)) selected = (queues.find((q) => q.counts.parked > 0) ?? queues[0])?.queue;
-  const { data: jobs } = await api.parked(selected);
-  const total = queues.find((q) => q.queue === selected)?.counts.parked ?? jobs.length;
+  if (!queues.some((q) => q.queue === selected)) select((queues.find((q) => q.counts.parked > 0) ?? queues[0])?.queue);
+  let jobs = await api.parked(selected, pageNumber);
+  // Past the last page (jobs were retried or purged meanwhile): show the last one.
+  if (jobs.data.length === 0 && pageNumber > jobs.meta.last_page) {
+    pageNumber = jobs.meta.last_page;
+    jobs = await api.parked(selected, pageNumber);
+  }
+  const total = jobs.meta.total;
+  const go = (page) => {
+    pageNumber = page;
+    void refresh();
+  };
 
   const picker = h(
     'div',
     { class: 'tabs', role: 'tablist' },
     queues.map((q) =>
-      h('button', { type: 'button', role: 'tab', 'aria-selected': q.queue === selected, class: q.queue === selected ? 'active' : 'secondary', onclick: () => select(q.queue, refresh) }, `${q.queue} (${q.counts.parked})`),
+      h(
+        'button',
+        {
+          type: 'button',
+          role: 'tab',
+          'aria-selected': q.queue === selected,
+          class: q.queue === selected ? 'active' : 'secondary',
+          onclick: () => {
+            select(q.queue);
+            void refresh();
+          },
+        },
+        `${q.queue} (${q.counts.parked})`,
+      ),
     ),
   );
   const retryAll = () =>
@@ -33,14 +56,15 @@ export async function render({ api, act, confirm, refresh }) {
     h('button', { type: 'button', onclick: retryAll, disabled: total === 0 }, 'Retry all'),
     h('button', { type: 'button', class: 'danger', onclick: purgeAll, disabled: total === 0 }, 'Purge all'),
   );
-  const rows = jobs.map((job) => jobRow(job, { api, act, confirm }));
-  const more = total > jobs.length ? h('p', { class: 'muted' }, `Showing the first ${jobs.length} of ${total}.`) : null;
-  return [picker, actions, table(['job', 'priority', 'attempts', 'parked at', 'last error', 'payload', ''], rows, `No parked jobs in ${selected}.`), more];
+  const rows = jobs.data.map((job) => jobRow(job, { api, act, confirm }));
+  const headings = ['job', 'priority', num('attempts'), 'parked at', 'last error', 'payload', ''];
+  const list = pager(jobs.meta, go);
+  return [picker, actions, list, table(headings, rows, `No parked jobs in ${selected}.`), list && pager(jobs.meta, go)];
 }
 
-function select(queue, refresh) {
+function select(queue) {
   selected = queue;
-  void refresh();
+  pageNumber = 1;
 }
 
 function jobRow(job, { api, act, confirm }) {

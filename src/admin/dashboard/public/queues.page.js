@@ -1,4 +1,4 @@
-import { h, table } from './dom.js';
+import { h, num, table, time } from './dom.js';
 
 export const title = 'Queues';
 
@@ -41,7 +41,7 @@ function depthTable(stats) {
     );
   });
   const notes = STATES.some((state) => stats.byPriorityExact?.[state] === false) ? h('p', { class: 'muted' }, '? — this queue driver cannot count that state by priority.') : null;
-  return [table(['state', 'total', ...PRIORITIES.map(([priority, name]) => `${name} (${priority})`)], rows), notes];
+  return [table(['state', num('total'), ...PRIORITIES.map(([priority, name]) => num(`${name} (${priority})`))], rows), notes];
 }
 
 function throughputTable(minutes) {
@@ -49,11 +49,11 @@ function throughputTable(minutes) {
     h(
       'tr',
       {},
-      h('td', {}, new Date(minute.minute).toISOString().slice(11, 16) + (i === minutes.length - 1 ? ' (now)' : '')),
+      h('td', {}, time(minute.minute), i === minutes.length - 1 ? ' (now)' : ''),
       OUTCOMES.map((outcome) => h('td', { class: `num ${outcome}` }, minute[outcome])),
     ),
   );
   const lastFull = minutes.at(-2);
   const rate = lastFull ? h('p', { class: 'muted' }, `${(lastFull.completed / 60).toFixed(1)} jobs/s completed in the last full minute`) : null;
-  return [table(['minute (UTC)', ...OUTCOMES], rows), rate];
+  return [table(['minute', ...OUTCOMES.map(num)], rows), rate];
 }
