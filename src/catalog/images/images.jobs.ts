@@ -110,7 +110,7 @@ export interface ImageJobsOptions {
 export interface ImageJobs extends JobRunner<ImageDownloadPayload> {
   workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'durableCompletions' | 'onParked'>;
   files: ImageFiles;
-  /** Closes the HTTP connection pool; call after the workers stopped. */
+  /** Writes the last warning summaries and closes the HTTP connection pool; call after the workers stopped. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -120,6 +120,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   const fetcher = new ImageFetcher(files, options.images);
   const logger = options.logger.child({ job: imageDownloadJob.queue });
   const warnings = new RepeatedWarnings({ logger, message: IMAGE_FAILED });
+  let closing: Promise<void> | undefined;
   const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics), warnings };
   // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
   void files
@@ -141,9 +142,12 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     // Bulk work: the feed runs, the image metrics and `images:stats` count it; each download's line is for debugging.
     finishedLog: 'debug',
     files,
-    close: async () => {
-      warnings.close();
-      await fetcher.close();
+    close: () => {
+      closing ??= (async () => {
+        warnings.close();
+        await fetcher.close();
+      })();
+      return closing;
     },
   };
 }
