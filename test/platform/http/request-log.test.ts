@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simulatorFor } from '../../../src/app/api-app.js';
 import { buildApp } from '../../../src/platform/http/app.js';
@@ -31,7 +32,7 @@ describe('request log of the API app', () => {
     const { t, logs } = await apiApp('info');
     const u = await t.user();
     const from = logs.lines.length;
-    const responses = [];
+    const responses: LightMyRequestResponse[] = [];
     for (let i = 0; i < 4; i++) {
       responses.push(await t.inject({ method: 'GET', url: '/api/orders', headers: u.auth }));
       responses.push(await t.inject({ method: 'GET', url: `/api/nope?i=${i}` }));
