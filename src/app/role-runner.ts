@@ -32,6 +32,17 @@ export async function run(roleOverride?: Role, tracing?: Tracing): Promise<void>
     process.stderr.write(`${error instanceof ConfigError ? error.message : `intake failed to start: ${(error as Error).stack ?? String(error)}`}\n`);
     process.exit(1);
   }
+  installShutdown(running, async () => {
+    await tracing?.shutdown();
+  });
+}
+
+/**
+ * SIGTERM/SIGINT stop `running`, saying what the stop waits for; `afterStop` runs before the exit
+ * (0, or 1 when stopping failed). A second signal gives the running jobs back and exits with 130;
+ * a third exits at once.
+ */
+export function installShutdown(running: RunningRole, afterStop: () => Promise<void> = async () => undefined): void {
   const log = running.container.logger;
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -53,7 +64,7 @@ export async function run(roleOverride?: Role, tracing?: Tracing): Promise<void>
     log.info({ signal, jobsInFlight: running.jobsInFlight(), drainTimeoutMs }, shutdownNotice(signal, running, drainTimeoutMs));
     running
       .stop()
-      .then(() => tracing?.shutdown())
+      .then(afterStop)
       .then(
         () => process.exit(0),
         () => process.exit(1),
