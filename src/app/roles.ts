@@ -25,8 +25,8 @@ export interface RunningRole {
   stop(): Promise<void>;
   /**
    * For a forced exit: gives the jobs still running back to the queue now, their attempt not
-   * counted, waiting at most `boundMs`; false when that bound ran out first. Later jobs of a
-   * `stop()` in progress go on in the background.
+   * counted, waiting at most `boundMs`; false when that bound ran out first. A `stop()` in
+   * progress carries on meanwhile.
    */
   giveBackJobs(boundMs: number): Promise<boolean>;
 }
