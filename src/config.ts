@@ -89,10 +89,21 @@ export interface Config {
   logLevel: LogLevel;
   /** The CLI's commands log only warnings unless LOG_LEVEL says otherwise, so that their output stays readable. */
   cliLogLevel: LogLevel;
+  /** Which routine lines are written; the metrics keep the exact counts whatever is sampled. */
+  logSampling: LogSampling;
   /** OpenTelemetry: spans are exported over OTLP/HTTP only when an endpoint is set. */
   tracing: { serviceName: string; endpoint: string | undefined };
   feed: FeedConfig;
   images: ImagesConfig;
+}
+
+export interface LogSampling {
+  /** The share (0..1) of request lines written; a 5xx or a slow response is always written. */
+  requests: number;
+  /** A response at least this slow is always logged (0: none is logged for its slowness alone). */
+  slowRequestMs: number;
+  /** The share (0..1) of completed-job lines written; a retry or a parked job is always written. */
+  jobs: number;
 }
 
 export interface HttpTimeouts {
@@ -176,6 +187,18 @@ class EnvReader {
     const parsed = Number(value);
     if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
       this.problems.push(`${name} must be a number between ${min} and ${max}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  /** A share between 0 and 1, e.g. a sampling rate. */
+  fraction(name: string, fallback: number, example: string): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) {
+      this.problems.push(`${name} must be a fraction between 0 and 1 (${example}), got "${value}"`);
       return fallback;
     }
     return parsed;
@@ -367,6 +390,11 @@ export function loadConfig(env: Env = process.env): Config {
         .filter(Boolean),
     },
     logLevel,
+    logSampling: {
+      requests: read.fraction('LOG_REQUEST_SAMPLE', 1, '0.1 logs one request in ten'),
+      slowRequestMs: read.int('LOG_REQUEST_SLOW_MS', 1_000, 0, 3_600_000),
+      jobs: read.fraction('LOG_JOB_SAMPLE', 1, '0.1 logs one completed job in ten'),
+    },
     cliLogLevel: read.raw('LOG_LEVEL') === undefined ? 'warn' : logLevel,
   };
   if (config.jobBackoffMaxMs < config.jobBackoffMs) {

@@ -144,6 +144,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ LOG_LEVEL: 'loud' })[0]).toMatch(/^LOG_LEVEL must be one of fatal, error, .*silent, got "loud"$/);
   });
 
+  it('reads the log sampling rates as fractions, every line by default', () => {
+    expect(loadConfig({}).logSampling).toEqual({ requests: 1, slowRequestMs: 1_000, jobs: 1 });
+    expect(loadConfig({ LOG_REQUEST_SAMPLE: '0.05', LOG_REQUEST_SLOW_MS: '0', LOG_JOB_SAMPLE: '0' }).logSampling).toEqual({ requests: 0.05, slowRequestMs: 0, jobs: 0 });
+    expect(problemsOf({ LOG_REQUEST_SAMPLE: '5%', LOG_JOB_SAMPLE: '1.5', LOG_REQUEST_SLOW_MS: '-1' })).toEqual([
+      'LOG_REQUEST_SAMPLE must be a fraction between 0 and 1 (0.1 logs one request in ten), got "5%"',
+      'LOG_REQUEST_SLOW_MS must be an integer between 0 and 3600000, got "-1"',
+      'LOG_JOB_SAMPLE must be a fraction between 0 and 1 (0.1 logs one completed job in ten), got "1.5"',
+    ]);
+  });
+
   it('lists every problem in the error message', () => {
     expect(() => loadConfig({ PORT: 'x', ROLE: 'y' })).toThrow(/Invalid configuration:\n {2}- ROLE .*\n {2}- PORT /);
   });

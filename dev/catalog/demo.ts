@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadConfigFromEnvironment } from '../../src/config.js';
+import { installShutdown } from '../../src/app/role-runner.js';
 import { startRole } from '../../src/app/roles.js';
 import { startDevStack } from './dev-server.js';
 
@@ -36,16 +37,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    await running.stop();
-    await stack.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  // As `npm start` does: the first Ctrl-C says what it waits for, a second gives the running jobs back.
+  installShutdown(running, () => stack.close());
 }
 
 main().catch((error: unknown) => {

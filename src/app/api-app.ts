@@ -12,6 +12,7 @@ import { SimulatorState } from '../orders/simulator.state.js';
 import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
 import type { ReadinessCheck } from '../platform/http/health.routes.js';
 import { rootRoutes } from '../platform/http/root.routes.js';
+import { LogSampler } from '../platform/telemetry/log-sampler.js';
 import { VERSION } from './version.js';
 
 export function simulatorFor(container: Container): SimulatorState {
@@ -56,6 +57,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     plugins: Object.values(plugins),
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
     metrics: container.metrics,
+    requestLog: { sampler: new LogSampler(config.logSampling.requests, container.random), slowMs: config.logSampling.slowRequestMs },
   });
 }
 

@@ -6,7 +6,9 @@ import { startFeedScheduler } from '../catalog/feed/feed.scheduler.js';
 import { startMaintenance } from './maintenance.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import { OutboxRelay } from '../platform/queue/outbox/outbox-relay.js';
+import type { JobRegistry } from '../platform/queue/jobs.js';
 import type { Worker } from '../platform/queue/queue.js';
+import { LogSampler } from '../platform/telemetry/log-sampler.js';
 
 export interface RunningRole {
   role: Role;
@@ -15,7 +17,18 @@ export interface RunningRole {
   url?: string;
   /** The in-process simulator's own address (ROLE=all, or api with SIMULATOR_ENABLED). */
   simulatorUrl?: string;
+  /** Whether this process runs job workers. */
+  runsJobs: boolean;
+  /** Job handlers running now in this process. */
+  jobsInFlight(): number;
+  /** Stops taking work, waits up to SHUTDOWN_TIMEOUT_MS for the jobs in flight, gives back the rest and closes everything. */
   stop(): Promise<void>;
+  /**
+   * For a forced exit: gives the jobs still running back to the queue now, their attempt not
+   * counted, waiting at most `boundMs`; false when that bound ran out first. A `stop()` in
+   * progress carries on meanwhile.
+   */
+  giveBackJobs(boundMs: number): Promise<boolean>;
 }
 
 const has = (role: Role, part: 'api' | 'worker' | 'scheduler') => role === 'all' || role === part;
@@ -27,6 +40,8 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
   const stoppers: Array<() => Promise<void>> = [];
   let url: string | undefined;
   let simulatorUrl: string | undefined;
+  let jobs: JobRegistry | undefined;
+  let workers: Worker[] = [];
 
   try {
     if (config.role === 'simulator') {
@@ -56,13 +71,13 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     if (has(config.role, 'worker')) {
       const thirdPartyUrl = config.thirdPartyUrl ?? `${simulatorUrl ?? origin(config.simulatorHost, config.simulatorPort)}/simulator/orders`;
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
-      let workers: Worker[] = [];
       stoppers.unshift(async () => {
         await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
         await close();
       });
       // Throws, and so refuses to start, when a job of the catalogue has no handler.
-      workers = registry.start(container.queue, { concurrency: config.workerConcurrency });
+      workers = registry.start(container.queue, { concurrency: config.workerConcurrency }, { logger: log, sampler: new LogSampler(config.logSampling.jobs, container.random) });
+      jobs = registry;
       log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
     }
 
@@ -87,6 +102,21 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     container,
     url,
     simulatorUrl,
+    runsJobs: jobs !== undefined,
+    jobsInFlight: () => jobs?.inFlight() ?? 0,
+    async giveBackJobs(boundMs) {
+      // A worker already stopping takes the shorter deadline and gives its running jobs back at once.
+      const givenBack = Promise.all(workers.map((w) => w.stop(0))).then(() => true);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), boundMs);
+      });
+      try {
+        return await Promise.race([givenBack, bound]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     stop() {
       stopping ??= (async () => {
         log.info('stopping: no new work; finishing what is in flight');

@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import type { RequestLogRouteConfig } from '../platform/http/request-log.js';
 import type { SimulatorState } from './simulator.state.js';
+
+/** The worker's calls to the simulator are its jobs, logged as such: their request lines are for debugging only. */
+const QUIET: RequestLogRouteConfig = { requestLog: 'debug' };
 
 const ThirdPartyOrderBody = Type.Object({
   ProductName: Type.String(),
@@ -16,7 +20,7 @@ const ThirdPartyOrderBody = Type.Object({
 export async function simulatorRoutes(app: FastifyInstance, state: SimulatorState, options: { bodyLimitBytes: number }): Promise<void> {
   app.post<{ Body: Static<typeof ThirdPartyOrderBody> }>(
     '/simulator/orders',
-    { bodyLimit: options.bodyLimitBytes, schema: { summary: 'Simulated third-party order endpoint', tags: ['simulator'], body: ThirdPartyOrderBody } },
+    { bodyLimit: options.bodyLimitBytes, config: QUIET, schema: { summary: 'Simulated third-party order endpoint', tags: ['simulator'], body: ThirdPartyOrderBody } },
     async (request, reply) => {
       await sleep(state.delayMs());
       const header = request.headers['idempotency-key'];
@@ -34,7 +38,7 @@ export async function simulatorRoutes(app: FastifyInstance, state: SimulatorStat
 
   app.get<{ Querystring: { keys?: boolean } }>(
     '/simulator/stats',
-    { schema: { summary: 'What the simulator received and applied', tags: ['simulator'], querystring: Type.Object({ keys: Type.Optional(Type.Boolean()) }) } },
+    { config: QUIET, schema: { summary: 'What the simulator received and applied', tags: ['simulator'], querystring: Type.Object({ keys: Type.Optional(Type.Boolean()) }) } },
     async (request) => state.snapshot(request.query.keys === true),
   );
 }

@@ -5,9 +5,13 @@ import type { Database } from '../../platform/db/database.js';
 import { enqueueJob } from '../../platform/queue/jobs.js';
 import type { Queue } from '../../platform/queue/queue.js';
 import type { Store } from '../../platform/store/store.js';
-import { claimTick } from '../../platform/store/tick-claim.js';
+import { claimTick, type TickClaim } from '../../platform/store/tick-claim.js';
 import { hasSucceededOnce } from './feed-runs.repository.js';
 import { feedIngestJob, type FeedIngestPayload } from './feed.jobs.js';
+
+const STARTUP_TICK = 'startup';
+/** How long the start-up run's claim is kept: a restart within it does not queue another. */
+const STARTUP_CLAIM_MS = 10 * 60_000;
 
 export interface FeedSchedulerDeps {
   queue: Queue;
@@ -28,8 +32,9 @@ export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
   const log = deps.logger.child({ task: 'feed-schedule' });
   const owner = randomUUID();
   const enqueue = async (tick: string, trigger: FeedIngestPayload['trigger'], keepMs?: number) => {
-    if (!(await claimTick(deps.store, 'feed-ingest', tick, owner, keepMs))) {
-      log.info({ tick }, 'another scheduler queued this feed ingestion; skipped');
+    const claim = await claimTick(deps.store, 'feed-ingest', tick, owner, keepMs);
+    if (!claim.claimed) {
+      log.info({ tick, claimedAt: claim.claimedAt?.toISOString(), keptUntil: claim.keptUntil?.toISOString() }, skippedMessage(tick, claim));
       return;
     }
     await enqueueJob(deps.queue, feedIngestJob, { trigger }, { dedupeKey: tick });
@@ -41,7 +46,7 @@ export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
   });
   void hasSucceededOnce(deps.database.db)
     .then(async (succeeded) => {
-      if (!succeeded && deps.ingestOnStart) await enqueue('startup', 'startup', 10 * 60_000);
+      if (!succeeded && deps.ingestOnStart) await enqueue(STARTUP_TICK, 'startup', STARTUP_CLAIM_MS);
     })
     .catch((error: unknown) => log.error({ err: error }, 'could not queue the start-up feed ingestion (the feed was never ingested)'));
   log.info({ schedule: deps.schedule, next: cron.nextRun()?.toISOString() }, 'feed schedule started');
@@ -50,4 +55,16 @@ export function startFeedScheduler(deps: FeedSchedulerDeps): { stop(): void } {
       cron.stop();
     },
   };
+}
+
+/**
+ * Why a tick was skipped. A cron tick is fired once per process, so another scheduler took it. The
+ * start-up claim is kept STARTUP_CLAIM_MS across restarts, so that a process restarting in a loop
+ * does not queue an ingestion each time: the one that took it may be this process's predecessor.
+ */
+function skippedMessage(tick: string, claim: Extract<TickClaim, { claimed: false }>): string {
+  const at = claim.claimedAt ? ` at ${claim.claimedAt.toISOString()}` : '';
+  if (tick !== STARTUP_TICK) return `the feed ingestion of tick ${tick} was already queued${at} by another scheduler; skipped`;
+  const again = claim.keptUntil ? ` A start after ${claim.keptUntil.toISOString()} queues it again if the feed has still not been ingested.` : '';
+  return `the start-up feed ingestion was already queued${at} (by this scheduler before a restart, or by another one); skipped.${again}`;
 }

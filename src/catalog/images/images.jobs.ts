@@ -7,6 +7,7 @@ import { PermanentError, RetryableError, type JobContext, type JobHandler, type 
 import { ImageFiles } from './image-files.js';
 import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
 import type { Metrics } from '../../platform/telemetry/metrics.js';
+import { RepeatedWarnings } from '../../platform/telemetry/repeated-warnings.js';
 import { imageMetrics, type ImageMetrics } from '../catalog.metrics.js';
 import { findImageByUrlHash, markImageCached, recordImageFailure } from './images.repository.js';
 
@@ -68,19 +69,29 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
   };
 }
 
+export const IMAGE_FAILED = 'image failed: its download job was parked';
+
 /**
  * When an image's job is parked, the image is `failed`. The handler writes that itself when it
  * gives up; this covers a worker that died during the last attempt, whose handler never got the word.
- * It is the job's `onParked`: the queue's outcome policy calls it for every parked job.
+ * It is the job's `onParked`: the queue's outcome policy calls it for every parked job. A feed
+ * whose images one host refuses fails them all for one reason: `warnings` writes that once, then
+ * counts (one line per image unless given).
  */
-export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock' | 'logger'>): ParkedHandler {
+export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock' | 'logger'> & { warnings?: RepeatedWarnings }): ParkedHandler {
   return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
     const hash = (payload as Partial<ImageDownloadPayload> | null)?.urlHash;
     if (typeof hash !== 'string') return;
     const changed = await deps.database.write((db) =>
       recordImageFailure(db, { url_hash: hash, status: 'failed', last_error: notice.reason, attempts: notice.attempts, now: deps.clock.now() }),
     );
-    if (changed) deps.logger.warn({ urlHash: hash, reason: notice.reason }, 'image failed: its download job was parked');
+    if (!changed) return;
+    if (!deps.warnings) {
+      deps.logger.warn({ urlHash: hash, reason: notice.reason }, IMAGE_FAILED);
+      return;
+    }
+    const url = (await findImageByUrlHash(deps.database.db, hash).catch(() => undefined))?.url ?? hash;
+    deps.warnings.warn(notice.reason, url, { urlHash: hash });
   };
 }
 
@@ -99,7 +110,7 @@ export interface ImageJobsOptions {
 export interface ImageJobs extends JobRunner<ImageDownloadPayload> {
   workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'durableCompletions' | 'onParked'>;
   files: ImageFiles;
-  /** Closes the HTTP connection pool; call after the workers stopped. */
+  /** Writes the last warning summaries and closes the HTTP connection pool; call after the workers stopped. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -108,7 +119,9 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   const files = options.files ?? new ImageFiles(options.dataDir);
   const fetcher = new ImageFetcher(files, options.images);
   const logger = options.logger.child({ job: imageDownloadJob.queue });
-  const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics) };
+  const warnings = new RepeatedWarnings({ logger, message: IMAGE_FAILED });
+  let closing: Promise<void> | undefined;
+  const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics), warnings };
   // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
   void files
     .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))
@@ -126,7 +139,15 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
       durableCompletions: false,
       onParked: imageParkedHandler(deps),
     },
+    // Bulk work: the feed runs, the image metrics and `images:stats` count it; each download's line is for debugging.
+    finishedLog: 'debug',
     files,
-    close: () => fetcher.close(),
+    close: () => {
+      closing ??= (async () => {
+        warnings.close();
+        await fetcher.close();
+      })();
+      return closing;
+    },
   };
 }

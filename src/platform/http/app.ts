@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { clientErrorHandler } from './client-errors.js';
 import { installErrorHandler, laravelFormatter, type ErrorFormatter } from './error-handler.js';
@@ -11,6 +11,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { httpTracingPlugin } from '../telemetry/tracing.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.routes.js';
+import { installRequestLog, type RequestLogOptions } from './request-log.js';
 import { validatorCompiler } from './validation.js';
 
 /** The server's timeouts against slow and idle clients (see HttpTimeouts in config.ts); absent: Node's and Fastify's own. */
@@ -35,6 +36,8 @@ export interface AppOptions {
   docs?: boolean;
   /** Serves `GET /metrics` and times every request by its route pattern. */
   metrics?: Metrics;
+  /** The one line per request: its sampling, and when a response counts as slow. */
+  requestLog?: RequestLogOptions;
 }
 
 /** Builds the HTTP app without listening: roles listen on it, tests `inject` into it. */
@@ -44,6 +47,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // Fastify's "incoming request" and "request completed": installRequestLog writes one line instead.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
@@ -51,6 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler,
     ...(options.timeouts && serverTimeouts(options.timeouts)),
   });
+  installRequestLog(app, options.requestLog);
   const tracing = httpTracingPlugin();
   if (tracing) await app.register(tracing);
   app.setValidatorCompiler(validatorCompiler);

@@ -9,6 +9,7 @@ import * as jobsSql from './database-queue.sql.js';
 import type { JobOutcomePolicy } from './job-outcome.js';
 import type { JobRow } from './jobs.table.js';
 import type { JobHandler, Worker } from './queue.js';
+import { StopDeadline } from './stop-deadline.js';
 
 export interface DatabaseWorkerOptions {
   queue: string;
@@ -55,6 +56,8 @@ export class DatabaseWorker implements Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastReclaim = 0;
   private readonly completions: WriteBatcher<number, void>;
+  private stopping: Promise<void> | undefined;
+  private deadline: StopDeadline | undefined;
 
   constructor(private readonly o: DatabaseWorkerOptions) {
     this.completions = new WriteBatcher<number, void>({
@@ -76,15 +79,30 @@ export class DatabaseWorker implements Worker {
     this.loop = this.poll();
   }
 
-  async stop(deadlineMs = 30_000): Promise<void> {
-    if (!this.running) return;
+  /**
+   * A second call while stopping (a second Ctrl-C) brings the deadline closer and waits for the
+   * same stop: `stop(0)` gives the running jobs back at once.
+   */
+  stop(deadlineMs = 30_000): Promise<void> {
+    if (this.stopping) {
+      this.deadline?.shorten(deadlineMs);
+      return this.stopping;
+    }
+    if (!this.running) return Promise.resolve();
+    this.deadline = new StopDeadline(deadlineMs);
+    this.stopping = this.drain(this.deadline);
+    return this.stopping;
+  }
+
+  private async drain(deadline: StopDeadline): Promise<void> {
     this.running = false;
     this.o.wakeups.off(this.o.queue, this.onWake);
     this.wake?.();
     await this.loop;
     await this.releasePrefetched();
     const settled = Promise.allSettled([...this.inFlight.values()].map((j) => j.done));
-    const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
+    const timedOut = await Promise.race([settled.then(() => false), deadline.reached]);
+    deadline.clear();
     clearInterval(this.heartbeat);
     if (timedOut && this.inFlight.size > 0) {
       const ids = [...this.inFlight.keys()];
@@ -234,6 +252,3 @@ export class DatabaseWorker implements Worker {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

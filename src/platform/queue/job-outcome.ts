@@ -38,13 +38,14 @@ export class JobOutcomePolicy {
   afterFailure(error: unknown, job: FailedAttempt): FailureOutcome {
     const reason = error instanceof Error ? error.message : String(error);
     const log = this.o.logger.child({ jobId: job.id, attempt: job.attempt });
+    // The worker's finished-job line (FinishedJobLog) reports the outcome; this adds the error's stack, at debug.
     if (isFinalFailure(error, job.attempt, job.maxAttempts)) {
-      log.warn({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
+      log.debug({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');
       return { kind: 'park', attempts: job.attempt, reason };
     }
     const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;
     const delayMs = retryDelayMs(job.attempt, this.o.backoff, this.o.random, retryAfterMs);
-    log.info({ err: error, retryInMs: delayMs }, 'job failed; will retry');
+    log.debug({ err: error, retryInMs: delayMs }, 'job failed; will retry');
     return { kind: 'retry', attempts: job.attempt, delayMs, reason };
   }
 

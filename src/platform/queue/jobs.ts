@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import { FinishedJobLog, type FinishedJobLogOptions } from './finished-jobs.js';
 import type { EnqueueOptions, JobHandler, Queue, TransactionalQueue, WorkOptions, Worker } from './queue.js';
 
 /** A job type: the queue it travels on, its enqueue defaults (priority, attempts), and the payload type the compiler checks. */
@@ -21,6 +22,8 @@ export interface JobRunner<P> {
   readonly workOptions: Partial<WorkOptions>;
   /** Releases what the handler holds (connection pools); called after the workers stopped. */
   close?(): Promise<void>;
+  /** The level of the line each finished job writes: `debug` for jobs that come in bulk. Default `info`. */
+  readonly finishedLog?: 'info' | 'debug';
 }
 
 /** One job, its options over the definition's defaults; with `trx`, in the caller's transaction (a transactional queue only). */
@@ -40,6 +43,7 @@ interface Registration {
   handler: JobHandler;
   options: Partial<WorkOptions>;
   close?: () => Promise<void>;
+  finishedLog: 'info' | 'debug';
 }
 
 /**
@@ -49,6 +53,7 @@ interface Registration {
 export class JobRegistry {
   private readonly declared: ReadonlySet<string>;
   private readonly handlers = new Map<string, Registration>();
+  private finished: FinishedJobLog | undefined;
 
   constructor(catalogue: ReadonlyArray<JobDefinition<unknown>>) {
     this.declared = new Set(catalogue.map((job) => job.queue));
@@ -58,7 +63,7 @@ export class JobRegistry {
     const { queue } = runner.definition;
     if (!this.declared.has(queue)) throw new Error(`Job queue "${queue}" is not in the job catalogue`);
     if (this.handlers.has(queue)) throw new Error(`Job queue "${queue}" has two handlers`);
-    this.handlers.set(queue, { handler: runner.handler as JobHandler, options: runner.workOptions, close: runner.close?.bind(runner) });
+    this.handlers.set(queue, { handler: runner.handler as JobHandler, options: runner.workOptions, close: runner.close?.bind(runner), finishedLog: runner.finishedLog ?? 'info' });
     return this;
   }
 
@@ -71,9 +76,22 @@ export class JobRegistry {
     if (missing.length > 0) throw new Error(`Job queues without a handler: ${missing.join(', ')}`);
   }
 
-  start(queue: Queue, defaults: WorkOptions): Worker[] {
+  /** Starts one worker per job type; with `log`, each finished job writes a line (see FinishedJobLog). */
+  start(queue: Queue, defaults: WorkOptions, log?: FinishedJobLogOptions): Worker[] {
     this.assertComplete();
-    return [...this.handlers].map(([name, { handler, options }]) => queue.work(name, handler, { ...defaults, ...options }));
+    const finished = log && new FinishedJobLog(log);
+    this.finished = finished;
+    return [...this.handlers].map(([name, { handler, options, finishedLog }]) => {
+      const merged = { ...defaults, ...options };
+      if (!finished) return queue.work(name, handler, merged);
+      const logged = finished.wrap(name, handler, merged.onParked, finishedLog);
+      return queue.work(name, logged.handler, { ...merged, onParked: logged.onParked });
+    });
+  }
+
+  /** Handlers running now in the workers started with a log; 0 before. */
+  inFlight(): number {
+    return this.finished?.inFlight() ?? 0;
   }
 
   /** Closes what the handlers hold; call after their workers stopped. */

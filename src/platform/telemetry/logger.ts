@@ -31,6 +31,12 @@ function withoutRawBytes(value: unknown, depth: number): unknown {
   return copy;
 }
 
+/**
+ * A terminal gets one line per entry. A request line's message says its method, URL, status and
+ * duration already, so its `req`, `res` and `responseTime` fields are left out there (JSON keeps them).
+ */
+export const PRETTY = { translateTime: 'SYS:standard', singleLine: true, ignore: 'pid,hostname,req,res,responseTime' };
+
 export interface LoggerSettings {
   level: LoggerOptions['level'];
   role: string;
@@ -50,8 +56,6 @@ export function createLogger(settings: LoggerSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (settings.destination) return pino(options, settings.destination);
-  if (settings.pretty ?? process.stdout.isTTY) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } });
-  }
+  if (settings.pretty ?? process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: PRETTY } });
   return pino(options);
 }

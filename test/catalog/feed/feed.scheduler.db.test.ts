@@ -8,6 +8,8 @@ import { DelegatingQueue } from '../../../src/platform/queue/delegating-queue.js
 import { JobRegistry } from '../../../src/platform/queue/jobs.js';
 import type { EnqueueOptions } from '../../../src/platform/queue/queue.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
+import { createLogger } from '../../../src/platform/telemetry/logger.js';
+import { captureLogs } from '../../support/log-capture.js';
 import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { sleep, waitFor } from '../../support/driver-wait.js';
 
@@ -76,5 +78,37 @@ describe('feed scheduler', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     expect(ticks.every((key) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/.test(key))).toBe(true);
     await waitFor(() => runs.filter((r) => r.trigger === 'schedule').length === ticks.length, 2_000, 'every queued tick to run');
+  });
+
+  it('says, on a restart, that the start-up ingestion was already queued, when, and when a start queues it again', async () => {
+    temp = await createTempDatabase('intake-scheduler');
+    const database = temp.database;
+    const store = new DatabaseStore(database);
+    const queued: string[] = [];
+    const queue = new RecordingQueue(new DatabaseQueue({ database, logger: pino({ level: 'silent' }), defaultMaxAttempts: 3, defaultBackoff: { baseMs: 10, maxMs: 40 }, leaseMs: 30_000 }), queued);
+    const start = () => {
+      const logs = captureLogs();
+      const scheduler = startFeedScheduler({ queue, database, store, logger: createLogger({ level: 'info', role: 'scheduler', destination: logs.destination }), schedule: '0 2 * * *', ingestOnStart: true });
+      stops.unshift(() => scheduler.stop());
+      return logs;
+    };
+    const before = Date.now();
+    const first = start();
+    await waitFor(() => first.lines.some((line) => line.includes('feed ingestion queued')), 5_000, 'the start-up ingestion');
+    // The same process restarted: a new scheduler, the feed still never ingested.
+    const second = start();
+    await waitFor(() => second.lines.some((line) => line.includes('skipped')), 5_000, 'the skip');
+
+    expect(queued).toEqual(['startup']);
+    const skipped = second.records().find((r) => String(r.msg).includes('skipped'))!;
+    const claimedAt = Date.parse(String(skipped.claimedAt));
+    const keptUntil = Date.parse(String(skipped.keptUntil));
+    expect(claimedAt).toBeGreaterThanOrEqual(before - 1_000);
+    expect(keptUntil - claimedAt).toBe(10 * 60_000);
+    expect(skipped.msg).toBe(
+      `the start-up feed ingestion was already queued at ${new Date(claimedAt).toISOString()} (by this scheduler before a restart, or by another one); skipped. ` +
+        `A start after ${new Date(keptUntil).toISOString()} queues it again if the feed has still not been ingested.`,
+    );
+    expect(second.lines.join('\n')).not.toContain('another scheduler queued this feed ingestion');
   });
 });

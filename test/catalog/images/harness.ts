@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { ImageRow } from '../../../src/catalog/catalog.tables.js';
 import { createImageJobs, imageDownloadJob, type ImageJobs, type ImageJobsOptions } from '../../../src/catalog/images/images.jobs.js';
 import { ImageFiles } from '../../../src/catalog/images/image-files.js';
@@ -19,6 +19,8 @@ export interface HarnessOptions {
   maxAttempts?: number;
   /** How long the store's last write outcome answers `checkWritable` (default: the store's own). */
   writeCheckTtlMs?: number;
+  /** Where the queue and the download jobs log (silent by default). */
+  logger?: Logger;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface ImagesHarness {
 export async function createImagesHarness(options: HarnessOptions = {}): Promise<ImagesHarness> {
   const temp = await createTempDatabase('intake-images');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-images-'));
-  const logger = pino({ level: 'silent' });
+  const logger = options.logger ?? pino({ level: 'silent' });
   const queue = new DatabaseQueue({
     database: temp.database,
     logger,
@@ -75,7 +77,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     jobs,
     startWorkers() {
       const registry = new JobRegistry([imageDownloadJob]).handle(jobs);
-      workers = registry.start(queue, { concurrency: 1 });
+      workers = registry.start(queue, { concurrency: 1 }, { logger });
     },
     async drain(timeoutMs = 20_000) {
       await waitFor(

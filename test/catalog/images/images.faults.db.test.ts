@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { imageDownloadJob, imageParkedHandler } from '../../../src/catalog/images/images.jobs.js';
 import { systemClock } from '../../../src/platform/clock.js';
+import { createLogger } from '../../../src/platform/telemetry/logger.js';
+import { waitFor } from '../../support/driver-wait.js';
+import { captureLogs } from '../../support/log-capture.js';
 import { createImagesHarness, type HarnessOptions, type ImagesHarness } from './harness.js';
 import { MockCdn, png, send } from './mock-cdn.js';
 
@@ -182,5 +185,23 @@ describe('image download faults', () => {
     const onParked = imageParkedHandler({ database: h!.temp.database, clock: systemClock, logger: pino({ level: 'silent' }) });
     await onParked({ urlHash: image.url_hash }, { id: '1', queue: imageDownloadJob.queue, attempts: 3, maxAttempts: 3, reason: 'late' });
     expect(await h!.image(cdn!.url('/kept.png'))).toMatchObject({ status: 'cached', last_error: null });
+  });
+
+  it('writes the refusal of every image of a host once, then one summary with the count and example URLs', async () => {
+    const logs = captureLogs();
+    h = await createImagesHarness({ logger: createLogger({ level: 'info', role: 'worker', destination: logs.destination }), images: { allowPrivateHosts: false } });
+    const urls = Array.from({ length: 20 }, (_, i) => `http://127.0.0.1:9/${i}.jpg`);
+    await h.temp.database.transaction((trx) => h!.service.claim(trx, urls));
+    h.startWorkers();
+    await waitFor(async () => (await h!.queue.stats(imageDownloadJob.queue)).counts.parked === 20, 20_000, 'every download job to be parked');
+    // Stopping waits for the parked callbacks still running; closing the jobs writes the summary.
+    await h.close();
+    h = undefined;
+
+    const records = logs.records();
+    expect(records).toHaveLength(2);
+    expect(records[0]).toMatchObject({ level: 40, reason: 'refused: address 127.0.0.1 is not public', subject: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/\d+\.jpg$/) });
+    expect(records[1]).toMatchObject({ level: 40, reason: 'refused: address 127.0.0.1 is not public', repeats: 19, msg: 'image failed: its download job was parked: 19 more with this reason' });
+    expect(records[1]!.examples).toHaveLength(3);
   });
 });

@@ -495,6 +495,31 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(attempts).toEqual([1]);
     });
 
+    it('a second stop(0) during a long drain gives the running job back at once (a forced exit), without counting the attempt', async () => {
+      const { queue, work, counts, isEmpty } = await setup();
+      const claimed = deferred();
+      await queue.enqueue(Q, { name: 'forced' }, { maxAttempts: 1 });
+      const worker = work(async (_payload, job) => {
+        claimed.resolve();
+        await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        throw new RetryableError('aborted by shutdown');
+      });
+      await claimed.promise;
+      const draining = worker.stop(60_000);
+      await sleep(50);
+      expect((await counts()).active).toBe(1);
+      const forcedAt = Date.now();
+      await worker.stop(0);
+      await draining;
+      expect(Date.now() - forcedAt).toBeLessThan(2_000);
+      expect(await counts()).toEqual({ ready: 1, delayed: 0, active: 0, parked: 0 });
+
+      const attempts: number[] = [];
+      work(async (_payload, job) => void attempts.push(job.attempt));
+      await waitFor(isEmpty, 5_000, 'the given-back job to complete');
+      expect(attempts).toEqual([1]);
+    });
+
     it.each([
       { total: 200, concurrency: 8, prefetch: 0 },
       { total: 60, concurrency: 3, prefetch: 3 },

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/platform/telemetry/logger.js';
+import { prettyFactory } from 'pino-pretty';
+import { createLogger, PRETTY } from '../../../src/platform/telemetry/logger.js';
 import { createTestApp } from '../../support/app.js';
 import { captureLogs, searchableText } from '../../support/log-capture.js';
 
@@ -78,5 +79,16 @@ describe('logger', () => {
     const { lines, destination } = captureLogs();
     createLogger({ level: 'info', role: 'worker', destination }).info('hello');
     expect(JSON.parse(lines[0]!)).toMatchObject({ role: 'worker', msg: 'hello', level: 30 });
+  });
+
+  it('prints a request line on a terminal as one line, its fields in the message', () => {
+    const { lines, destination } = captureLogs();
+    const logger = createLogger({ level: 'info', role: 'api', destination });
+    logger.child({ reqId: 'req-1' }).info({ req: { method: 'GET', url: '/api/orders' }, res: { statusCode: 200 }, responseTime: 3.2 }, 'GET /api/orders 200 3.2 ms');
+    const printed = prettyFactory({ ...PRETTY, colorize: false })(lines[0]!);
+    expect(printed.trimEnd().split('\n')).toHaveLength(1);
+    expect(printed).toContain('INFO: GET /api/orders 200 3.2 ms');
+    expect(printed).toContain('"reqId":"req-1"');
+    expect(printed).not.toMatch(/statusCode|responseTime|"req"/);
   });
 });

@@ -13,6 +13,7 @@ import type { AmqpRouter } from './amqp-router.js';
 import { AmqpSettler, type Delivery } from './amqp-settler.js';
 import { backoffMs, delay, withTimeout } from './amqp-timing.js';
 import type { AmqpTopology } from './amqp-topology.js';
+import { StopDeadline } from '../stop-deadline.js';
 
 export interface AmqpWorkerOptions {
   queue: string;
@@ -62,6 +63,8 @@ export class AmqpWorker implements Worker {
   private readonly runs = new Set<Run>();
   private readonly handover = new AmqpHandover();
   private readonly settler: AmqpSettler;
+  private stopping: Promise<void> | undefined;
+  private deadline: StopDeadline | undefined;
 
   constructor(private readonly o: AmqpWorkerOptions) {
     this.settler = new AmqpSettler({ ...o, handover: this.handover, isClosed: (channel) => this.closedChannels.has(channel) });
@@ -80,8 +83,23 @@ export class AmqpWorker implements Worker {
     return counts;
   }
 
-  async stop(deadlineMs = 30_000): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * A second call while stopping (a second Ctrl-C) brings the deadline closer and waits for the
+   * same stop: `stop(0)` gives the running jobs back at once. Whatever is not given back when the
+   * process exits, the broker requeues as it closes the channel.
+   */
+  stop(deadlineMs = 30_000): Promise<void> {
+    if (this.stopping) {
+      this.deadline?.shorten(deadlineMs);
+      return this.stopping;
+    }
+    if (this.stopped) return Promise.resolve();
+    this.deadline = new StopDeadline(deadlineMs);
+    this.stopping = this.drain(this.deadline);
+    return this.stopping;
+  }
+
+  private async drain(deadline: StopDeadline): Promise<void> {
     this.stopped = true;
     this.consuming = false;
     // A subscription still waiting for the connection sees `consuming` false and closes its channel.
@@ -89,7 +107,8 @@ export class AmqpWorker implements Worker {
     if (channel && this.consumerTag) await withTimeout(channel.cancel(this.consumerTag), BROKER_CALL_MS, 'cancelling the consumer').catch(() => undefined);
     await this.settler.giveBack(this.waiting.splice(0));
     const settled = Promise.allSettled([...this.runs].map((r) => r.done));
-    const timedOut = await Promise.race([settled.then(() => false), delay(deadlineMs).then(() => true)]);
+    const timedOut = await Promise.race([settled.then(() => false), deadline.reached]);
+    deadline.clear();
     const unfinished = [...this.runs].filter((r) => r.inHandler);
     if (timedOut && unfinished.length > 0) {
       this.o.logger.warn({ jobs: unfinished.length }, 'shutdown deadline reached; giving unfinished jobs back to the queue');
