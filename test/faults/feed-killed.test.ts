@@ -104,6 +104,7 @@ for (const dialect of DIALECTS) {
     let url: string;
     let database: Database;
     const feeds = { original: '', changed: '', changedWithNewImages: '' };
+    // --verbose: the command's log lines (at LOG_LEVEL) on stderr, which name the phase to kill it in.
     const env = () => ({ DATA_DIR: dataDir, DATABASE_URL: url, LOG_LEVEL: 'info', FEED_TIMEOUT_MS: '60000' });
 
     beforeAll(async () => {
@@ -139,7 +140,7 @@ for (const dialect of DIALECTS) {
       await releaseKilledLease();
       const feed = await heldBackFeed(feedFile);
       const previous = (await lastRun()).id;
-      const child = spawnNode(`feed:ingest on ${dialect}`, CLI_JS, env(), ['feed:ingest', '--url', feed.url]);
+      const child = spawnNode(`feed:ingest on ${dialect}`, CLI_JS, env(), ['--verbose', 'feed:ingest', '--url', feed.url]);
       let staged = 0;
       const allStaged = async () => {
         const run = await lastRun();

@@ -37,14 +37,14 @@ export function installRequestLog(app: FastifyInstance, options: RequestLogOptio
   app.addHook('onResponse', async (request, reply) => {
     const responseTime = Math.round(reply.elapsedTime * 10) / 10;
     const status = reply.statusCode;
+    const atDebug = request.routeOptions.config?.requestLog === 'debug';
+    const slow = !atDebug && slowMs > 0 && responseTime >= slowMs;
+    const written = atDebug ? request.log.level === 'debug' || request.log.level === 'trace' : status >= 500 || slow || sampler.keep();
+    if (!written) return;
     // Fastify's own field names, which log queries built on its default lines already know.
-    const line = { req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime };
+    const line = { req: { method: request.method, url: request.url }, res: { statusCode: status }, responseTime, ...(slow ? { slow } : {}) };
     const message = `${request.method} ${request.url} ${status} ${responseTime} ms`;
-    if (request.routeOptions.config?.requestLog === 'debug') {
-      request.log.debug(line, message);
-      return;
-    }
-    const slow = slowMs > 0 && responseTime >= slowMs;
-    if (status >= 500 || slow || sampler.keep()) request.log.info(slow ? { ...line, slow } : line, message);
+    if (atDebug) request.log.debug(line, message);
+    else request.log.info(line, message);
   });
 }
