@@ -48,6 +48,9 @@ export type LoginOutcome =
   | { kind: 'throttled'; retryAfterMs: number };
 
 export class AuthService implements TokenVerifier {
+  /** Token rows being read, by cache key: the requests that miss together share one read. */
+  private readonly tokenReads = new Map<string, { generation: number; read: Promise<Principal | null> }>();
+
   constructor(private readonly deps: AuthDeps) {}
 
   async register(input: { name: string; email: string; password: string }): Promise<{ user: PublicUser; token: string }> {
@@ -118,24 +121,48 @@ export class AuthService implements TokenVerifier {
     return this.deps.database.transaction((trx) => this.issueToken(trx, userId, name, abilities));
   }
 
-  /** Reads the token's row unless it was verified a moment ago; writes nothing. */
+  /**
+   * Reads the token's row unless it was verified a moment ago; writes nothing. Concurrent requests
+   * with one token share one read, and a token in steady use is read again in the background
+   * half-way through its cache entry's life, so that its entry never lapses under load (a lapse
+   * would send every request in flight to the database at once).
+   */
   async verify(bearer: string): Promise<Principal | null> {
     const parsed = parseToken(bearer);
     if (!parsed) return null;
     const hash = hashSecret(parsed.secret);
     const { tokenCache, tokenUsage, clock } = this.deps;
     const key = tokenCacheKey(parsed.id, hash);
-    const cached = tokenCache.get(key);
-    if (cached) {
-      tokenUsage.record(cached.tokenId, clock.now());
-      return cached;
+    const cached = tokenCache.lookup(key);
+    if (!cached) return this.readTokenOnce(key, parsed.id, hash);
+    tokenUsage.record(cached.principal.tokenId, clock.now());
+    if (cached.refreshDue) {
+      this.readTokenOnce(key, parsed.id, hash).catch((error: unknown) => this.deps.logger.debug({ err: error }, 'could not refresh a cached token; its entry lapses as usual'));
     }
+    return cached.principal;
+  }
+
+  private readTokenOnce(key: string, tokenId: number | null, hash: string): Promise<Principal | null> {
+    const generation = this.deps.tokenCache.currentGeneration;
+    const running = this.tokenReads.get(key);
+    if (running && running.generation === generation) return running.read;
+    const read = this.readToken(key, tokenId, hash).finally(() => {
+      if (this.tokenReads.get(key)?.read === read) this.tokenReads.delete(key);
+    });
+    this.tokenReads.set(key, { generation, read });
+    return read;
+  }
+
+  private async readToken(key: string, tokenId: number | null, hash: string): Promise<Principal | null> {
+    const { tokenCache, tokenUsage, clock } = this.deps;
     const mark = tokenCache.mark();
     const db = this.deps.database.db;
-    const row = parsed.id === null ? await findTokenByHash(db, hash) : await findTokenById(db, parsed.id);
-    if (!row || !hashesMatch(row.token_hash, hash)) return null;
+    const row = tokenId === null ? await findTokenByHash(db, hash) : await findTokenById(db, tokenId);
     const now = clock.now();
-    if (row.expires_at !== null && row.expires_at <= now) return null;
+    if (!row || !hashesMatch(row.token_hash, hash) || (row.expires_at !== null && row.expires_at <= now)) {
+      tokenCache.forget(key);
+      return null;
+    }
     const abilities = Object.freeze(JSON.parse(row.abilities) as string[]);
     const principal: Principal = Object.freeze({ userId: row.user_id, tokenId: row.id, abilities });
     tokenCache.set(key, principal, mark, row.expires_at);

@@ -21,6 +21,14 @@ export interface TokenCacheMark {
 interface Entry {
   principal: Principal;
   expiresAt: number;
+  /** Half-way through the entry's life: a hit from then on reads the row again in the background. */
+  refreshAt: number;
+}
+
+/** A live entry, and whether it is old enough to be refreshed ahead of its expiry. */
+export interface CachedToken {
+  principal: Principal;
+  refreshDue: boolean;
 }
 
 /** The cache key of a bearer token: its id as sent (none for a bare secret) and the sha256 of its secret. */
@@ -54,11 +62,26 @@ export class TokenCache {
   }
 
   get(key: string): Principal | undefined {
+    return this.lookup(key)?.principal;
+  }
+
+  lookup(key: string): CachedToken | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.clock.now()) return entry.principal;
+    const now = this.clock.now();
+    if (entry.expiresAt > now) return { principal: entry.principal, refreshDue: now >= entry.refreshAt };
     this.entries.delete(key);
     return undefined;
+  }
+
+  /** Which evictions have happened: a lookup started under another generation must not be shared. */
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  /** Forgets one key whose row no longer verifies (revoked or expired elsewhere). */
+  forget(key: string): void {
+    this.entries.delete(key);
   }
 
   /** Taken before reading a token's row, and handed back to `set`. */
@@ -80,7 +103,7 @@ export class TokenCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { principal, expiresAt });
+    this.entries.set(key, { principal, expiresAt, refreshAt: mark.at + this.ttlMs / 2 });
   }
 
   /** Forgets every entry of a revoked token. */

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TOKEN_USE_INTERVAL_MS } from '../../src/auth/token-usage.recorder.js';
 import { testDialect } from '../support/driver-databases.js';
 import { createTestApp, type TestApp, type TestUser } from '../support/app.js';
@@ -59,6 +59,66 @@ describe(`authentication on the request path (${dialect})`, () => {
     const user = await t.user();
     expect((await me(user)).statusCode).toBe(200);
     expect((await t.inject({ method: 'POST', url: '/api/logout', headers: user.auth })).statusCode).toBe(200);
+    expect((await me(user)).statusCode).toBe(401);
+  });
+});
+
+describe(`reading token rows under load (${dialect})`, () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Counts the reads of personal_access_tokens from now on: those sent, and those answered. */
+  const countTokenReads = () => {
+    const reads = { count: 0, answered: 0 };
+    const db = t.container.database.db;
+    const executeQuery = db.executeQuery.bind(db);
+    vi.spyOn(db, 'executeQuery').mockImplementation(async (query, ...rest) => {
+      const text = 'sql' in query ? query.sql : '';
+      if (!/^select .* from [`"]personal_access_tokens[`"]/.test(text)) return executeQuery(query, ...rest);
+      reads.count++;
+      try {
+        return await executeQuery(query, ...rest);
+      } finally {
+        reads.answered++;
+      }
+    });
+    return reads;
+  };
+
+  it('gives a burst of requests whose cache entry lapsed one read of the row between them', async () => {
+    const user = await t.user();
+    expect((await me(user)).statusCode).toBe(200);
+    t.clock.advance(1_000);
+    const reads = countTokenReads();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => me(user)));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+    expect(reads.count).toBe(1);
+  });
+
+  it('reads a token in steady use again half-way through its entry, so that the entry never lapses', async () => {
+    const user = await t.user();
+    expect((await me(user)).statusCode).toBe(200);
+    const reads = countTokenReads();
+    t.clock.advance(400);
+    expect((await me(user)).statusCode).toBe(200);
+    expect(reads.count).toBe(0);
+    t.clock.advance(200);
+    expect((await me(user)).statusCode).toBe(200);
+    await vi.waitFor(() => expect(reads.answered).toBe(1));
+    // 1 s after the first read, when its entry would have lapsed: the one read at 0.6 s serves it.
+    t.clock.advance(400);
+    expect((await me(user)).statusCode).toBe(200);
+    expect(reads.count).toBe(1);
+  });
+
+  it('refuses a token revoked elsewhere as soon as the background read finds its row gone', async () => {
+    const user = await t.user();
+    expect((await me(user)).statusCode).toBe(200);
+    await t.container.database.db.deleteFrom('personal_access_tokens').where('id', '=', tokenId(user)).execute();
+    const reads = countTokenReads();
+    t.clock.advance(600);
+    expect((await me(user)).statusCode).toBe(200);
+    await vi.waitFor(() => expect(reads.answered).toBe(1));
+    // 0.6 s after the first read, long before its entry would have lapsed.
     expect((await me(user)).statusCode).toBe(401);
   });
 });
