@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KEEP_EVERY_LINE, type LogSampler } from '../telemetry/log-sampler.js';
 
 export interface RequestLogOptions {
@@ -34,7 +34,9 @@ export function installRequestLog(app: FastifyInstance, options: RequestLogOptio
   app.addHook('onRoute', (route) => {
     if (PROBE_ROUTES.has(route.url)) route.config = { ...route.config, requestLog: 'debug' };
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Above `info` (LOG_LEVEL=warn under load) no request line is ever written: no hook to run per request.
+  if (!['trace', 'debug', 'info'].includes(app.log.level)) return;
+  const writeLine = (request: FastifyRequest, reply: FastifyReply) => {
     const responseTime = Math.round(reply.elapsedTime * 10) / 10;
     const status = reply.statusCode;
     const atDebug = request.routeOptions.config?.requestLog === 'debug';
@@ -46,5 +48,9 @@ export function installRequestLog(app: FastifyInstance, options: RequestLogOptio
     const message = `${request.method} ${request.url} ${status} ${responseTime} ms`;
     if (atDebug) request.log.debug(line, message);
     else request.log.info(line, message);
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    writeLine(request, reply);
+    done();
   });
 }
