@@ -48,11 +48,12 @@ export class DatabaseQueue implements TransactionalQueue {
   }
 
   async enqueue(queue: string, payload: unknown, options: EnqueueOptions = {}, trx?: Executor): Promise<void> {
-    const executor = trx ?? this.options.database.db;
+    const { database } = this.options;
     const job = this.newJob(queue, payload, options, this.clock.now());
     if (trx) await jobsSql.insertJobsCoalesced(trx, [job]);
-    else await jobsSql.insertJob(executor, this.options.database.dialect, job);
-    if (!options.delayMs) afterCommit(executor, () => this.wakeups.emit(queue));
+    // In a transaction of its own, which is run again when MySQL aborts it to break a deadlock with a worker's claim.
+    else await database.transaction((own) => jobsSql.insertJob(own, database.dialect, job));
+    if (!options.delayMs) afterCommit(trx ?? database.db, () => this.wakeups.emit(queue));
   }
 
   async enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
