@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { describeHolder } from '../../platform/store/lease.js';
 import { CliError } from '../../platform/cli/cli-error.js';
 import { outputWidth, printJson, printLine, type CliIo, type JsonFlag } from '../../platform/cli/cli-io.js';
-import { intOption } from '../../platform/cli/int-option.js';
+import { limitOption } from '../../platform/cli/int-option.js';
 import { formatRecord, formatTable, type Column } from '../../platform/cli/table.js';
 import type { FeedRunRow } from '../catalog.tables.js';
 import type { FeedIngestService, IngestProgress } from './feed-ingest.service.js';
@@ -25,7 +25,7 @@ export function registerFeedCommands(program: Command, withFeed: WithFeed, io: C
   program
     .command('feed:runs')
     .description('recent feed runs with their counts, the newest first')
-    .option('--limit <n>', 'how many (1-1000)', intOption(1, 1000), 20)
+    .addOption(limitOption(20))
     .option('--json', 'print every field of the runs as JSON on stdout instead of a table')
     .action(async (options: JsonFlag & { limit: number }) => {
       const runs = await withFeed((feed) => feed.runs(options.limit));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, printLine, type CliIo, type JsonFlag } from '../../platform/cli/cli-io.js';
-import { intOption } from '../../platform/cli/int-option.js';
+import { limitOption } from '../../platform/cli/int-option.js';
 import type { ImagesService } from './images.service.js';
 
 /** Runs `work` with an ImagesService and releases whatever it was built on afterwards. */
@@ -54,7 +54,7 @@ export function registerImagesCommands(program: Command, withImages: WithImages,
   program
     .command('images:failed')
     .description('list failed image downloads with their last error, the most recent first')
-    .option('--limit <n>', 'how many (1-1000)', intOption(1, 1000), 50)
+    .addOption(limitOption(50))
     .option('--json', 'print JSON on stdout instead of text')
     .action(async (options: JsonFlag & { limit: number }) => {
       if (!options.json) return printLine(io, await withImages((images) => imagesFailed(images, options.limit)));

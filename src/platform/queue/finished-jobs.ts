@@ -39,11 +39,14 @@ export class FinishedJobLog {
   /** The handler and parked callback to give the driver in place of the job type's own. */
   wrap(queue: string, handler: JobHandler, onParked: ParkedHandler | undefined, level: 'info' | 'debug'): { handler: JobHandler; onParked: ParkedHandler } {
     const log = this.o.logger.child({ queue });
-    const write = (lvl: 'info' | 'debug' | 'warn', id: string, outcome: FinishedOutcome, job: Attempt, durationMs?: number, error?: string) =>
+    const write = (lvl: 'info' | 'debug' | 'warn', id: string, outcome: FinishedOutcome, job: Attempt, durationMs?: number, error?: string) => {
+      // Image downloads finish hundreds a second at `debug`: build no line that would be dropped.
+      if (!log.isLevelEnabled(lvl)) return;
       log[lvl](
         { jobId: id, outcome, attempt: job.attempt, maxAttempts: job.maxAttempts, ...(durationMs !== undefined && { durationMs }), ...(error !== undefined && { error }) },
         `job ${queue} #${id} ${outcome} (attempt ${job.attempt} of ${job.maxAttempts}${durationMs === undefined ? '' : `, ${durationMs} ms`})${error === undefined ? '' : `: ${error}`}`,
       );
+    };
     const logged: JobHandler = async (payload, job) => {
       this.running += 1;
       const started = performance.now();

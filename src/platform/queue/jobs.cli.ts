@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { CliError } from '../cli/cli-error.js';
 import { outputWidth, printJson, printLine, type CliIo, type JsonFlag } from '../cli/cli-io.js';
 import { confirmOrRefuse } from '../cli/confirm.js';
-import { intOption } from '../cli/int-option.js';
+import { limitOption } from '../cli/int-option.js';
 import { formatTable, type Column } from '../cli/table.js';
 import { PRIORITIES, type JobState, type ParkedJob, type Priority, type Queue, type QueueStats } from './queue.js';
 
@@ -77,7 +77,7 @@ export function registerJobsCommands(program: Command, options: JobsCliOptions, 
     .command('jobs:parked')
     .description('list parked (dead-lettered) jobs, the most recently parked first')
     .addOption(queueOption())
-    .option('--limit <n>', 'how many (1-1000)', intOption(1, 1000), 50)
+    .addOption(limitOption(50))
     .addOption(jsonOption())
     .action(async (flags: JsonFlag & { queue: string; limit: number }) => {
       const parked = await withQueue((queue) => queue.parked(flags.queue, { limit: flags.limit }));
