@@ -41,7 +41,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/auth/**', '**/orders/**', '**/catalog/**', '**/admin/**'], message: 'platform never imports a domain module' }] },
+        { patterns: [{ group: ['**/auth/**', '**/orders/**', '**/catalog/**', '**/admin/**', '**/webhooks/**'], message: 'platform never imports a domain module' }] },
       ],
     },
   },

@@ -95,6 +95,29 @@ export interface Config {
   tracing: { serviceName: string; endpoint: string | undefined };
   feed: FeedConfig;
   images: ImagesConfig;
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** http:// endpoint URLs are accepted too (local receivers, tests); otherwise https only. */
+  allowHttp: boolean;
+  /** Loopback, private and link-local endpoints are allowed (tests); checked at creation and at every delivery. */
+  allowPrivateHosts: boolean;
+  maxEndpointsPerUser: number;
+  /** A delivery that has no 2xx answer within this long failed. */
+  timeoutMs: number;
+  /** The wait before each retry: entry n follows the n-th failed attempt; its length + 1 is the attempt count. */
+  retryScheduleMs: number[];
+  /** An endpoint whose deliveries have all failed for this long is disabled. */
+  disableAfterHours: number;
+  /** Events and deliveries are kept this long, then swept. */
+  logDays: number;
+  /** After a rotation, the previous secret still signs for this long. */
+  secretOverlapHours: number;
+  /** Deliveries in flight at once per worker process. */
+  concurrency: number;
+  /** Deliveries in flight at once to one endpoint, per worker process. */
+  endpointConcurrency: number;
 }
 
 export interface LogSampling {
@@ -249,6 +272,17 @@ class EnvReader {
     return fallback;
   }
 
+  /** A comma-separated list of 1 to `maxLength` integers, in any order. */
+  intList(name: string, fallback: number[], min: number, max: number, maxLength: number): number[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parts = value.split(',').map((part) => part.trim());
+    const numbers = parts.map(Number);
+    if (parts.length <= maxLength && parts.every((part, i) => /^\d+$/.test(part) && numbers[i]! >= min && numbers[i]! <= max)) return numbers;
+    this.problems.push(`${name} must be 1 to ${maxLength} integers between ${min} and ${max}, separated by commas, got "${value}"`);
+    return fallback;
+  }
+
   /** An optional URL of a service (broker, cache) with one of the given schemes. */
   serviceUrl(name: string, schemes: string[]): string | undefined {
     const value = this.raw(name);
@@ -388,6 +422,18 @@ export function loadConfig(env: Env = process.env): Config {
         .split(',')
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
+    },
+    webhooks: {
+      allowHttp: read.bool('WEBHOOK_ALLOW_HTTP', false),
+      allowPrivateHosts: read.bool('WEBHOOK_ALLOW_PRIVATE_HOSTS', false),
+      maxEndpointsPerUser: read.int('WEBHOOK_MAX_ENDPOINTS', 10, 1, 1000),
+      timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+      retryScheduleMs: read.intList('WEBHOOK_RETRY_SCHEDULE_MS', [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], 0, 7 * 86_400_000, 50),
+      disableAfterHours: read.number('WEBHOOK_DISABLE_AFTER_HOURS', 72, 0.001, 24 * 365),
+      logDays: read.number('WEBHOOK_LOG_DAYS', 14, 0.001, 3650),
+      secretOverlapHours: read.number('WEBHOOK_SECRET_OVERLAP_HOURS', 24, 0, 24 * 30),
+      concurrency: read.int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
+      endpointConcurrency: read.int('WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1000),
     },
     logLevel,
     logSampling: {

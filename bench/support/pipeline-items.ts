@@ -27,7 +27,7 @@ export interface ItemProgress {
   lastWrittenAt: number | null;
 }
 
-type OrderColumns = Required<Omit<NewOrderRow, 'id'>>;
+type OrderColumns = Required<Omit<NewOrderRow, 'id' | 'finished_at'>>;
 type ItemColumns = Required<Omit<NewOrderItemRow, 'id'>>;
 
 const orderInsert = new BulkInsert<OrderColumns, { id: number }>(

@@ -21,6 +21,7 @@ import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
+import { WebhookEvents } from '../webhooks/webhook-events.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
 
 // Where the roles, the CLI and the operator API have always found them.
@@ -49,6 +50,8 @@ export interface Container {
   imageFiles: ImageFiles;
   feed: FeedIngestService;
   catalog: CatalogServices;
+  /** Records events (and their webhook deliveries) in the transactions of the changes that cause them. */
+  webhookEvents: WebhookEvents;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     imageFiles: new ImageFiles(config.dataDir),
     feed,
     catalog,
+    webhookEvents: new WebhookEvents({ queue, clock }),
     async close() {
       await tokenUsage.close();
       await queue.close();

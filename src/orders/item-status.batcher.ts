@@ -1,7 +1,9 @@
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import { WriteBatcher, type WriteBatchLimits } from '../platform/db/write-batcher.js';
-import { startItemsDispatch, updateItemsStatus, type ItemForDispatch, type ItemStatusChange } from './orders.repository.js';
+import { applyItemOutcomes, type ItemOutcome } from './item-outcomes.js';
+import type { OrderEventSink } from './order-events.js';
+import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js';
 
 /**
  * The item writes of concurrent integration jobs, batched: `processing` marks go in one statement
@@ -10,9 +12,10 @@ import { startItemsDispatch, updateItemsStatus, type ItemForDispatch, type ItemS
  */
 export class ItemStatusBatcher {
   private readonly dispatches: WriteBatcher<number, ItemForDispatch | undefined>;
-  private readonly outcomes: WriteBatcher<ItemStatusChange, void>;
+  private readonly outcomes: WriteBatcher<ItemOutcome, void>;
 
-  constructor(database: Database, clock: Clock, limits: WriteBatchLimits) {
+  /** `events` records the events the outcomes cause, in the same transactions. */
+  constructor(database: Database, clock: Clock, limits: WriteBatchLimits, events?: OrderEventSink) {
     this.dispatches = new WriteBatcher({
       ...limits,
       database,
@@ -23,11 +26,11 @@ export class ItemStatusBatcher {
         return itemIds.map((id) => found.get(Number(id)));
       },
     });
-    this.outcomes = new WriteBatcher<ItemStatusChange, void>({
+    this.outcomes = new WriteBatcher<ItemOutcome, void>({
       ...limits,
       database,
       write: async (db, changes) => {
-        await updateItemsStatus(db, lastChangeOfEachItem(changes), clock.now());
+        await applyItemOutcomes(db, lastChangeOfEachItem(changes), clock.now(), events);
         return changes.map(() => undefined);
       },
     });
@@ -38,8 +41,8 @@ export class ItemStatusBatcher {
     return this.dispatches.submit(itemId);
   }
 
-  /** Records an outcome unless the item is already completed. */
-  record(change: ItemStatusChange): Promise<void> {
+  /** Records an outcome (and the events it causes) unless the item is already completed. */
+  record(change: ItemOutcome): Promise<void> {
     return this.outcomes.submit(change);
   }
 }
@@ -48,8 +51,8 @@ export class ItemStatusBatcher {
  * Two deliveries of one item's job may finish in one batch. Written one after the other, the
  * later would win unless the earlier completed the item, which never changes again.
  */
-function lastChangeOfEachItem(changes: readonly ItemStatusChange[]): ItemStatusChange[] {
-  const byItem = new Map<number, ItemStatusChange>();
+function lastChangeOfEachItem(changes: readonly ItemOutcome[]): ItemOutcome[] {
+  const byItem = new Map<number, ItemOutcome>();
   for (const change of changes) {
     if (byItem.get(change.itemId)?.status !== 'completed') byItem.set(change.itemId, change);
   }

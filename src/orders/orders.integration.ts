@@ -7,7 +7,8 @@ import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
-import { failUnfinishedItem } from './orders.repository.js';
+import { applyItemOutcomes } from './item-outcomes.js';
+import type { OrderEventSink } from './order-events.js';
 import type { ItemStatus } from './orders.tables.js';
 import { ThirdPartyUnreachableError, type ThirdPartyClient, type ThirdPartyOrder } from './third-party.client.js';
 
@@ -19,6 +20,8 @@ export interface IntegrationDeps {
   metrics?: ThirdPartyMetrics;
   /** Item writes of concurrent jobs are batched within these bounds; unset: each is written alone. */
   writeBatch?: WriteBatchLimits;
+  /** Records the events of item and order outcomes, in the transactions that write them. */
+  events?: OrderEventSink;
 }
 
 export interface ThirdPartyMetrics {
@@ -79,11 +82,11 @@ function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
  * completed item is never sent again, and every attempt carries the same Idempotency-Key.
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
-  const items = new ItemStatusBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 });
+  const items = new ItemStatusBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 }, deps.events);
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
     const item = await items.startDispatch(itemId);
     if (!item) return;
-    const record = (status: ItemStatus, details: ItemDetails) => items.record({ itemId, status, details: JSON.stringify(details) });
+    const record = (status: ItemStatus, details: ItemDetails) => items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent });
 
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);
@@ -105,12 +108,13 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
  * up; this covers a worker that died during the last attempt, whose handler never got the word.
  * Pass it as the job's `onParked`: the queue's outcome policy calls it for every parked job.
  */
-export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clock' | 'logger'>): ParkedHandler {
+export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clock' | 'logger' | 'events'>): ParkedHandler {
   return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
     const itemId = (payload as { itemId?: unknown } | null)?.itemId;
     if (typeof itemId !== 'number') return;
     const details: ItemDetails = { status_code: null, attempts: notice.attempts, duration_ms: 0, last_error: notice.reason };
-    const changed = await deps.database.write((db) => failUnfinishedItem(db, itemId, JSON.stringify(details), deps.clock.now()));
+    const outcome = { itemId, status: 'failed' as const, details: JSON.stringify(details), onlyIfUnfinished: true };
+    const changed = await deps.database.write((db) => applyItemOutcomes(db, [outcome], deps.clock.now(), deps.events));
     if (changed) deps.logger.warn({ itemId, reason: notice.reason }, 'item failed: its job was parked');
   };
 }

@@ -5,6 +5,7 @@ import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
 import { orderIntegrationHandler, orderParkedHandler, thirdPartyMetrics } from './orders.integration.js';
+import type { OrderEventSink } from './order-events.js';
 import { ThirdPartyClient } from './third-party.client.js';
 
 export interface OrderIntegrationPayload {
@@ -24,13 +25,15 @@ export interface OrderJobsDeps {
   thirdPartyTimeoutMs: number;
   /** `config.jobWriteBatch`. */
   writeBatch?: WriteBatchLimits;
+  /** Records the events of item and order outcomes, in the transactions that write them. */
+  events?: OrderEventSink;
 }
 
 /** Everything a worker process needs to run `orders.integration` jobs. */
 export function createOrderJobs(options: OrderJobsDeps): JobRunner<OrderIntegrationPayload> {
   const client = new ThirdPartyClient({ url: options.thirdPartyUrl, timeoutMs: options.thirdPartyTimeoutMs });
   const logger = options.logger.child({ job: orderIntegrationJob.queue });
-  const deps = { database: options.database, client, clock: options.clock, logger, metrics: thirdPartyMetrics(options.metrics), writeBatch: options.writeBatch };
+  const deps = { database: options.database, client, clock: options.clock, logger, metrics: thirdPartyMetrics(options.metrics), writeBatch: options.writeBatch, events: options.events };
   return {
     definition: orderIntegrationJob,
     handler: orderIntegrationHandler(deps),

@@ -3,13 +3,14 @@ import type { Executor } from '../platform/db/database.js';
 import { tablesOf } from '../platform/db/tables.js';
 import { BulkInsert } from '../platform/db/bulk-insert.js';
 import { coalesced } from '../platform/db/coalesce.js';
+import { executorDialect } from '../platform/db/executor-dialect.js';
 import { param, prepareQuery } from '../platform/db/prepared-query.js';
 import { insertedId, supportsReturning } from '../platform/db/returning.js';
 import type { ItemStatus, NewOrderItemRow, NewOrderRow, OrderItemRow, OrderRow, OrdersTables } from './orders.tables.js';
 
 const tables = tablesOf<OrdersTables>();
 
-type NewOrder = Required<Omit<NewOrderRow, 'id'>>;
+type NewOrder = Required<Omit<NewOrderRow, 'id' | 'finished_at'>>;
 type NewOrderItem = Required<Omit<NewOrderItemRow, 'id'>>;
 
 const insertOrderQuery = prepareQuery<NewOrder, OrderRow>((db) => {
@@ -176,17 +177,6 @@ async function markItemsProcessing(db: Executor, ids: number[], now: number): Pr
   await tables(db).updateTable('order_items').set({ status: 'processing', updated_at: now }).where('id', 'in', ids).where('status', '!=', 'completed').execute();
 }
 
-/** Marks an item failed unless it already reached an outcome; true when it changed. */
-export async function failUnfinishedItem(db: Executor, itemId: number, details: string, now: number): Promise<boolean> {
-  const result = await tables(db)
-    .updateTable('order_items')
-    .set({ status: 'failed', details, updated_at: now })
-    .where('id', '=', itemId)
-    .where('status', 'in', ['received', 'processing'])
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
-}
-
 /** Moves an item to `status` unless it is already completed: a completed item never changes again. */
 export async function updateItemStatus(db: Executor, itemId: number, status: ItemStatus, details: string | undefined, now: number): Promise<boolean> {
   const result = await tables(db)
@@ -227,4 +217,33 @@ export async function updateItemsStatus(db: Executor, changes: readonly ItemStat
     .where('id', 'in', changes.map((change) => change.itemId))
     .where('status', '!=', 'completed')
     .execute();
+}
+
+/**
+ * The orders of these items, locked until the transaction ends (SQLite's writer is alone anyway),
+ * in id order so that two writers never wait on each other in a cycle. Whoever holds an order's
+ * lock sees every outcome committed before it: two items finishing at once on two workers are
+ * seen in turn, and exactly one of them sees the order finished.
+ */
+export async function lockOrdersOfItems(db: Executor, itemIds: readonly number[]): Promise<OrderRow[]> {
+  if (itemIds.length === 0) return [];
+  const query = tables(db)
+    .selectFrom('orders')
+    .selectAll()
+    .where('id', 'in', (eb) => eb.selectFrom('order_items').select('order_items.order_id').where('order_items.id', 'in', [...new Set(itemIds)]))
+    .orderBy('id');
+  return executorDialect(db) === 'sqlite' ? query.execute() : query.forUpdate().execute();
+}
+
+/** Every item of these orders as last committed (a locking read where the engine has one: MySQL's plain reads may see an older snapshot). */
+export function itemsOfLockedOrders(db: Executor, orderIds: readonly number[]): Promise<OrderItemRow[]> {
+  if (orderIds.length === 0) return Promise.resolve([]);
+  const query = tables(db).selectFrom('order_items').selectAll().where('order_id', 'in', [...orderIds]).orderBy('order_id').orderBy('position');
+  return executorDialect(db) === 'sqlite' ? query.execute() : query.forUpdate().execute();
+}
+
+/** Marks orders finished (their last recurring item reached an outcome), once. */
+export async function markOrdersFinished(db: Executor, orderIds: readonly number[], now: number): Promise<void> {
+  if (orderIds.length === 0) return;
+  await tables(db).updateTable('orders').set({ finished_at: now }).where('id', 'in', [...orderIds]).where('finished_at', 'is', null).execute();
 }

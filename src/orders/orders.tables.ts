@@ -12,6 +12,8 @@ export interface OrdersTable {
   content_hash: string;
   created_at: number;
   updated_at: number;
+  /** When the last recurring item reached an outcome (`order.completed` was sent); null until then, and for an order without recurring items. */
+  finished_at: Generated<number | null>;
 }
 
 export interface OrderItemsTable {

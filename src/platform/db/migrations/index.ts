@@ -11,6 +11,7 @@ import { thumbnailSource } from './007-thumbnail-source.js';
 import { feedRunReconcileColumns } from './008-feed-run-reconcile.js';
 import { catalogSearch } from './009-catalog-search.js';
 import { feedStageTables } from './010-feed-stage.js';
+import { webhookTables } from './011-webhooks.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -26,5 +27,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '008-feed-run-reconcile': feedRunReconcileColumns(types),
     '009-catalog-search': catalogSearch(types),
     '010-feed-stage': feedStageTables(types),
+    '011-webhooks': webhookTables(types),
   };
 }
