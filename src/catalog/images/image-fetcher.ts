@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
-import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from './ssrf.js';
+import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
 
 /** Structurally `config.images`. */
 export interface ImageFetcherOptions extends TargetPolicy {
@@ -187,7 +187,7 @@ function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): Im
 /** undici may wrap the connector's error; the guard's refusal is found wherever it sits. */
 function findBlocked(error: unknown): BlockedTargetError | undefined {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof BlockedTargetError || (e as { code?: string }).code === 'ERR_IMAGE_TARGET_BLOCKED') return e as BlockedTargetError;
+    if (e instanceof BlockedTargetError || (e as { code?: string }).code === 'ERR_TARGET_BLOCKED') return e as BlockedTargetError;
   }
   return undefined;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImageFiles } from '../../../src/catalog/images/image-files.js';
 import { ImageFetcher, type ImageFetcherOptions } from '../../../src/catalog/images/image-fetcher.js';
-import { guardedConnector, isAllowedHost, isBlockedAddress, type LookupFunction } from '../../../src/catalog/images/ssrf.js';
+import { guardedConnector, isAllowedHost, isBlockedAddress, type LookupFunction } from '../../../src/platform/net/ssrf.js';
 import { createImagesHarness } from './harness.js';
 import { MockCdn } from './mock-cdn.js';
 
@@ -137,7 +137,7 @@ describe('SSRF guard: downloads', () => {
 
   it('refuses a host outside the allowlist, even when private hosts are allowed', async () => {
     const f = fetcher({ allowPrivateHosts: true, allowedHosts: ['cdn.example.test'] });
-    await expect(f.fetch(cdn.url('/outside.png'))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('IMAGE_ALLOWED_HOSTS') });
+    await expect(f.fetch(cdn.url('/outside.png'))).rejects.toMatchObject({ retryable: false, message: expect.stringContaining('allowed hosts') });
     expect(cdn.hitsOf('/outside.png')).toBe(0);
   });
 
@@ -173,6 +173,6 @@ describe('SSRF guard: connector', () => {
   it('refuses an IP literal at connect time, as it would after a redirect', async () => {
     const connect = guardedConnector({ allowPrivateHosts: false, allowedHosts: [], connectTimeoutMs: 1_000 });
     const error = await new Promise<Error | null>((resolve) => connect({ hostname: '127.0.0.1', protocol: 'http:', port: '80' }, (...args) => resolve(args[0])));
-    expect(error).toMatchObject({ code: 'ERR_IMAGE_TARGET_BLOCKED' });
+    expect(error).toMatchObject({ code: 'ERR_TARGET_BLOCKED' });
   });
 });

@@ -11,7 +11,7 @@ export interface TargetPolicy {
 
 /** A URL or address the guard refuses: no retry can make it acceptable. */
 export class BlockedTargetError extends Error {
-  readonly code = 'ERR_IMAGE_TARGET_BLOCKED';
+  readonly code = 'ERR_TARGET_BLOCKED';
   constructor(message: string) {
     super(message);
     this.name = 'BlockedTargetError';
@@ -87,7 +87,7 @@ export function assertFetchableUrl(url: string, policy: TargetPolicy): URL {
 }
 
 function assertHost(hostname: string, policy: TargetPolicy): void {
-  if (!isAllowedHost(hostname, policy.allowedHosts)) throw new BlockedTargetError(`host ${hostname} is not in IMAGE_ALLOWED_HOSTS`);
+  if (!isAllowedHost(hostname, policy.allowedHosts)) throw new BlockedTargetError(`host ${hostname} is not among the allowed hosts`);
   if (!policy.allowPrivateHosts && net.isIP(hostname) !== 0 && isBlockedAddress(hostname)) {
     throw new BlockedTargetError(`address ${hostname} is not public`);
   }
