@@ -29,6 +29,8 @@ export class ItemStatusBatcher {
     this.outcomes = new WriteBatcher<ItemOutcome, void>({
       ...limits,
       database,
+      // An outcome locks its order and writes its events: all of it commits together.
+      transaction: true,
       write: async (db, changes) => {
         await applyItemOutcomes(db, lastChangeOfEachItem(changes), clock.now(), events);
         return changes.map(() => undefined);

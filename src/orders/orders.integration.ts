@@ -114,7 +114,7 @@ export function orderParkedHandler(deps: Pick<IntegrationDeps, 'database' | 'clo
     if (typeof itemId !== 'number') return;
     const details: ItemDetails = { status_code: null, attempts: notice.attempts, duration_ms: 0, last_error: notice.reason };
     const outcome = { itemId, status: 'failed' as const, details: JSON.stringify(details), onlyIfUnfinished: true };
-    const changed = await deps.database.write((db) => applyItemOutcomes(db, [outcome], deps.clock.now(), deps.events));
+    const changed = await deps.database.transaction((db) => applyItemOutcomes(db, [outcome], deps.clock.now(), deps.events));
     if (changed) deps.logger.warn({ itemId, reason: notice.reason }, 'item failed: its job was parked');
   };
 }

@@ -71,7 +71,7 @@ async function start(): Promise<Harness> {
 
 interface Observed {
   database: Database;
-  /** The durability of each write, in order of submission. */
+  /** The durability of each write or transaction, in order of submission. */
   writes: Array<'durable' | 'relaxed'>;
   /** While set, durable writes wait for it before they start. */
   hold?: Promise<void>;
@@ -95,6 +95,13 @@ function observe(database: Database): Observed {
         observed.writes.push(durable ? 'durable' : 'relaxed');
         if (durable) await observed.hold;
         return database.write((db: Executor) => work(db.withPlugin(poison)), options);
+      },
+      // Outcomes are transactions (they lock their orders and write their events with them).
+      transaction: async (work, options) => {
+        const durable = options?.durable !== false;
+        observed.writes.push(durable ? 'durable' : 'relaxed');
+        if (durable) await observed.hold;
+        return database.transaction((db: Executor) => work(db.withPlugin(poison)), options);
       },
     },
   };

@@ -21,6 +21,12 @@ export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
   write: (db: Executor, items: I[]) => Promise<R[]>;
   /** As for `database.write`; default true. */
   durable?: boolean;
+  /**
+   * true: each batch is a `database.transaction`, for writes of several statements that must
+   * commit together or hold locks until they do (`database.write` runs each statement on its own
+   * on PostgreSQL and MySQL). Default false.
+   */
+  transaction?: boolean;
 }
 
 interface Pending<I, R> {
@@ -93,7 +99,7 @@ export class WriteBatcher<I, R> {
     }
     let results: R[];
     try {
-      results = await this.o.database.write((db) => this.o.write(db, batch.map((p) => p.item)), { durable: this.o.durable ?? true });
+      results = await this.run((db) => this.o.write(db, batch.map((p) => p.item)));
     } catch {
       await Promise.all(batch.map((p) => this.writeAlone(p.item).then(p.resolve, p.reject)));
       return;
@@ -102,7 +108,12 @@ export class WriteBatcher<I, R> {
   }
 
   private async writeAlone(item: I): Promise<R> {
-    const [result] = await this.o.database.write((db) => this.o.write(db, [item]), { durable: this.o.durable ?? true });
+    const [result] = await this.run((db) => this.o.write(db, [item]));
     return result!;
+  }
+
+  private run(work: (db: Executor) => Promise<R[]>): Promise<R[]> {
+    const options = { durable: this.o.durable ?? true };
+    return this.o.transaction ? this.o.database.transaction(work, options) : this.o.database.write(work, options);
   }
 }
