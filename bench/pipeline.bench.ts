@@ -3,12 +3,15 @@
  * party → item status written, for each queue driver, next to two anchors doing the same work with
  * the same handler: BullMQ on Redis (row 4) and pg-boss on the same PostgreSQL (row 6) (DESIGN.md
  * §7: the database queue on PostgreSQL is to reach ≥ 1.0 × both). Each row is a configuration of
- * the app; a row whose driver the configuration does not accept yet is reported as skipped. Prints
- * a markdown table, writes bench/results/pipeline-<time>.json.
+ * the app; a row whose driver the configuration does not accept yet is reported as skipped. Rows 8
+ * and 9 are rows 1 and 2 with one webhook endpoint (on the same instant local server) subscribed to
+ * every item's outcome: their cost to the pipeline is the ratio to the row without (issue 17: at
+ * most 15 % fewer jobs/s), and they report the webhooks delivered per second. Prints a markdown
+ * table, writes bench/results/pipeline-<time>.json.
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7,8,9), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_PIPELINE_PGBOSS_BATCH (32: row 6's batchSize, lowered to a divisor of the concurrency), BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -20,6 +23,7 @@ import { pgBossLayout, startPgBossPipeline } from './support/pgboss-pipeline.js'
 import { startAmqpAnchorPipeline } from './support/amqp-anchor-pipeline.js';
 import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
 import { removeSeededItems, seedRecurringItems, vacuumBeforeRun, waitForItems, type SeededItems } from './support/pipeline-items.js';
+import { subscribeEndpoint } from './support/pipeline-webhooks.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { ensurePostgresDatabase } from './support/postgres.js';
@@ -34,11 +38,11 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7,8,9').split(',').map((n) => Number(n.trim())));
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0, amqpToBullmq: 1.5 };
+const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0, amqpToBullmq: 1.5, withWebhooksToWithout: 0.85 };
 const ANCHORS = [
   { row: 4, label: 'BullMQ' },
   { row: 6, label: 'pg-boss' },
@@ -57,10 +61,14 @@ interface RowDefinition {
   anchorRatioTargets?: Partial<Record<AnchorLabel, number>>;
   /** The row's configuration, on top of the settings every row shares. */
   env: (dataDir: string) => Record<string, string>;
+  /** Every item's outcome also sends a webhook; the row is compared with this one, which does the same without. */
+  webhooksOf?: number;
   start: (config: Config) => Promise<Pipeline>;
 }
 
 const sqliteIn = (dataDir: string) => ({ DATABASE_URL: `sqlite:${path.join(dataDir, 'intake.db')}` });
+// One endpoint on 127.0.0.1 takes every webhook: it may have as many in flight as the worker has slots.
+const webhooksOn = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true', WEBHOOK_CONCURRENCY: String(CONCURRENCY), WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY) };
 
 const DEFINITIONS: RowDefinition[] = [
   {
@@ -122,14 +130,39 @@ const DEFINITIONS: RowDefinition[] = [
     env: () => ({ DATABASE_URL: POSTGRES_URL }),
     start: (config) => startAmqpAnchorPipeline(config, AMQP_URL),
   },
+  {
+    row: 8,
+    name: 'database queue, SQLite, + webhooks',
+    description: `row 1, and every item's outcome also sends a signed webhook (order.item.completed) to one endpoint on the same instant local server; ${CONCURRENCY} deliveries in flight`,
+    webhooksOf: 1,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: startIntakePipeline,
+  },
+  {
+    row: 9,
+    name: 'database queue, PostgreSQL, + webhooks',
+    description: `row 2, and every item's outcome also sends a signed webhook (order.item.completed) to one endpoint on the same instant local server; ${CONCURRENCY} deliveries in flight`,
+    webhooksOf: 2,
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: startIntakePipeline,
+  },
 ];
 
 const isAnchor = (definition: RowDefinition) => ANCHORS.some((anchor) => anchor.row === definition.row);
 
+interface ThirdPartyStats {
+  requests: number;
+  distinctKeys: number;
+  webhooks: number;
+  distinctWebhookIds: number;
+  lastWebhookAt: number | null;
+}
+
 interface ThirdParty {
   url: string;
+  webhookUrl: string;
   reset(): Promise<void>;
-  stats(): Promise<{ requests: number; distinctKeys: number }>;
+  stats(): Promise<ThirdPartyStats>;
 }
 
 interface RunResult {
@@ -137,6 +170,8 @@ interface RunResult {
   totalS: number | null;
   enqueueS: number;
   drainS: number | null;
+  /** Webhook rows: webhooks delivered per second, first enqueue → last webhook received. */
+  webhooksPerSecond?: number | null;
   problems: string[];
 }
 
@@ -177,7 +212,18 @@ async function settle(pipeline: Pipeline): Promise<string[]> {
   }
 }
 
-async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: ThirdParty): Promise<RunResult> {
+/** Waits until the receiver has every item's webhook, or `timeoutMs` passed. */
+async function waitForWebhooks(thirdParty: ThirdParty, timeoutMs: number): Promise<ThirdPartyStats & { timedOut: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stats = await thirdParty.stats();
+    if (stats.distinctWebhookIds >= JOBS) return { ...stats, timedOut: false };
+    if (Date.now() > deadline) return { ...stats, timedOut: true };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: ThirdParty, webhooks: boolean): Promise<RunResult> {
   await thirdParty.reset();
   const startedAt = Date.now();
   for (let i = 0; i < seeded.items.length; i += BATCH) await pipeline.enqueue(seeded.items.slice(i, i + BATCH));
@@ -189,6 +235,13 @@ async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: Thir
   if (posts.requests !== JOBS || posts.distinctKeys !== JOBS) {
     problems.push(`the third party got ${fmt(posts.requests)} POSTs for ${fmt(posts.distinctKeys)} distinct items, expected ${fmt(JOBS)} of each`);
   }
+  let webhooksPerSecond: number | null | undefined;
+  if (webhooks) {
+    const received = await waitForWebhooks(thirdParty, TIMEOUT_S * 1000);
+    if (received.timedOut) problems.push(`${fmt(received.distinctWebhookIds)} of ${fmt(JOBS)} webhooks received after ${TIMEOUT_S} s`);
+    if (received.webhooks !== received.distinctWebhookIds) problems.push(`${fmt(received.webhooks - received.distinctWebhookIds)} webhooks were received twice`);
+    webhooksPerSecond = received.timedOut || received.lastWebhookAt === null ? null : JOBS / ((received.lastWebhookAt - startedAt) / 1000);
+  }
   problems.push(...(await settle(pipeline)));
   const end = progress.timedOut ? null : progress.lastWrittenAt;
   const totalS = end === null ? null : (end - startedAt) / 1000;
@@ -197,6 +250,7 @@ async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: Thir
     totalS,
     enqueueS: (enqueuedAt - startedAt) / 1000,
     drainS: end === null ? null : Math.max(0, end - enqueuedAt) / 1000,
+    ...(webhooksPerSecond !== undefined && { webhooksPerSecond }),
     problems,
   };
 }
@@ -211,8 +265,9 @@ async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promi
       if (stale.length > 0) throw new Error(`the queue is not empty before the run (${stale.join('; ')}): empty it, or point BENCH_POSTGRES_URL at a fresh database`);
       await vacuumBeforeRun(pipeline.container.database);
       const seeded = await seedRecurringItems(pipeline.container, JOBS);
+      if (definition.webhooksOf !== undefined) await subscribeEndpoint(pipeline.container, seeded.userId, thirdParty.webhookUrl);
       try {
-        return await measure(pipeline, seeded, thirdParty);
+        return await measure(pipeline, seeded, thirdParty, definition.webhooksOf !== undefined);
       } finally {
         await removeSeededItems(pipeline.container.database, seeded);
       }
@@ -234,14 +289,20 @@ function median(values: Array<number | null>): number | null {
 /** Each anchor that was selected, with its median jobs/s (null when it did not run to the end). */
 type AnchorFigures = Array<{ label: AnchorLabel; jobsPerSecond: number | null }>;
 
-function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures): RowResult {
+function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures, withoutWebhooks?: number | null): RowResult {
   const row = newRow(definition.row, definition.name, definition.description);
   runs.forEach((run, i) => row.problems.push(...run.problems.map((p) => `run ${i + 1}: ${p}`)));
   const jobsPerSecond = median(runs.map((r) => r.jobsPerSecond));
   row.metrics.push(
     metric(`jobs/s (first enqueue → last status written), median of ${runs.length}`, jobsPerSecond, '', 0, definition.target ? { min: definition.target } : undefined),
   );
-  if (!isAnchor(definition)) {
+  if (definition.webhooksOf !== undefined) {
+    const ratio = jobsPerSecond !== null && withoutWebhooks ? jobsPerSecond / withoutWebhooks : null;
+    row.metrics.push(
+      metric(`ratio to row ${definition.webhooksOf} (the same without webhooks)`, ratio, '×', 2, { min: TARGET.withWebhooksToWithout, text: `≥ ${fmt(TARGET.withWebhooksToWithout, 2)} ×` }),
+      metric('webhooks delivered/s (first enqueue → last webhook received), median', median(runs.map((r) => r.webhooksPerSecond ?? null)), '', 0),
+    );
+  } else if (!isAnchor(definition)) {
     for (const anchor of anchors) {
       const target = definition.anchorRatioTargets?.[anchor.label];
       const ratio = jobsPerSecond !== null && anchor.jobsPerSecond ? jobsPerSecond / anchor.jobsPerSecond : null;
@@ -264,8 +325,9 @@ async function main(): Promise<void> {
   const server = await startServer('instant third party', THIRD_PARTY_JS, {});
   const thirdParty: ThirdParty = {
     url: `${server.url}/orders`,
+    webhookUrl: `${server.url}/webhooks`,
     reset: async () => void (await (await fetch(`${server.url}/reset`, { method: 'POST' })).arrayBuffer()),
-    stats: async () => (await (await fetch(`${server.url}/stats`)).json()) as { requests: number; distinctKeys: number },
+    stats: async () => (await (await fetch(`${server.url}/stats`)).json()) as ThirdPartyStats,
   };
   const selected = DEFINITIONS.filter((d) => ROWS.has(d.row));
   const skipped = new Map(selected.map((d) => [d.row, unsupported(d, thirdParty.url)]));
@@ -297,7 +359,8 @@ async function main(): Promise<void> {
   const rows = selected.map((definition) => {
     const reason = skipped.get(definition.row);
     if (reason) return { ...newRow(definition.row, definition.name, definition.description), skipped: reason };
-    const row = report(definition, runs.get(definition.row)!, anchors);
+    const baseline = definition.webhooksOf === undefined ? undefined : runs.get(definition.webhooksOf);
+    const row = report(definition, runs.get(definition.row)!, anchors, baseline && median(baseline.map((r) => r.jobsPerSecond)));
     row.problems.push(...(failures.get(definition.row) ?? []));
     return row;
   });

@@ -1,13 +1,17 @@
 /**
  * The third party of the pipeline benchmark: answers every `POST /orders` with 201 as soon as it
- * has read the body, and counts the requests and their distinct Idempotency-Keys (`GET /stats`,
- * zeroed by `POST /reset`). Listens on 127.0.0.1:$PORT; exits on SIGTERM.
+ * has read the body, and counts the requests and their distinct Idempotency-Keys. It is also the
+ * webhook receiver: `POST /webhooks` gets 204, counted with its distinct `webhook-id`s and the time
+ * of the last one (`GET /stats`, zeroed by `POST /reset`). Listens on 127.0.0.1:$PORT; exits on SIGTERM.
  */
 import http from 'node:http';
 
 const port = Number(process.env.PORT ?? 0);
 let requests = 0;
 const keys = new Set<string>();
+let webhooks = 0;
+const webhookIds = new Set<string>();
+let lastWebhookAt: number | null = null;
 
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -22,10 +26,20 @@ const server = http.createServer((req, res) => {
       if (typeof key === 'string') keys.add(key);
       return reply(res, 201, { status: 'accepted' });
     }
-    if (req.method === 'GET' && req.url === '/stats') return reply(res, 200, { requests, distinctKeys: keys.size });
+    if (req.method === 'POST' && req.url === '/webhooks') {
+      webhooks += 1;
+      const id = req.headers['webhook-id'];
+      if (typeof id === 'string') webhookIds.add(id);
+      lastWebhookAt = Date.now();
+      return res.writeHead(204).end();
+    }
+    if (req.method === 'GET' && req.url === '/stats') return reply(res, 200, { requests, distinctKeys: keys.size, webhooks, distinctWebhookIds: webhookIds.size, lastWebhookAt });
     if (req.method === 'POST' && req.url === '/reset') {
       requests = 0;
       keys.clear();
+      webhooks = 0;
+      webhookIds.clear();
+      lastWebhookAt = null;
       return reply(res, 200, { requests });
     }
     if (req.method === 'GET' && req.url === '/health') return reply(res, 200, { status: 'ok' });

@@ -15,6 +15,7 @@ import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
 import { enqueueJobs } from '../../src/platform/queue/jobs.js';
 import { AmqpQueue } from '../../src/platform/queue/amqp/amqp-queue.js';
 import { startOutboxRelay, startRole } from '../../src/app/roles.js';
+import { webhookDeliveryJob } from '../../src/webhooks/webhooks.jobs.js';
 import type { SeededItem } from './pipeline-items.js';
 
 export interface Pipeline {
@@ -48,10 +49,12 @@ export async function startIntakePipeline(config: Config): Promise<Pipeline> {
         enqueueJobs(container.queue, orderIntegrationJob, items.map((item) => ({ payload: { itemId: item.id }, options: { priority: item.priority } })), trx),
       ),
     async leftovers() {
-      const { counts } = await container.queue.stats(QUEUE);
-      return Object.entries(counts)
-        .filter(([, n]) => n > 0)
-        .map(([state, n]) => `${n} jobs ${state} in the queue after every item completed`);
+      const left: string[] = [];
+      for (const queue of [QUEUE, webhookDeliveryJob.queue]) {
+        const { counts } = await container.queue.stats(queue);
+        for (const [state, n] of Object.entries(counts)) if (n > 0) left.push(`${n} ${queue} jobs ${state} after every item completed`);
+      }
+      return left;
     },
     async stop() {
       const broker = container.outbox?.inner;

@@ -117,5 +117,5 @@ export async function removeSeededItems(database: Database, seeded: SeededItems)
  */
 export async function vacuumBeforeRun(database: Database): Promise<void> {
   if (database.dialect !== 'postgres') return;
-  await sql`vacuum (analyze) jobs, outbox, order_items, orders`.execute(database.db);
+  await sql`vacuum (analyze) jobs, outbox, order_items, orders, webhook_events, webhook_deliveries`.execute(database.db);
 }
