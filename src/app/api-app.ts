@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { adminActivityRoutes } from '../admin/admin-activity.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
+import { adminWebhooksRoutes } from '../admin/admin-webhooks.routes.js';
 import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from '../catalog/api/index.js';
@@ -13,6 +14,7 @@ import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
 import type { ReadinessCheck } from '../platform/http/health.routes.js';
 import { rootRoutes } from '../platform/http/root.routes.js';
 import { LogSampler } from '../platform/telemetry/log-sampler.js';
+import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
 import { VERSION } from './version.js';
 
 export function simulatorFor(container: Container): SimulatorState {
@@ -47,6 +49,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
+    'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, queue: container.queue, clock: container.clock }), tokens: container.auth }),
   };
   return buildApp({
     logger: container.logger,

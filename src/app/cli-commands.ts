@@ -10,6 +10,8 @@ import { addVerboseOption, isVerbose, runProgram } from '../platform/cli/run-pro
 import { limitHeapGrowth } from '../platform/heap.js';
 import { registerJobsCommands } from '../platform/queue/jobs.cli.js';
 import { createLogger } from '../platform/telemetry/logger.js';
+import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
+import { registerWebhooksCommands } from '../webhooks/webhooks.cli.js';
 import { registerAppCommands } from './app.cli.js';
 import { createContainer, QUEUE_NAMES, type Container } from './container.js';
 import { VERSION } from './version.js';
@@ -43,6 +45,7 @@ export function buildCli(io: CliIo = processIo): Command {
   registerJobsCommands(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(c.queue)), io);
   registerFeedCommands(program, (work) => withContainer((c) => work(c.feed)), io);
   registerImagesCommands(program, (work) => withContainer((c) => work(c.images)), io);
+  registerWebhooksCommands(program, (work) => withContainer((c) => work(new WebhooksOperatorService({ database: c.database, queue: c.queue, clock: c.clock }))), io);
   return program;
 }
 

@@ -1,13 +1,14 @@
 import { Cron } from 'croner';
 import type { Container } from './container.js';
 import { deleteExpiredIdempotencyRecords } from '../platform/idempotency/idempotency.repository.js';
+import { sweepWebhookLog } from '../webhooks/webhook-retention.js';
 
 const CHUNK = 5000;
 
 /**
  * Periodic housekeeping, run by the scheduler role under a store lock so that one instance does
- * it: expired store keys and idempotency records, deleted in small chunks so that no single
- * write holds the database for long.
+ * it: expired store keys and idempotency records, and webhook events and deliveries older than
+ * WEBHOOK_LOG_DAYS, deleted in small chunks so that no single write holds the database for long.
  */
 export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
@@ -17,15 +18,27 @@ export function startMaintenance(container: Container, schedule = '0 * * * * *')
   return { stop: () => job.stop() };
 }
 
-export async function sweep(container: Container, log = container.logger): Promise<{ keys: number; records: number }> {
+export interface Swept {
+  keys: number;
+  records: number;
+  webhookDeliveries: number;
+  webhookEvents: number;
+}
+
+export async function sweep(container: Container, log = container.logger): Promise<Swept> {
   const owner = `${process.pid}:${container.clock.now()}`;
-  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0 };
+  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0 };
   try {
     const { store } = container;
     const keys = store.sweepExpired ? await drain(() => store.sweepExpired!(CHUNK)) : 0;
     const records = await drain(() => container.database.write((db) => deleteExpiredIdempotencyRecords(db, container.clock.now(), CHUNK)));
     if (keys + records > 0) log.info({ keys, records }, 'swept expired keys and idempotency records');
-    return { keys, records };
+    const { logDays } = container.config.webhooks;
+    const webhooks = await sweepWebhookLog(container.database, container.clock.now(), logDays);
+    if (webhooks.deliveries + webhooks.events > 0) {
+      log.info({ deliveries: webhooks.deliveries, events: webhooks.events, logDays, more: webhooks.more }, 'swept webhook deliveries and events older than WEBHOOK_LOG_DAYS');
+    }
+    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events };
   } finally {
     await container.store.deleteIfValue('lock:maintenance', owner);
   }

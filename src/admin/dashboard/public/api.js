@@ -25,6 +25,7 @@ async function call(method, path, body, token = session.token()) {
 
 const PARKED_PER_PAGE = 100;
 const ORDERS_PER_PAGE = 50;
+const WEBHOOKS_PER_PAGE = 50;
 
 const queuePath = (queue) => `/api/admin/queues/${encodeURIComponent(queue)}`;
 
@@ -40,4 +41,5 @@ export const api = {
   runFeed: () => call('POST', '/api/admin/feed/runs', {}),
   images: () => call('GET', '/api/admin/images'),
   retryFailedImages: () => call('POST', '/api/admin/images/retry-failed', {}),
+  webhooks: (page) => call('GET', `/api/admin/webhooks?page=${page}&per_page=${WEBHOOKS_PER_PAGE}`),
 };

@@ -6,8 +6,9 @@ import * as images from './images.page.js';
 import * as orders from './orders.page.js';
 import * as parked from './parked.page.js';
 import * as queues from './queues.page.js';
+import * as webhooks from './webhooks.page.js';
 
-const PAGES = { queues, parked, orders, feed, images };
+const PAGES = { queues, parked, orders, feed, images, webhooks };
 const REFRESH_MS = 5_000;
 const $ = (id) => document.getElementById(id);
 
