@@ -1,12 +1,9 @@
 import type { Clock } from '../platform/clock.js';
 import type { Executor } from '../platform/db/database.js';
-import { tablesOf } from '../platform/db/tables.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
-import type { WebhooksTables } from './webhooks.tables.js';
+import { deliveriesToResend, markDeliveriesPending } from './redelivery.repository.js';
 import { webhookDeliveryJob } from './webhooks.jobs.js';
-
-const tables = tablesOf<WebhooksTables>();
 
 /**
  * Sends deliveries again, in the caller's transaction: each goes back to `pending` with a fresh
@@ -15,15 +12,9 @@ const tables = tablesOf<WebhooksTables>();
  */
 export async function redeliver(db: Executor, queue: TransactionalQueue, clock: Clock, deliveryIds: readonly number[]): Promise<number> {
   if (deliveryIds.length === 0) return 0;
-  const rows = await tables(db).selectFrom('webhook_deliveries').select(['id', 'message_id']).where('id', 'in', [...deliveryIds]).where('status', '!=', 'pending').execute();
+  const rows = await deliveriesToResend(db, deliveryIds);
   if (rows.length === 0) return 0;
-  const now = clock.now();
-  await tables(db)
-    .updateTable('webhook_deliveries')
-    .set({ status: 'pending', attempts: 0, next_attempt_at: now, finished_at: null, updated_at: now })
-    .where('id', 'in', rows.map((row) => row.id))
-    .where('status', '!=', 'pending')
-    .execute();
+  await markDeliveriesPending(db, rows.map((row) => row.id), clock.now());
   await enqueueJobs(
     queue,
     webhookDeliveryJob,
