@@ -38,6 +38,11 @@ export function deliveryBackoff(webhooks: Pick<WebhooksConfig, 'retryScheduleMs'
   return { baseMs: schedule[0] ?? 0, maxMs: Math.max(0, ...schedule), scheduleMs: schedule };
 }
 
+/** Attempts of a delivery job: one, then one after each wait of the schedule. Enqueue delivery jobs with it as `maxAttempts`. */
+export function deliveryMaxAttempts(webhooks: Pick<WebhooksConfig, 'retryScheduleMs'>): number {
+  return webhooks.retryScheduleMs.length + 1;
+}
+
 /** Everything a worker process needs to run `webhooks.delivery` jobs, on their own queue and concurrency. */
 export function createWebhookJobs(deps: WebhookJobsDeps): JobRunner<WebhookDeliveryPayload> {
   const { webhooks } = deps;

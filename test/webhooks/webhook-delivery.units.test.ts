@@ -6,7 +6,7 @@ import { EndpointSlots } from '../../src/webhooks/endpoint-slots.js';
 import { judge } from '../../src/webhooks/webhook-delivery.handler.js';
 import { WebhookSender } from '../../src/webhooks/webhook-sender.js';
 import { signatureOf, signingSecrets, webhookHeaders } from '../../src/webhooks/webhook-signature.js';
-import { deliveryBackoff } from '../../src/webhooks/webhooks.jobs.js';
+import { deliveryBackoff, deliveryMaxAttempts } from '../../src/webhooks/webhooks.jobs.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
 describe('webhook signatures', () => {
@@ -78,6 +78,7 @@ describe('endpoint slots', () => {
 describe('the delivery retry policy', () => {
   it('follows the configured schedule, capping a Retry-After at its longest wait', () => {
     expect(deliveryBackoff({ retryScheduleMs: [5_000, 300_000, 36_000_000] })).toEqual({ baseMs: 5_000, maxMs: 36_000_000, scheduleMs: [5_000, 300_000, 36_000_000] });
+    expect(deliveryMaxAttempts({ retryScheduleMs: [5_000, 300_000, 36_000_000] })).toBe(4);
   });
 });
 
