@@ -1,4 +1,15 @@
-import { defineJob } from '../platform/queue/jobs.js';
+import type { Logger } from 'pino';
+import type { WebhooksConfig } from '../config.js';
+import type { Clock, Random } from '../platform/clock.js';
+import type { Database } from '../platform/db/database.js';
+import type { LookupFunction } from '../platform/net/ssrf.js';
+import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
+import type { BackoffPolicy } from '../platform/queue/queue.js';
+import type { Metrics } from '../platform/telemetry/metrics.js';
+import { EndpointSlots } from './endpoint-slots.js';
+import { webhookDeliveryHandler, webhookParkedHandler } from './webhook-delivery.handler.js';
+import { WebhookSender } from './webhook-sender.js';
+import { webhookMetrics } from './webhooks.metrics.js';
 
 export interface WebhookDeliveryPayload {
   /** The delivery's `msg_…` id. */
@@ -7,3 +18,61 @@ export interface WebhookDeliveryPayload {
 
 /** One per event and subscribed endpoint: POST the signed event to the endpoint. */
 export const webhookDeliveryJob = defineJob<WebhookDeliveryPayload>('webhooks.delivery');
+
+export interface WebhookJobsDeps {
+  database: Database;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  metrics: Metrics;
+  webhooks: WebhooksConfig;
+  /** `intake-webhooks/<version>`; the app knows the version. */
+  userAgent: string;
+  /** DNS resolution for the SSRF guard; tests answer with any address. */
+  resolve?: LookupFunction;
+}
+
+/** The queue's retry policy for deliveries: the configured schedule, a `Retry-After` capped at its longest wait. */
+export function deliveryBackoff(webhooks: Pick<WebhooksConfig, 'retryScheduleMs'>): BackoffPolicy {
+  const schedule = webhooks.retryScheduleMs;
+  return { baseMs: schedule[0] ?? 0, maxMs: Math.max(0, ...schedule), scheduleMs: schedule };
+}
+
+/** Attempts of a delivery job: one, then one after each wait of the schedule. Enqueue delivery jobs with it as `maxAttempts`. */
+export function deliveryMaxAttempts(webhooks: Pick<WebhooksConfig, 'retryScheduleMs'>): number {
+  return webhooks.retryScheduleMs.length + 1;
+}
+
+/** Everything a worker process needs to run `webhooks.delivery` jobs, on their own queue and concurrency. */
+export function createWebhookJobs(deps: WebhookJobsDeps): JobRunner<WebhookDeliveryPayload> {
+  const { webhooks } = deps;
+  const sender = new WebhookSender({
+    timeoutMs: webhooks.timeoutMs,
+    allowHttp: webhooks.allowHttp,
+    allowPrivateHosts: webhooks.allowPrivateHosts,
+    connectionsPerOrigin: webhooks.endpointConcurrency,
+    userAgent: deps.userAgent,
+    resolve: deps.resolve,
+  });
+  const backoff = deliveryBackoff(webhooks);
+  const handlerDeps = {
+    database: deps.database,
+    clock: deps.clock,
+    random: deps.random,
+    logger: deps.logger.child({ job: webhookDeliveryJob.queue }),
+    sender,
+    slots: new EndpointSlots(webhooks.endpointConcurrency),
+    metrics: webhookMetrics(deps.metrics, deps.database),
+    backoff,
+    timeoutMs: webhooks.timeoutMs,
+    disableAfterHours: webhooks.disableAfterHours,
+  };
+  return {
+    definition: webhookDeliveryJob,
+    handler: webhookDeliveryHandler(handlerDeps),
+    // A completion lost in a crash runs the job again, which finds its delivery finished and stops.
+    workOptions: { concurrency: webhooks.concurrency, backoff, onParked: webhookParkedHandler(handlerDeps), durableCompletions: false },
+    finishedLog: 'debug',
+    close: () => sender.close(),
+  };
+}

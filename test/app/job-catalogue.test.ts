@@ -59,7 +59,7 @@ describe('job catalogue', () => {
 
   it('is the list of queues that the CLI, the operator API and the metrics show', () => {
     expect(QUEUE_NAMES).toEqual(JOB_CATALOGUE.map((job) => job.queue));
-    expect(QUEUE_NAMES).toEqual(['orders.integration', 'images.download', 'feed.ingest']);
+    expect(QUEUE_NAMES).toEqual(['orders.integration', 'images.download', 'feed.ingest', 'webhooks.delivery']);
   });
 
   it('gives every job a handler: a worker starts', async () => {

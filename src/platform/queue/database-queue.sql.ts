@@ -112,10 +112,11 @@ export async function deleteCompletedJobs(db: Executor, ids: readonly number[], 
   await tables(db).deleteFrom('jobs').where('id', 'in', ids).where('locked_by', '=', lockedBy).execute();
 }
 
-export async function rescheduleJob(db: Executor, id: number, lockedBy: string, availableAt: number, error: string, now: number): Promise<void> {
+/** `uncounted`: a deferral, whose attempt the claim counted and this takes back. */
+export async function rescheduleJob(db: Executor, id: number, lockedBy: string, availableAt: number, error: string, now: number, uncounted = false): Promise<void> {
   await tables(db)
     .updateTable('jobs')
-    .set({ state: 'ready', available_at: availableAt, lease_until: null, locked_by: null, last_error: error, updated_at: now })
+    .set({ state: 'ready', available_at: availableAt, lease_until: null, locked_by: null, last_error: error, updated_at: now, ...(uncounted && { attempts: sql<number>`attempts - 1` }) })
     .where('id', '=', id)
     .where('locked_by', '=', lockedBy)
     .execute();

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
 import { KEEP_EVERY_LINE, type LogSampler } from '../telemetry/log-sampler.js';
 import { isFinalFailure } from './job-outcome.js';
-import type { JobContext, JobHandler, ParkedHandler, ParkedNotice } from './queue.js';
+import { DeferredError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice } from './queue.js';
 
 type Attempt = Pick<JobContext, 'attempt' | 'maxAttempts'>;
 
-export type FinishedOutcome = 'completed' | 'retry scheduled' | 'parked' | 'given back';
+export type FinishedOutcome = 'completed' | 'retry scheduled' | 'deferred' | 'parked' | 'given back';
 
 export interface FinishedJobLogOptions {
   logger: Logger;
-  /** Which completed-job lines are written; a retry, a parked job or one given back always is. Default every one. */
+  /** Which completed-job lines are written; a retry, a parked job or one given back always is (a deferral at debug). Default every one. */
   sampler?: LogSampler;
 }
 
@@ -58,6 +58,8 @@ export class FinishedJobLog {
         const reason = error instanceof Error ? error.message : String(error);
         // Aborted: the worker is stopping and has given the job back (see Worker.stop).
         if (job.signal.aborted) write(level, job.id, 'given back', job, durationMs, reason);
+        // Not a failure, and a dead endpoint's backlog defers over and over: at debug.
+        else if (error instanceof DeferredError) write('debug', job.id, 'deferred', job, durationMs, reason);
         else if (isFinalFailure(error, job.attempt, job.maxAttempts)) this.rememberParked(queue, job.id, durationMs);
         else write(level, job.id, 'retry scheduled', job, durationMs, reason);
         throw error;

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Random } from '../clock.js';
 import { retryDelayMs } from './backoff.js';
-import { PermanentError, RetryableError, type BackoffPolicy, type ParkedHandler, type ParkedNotice } from './queue.js';
+import { DeferredError, PermanentError, RetryableError, type BackoffPolicy, type ParkedHandler, type ParkedNotice } from './queue.js';
 
 /** What a failed attempt ends in; the driver carries it out (an SQL update, a publish to a retry or parked queue). */
 export type FailureOutcome =
-  | { kind: 'retry'; attempts: number; delayMs: number; reason: string }
+  /** `deferred`: the attempt is not counted, `attempts` is the count before it. */
+  | { kind: 'retry'; attempts: number; delayMs: number; reason: string; deferred?: true }
   | { kind: 'park'; attempts: number; reason: string };
 
 export interface FailedAttempt {
@@ -15,8 +16,9 @@ export interface FailedAttempt {
   maxAttempts: number;
 }
 
-/** A PermanentError, or a failure of the last attempt, leaves the job no further try. */
+/** A PermanentError, or a failure of the last attempt, leaves the job no further try; a deferral never does. */
 export function isFinalFailure(error: unknown, attempt: number, maxAttempts: number): boolean {
+  if (error instanceof DeferredError) return false;
   return error instanceof PermanentError || attempt >= maxAttempts;
 }
 
@@ -30,7 +32,8 @@ export interface JobOutcomePolicyOptions {
 /**
  * What every queue driver does with a job that did not complete, whatever its mechanics: a final
  * failure parks the job, any other waits out the backoff (a RetryableError's `retryAfterMs` is its
- * floor) and runs again; once a job is parked, its type's owner is told.
+ * floor) and runs again, and a DeferredError runs again after its delay without counting the
+ * attempt; once a job is parked, its type's owner is told.
  */
 export class JobOutcomePolicy {
   constructor(private readonly o: JobOutcomePolicyOptions) {}
@@ -38,6 +41,10 @@ export class JobOutcomePolicy {
   afterFailure(error: unknown, job: FailedAttempt): FailureOutcome {
     const reason = error instanceof Error ? error.message : String(error);
     const log = this.o.logger.child({ jobId: job.id, attempt: job.attempt });
+    if (error instanceof DeferredError) {
+      log.debug({ retryInMs: error.delayMs }, 'job deferred; the attempt is not counted');
+      return { kind: 'retry', attempts: job.attempt - 1, delayMs: error.delayMs, reason, deferred: true };
+    }
     // The worker's finished-job line (FinishedJobLog) reports the outcome; this adds the error's stack, at debug.
     if (isFinalFailure(error, job.attempt, job.maxAttempts)) {
       log.debug({ err: error }, error instanceof PermanentError ? 'job failed permanently; parked' : 'job out of attempts; parked');

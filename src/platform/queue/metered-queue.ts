@@ -6,6 +6,7 @@ import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
 import {
+  DeferredError,
   DEFAULT_PRIORITY,
   PRIORITIES,
   type EnqueueOptions,
@@ -31,7 +32,8 @@ function withTraceparent(options: EnqueueOptions): EnqueueOptions {
  * Traces and counts what passes through any queue driver: a producer span per enqueue, whose
  * context the jobs carry in their `traceparent` header, and a consumer span per handler run under
  * it. Counts jobs enqueued by queue and priority, jobs finished
- * by outcome (completed, retried, failed at once, parked), handler durations, and the depth of
+ * by outcome (completed, retried, failed at once, parked; a deferral is counted apart and is no
+ * finished job for the throughput), handler durations, and the depth of
  * each queue by state and priority, read from `stats` when scraped (at most every `depthMaxAgeMs`).
  */
 export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements TransactionalQueue {
@@ -50,7 +52,7 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
   ) {
     super(inner);
     this.enqueued = metrics.counter('jobs_enqueued_total', 'Jobs enqueued', ['queue', 'priority']);
-    this.finished = metrics.counter('jobs_finished_total', 'Job attempts finished, by outcome: completed, retried, failed (permanently), parked', ['queue', 'outcome']);
+    this.finished = metrics.counter('jobs_finished_total', 'Job attempts finished, by outcome: completed, retried, failed (permanently), parked, deferred (not counted as an attempt)', ['queue', 'outcome']);
     this.duration = metrics.histogram('job_duration_seconds', 'Handler run time per attempt', ['queue'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60]);
     metrics.gauge('queue_depth', 'Jobs by queue, state and priority (where the driver can count by priority)', ['queue', 'state', 'priority'], async (gauge) => {
       gauge.reset();
@@ -97,7 +99,8 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
           await handler(payload, job);
           this.countFinished(queue, 'completed');
         } catch (error) {
-          this.countFinished(queue, isFinalFailure(error, job.attempt, job.maxAttempts) ? 'failed' : 'retried');
+          if (error instanceof DeferredError) this.finished.inc({ queue, outcome: 'deferred' });
+          else this.countFinished(queue, isFinalFailure(error, job.attempt, job.maxAttempts) ? 'failed' : 'retried');
           throw error;
         } finally {
           stop();

@@ -53,9 +53,29 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * The handler cannot run the job now for a reason of its own making (a local cap is full), not a
+ * failure of the job: it runs again after `delayMs` and the attempt is not counted.
+ */
+export class DeferredError extends Error {
+  constructor(
+    readonly delayMs: number,
+    message = `deferred for ${delayMs} ms`,
+  ) {
+    super(message);
+    this.name = 'DeferredError';
+  }
+}
+
 export interface BackoffPolicy {
   baseMs: number;
+  /** The longest wait, and the cap on a `Retry-After`. */
   maxMs: number;
+  /**
+   * Fixed waits instead of the exponential: entry n follows the n-th failed attempt (the last
+   * entry repeats), with ±10% jitter.
+   */
+  scheduleMs?: readonly number[];
 }
 
 /** What a handler's owner learns when its job is parked. */

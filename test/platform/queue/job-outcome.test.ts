@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { isFinalFailure, JobOutcomePolicy } from '../../../src/platform/queue/job-outcome.js';
-import { PermanentError, RetryableError, type ParkedNotice } from '../../../src/platform/queue/queue.js';
+import { retryDelayMs } from '../../../src/platform/queue/backoff.js';
+import { DeferredError, PermanentError, RetryableError, type ParkedNotice } from '../../../src/platform/queue/queue.js';
 import { captureLogs } from '../../support/log-capture.js';
 
 const BACKOFF = { baseMs: 100, maxMs: 10_000 };
@@ -48,5 +49,47 @@ describe('the job outcome policy', () => {
     expect(isFinalFailure(new PermanentError('x'), 1, 3)).toBe(true);
     expect(isFinalFailure(new Error('x'), 3, 3)).toBe(true);
     expect(isFinalFailure(new RetryableError('x'), 2, 3)).toBe(false);
+    expect(isFinalFailure(new DeferredError(100), 3, 3)).toBe(false);
+  });
+
+  it('defers a DeferredError by its own delay without counting the attempt, even on the last attempt', () => {
+    expect(policy().afterFailure(new DeferredError(1_234, 'no free slot'), { id: 1, attempt: 1, maxAttempts: 5 })).toEqual({
+      kind: 'retry',
+      attempts: 0,
+      delayMs: 1_234,
+      reason: 'no free slot',
+      deferred: true,
+    });
+    expect(policy().afterFailure(new DeferredError(50), { id: 1, attempt: 3, maxAttempts: 3 })).toMatchObject({ kind: 'retry', attempts: 2, delayMs: 50, deferred: true });
+  });
+
+  it('follows a schedule when the backoff has one: entry n after the n-th failure, the last entry repeated', () => {
+    const scheduled = policy({ backoff: { baseMs: 100, maxMs: 10_000, scheduleMs: [100, 1_000, 5_000] } });
+    const delays = [1, 2, 3, 4].map((attempt) => (scheduled.afterFailure(new Error('down'), { id: 1, attempt, maxAttempts: 9 }) as { delayMs: number }).delayMs);
+    expect(delays).toEqual([100, 1_000, 5_000, 5_000]);
+  });
+});
+
+describe('retry delays', () => {
+  const exponential = { baseMs: 100, maxMs: 10_000 };
+  const schedule = { baseMs: 100, maxMs: 7_200_000, scheduleMs: [5_000, 300_000, 7_200_000] };
+
+  it('keeps the exponential backoff with equal jitter when there is no schedule', () => {
+    expect([1, 2, 3, 8].map((attempt) => retryDelayMs(attempt, exponential, () => 0))).toEqual([50, 100, 200, 5_000]);
+    expect([1, 2, 3, 8].map((attempt) => retryDelayMs(attempt, exponential, () => 1))).toEqual([100, 200, 400, 10_000]);
+    expect(retryDelayMs(1, { ...exponential, scheduleMs: [] }, () => 1)).toBe(100);
+  });
+
+  it('jitters a scheduled wait by at most 10% either way', () => {
+    expect(retryDelayMs(2, schedule, () => 0)).toBe(270_000);
+    expect(retryDelayMs(2, schedule, () => 0.5)).toBe(300_000);
+    expect(retryDelayMs(2, schedule, () => 1)).toBe(330_000);
+  });
+
+  it('takes a Retry-After as a floor over either, capped at the maximum', () => {
+    expect(retryDelayMs(1, schedule, () => 0.5, 60_000)).toBe(60_000);
+    expect(retryDelayMs(1, schedule, () => 0.5, 1_000)).toBe(5_000);
+    expect(retryDelayMs(1, schedule, () => 0.5, 30 * 86_400_000)).toBe(7_200_000);
+    expect(retryDelayMs(1, exponential, () => 0.5, 60_000)).toBe(10_000);
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/platform/db/database.js';
 import {
+  DeferredError,
   PermanentError,
   RetryableError,
   type JobContext,
@@ -144,6 +145,39 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect(attempts).toEqual([1, 2, 3]);
       expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(10);
       expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(20);
+    });
+
+    it('runs a deferred job again after its delay without counting the attempt, even on its only attempt', async () => {
+      const { queue, work, counts, isEmpty } = await setup();
+      const attempts: number[] = [];
+      const times: number[] = [];
+      await queue.enqueue(Q, { name: 'busy' }, { maxAttempts: 1 });
+      work(async (_payload, job) => {
+        attempts.push(job.attempt);
+        times.push(Date.now());
+        if (attempts.length === 1) throw new DeferredError(300, 'no free slot');
+        if (attempts.length < 4) throw new DeferredError(20, 'no free slot');
+      });
+      await waitFor(async () => (await counts()).delayed === 1, 5_000, 'the deferral to be scheduled');
+      await waitFor(() => attempts.length === 4, 5_000, 'four runs');
+      await waitFor(isEmpty, 2_000, 'the job to complete');
+      expect(attempts).toEqual([1, 1, 1, 1]);
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(250);
+      expect(await queue.parked(Q)).toEqual([]);
+    });
+
+    it('keeps the count of earlier failed attempts across a deferral', async () => {
+      const { queue, work, counts } = await setup();
+      const attempts: number[] = [];
+      await queue.enqueue(Q, { name: 'flaky-then-busy' }, { maxAttempts: 2 });
+      work(async (_payload, job) => {
+        attempts.push(job.attempt);
+        if (attempts.length === 2) throw new DeferredError(20, 'no free slot');
+        throw new RetryableError(`failure ${attempts.length}`);
+      });
+      await waitFor(async () => (await counts()).parked === 1, 5_000, 'the job to be parked');
+      expect(attempts).toEqual([1, 2, 2]);
+      expect((await queue.parked(Q))[0]).toMatchObject({ attempts: 2, maxAttempts: 2, lastError: 'failure 3' });
     });
 
     it('parks a job after its last attempt, with its error and attempts', async () => {
