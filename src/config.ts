@@ -272,14 +272,15 @@ class EnvReader {
     return fallback;
   }
 
-  /** A comma-separated list of 1 to `maxLength` integers, in any order. */
+  /** A comma-separated list of 1 to `maxLength` integers, in any order; `none` is the empty list. */
   intList(name: string, fallback: number[], min: number, max: number, maxLength: number): number[] {
     const value = this.raw(name);
     if (value === undefined) return fallback;
+    if (value.toLowerCase() === 'none') return [];
     const parts = value.split(',').map((part) => part.trim());
     const numbers = parts.map(Number);
     if (parts.length <= maxLength && parts.every((part, i) => /^\d+$/.test(part) && numbers[i]! >= min && numbers[i]! <= max)) return numbers;
-    this.problems.push(`${name} must be 1 to ${maxLength} integers between ${min} and ${max}, separated by commas, got "${value}"`);
+    this.problems.push(`${name} must be 1 to ${maxLength} integers between ${min} and ${max}, separated by commas (or none), got "${value}"`);
     return fallback;
   }
 

@@ -171,6 +171,26 @@ describe('loadConfig', () => {
     expect(problemsOf({ AUTH_TOKEN_CACHE_MS: '-1' })).toEqual(['AUTH_TOKEN_CACHE_MS must be an integer between 0 and 1000, got "-1"']);
   });
 
+  it('reads the webhook settings: about three days of retries by default, any order of waits, none for no retry', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      allowHttp: false,
+      allowPrivateHosts: false,
+      maxEndpointsPerUser: 10,
+      timeoutMs: 10_000,
+      retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      disableAfterHours: 72,
+      logDays: 14,
+      secretOverlapHours: 24,
+      concurrency: 32,
+      endpointConcurrency: 4,
+    });
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE_MS: '1000, 500,2000' }).webhooks.retryScheduleMs).toEqual([1000, 500, 2000]);
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE_MS: 'none' }).webhooks.retryScheduleMs).toEqual([]);
+    expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE_MS: '5s,10s' })[0]).toContain('WEBHOOK_RETRY_SCHEDULE_MS must be 1 to 50 integers');
+    expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE_MS: Array(51).fill(1).join(',') })[0]).toContain('WEBHOOK_RETRY_SCHEDULE_MS');
+    expect(problemsOf({ WEBHOOK_MAX_ENDPOINTS: '0', WEBHOOK_TIMEOUT_MS: 'soon' })).toHaveLength(2);
+  });
+
   it('refuses a backoff ceiling below the base', () => {
     expect(problemsOf({ JOB_BACKOFF_MS: '5000', JOB_BACKOFF_MAX_MS: '1000' })).toEqual([
       'JOB_BACKOFF_MAX_MS (1000) must be at least JOB_BACKOFF_MS (5000)',

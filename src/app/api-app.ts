@@ -49,7 +49,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
-    'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, queue: container.queue, clock: container.clock }), tokens: container.auth }),
+    'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock }), tokens: container.auth }),
   };
   return buildApp({
     logger: container.logger,

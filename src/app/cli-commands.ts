@@ -45,7 +45,7 @@ export function buildCli(io: CliIo = processIo): Command {
   registerJobsCommands(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(c.queue)), io);
   registerFeedCommands(program, (work) => withContainer((c) => work(c.feed)), io);
   registerImagesCommands(program, (work) => withContainer((c) => work(c.images)), io);
-  registerWebhooksCommands(program, (work) => withContainer((c) => work(new WebhooksOperatorService({ database: c.database, queue: c.queue, clock: c.clock }))), io);
+  registerWebhooksCommands(program, (work) => withContainer((c) => work(new WebhooksOperatorService({ database: c.database, events: c.webhookEvents, clock: c.clock }))), io);
   return program;
 }
 

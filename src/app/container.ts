@@ -22,6 +22,8 @@ import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhookEvents } from '../webhooks/webhook-events.js';
+import { deliveryMaxAttempts } from '../webhooks/webhooks.jobs.js';
+import { webhookMetrics } from '../webhooks/webhooks.metrics.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
 
 // Where the roles, the CLI and the operator API have always found them.
@@ -74,6 +76,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const store = createStore(config, database, clock, logger);
   const metrics = new Metrics({ role: config.role });
   const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
+  // Every role's /metrics reports the disabled endpoints, not only the workers'.
+  webhookMetrics(metrics, database);
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const tokenUsage = new TokenUsageRecorder({ database, clock, logger });
   const tokenCache = new TokenCache(clock, { ttlMs: config.authTokenCacheMs });
@@ -101,7 +105,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     imageFiles: new ImageFiles(config.dataDir),
     feed,
     catalog,
-    webhookEvents: new WebhookEvents({ queue, clock }),
+    webhookEvents: new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks) }),
     async close() {
       await tokenUsage.close();
       await queue.close();

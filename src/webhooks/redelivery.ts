@@ -10,7 +10,14 @@ import { webhookDeliveryJob } from './webhooks.jobs.js';
  * count of attempts and a new delivery job, under the same `webhook-id`. A delivery already
  * `pending` is left alone (its job is on its way). Returns how many were queued.
  */
-export async function redeliver(db: Executor, queue: TransactionalQueue, clock: Clock, deliveryIds: readonly number[]): Promise<number> {
+export interface RedeliveryDeps {
+  queue: TransactionalQueue;
+  clock: Clock;
+  /** Of each delivery job: the retry schedule's length + 1 (`deliveryMaxAttempts`). */
+  maxAttempts: number;
+}
+
+export async function redeliver(db: Executor, { queue, clock, maxAttempts }: RedeliveryDeps, deliveryIds: readonly number[]): Promise<number> {
   if (deliveryIds.length === 0) return 0;
   const rows = await deliveriesToResend(db, deliveryIds);
   if (rows.length === 0) return 0;
@@ -18,7 +25,7 @@ export async function redeliver(db: Executor, queue: TransactionalQueue, clock: 
   await enqueueJobs(
     queue,
     webhookDeliveryJob,
-    rows.map((row) => ({ payload: { messageId: row.message_id }, options: { dedupeKey: `webhook:${row.message_id}` } })),
+    rows.map((row) => ({ payload: { messageId: row.message_id }, options: { dedupeKey: `webhook:${row.message_id}`, maxAttempts } })),
     db,
   );
   return rows.length;

@@ -1,9 +1,8 @@
-import type { Clock } from '../platform/clock.js';
 import type { Executor } from '../platform/db/database.js';
 import { timeOrderedId } from '../platform/ids.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
-import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { WebhookEventType } from './event-types.js';
+import { redeliver, type RedeliveryDeps } from './redelivery.js';
 import { enabledEndpointsOf, insertDeliveries, insertEvents } from './webhook-events.repository.js';
 import { webhookDeliveryJob } from './webhooks.jobs.js';
 
@@ -21,7 +20,12 @@ export interface NewWebhookEvent {
  * that an event exists, and is delivered, if and only if the change that caused it commits.
  */
 export class WebhookEvents {
-  constructor(private readonly deps: { queue: TransactionalQueue; clock: Clock }) {}
+  constructor(private readonly deps: RedeliveryDeps) {}
+
+  /** Sends deliveries again, in the caller's transaction (see `redeliver`); returns how many were queued. */
+  redeliver(db: Executor, deliveryIds: readonly number[]): Promise<number> {
+    return redeliver(db, this.deps, deliveryIds);
+  }
 
   async publish(db: Executor, events: readonly NewWebhookEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -54,7 +58,10 @@ export class WebhookEvents {
     await enqueueJobs(
       this.deps.queue,
       webhookDeliveryJob,
-      deliveries.map((delivery) => ({ payload: { messageId: delivery.message_id }, options: delivery.traceparent ? { headers: { traceparent: delivery.traceparent } } : {} })),
+      deliveries.map((delivery) => ({
+        payload: { messageId: delivery.message_id },
+        options: { maxAttempts: this.deps.maxAttempts, ...(delivery.traceparent && { headers: { traceparent: delivery.traceparent } }) },
+      })),
       db,
     );
   }

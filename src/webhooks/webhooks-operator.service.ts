@@ -2,8 +2,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import { NotFoundError } from '../platform/errors/domain-errors.js';
 import { offsetOf, type PageRequest } from '../platform/http/pagination.js';
-import type { TransactionalQueue } from '../platform/queue/queue.js';
-import { redeliver } from './redelivery.js';
+import type { WebhookEvents } from './webhook-events.js';
 import {
   countDeliveriesByMinute,
   countEndpointsForOperators,
@@ -55,7 +54,8 @@ export interface FailedDeliveries {
 
 export interface WebhooksOperatorDeps {
   database: Database;
-  queue: TransactionalQueue;
+  /** Where failed deliveries are sent again from. */
+  events: WebhookEvents;
   clock: Clock;
 }
 
@@ -111,7 +111,7 @@ export class WebhooksOperatorService {
       for (let afterId = 0; ; ) {
         const batch = await this.deps.database.transaction(async (trx) => {
           const ids = await failedDeliveryIdsOf(trx, endpoint.id, afterId, RETRY_BATCH);
-          return { ids, queued: await redeliver(trx, this.deps.queue, this.deps.clock, ids) };
+          return { ids, queued: await this.deps.events.redeliver(trx, ids) };
         });
         queued += batch.queued;
         if (batch.ids.length < RETRY_BATCH) break;

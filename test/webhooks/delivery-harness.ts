@@ -63,7 +63,6 @@ export async function startDeliveryHarness(options: DeliveryHarnessOptions): Pro
     WEBHOOK_ALLOW_HTTP: 'true',
     WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
     WEBHOOK_RETRY_SCHEDULE_MS: '50,50,50',
-    JOB_MAX_ATTEMPTS: '4',
     WEBHOOK_TIMEOUT_MS: '2000',
     ...amqp,
     ...options.env,

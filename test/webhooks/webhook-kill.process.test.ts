@@ -41,9 +41,9 @@ function killSuite(driver: 'database' | 'amqp'): void {
       ...amqp,
       WEBHOOK_ALLOW_HTTP: 'true',
       WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
-      WEBHOOK_RETRY_SCHEDULE_MS: '50,50,50',
+      // A delivery's attempts are the schedule's waits + 1.
+      WEBHOOK_RETRY_SCHEDULE_MS: maxAttempts === 1 ? 'none' : Array(maxAttempts - 1).fill(50).join(','),
       WEBHOOK_TIMEOUT_MS: '30000',
-      JOB_MAX_ATTEMPTS: String(maxAttempts),
       JOB_LEASE_MS: '1000',
     };
     const config = await testConfig(env);

@@ -31,7 +31,7 @@ describe('webhooks CLI', () => {
 
   async function run(io: FakeCliIo, ...args: string[]): Promise<number> {
     const program = addVerboseOption(new Command('intake'));
-    const service = new WebhooksOperatorService({ database: container.database, queue: container.queue, clock: container.clock });
+    const service = new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock });
     registerWebhooksCommands(program, (work) => work(service), io);
     return runProgram(program, args, io, 'user');
   }
