@@ -22,6 +22,6 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
     .handle(createOrderJobs({ database, clock, logger, metrics, thirdPartyUrl, thirdPartyTimeoutMs: config.thirdPartyTimeoutMs, writeBatch: config.jobWriteBatch, events: (db, events) => container.webhookEvents.publish(db, events) }))
     .handle(createImageJobs({ database, clock, logger, dataDir: config.dataDir, files: container.imageFiles, images: config.images, metrics }))
     .handle(createFeedJobs({ feed: container.feed, lockLeaseMs: config.feed.lockLeaseMs, logger }))
-    .handle(createWebhookJobs({ database, clock, random, logger, metrics, webhooks: config.webhooks, userAgent: `intake-webhooks/${VERSION}` }));
+    .handle(createWebhookJobs({ database, clock, random, logger, metrics, webhooks: config.webhooks, userAgent: `intake-webhooks/${VERSION}`, writeBatch: config.jobWriteBatch }));
   return { registry, close: () => registry.close() };
 }

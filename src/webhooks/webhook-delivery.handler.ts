@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
+import type { ReadBatcher } from '../platform/db/read-batcher.js';
 import { retryDelayMs } from '../platform/queue/backoff.js';
 import { DeferredError, RetryableError, type BackoffPolicy, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import type { EndpointSlots } from './endpoint-slots.js';
-import { disableEndpoint, findDispatch, markEndpointFailing, markEndpointSucceeded, recordAttempt, type Dispatch } from './webhook-dispatch.repository.js';
+import type { DeliverySuccessBatcher } from './delivery-success.batcher.js';
+import { disableEndpoint, findDispatch, markEndpointFailing, recordAttempt, type Dispatch } from './webhook-dispatch.repository.js';
 import type { SendResult, WebhookSender } from './webhook-sender.js';
 import { signingSecrets, webhookHeaders } from './webhook-signature.js';
 import type { WebhookMetrics } from './webhooks.metrics.js';
@@ -23,6 +25,10 @@ export interface DeliveryDeps {
   backoff: BackoffPolicy;
   timeoutMs: number;
   disableAfterHours: number;
+  /** Loads a delivery by its message id, batched with the loads of concurrent deliveries. */
+  dispatches: Pick<ReadBatcher<string, Dispatch>, 'get'>;
+  /** Where successes are written, batched with those of concurrent deliveries. */
+  successes: Pick<DeliverySuccessBatcher, 'record'>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -62,7 +68,7 @@ export function judge(result: SendResult): Verdict {
  */
 export function webhookDeliveryHandler(deps: DeliveryDeps) {
   return async ({ messageId }: WebhookDeliveryPayload, job: JobContext): Promise<void> => {
-    const dispatch = await findDispatch(deps.database.db, messageId);
+    const dispatch = await deps.dispatches.get(messageId);
     if (!dispatch || dispatch.status !== 'pending') return;
     if (dispatch.enabled !== 1) {
       const now = deps.clock.now();
@@ -105,19 +111,14 @@ function send(deps: DeliveryDeps, dispatch: Dispatch, job: JobContext): Promise<
 }
 
 async function recordSuccess(deps: DeliveryDeps, dispatch: Dispatch, verdict: Verdict, attempt: number): Promise<void> {
-  const now = deps.clock.now();
-  await deps.database.transaction(async (trx) => {
-    await recordAttempt(trx, dispatch.delivery_id, {
-      status: 'succeeded',
-      attempts: attempt,
-      last_status_code: verdict.statusCode,
-      last_duration_ms: verdict.durationMs,
-      last_error: null,
-      next_attempt_at: null,
-      finished_at: now,
-      updated_at: now,
-    });
-    await markEndpointSucceeded(trx, dispatch.endpoint_id, now);
+  await deps.successes.record({
+    deliveryId: dispatch.delivery_id,
+    attempts: attempt,
+    statusCode: verdict.statusCode!,
+    durationMs: verdict.durationMs,
+    endpointId: dispatch.endpoint_id,
+    failingSince: dispatch.failing_since,
+    lastSuccessAt: dispatch.last_success_at,
   });
   deps.metrics.delivery('succeeded');
 }

@@ -6,6 +6,10 @@ import type { LookupFunction } from '../platform/net/ssrf.js';
 import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
 import type { BackoffPolicy } from '../platform/queue/queue.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
+import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
+import { ReadBatcher } from '../platform/db/read-batcher.js';
+import { DeliverySuccessBatcher } from './delivery-success.batcher.js';
+import { findDispatches } from './webhook-dispatch.repository.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { webhookDeliveryHandler, webhookParkedHandler } from './webhook-delivery.handler.js';
 import { WebhookSender } from './webhook-sender.js';
@@ -30,6 +34,8 @@ export interface WebhookJobsDeps {
   userAgent: string;
   /** DNS resolution for the SSRF guard; tests answer with any address. */
   resolve?: LookupFunction;
+  /** `config.jobWriteBatch`: the successes of concurrent deliveries are written together; unset, each alone. */
+  writeBatch?: WriteBatchLimits;
 }
 
 /** The queue's retry policy for deliveries: the configured schedule, a `Retry-After` capped at its longest wait. */
@@ -66,6 +72,8 @@ export function createWebhookJobs(deps: WebhookJobsDeps): JobRunner<WebhookDeliv
     backoff,
     timeoutMs: webhooks.timeoutMs,
     disableAfterHours: webhooks.disableAfterHours,
+    dispatches: new ReadBatcher({ read: (ids: string[]) => findDispatches(deps.database.db, ids), keyOf: (row) => row.message_id, maxKeys: deps.writeBatch?.maxItems ?? 1 }),
+    successes: new DeliverySuccessBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 }),
   };
   return {
     definition: webhookDeliveryJob,

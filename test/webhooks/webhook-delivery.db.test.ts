@@ -202,7 +202,7 @@ function deliverySuite(driver: QueueDriverName): void {
   });
 
   it('does not let a receiver that never answers delay another endpoint: it holds only its own slots', async () => {
-    const h = await setup({ WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_CONCURRENCY: '4', WEBHOOK_ENDPOINT_CONCURRENCY: '2' });
+    const h = await setup({ WEBHOOK_TIMEOUT_MS: '5000', WEBHOOK_CONCURRENCY: '4', WEBHOOK_ENDPOINT_CONCURRENCY: '2' });
     const dead = await receiver(() => 'hang');
     const live = await receiver(() => ({ status: 200 }));
     const deadEndpoint = await h.endpoint(dead.url, { events: ['order.item.completed'] });
@@ -213,8 +213,8 @@ function deliverySuite(driver: QueueDriverName): void {
     await waitFor(() => dead.arrivals.length > 0, 5_000, 'the dead endpoint to be called');
     const firstDeadCall = dead.arrivals[0]!.at;
     await waitFor(() => live.arrivals.length === 20, 10_000, "the live endpoint's 20 deliveries");
-    // All of them before the dead endpoint's first request could even time out.
-    expect(live.arrivals.at(-1)!.at - firstDeadCall).toBeLessThan(1_500);
+    // All of them before the dead endpoint's first request could even time out (with a margin for a busy machine).
+    expect(live.arrivals.at(-1)!.at - firstDeadCall).toBeLessThan(4_000);
     expect((await h.deliveries(deadEndpoint.id)).every((d) => d.status === 'pending' && d.attempts === 0)).toBe(true);
     expect(dead.maxOpen()).toBeLessThanOrEqual(2);
     await waitFor(async () => (await h.deliveries(liveEndpoint.id)).every((d) => d.status === 'succeeded'), 5_000, 'the 20 deliveries to be recorded');
