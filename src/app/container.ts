@@ -22,6 +22,8 @@ import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhookEvents } from '../webhooks/webhook-events.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
+import type { LookupFunction } from '../platform/net/ssrf.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
 
 // Where the roles, the CLI and the operator API have always found them.
@@ -52,6 +54,8 @@ export interface Container {
   catalog: CatalogServices;
   /** Records events (and their webhook deliveries) in the transactions of the changes that cause them. */
   webhookEvents: WebhookEvents;
+  /** Each user's webhook endpoints, their delivery log and the events polling API. */
+  webhooks: WebhooksService;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,8 @@ export interface ContainerOverrides {
   logger?: Logger;
   clock?: Clock;
   random?: Random;
+  /** DNS resolution for the webhook endpoint URL policy (tests answer with any address). */
+  resolve?: LookupFunction;
 }
 
 /** Wires every service from the configuration. Nothing listens or consumes until a role starts it. */
@@ -102,6 +108,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     feed,
     catalog,
     webhookEvents: new WebhookEvents({ queue, clock }),
+    webhooks: new WebhooksService({ database, queue, clock, settings: config.webhooks, resolve: overrides.resolve }),
     async close() {
       await tokenUsage.close();
       await queue.close();
