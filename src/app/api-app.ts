@@ -16,6 +16,7 @@ import { rootRoutes } from '../platform/http/root.routes.js';
 import { LogSampler } from '../platform/telemetry/log-sampler.js';
 import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
 import { VERSION } from './version.js';
+import { webhooksRoutes } from '../webhooks/webhooks.routes.js';
 
 export function simulatorFor(container: Container): SimulatorState {
   const { config, random } = container;
@@ -44,6 +45,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     root: (app) => rootRoutes(app, { name: 'intake', version: VERSION, links: [{ rel: 'admin', href: '/admin', title: 'Operator dashboard' }] }),
     auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: config.authRateLimitPerMinute, bodyLimitBytes: config.smallBodyLimitBytes }),
     orders: (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
+    webhooks: (app) => webhooksRoutes(app, { webhooks: container.webhooks, tokens: container.auth, bodyLimitBytes: config.smallBodyLimitBytes }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),

@@ -24,6 +24,8 @@ import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhookEvents } from '../webhooks/webhook-events.js';
 import { deliveryMaxAttempts } from '../webhooks/webhooks.jobs.js';
 import { webhookMetrics } from '../webhooks/webhooks.metrics.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
+import type { LookupFunction } from '../platform/net/ssrf.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
 
 // Where the roles, the CLI and the operator API have always found them.
@@ -54,6 +56,8 @@ export interface Container {
   catalog: CatalogServices;
   /** Records events (and their webhook deliveries) in the transactions of the changes that cause them. */
   webhookEvents: WebhookEvents;
+  /** Each user's webhook endpoints, their delivery log and the events polling API. */
+  webhooks: WebhooksService;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,8 @@ export interface ContainerOverrides {
   logger?: Logger;
   clock?: Clock;
   random?: Random;
+  /** DNS resolution for the webhook endpoint URL policy (tests answer with any address). */
+  resolve?: LookupFunction;
 }
 
 /** Wires every service from the configuration. Nothing listens or consumes until a role starts it. */
@@ -85,6 +91,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
+  const webhookEvents = new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks) });
   const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, images, metrics: feedMetrics(metrics, database) });
   return {
     config,
@@ -105,7 +112,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     imageFiles: new ImageFiles(config.dataDir),
     feed,
     catalog,
-    webhookEvents: new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks) }),
+    webhookEvents,
+    webhooks: new WebhooksService({ database, events: webhookEvents, clock, settings: config.webhooks, resolve: overrides.resolve }),
     async close() {
       await tokenUsage.close();
       await queue.close();

@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { buildApiApp, buildSimulatorApp } from '../../src/app/api-app.js';
 import { insertUser } from '../../src/auth/users.repository.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createContainer, type Container } from '../../src/app/container.js';
+import { createContainer, type Container, type ContainerOverrides } from '../../src/app/container.js';
 import type { Random } from '../../src/platform/clock.js';
 import type { SimulatorState } from '../../src/orders/simulator.state.js';
 import { manualClock, type ManualClock } from './driver-clock.js';
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Build the simulator's app beside the API's, with this state. */
   simulator?: (container: Container) => SimulatorState;
+  /** DNS resolution for the webhook endpoint URL policy (answers any address without the network). */
+  resolve?: ContainerOverrides['resolve'];
 }
 
 let userSeq = 0;
@@ -75,7 +77,7 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = await testConfig(options.env);
   const clock = manualClock();
-  const container = await createContainer(config, { logger: options.logger ?? pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }) });
+  const container = await createContainer(config, { logger: options.logger ?? pino({ level: 'silent' }), clock, ...(options.random && { random: options.random }), ...(options.resolve && { resolve: options.resolve }) });
   const app = await buildApiApp(container);
   await app.ready();
   const simulator = options.simulator && (await buildSimulatorApp(container, options.simulator(container)));
