@@ -1,8 +1,8 @@
 import type { Executor } from '../platform/db/database.js';
 import type { OrderEvent, OrderEventSink } from './order-events.js';
-import { presentOrder } from './orders.presenter.js';
-import { itemsOfLockedOrders, lockOrdersOfItems, markOrdersFinished, updateItemsStatus, type ItemStatusChange } from './orders.repository.js';
-import type { ItemStatus, OrderItemRow, OrderRow } from './orders.tables.js';
+import { presentItem, presentOrder, type OrderItemView } from './orders.presenter.js';
+import { lockOrdersOfItems, markOrdersFinished, updateItemsStatus, type ItemStatusChange } from './orders.repository.js';
+import type { ItemStatus, OrderItemRow } from './orders.tables.js';
 
 export type ItemOutcome = ItemStatusChange & {
   /** Only an item still `received` or `processing` changes (a parked job's late word must not overwrite the outcome its handler wrote). */
@@ -27,9 +27,12 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
     await updateItemsStatus(db, outcomes, now);
     return outcomes.length;
   }
-  const orders = new Map((await lockOrdersOfItems(db, outcomes.map((o) => o.itemId))).map((order) => [order.id, order]));
-  const items = await itemsOfLockedOrders(db, [...orders.keys()]);
+  const locked = await lockOrdersOfItems(db, outcomes.map((o) => o.itemId));
+  const orders = new Map(locked.orders.map((order) => [order.id, order]));
+  const { items } = locked;
   const byId = new Map(items.map((item) => [item.id, item]));
+  const itemsByOrder = new Map<number, OrderItemRow[]>();
+  for (const item of items) itemsByOrder.set(item.order_id, [...(itemsByOrder.get(item.order_id) ?? []), item]);
 
   const applied = outcomes.filter((outcome) => {
     const item = byId.get(outcome.itemId);
@@ -37,6 +40,9 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
   });
   await updateItemsStatus(db, applied, now);
 
+  // Each item is shown once, in its own event and in its order's.
+  const views = new Map<number, OrderItemView>();
+  const viewOf = (item: OrderItemRow) => views.get(item.id) ?? views.set(item.id, presentItem(item)).get(item.id)!;
   const events: OrderEvent[] = [];
   const touchedOrders = new Map<number, string | undefined>();
   for (const outcome of applied) {
@@ -45,23 +51,20 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
     Object.assign(item, { status: outcome.status, details: outcome.details, updated_at: now });
     if (!isFinal(outcome.status) || before === outcome.status) continue;
     const order = orders.get(item.order_id)!;
-    events.push({ type: outcome.status === 'completed' ? 'order.item.completed' : 'order.item.failed', userId: order.user_id, data: itemView(order, item), traceparent: outcome.traceparent });
+    events.push({ type: outcome.status === 'completed' ? 'order.item.completed' : 'order.item.failed', userId: order.user_id, data: { ...viewOf(item), order_id: order.id }, traceparent: outcome.traceparent });
     touchedOrders.set(order.id, outcome.traceparent);
   }
 
   const finished: number[] = [];
   for (const [orderId, traceparent] of touchedOrders) {
     const order = orders.get(orderId)!;
-    const itemsOfOrder = items.filter((item) => item.order_id === orderId);
+    const itemsOfOrder = itemsByOrder.get(orderId) ?? [];
     if (order.finished_at !== null || !itemsOfOrder.every((item) => item.kind !== 'recurring' || isFinal(item.status))) continue;
     finished.push(orderId);
-    events.push({ type: 'order.completed', userId: order.user_id, data: presentOrder(order, itemsOfOrder), traceparent });
+    events.push({ type: 'order.completed', userId: order.user_id, data: presentOrder(order, itemsOfOrder, viewOf), traceparent });
   }
   await markOrdersFinished(db, finished, now);
   if (sink && events.length > 0) await sink(db, events);
   return applied.length;
 }
 
-function itemView(order: OrderRow, item: OrderItemRow) {
-  return { ...presentOrder(order, [item]).contents[0]!, order_id: order.id };
-}

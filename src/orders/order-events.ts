@@ -1,11 +1,9 @@
 import type { Executor } from '../platform/db/database.js';
-import type { OrderView } from './orders.presenter.js';
-
-export type OrderItemView = OrderView['contents'][number] & { order_id: number };
+import type { OrderItemView, OrderView } from './orders.presenter.js';
 
 /** What the order pipeline tells its owner's listeners: one item's outcome, or the last of an order's. */
 export type OrderEvent =
-  | { type: 'order.item.completed' | 'order.item.failed'; userId: number; data: OrderItemView; traceparent?: string }
+  | { type: 'order.item.completed' | 'order.item.failed'; userId: number; data: OrderItemView & { order_id: number }; traceparent?: string }
   | { type: 'order.completed'; userId: number; data: OrderView; traceparent?: string };
 
 /**

@@ -220,26 +220,50 @@ export async function updateItemsStatus(db: Executor, changes: readonly ItemStat
 }
 
 /**
- * The orders of these items, locked until the transaction ends (SQLite's writer is alone anyway),
- * in id order so that two writers never wait on each other in a cycle. Whoever holds an order's
- * lock sees every outcome committed before it: two items finishing at once on two workers are
- * seen in turn, and exactly one of them sees the order finished.
+ * The orders of these items and every item of those orders, as last committed, locked until the
+ * transaction ends (SQLite's writer is alone anyway), in order and item order so that two writers
+ * never wait on each other in a cycle. Whoever holds the locks sees every outcome committed before
+ * it: two items of an order finishing at once on two workers are seen in turn, and exactly one of
+ * them sees the order finished. (A locking read, too, because MySQL's plain reads may see an
+ * older snapshot.) One statement.
  */
-export async function lockOrdersOfItems(db: Executor, itemIds: readonly number[]): Promise<OrderRow[]> {
-  if (itemIds.length === 0) return [];
+export async function lockOrdersOfItems(db: Executor, itemIds: readonly number[]): Promise<{ orders: OrderRow[]; items: OrderItemRow[] }> {
+  if (itemIds.length === 0) return { orders: [], items: [] };
   const query = tables(db)
-    .selectFrom('orders')
-    .selectAll()
-    .where('id', 'in', (eb) => eb.selectFrom('order_items').select('order_items.order_id').where('order_items.id', 'in', [...new Set(itemIds)]))
-    .orderBy('id');
-  return executorDialect(db) === 'sqlite' ? query.execute() : query.forUpdate().execute();
-}
-
-/** Every item of these orders as last committed (a locking read where the engine has one: MySQL's plain reads may see an older snapshot). */
-export function itemsOfLockedOrders(db: Executor, orderIds: readonly number[]): Promise<OrderItemRow[]> {
-  if (orderIds.length === 0) return Promise.resolve([]);
-  const query = tables(db).selectFrom('order_items').selectAll().where('order_id', 'in', [...orderIds]).orderBy('order_id').orderBy('position');
-  return executorDialect(db) === 'sqlite' ? query.execute() : query.forUpdate().execute();
+    .selectFrom('order_items')
+    .innerJoin('orders', 'orders.id', 'order_items.order_id')
+    .selectAll('order_items')
+    .select([
+      'orders.user_id as order_user_id',
+      'orders.client_identity as order_client_identity',
+      'orders.client_contact_point as order_client_contact_point',
+      'orders.content_hash as order_content_hash',
+      'orders.created_at as order_created_at',
+      'orders.updated_at as order_updated_at',
+      'orders.finished_at as order_finished_at',
+    ])
+    .where('order_items.order_id', 'in', (eb) => eb.selectFrom('order_items as asked').select('asked.order_id').where('asked.id', 'in', [...new Set(itemIds)]))
+    .orderBy('order_items.order_id')
+    .orderBy('order_items.position');
+  const rows = executorDialect(db) === 'sqlite' ? await query.execute() : await query.forUpdate().execute();
+  const orders = new Map<number, OrderRow>();
+  const items: OrderItemRow[] = [];
+  for (const { order_user_id, order_client_identity, order_client_contact_point, order_content_hash, order_created_at, order_updated_at, order_finished_at, ...item } of rows) {
+    items.push(item);
+    if (!orders.has(item.order_id)) {
+      orders.set(item.order_id, {
+        id: item.order_id,
+        user_id: order_user_id,
+        client_identity: order_client_identity,
+        client_contact_point: order_client_contact_point,
+        content_hash: order_content_hash,
+        created_at: order_created_at,
+        updated_at: order_updated_at,
+        finished_at: order_finished_at,
+      });
+    }
+  }
+  return { orders: [...orders.values()], items };
 }
 
 /** Marks orders finished (their last recurring item reached an outcome), once. */

@@ -14,7 +14,7 @@ export function timeOrderedId(prefix: string, now: number): string {
     time = ALPHABET[rest % 32]! + time;
     rest = Math.floor(rest / 32);
   }
-  const bytes = randomBytes(10);
+  const bytes = randomSlice(10);
   let random = '';
   let bits = 0;
   let value = 0;
@@ -28,4 +28,17 @@ export function timeOrderedId(prefix: string, now: number): string {
     value &= (1 << bits) - 1;
   }
   return `${prefix}_${time}${random}`;
+}
+
+// Random bytes drawn 4 KB at a time: one call into the crypto library per id costs more than the id.
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomSlice(length: number): Buffer {
+  if (offset + length > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
+  offset += length;
+  return pool.subarray(offset - length, offset);
 }

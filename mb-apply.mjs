@@ -1,0 +1,31 @@
+import { pino } from 'pino';
+import fs from 'node:fs';
+const M = '/work/main/dist';
+const { loadConfig } = await import(`${M}/src/config.js`);
+const { createContainer } = await import(`${M}/src/app/container.js`);
+const { seedRecurringItems } = await import(`${M}/bench/support/pipeline-items.js`);
+const { applyItemOutcomes } = await import(`${M}/src/orders/item-outcomes.js`);
+const { updateItemsStatus } = await import(`${M}/src/orders/orders.repository.js`);
+const variant = process.argv[2];
+const dir = fs.mkdtempSync('/tmp/mb/d-');
+const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ROLE: 'worker', SIMULATOR_ENABLED: 'false' });
+const c = await createContainer(config, { logger: pino({ level: 'silent' }) });
+const seeded = await seedRecurringItems(c, 20000);
+const ids = seeded.items.map((i) => i.id);
+const details = JSON.stringify({ status_code: 201, attempts: 1, duration_ms: 3, last_error: null, completed_at: new Date().toISOString() });
+const { insertEvents } = await import(`${M}/src/webhooks/webhook-events.repository.js`);
+const { timeOrderedId } = await import(`${M}/src/platform/ids.js`);
+const build = (events) => { const now = Date.now(); const ts = new Date(now).toISOString(); return events.map((e) => ({ id: timeOrderedId('evt', now), user_id: e.userId, type: e.type, body: JSON.stringify({ type: e.type, timestamp: ts, data: e.data }), created_at: now })); };
+const sink = variant === 'build' ? async (db, events) => { build(events); } : variant === 'insert' ? async (db, events) => { await insertEvents(db, build(events)); } : (db, events) => c.webhookEvents.publish(db, events);
+const t0 = performance.now();
+const B = 32;
+for (let i = 0; i < ids.length; i += B) {
+  const outcomes = ids.slice(i, i + B).map((itemId) => ({ itemId, status: 'completed', details }));
+  if (variant === 'plain') await c.database.write((db) => updateItemsStatus(db, outcomes, Date.now()));
+  else if (variant === 'nosink') await c.database.transaction((db) => applyItemOutcomes(db, outcomes, Date.now()));
+  else await c.database.transaction((db) => applyItemOutcomes(db, outcomes, Date.now(), sink));
+}
+const ms = performance.now() - t0;
+console.log(variant, (ids.length / ms * 1000).toFixed(0), 'items/s');
+await c.close();
+fs.rmSync(dir, { recursive: true, force: true });
