@@ -8,6 +8,7 @@
 import { connect } from 'amqplib';
 import type { Config } from '../../src/config.js';
 import { createContainer } from '../../src/app/container.js';
+import { orderEventsOf } from './order-events.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
@@ -17,7 +18,7 @@ export async function startAmqpAnchorPipeline(config: Config, amqpUrl: string): 
   const container = await createContainer(config, { logger: stderrLogger(config) });
   const client = new ThirdPartyClient({ url: config.thirdPartyUrl ?? '', timeoutMs: config.thirdPartyTimeoutMs });
   // Its status writes batched as intake's worker batches them: the best known way.
-  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger, writeBatch: config.jobWriteBatch });
+  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger, writeBatch: config.jobWriteBatch, events: orderEventsOf(container) });
   const connection = await connect(amqpUrl);
   const publisher = await connection.createConfirmChannel();
   const consumer = await connection.createChannel();

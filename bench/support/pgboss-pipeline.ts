@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Config } from '../../src/config.js';
 import { createContainer } from '../../src/app/container.js';
+import { orderEventsOf } from './order-events.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
@@ -29,7 +30,7 @@ const MIN_POLLING_INTERVAL_S = 0.5;
 export async function startPgBossPipeline(config: Config, layout: PgBossLayout): Promise<Pipeline> {
   const container = await createContainer(config, { logger: stderrLogger(config) });
   const client = new ThirdPartyClient({ url: config.thirdPartyUrl ?? '', timeoutMs: config.thirdPartyTimeoutMs });
-  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger });
+  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger, events: orderEventsOf(container) });
   const schema = `pgboss_bench_${process.pid}_${Date.now()}`;
   const dropSchema = () => sql`drop schema if exists ${sql.id(schema)} cascade`.execute(container.database.db);
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema, schedule: false });

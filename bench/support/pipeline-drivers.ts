@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../../src/config.js';
 import { createContainer, type Container } from '../../src/app/container.js';
+import { orderEventsOf } from './order-events.js';
 import { orderIntegrationHandler } from '../../src/orders/orders.integration.js';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
@@ -75,7 +76,7 @@ export async function startIntakePipeline(config: Config): Promise<Pipeline> {
 export async function startBullmqPipeline(config: Config, redisUrl: string): Promise<Pipeline> {
   const container = await createContainer(config, { logger: stderrLogger(config) });
   const client = new ThirdPartyClient({ url: config.thirdPartyUrl ?? '', timeoutMs: config.thirdPartyTimeoutMs });
-  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger });
+  const handler = orderIntegrationHandler({ database: container.database, client, clock: container.clock, logger: container.logger, events: orderEventsOf(container) });
   // BullMQ's workers block on Redis, which needs a connection that never gives up on a command.
   const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
