@@ -1,4 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
+import { parseRetryAfter } from '../platform/net/retry-after.js';
 
 export interface ThirdPartyOrder {
   ProductName: string;
@@ -56,7 +57,7 @@ export class ThirdPartyClient {
       await response.body.dump();
       return {
         statusCode: response.statusCode,
-        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
         durationMs: Math.round(performance.now() - started),
       };
     } catch (error) {
@@ -104,13 +105,4 @@ class Deadline {
     clearTimeout(this.timer);
     this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRetryAfter, ThirdPartyClient, ThirdPartyUnreachableError } from '../../src/orders/third-party.client.js';
+import { parseRetryAfter } from '../../src/platform/net/retry-after.js';
+import { ThirdPartyClient, ThirdPartyUnreachableError } from '../../src/orders/third-party.client.js';
 import { startFakeThirdParty, type FakeThirdParty } from './fake-third-party.js';
 
 describe('parseRetryAfter', () => {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
+import { parseRetryAfter } from '../../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
 
 /** Structurally `config.images`. */
@@ -127,7 +128,7 @@ export class ImageFetcher {
   private checkHeaders({ statusCode, headers }: Dispatcher.ResponseData): void {
     if (statusCode < 200 || statusCode > 299 || statusCode === 204) {
       const retryable = isRetryableStatus(statusCode);
-      throw new ImageFetchError(`source answered ${statusCode}`, retryable, retryable ? parseRetryAfter(headers['retry-after']) : undefined);
+      throw new ImageFetchError(`source answered ${statusCode}`, retryable, retryable ? parseRetryAfter(headers['retry-after'], Date.now()) : undefined);
     }
     const contentType = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!contentType.startsWith('image/')) throw new ImageFetchError(`not an image: Content-Type is "${contentType || 'missing'}"`, false);
@@ -190,13 +191,4 @@ function findBlocked(error: unknown): BlockedTargetError | undefined {
     if (e instanceof BlockedTargetError || (e as { code?: string }).code === 'ERR_TARGET_BLOCKED') return e as BlockedTargetError;
   }
   return undefined;
-}
-
-/** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
