@@ -32,7 +32,11 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
   const { items } = locked;
   const byId = new Map(items.map((item) => [item.id, item]));
   const itemsByOrder = new Map<number, OrderItemRow[]>();
-  for (const item of items) itemsByOrder.set(item.order_id, [...(itemsByOrder.get(item.order_id) ?? []), item]);
+  for (const item of items) {
+    const ofOrder = itemsByOrder.get(item.order_id);
+    if (ofOrder) ofOrder.push(item);
+    else itemsByOrder.set(item.order_id, [item]);
+  }
 
   const applied = outcomes.filter((outcome) => {
     const item = byId.get(outcome.itemId);

@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
+import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
@@ -43,11 +44,6 @@ export interface ItemDetails {
   duration_ms: number;
   last_error: string | null;
   completed_at?: string;
-}
-
-/** 408, 429 and 5xx may pass later; any other 4xx never will. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
 }
 
 interface CallOutcome {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
+import { isRetryableStatus } from '../platform/net/retry-after.js';
 import type { ReadBatcher } from '../platform/db/read-batcher.js';
 import { retryDelayMs } from '../platform/queue/backoff.js';
 import { DeferredError, RetryableError, type BackoffPolicy, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
@@ -55,7 +56,7 @@ export function judge(result: SendResult): Verdict {
   if (statusCode >= 300 && statusCode < 400) {
     return { ...base, error: `endpoint answered ${statusCode} redirecting to ${result.location || '(no Location)'}; redirects are not followed`, retryable: false };
   }
-  const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
+  const retryable = isRetryableStatus(statusCode);
   return { ...base, error: `endpoint answered ${statusCode}`, retryable, ...(retryable && { retryAfterMs: result.retryAfterMs }) };
 }
 

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
-import { parseRetryAfter } from '../../platform/net/retry-after.js';
+import { isRetryableStatus, parseRetryAfter } from '../../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
 
 /** Structurally `config.images`. */
@@ -36,11 +36,6 @@ export class ImageFetchError extends Error {
 }
 
 const MAX_REDIRECTIONS = 3;
-
-/** 408, 429 and 5xx may pass later; any other status never will. */
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
 
 /**
  * Downloads one image into the content-addressed store: the body streams through sha256 into a
