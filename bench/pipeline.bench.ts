@@ -263,9 +263,9 @@ async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promi
       // A shared database (BENCH_POSTGRES_URL) may hold jobs of an aborted earlier run: they would be counted as this run's leftovers.
       const stale = await pipeline.leftovers();
       if (stale.length > 0) throw new Error(`the queue is not empty before the run (${stale.join('; ')}): empty it, or point BENCH_POSTGRES_URL at a fresh database`);
-      await vacuumBeforeRun(pipeline.container.database);
       const seeded = await seedRecurringItems(pipeline.container, JOBS);
       if (definition.webhooksOf !== undefined) await subscribeEndpoint(pipeline.container, seeded.userId, thirdParty.webhookUrl);
+      await vacuumBeforeRun(pipeline.container.database);
       try {
         return await measure(pipeline, seeded, thirdParty, definition.webhooksOf !== undefined);
       } finally {

@@ -12,6 +12,7 @@ import { feedRunReconcileColumns } from './008-feed-run-reconcile.js';
 import { catalogSearch } from './009-catalog-search.js';
 import { feedStageTables } from './010-feed-stage.js';
 import { webhookTables } from './011-webhooks.js';
+import { deliveryEventKey } from './012-delivery-event-key.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -28,5 +29,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '009-catalog-search': catalogSearch(types),
     '010-feed-stage': feedStageTables(types),
     '011-webhooks': webhookTables(types),
+    '012-delivery-event-key': deliveryEventKey(types),
   };
 }
