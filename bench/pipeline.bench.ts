@@ -6,12 +6,14 @@
  * the app; a row whose driver the configuration does not accept yet is reported as skipped. Rows 8
  * and 9 are rows 1 and 2 with one webhook endpoint (on the same instant local server) subscribed to
  * every item's outcome: their cost to the pipeline is the ratio to the row without (issue 17: at
- * most 15 % fewer jobs/s), and they report the webhooks delivered per second. Prints a markdown
+ * most 15 % fewer jobs/s), and they report the webhooks delivered per second. Rows 10 and 11 are
+ * their floor: rows 1 and 2 whose worker POSTs each webhook itself, with nothing recorded; rows 12
+ * and 13 also write a delivery row per webhook, the least a durable design writes. Prints a markdown
  * table, writes bench/results/pipeline-<time>.json.
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7,8,9), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7,8,9,10,11,12,13), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_PIPELINE_PGBOSS_BATCH (32: row 6's batchSize, lowered to a divisor of the concurrency), BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -23,7 +25,7 @@ import { pgBossLayout, startPgBossPipeline } from './support/pgboss-pipeline.js'
 import { startAmqpAnchorPipeline } from './support/amqp-anchor-pipeline.js';
 import { startBullmqPipeline, startIntakePipeline, type Pipeline } from './support/pipeline-drivers.js';
 import { removeSeededItems, seedRecurringItems, vacuumBeforeRun, waitForItems, type SeededItems } from './support/pipeline-items.js';
-import { subscribeEndpoint } from './support/pipeline-webhooks.js';
+import { startInlineWebhookPipeline, subscribeEndpoint } from './support/pipeline-webhooks.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { ensurePostgresDatabase } from './support/postgres.js';
@@ -38,7 +40,7 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7,8,9').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7,8,9,10,11,12,13').split(',').map((n) => Number(n.trim())));
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -63,6 +65,10 @@ interface RowDefinition {
   env: (dataDir: string) => Record<string, string>;
   /** Every item's outcome also sends a webhook; the row is compared with this one, which does the same without. */
   webhooksOf?: number;
+  /** A webhook row whose webhooks go to an endpoint of the seeded user (not inline): compared with these floor rows too. */
+  floorRows?: number[];
+  /** The floor itself (an anchor): its ratio is reported, with no target. */
+  isFloor?: true;
   start: (config: Config) => Promise<Pipeline>;
 }
 
@@ -135,6 +141,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'database queue, SQLite, + webhooks',
     description: `row 1, and every item's outcome also sends a signed webhook (order.item.completed) to one endpoint on the same instant local server; ${CONCURRENCY} deliveries in flight`,
     webhooksOf: 1,
+    floorRows: [10, 12],
     env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', ...webhooksOn }),
     start: startIntakePipeline,
   },
@@ -143,8 +150,46 @@ const DEFINITIONS: RowDefinition[] = [
     name: 'database queue, PostgreSQL, + webhooks',
     description: `row 2, and every item's outcome also sends a signed webhook (order.item.completed) to one endpoint on the same instant local server; ${CONCURRENCY} deliveries in flight`,
     webhooksOf: 2,
+    floorRows: [11, 13],
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database', ...webhooksOn }),
     start: startIntakePipeline,
+  },
+  {
+    row: 10,
+    name: 'SQLite, + a bare POST per item (the floor; anchor)',
+    description: `row 1, and every item's outcome also POSTs its signed webhook at once through intake's sender, from the worker: no delivery row, job, retry or result written (a crash loses it). Less work than any durable design, so its ratio to row 1 is the least a webhook per item can cost`,
+    webhooksOf: 1,
+    isFloor: true,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: (config) => startInlineWebhookPipeline(config, false),
+  },
+  {
+    row: 11,
+    name: 'PostgreSQL, + a bare POST per item (the floor; anchor)',
+    description: "row 2 with row 10's inline POST per item",
+    webhooksOf: 2,
+    isFloor: true,
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: (config) => startInlineWebhookPipeline(config, false),
+  },
+  {
+    row: 12,
+    name: 'SQLite, + a POST per item with its delivery row (the durable floor; anchor)',
+    description:
+      "row 10, plus the least a durable design writes: a pending delivery row inserted in the outcome's transaction (with the events, one multi-row insert), and its success written after the POST (batched, one UPDATE by message id per batch). No job, no claim, no retry",
+    webhooksOf: 1,
+    isFloor: true,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: (config) => startInlineWebhookPipeline(config, true),
+  },
+  {
+    row: 13,
+    name: 'PostgreSQL, + a POST per item with its delivery row (the durable floor; anchor)',
+    description: "row 2 with row 12's inline POST and delivery row per item",
+    webhooksOf: 2,
+    isFloor: true,
+    env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database', ...webhooksOn }),
+    start: (config) => startInlineWebhookPipeline(config, true),
   },
 ];
 
@@ -264,7 +309,8 @@ async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promi
       const stale = await pipeline.leftovers();
       if (stale.length > 0) throw new Error(`the queue is not empty before the run (${stale.join('; ')}): empty it, or point BENCH_POSTGRES_URL at a fresh database`);
       const seeded = await seedRecurringItems(pipeline.container, JOBS);
-      if (definition.webhooksOf !== undefined) await subscribeEndpoint(pipeline.container, seeded.userId, thirdParty.webhookUrl);
+      if (definition.webhooksOf !== undefined && !definition.isFloor) await subscribeEndpoint(pipeline.container, seeded.userId, thirdParty.webhookUrl);
+      await pipeline.seeded?.(seeded.userId);
       await vacuumBeforeRun(pipeline.container.database);
       try {
         return await measure(pipeline, seeded, thirdParty, definition.webhooksOf !== undefined);
@@ -289,7 +335,7 @@ function median(values: Array<number | null>): number | null {
 /** Each anchor that was selected, with its median jobs/s (null when it did not run to the end). */
 type AnchorFigures = Array<{ label: AnchorLabel; jobsPerSecond: number | null }>;
 
-function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures, withoutWebhooks?: number | null): RowResult {
+function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures, withoutWebhooks?: number | null, floors: Array<[number, number | null]> = []): RowResult {
   const row = newRow(definition.row, definition.name, definition.description);
   runs.forEach((run, i) => row.problems.push(...run.problems.map((p) => `run ${i + 1}: ${p}`)));
   const jobsPerSecond = median(runs.map((r) => r.jobsPerSecond));
@@ -298,10 +344,12 @@ function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFig
   );
   if (definition.webhooksOf !== undefined) {
     const ratio = jobsPerSecond !== null && withoutWebhooks ? jobsPerSecond / withoutWebhooks : null;
-    row.metrics.push(
-      metric(`ratio to row ${definition.webhooksOf} (the same without webhooks)`, ratio, '×', 2, { min: TARGET.withWebhooksToWithout, text: `≥ ${fmt(TARGET.withWebhooksToWithout, 2)} ×` }),
-      metric('webhooks delivered/s (first enqueue → last webhook received), median', median(runs.map((r) => r.webhooksPerSecond ?? null)), '', 0),
-    );
+    const target = definition.isFloor ? undefined : { min: TARGET.withWebhooksToWithout, text: `≥ ${fmt(TARGET.withWebhooksToWithout, 2)} ×` };
+    row.metrics.push(metric(`ratio to row ${definition.webhooksOf} (the same without webhooks)`, ratio, '×', 2, target));
+    for (const [floorRow, floorJobsPerSecond] of floors) {
+      row.metrics.push(metric(`ratio to row ${floorRow} (a floor)`, jobsPerSecond !== null && floorJobsPerSecond ? jobsPerSecond / floorJobsPerSecond : null, '×', 2));
+    }
+    row.metrics.push(metric('webhooks delivered/s (first enqueue → last webhook received), median', median(runs.map((r) => r.webhooksPerSecond ?? null)), '', 0));
   } else if (!isAnchor(definition)) {
     for (const anchor of anchors) {
       const target = definition.anchorRatioTargets?.[anchor.label];
@@ -360,7 +408,8 @@ async function main(): Promise<void> {
     const reason = skipped.get(definition.row);
     if (reason) return { ...newRow(definition.row, definition.name, definition.description), skipped: reason };
     const baseline = definition.webhooksOf === undefined ? undefined : runs.get(definition.webhooksOf);
-    const row = report(definition, runs.get(definition.row)!, anchors, baseline && median(baseline.map((r) => r.jobsPerSecond)));
+    const floors = (definition.floorRows ?? []).filter((floorRow) => runs.has(floorRow)).map((floorRow): [number, number | null] => [floorRow, median(runs.get(floorRow)!.map((r) => r.jobsPerSecond))]);
+    const row = report(definition, runs.get(definition.row)!, anchors, baseline && median(baseline.map((r) => r.jobsPerSecond)), floors);
     row.problems.push(...(failures.get(definition.row) ?? []));
     return row;
   });

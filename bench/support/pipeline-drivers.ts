@@ -25,6 +25,8 @@ export interface Pipeline {
   enqueue(items: SeededItem[]): Promise<void>;
   /** What is left in the queue after every item completed: anything here is a problem. */
   leftovers(): Promise<string[]>;
+  /** Called once the run's user and items are seeded, before the timed part. */
+  seeded?(userId: number): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -97,7 +97,8 @@ export async function waitForItems(db: Executor, seeded: SeededItems, timeoutMs:
     const progress = await itemProgress(db, seeded);
     if (progress.completed >= seeded.items.length) return { ...progress, timedOut: false };
     if (Date.now() > deadline) return { ...progress, timedOut: true };
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The end is the items' own last write, not this poll's: polling often would only take the worker's thread (a poll scans the run's items).
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
