@@ -1,4 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
+import { Deadline } from '../platform/net/deadline.js';
 import { parseRetryAfter } from '../platform/net/retry-after.js';
 
 export interface ThirdPartyOrder {
@@ -72,37 +73,5 @@ export class ThirdPartyClient {
 
   close(): Promise<void> {
     return this.agent.close();
-  }
-}
-
-/**
- * Aborts when `ms` have passed or `outer` aborts. AbortSignal.timeout + AbortSignal.any cost
- * about 4 times as much per call, and each left a timer running for the whole timeout.
- */
-class Deadline {
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly onOuterAbort = () => this.controller.abort(this.outer?.reason);
-  expired = false;
-
-  constructor(
-    ms: number,
-    private readonly outer?: AbortSignal,
-  ) {
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError'));
-    }, ms);
-    if (outer?.aborted) this.onOuterAbort();
-    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-    this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
 }

@@ -1,4 +1,5 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
+import { Deadline } from '../platform/net/deadline.js';
 import { parseRetryAfter } from '../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction } from '../platform/net/ssrf.js';
 
@@ -54,15 +55,14 @@ export class WebhookSender {
     } catch (error) {
       return { kind: 'refused', durationMs: 0, error: `refused: ${(error as Error).message}` };
     }
-    const deadline = AbortSignal.timeout(this.o.timeoutMs);
-    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const deadline = new Deadline(this.o.timeoutMs, signal);
     try {
       const response = await request(url, {
         method: 'POST',
         dispatcher: this.agent,
         body,
         headers: { 'content-type': 'application/json', 'user-agent': this.o.userAgent, ...headers },
-        signal: abort,
+        signal: deadline.signal,
       });
       response.body.on('error', ignore);
       await discard(response.body);
@@ -72,8 +72,10 @@ export class WebhookSender {
     } catch (error) {
       const blocked = findBlocked(error);
       if (blocked) return { kind: 'refused', durationMs: elapsed(), error: `refused: ${blocked.message}` };
-      const timedOut = deadline.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+      const timedOut = deadline.expired || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
       return { kind: 'unreachable', durationMs: elapsed(), error: timedOut ? `timed out after ${this.o.timeoutMs} ms` : `network error: ${describe(error)}` };
+    } finally {
+      deadline.clear();
     }
   }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
+import { Deadline } from '../../platform/net/deadline.js';
 import { isRetryableStatus, parseRetryAfter } from '../../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
 
@@ -81,13 +82,21 @@ export class ImageFetcher {
   /** The verified body in a temp file (removed again on any failure). */
   private async download(url: string, signal: AbortSignal | undefined): Promise<{ temp: TempFile; written: Written }> {
     // bodyTimeout only bounds the gap between chunks; this bounds a body that trickles.
-    const deadline = AbortSignal.timeout(this.o.timeoutMs);
-    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const deadline = new Deadline(this.o.timeoutMs, signal);
+    try {
+      return await this.downloadWithin(url, deadline);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async downloadWithin(url: string, deadline: Deadline): Promise<{ temp: TempFile; written: Written }> {
+    const abort = deadline.signal;
     let response: Dispatcher.ResponseData;
     try {
       response = await request(url, { dispatcher: this.dispatcher, signal: abort, headers: { accept: 'image/*' } });
     } catch (error) {
-      throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
+      throw asFetchError(error, deadline.expired, this.o.timeoutMs);
     }
     // undici's body emits 'error' when it is destroyed before its end (by us, by the deadline, by
     // a reset) and an 'error' event that nobody listens to ends the process. Reading it (below)
@@ -112,7 +121,7 @@ export class ImageFetcher {
     } catch (error) {
       response.body.destroy();
       await temp.discard();
-      throw asFetchError(error, deadline.aborted, this.o.timeoutMs);
+      throw asFetchError(error, deadline.expired, this.o.timeoutMs);
     }
   }
 
