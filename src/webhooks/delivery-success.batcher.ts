@@ -25,12 +25,14 @@ export class DeliverySuccessBatcher {
     this.batcher = new WriteBatcher<Success, void>({
       ...limits,
       database,
-      transaction: true,
       write: async (db, successes) => {
         const now = clock.now();
-        await recordSuccesses(db, successes, now);
         const stale = successes.filter((s) => s.failingSince !== null || s.lastSuccessAt === null || now - s.lastSuccessAt >= LAST_SUCCESS_PRECISION_MS);
-        await markEndpointsSucceeded(db, [...new Set(stale.map((s) => s.endpointId))], now);
+        const endpointIds = [...new Set(stale.map((s) => s.endpointId))];
+        // No transaction around the two: most batches write the deliveries alone, in one statement.
+        // A crash between them leaves an endpoint's run of failures open, which its next success ends.
+        await recordSuccesses(db, successes, now);
+        await markEndpointsSucceeded(db, endpointIds, now);
         return successes.map(() => undefined);
       },
     });
