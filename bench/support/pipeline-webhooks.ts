@@ -55,7 +55,6 @@ class InlineWebhooks extends WebhookEvents {
     this.successes = new WriteBatcher<string, void>({
       ...container.config.jobWriteBatch,
       database: container.database,
-      transaction: true,
       write: async (db, messageIds) => {
         const now = Date.now();
         await tables(db)
