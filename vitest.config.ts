@@ -8,12 +8,17 @@ import { isServiceUp, serviceUrls } from './test/support/services.js';
 const DATABASE_SUITES = 'test/**/*.db.test.ts';
 
 const BROKER_RESTART = 'test/e2e/broker-restart.e2e.test.ts';
+/**
+ * The suites that switch tracing on in the test process (test/support/trace-recorder.ts): the
+ * tracer provider and the instrumented modules are process-wide, so they run isolated.
+ */
+const TRACING = 'test/platform/telemetry/tracing*.test.ts';
 /** The fault-injection suite (DESIGN.md §8): faults that must stay fixed, walked in a project of its own. */
 const FAULTS = 'test/faults/**/*.test.ts';
 
 const onEngine = (dialect: 'postgres' | 'mysql'): TestProjectInlineConfiguration => ({
   extends: true,
-  test: { name: dialect, include: [DATABASE_SUITES], env: { TEST_DIALECT: dialect } },
+  test: { name: dialect, include: [DATABASE_SUITES], exclude: [TRACING], env: { TEST_DIALECT: dialect } },
 });
 
 /**
@@ -42,14 +47,22 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // A worker runs its test files one after another on one module graph: the app's modules are
+    // imported once per worker, not once per file (a third of the suite's time). No suite mocks
+    // modules or stubs globals; the few that leave process-wide state behind run isolated below.
+    isolate: false,
     projects: QUICK
-      ? [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS, ...SLOW_SUITES] } }]
+      ? [
+          { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS, TRACING, ...SLOW_SUITES] } },
+          { extends: true, test: { name: 'tracing', include: [TRACING], isolate: true } },
+        ]
       : [
-          { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS] } },
-          { extends: true, test: { name: 'faults', include: [FAULTS] } },
+          { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [BROKER_RESTART, FAULTS, TRACING] } },
+          { extends: true, test: { name: 'tracing', include: [TRACING], isolate: true } },
+          { extends: true, test: { name: 'faults', include: [FAULTS], isolate: true } },
           ...engines,
           // Restarting RabbitMQ would cut every suite that uses it: this file runs alone, after all the others.
-          { extends: true, test: { name: 'broker-restart', include: [BROKER_RESTART], sequence: { groupOrder: 1 } } },
+          { extends: true, test: { name: 'broker-restart', include: [BROKER_RESTART], isolate: true, sequence: { groupOrder: 1 } } },
         ],
   },
 });

@@ -1,9 +1,17 @@
 import { afterAll } from 'vitest';
 
-const drops: Array<() => Promise<void>> = [];
+type Drop = () => Promise<void>;
+
+/**
+ * The drops of the current test file. Kept on the global object: with isolation off (see
+ * vitest.config.ts) this setup file runs again before each test file, but the helpers that call
+ * `dropAfterFile` keep the module instance they first imported.
+ */
+const globalDrops = globalThis as typeof globalThis & { intakeTestDrops?: Drop[] };
+const drops = (globalDrops.intakeTestDrops ??= []);
 
 /** Runs `drop` once the current test file has finished (every test database is dropped, even when a test forgot to). */
-export function dropAfterFile(drop: () => Promise<void>): void {
+export function dropAfterFile(drop: Drop): void {
   drops.push(drop);
 }
 
