@@ -50,3 +50,15 @@ export async function createEndpoint(t: TestApp, user: TestUser, body: unknown =
   if (res.statusCode !== 201) throw new Error(`expected 201, got ${res.statusCode}: ${res.body}`);
   return res.json();
 }
+
+/** Every route that names one endpoint (and, for a retry, one of its deliveries), for tests that walk them all. */
+export function endpointRoutes(id: string, deliveryId: string) {
+  return [
+    ['GET', `/api/webhooks/${id}`],
+    ['PATCH', `/api/webhooks/${id}`],
+    ['DELETE', `/api/webhooks/${id}`],
+    ['POST', `/api/webhooks/${id}/rotate-secret`],
+    ['GET', `/api/webhooks/${id}/deliveries`],
+    ['POST', `/api/webhooks/${id}/deliveries/${deliveryId}/retry`],
+  ] as const;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../support/app.js';
-import { createEndpoint, ENDPOINT_KEYS, endpointBody, fakeDns, postEndpoint, type EndpointView } from './webhooks-support.js';
+import { createEndpoint, ENDPOINT_KEYS, endpointBody, endpointRoutes, fakeDns, postEndpoint, type EndpointView } from './webhooks-support.js';
 
 const MAX_ENDPOINTS = 3;
 let t: TestApp;
@@ -192,15 +192,7 @@ describe('GET /api/webhooks/{id}', () => {
   it('answers 404 to ids that are not positive integers', async () => {
     const u = await t.user();
     for (const id of ['abc', '0', '-1', '1e3', '1.0', '0x10', '99999999999999999999', '%20']) {
-      for (const [method, url] of [
-        ['GET', `/api/webhooks/${id}`],
-        ['PATCH', `/api/webhooks/${id}`],
-        ['DELETE', `/api/webhooks/${id}`],
-        ['POST', `/api/webhooks/${id}/rotate-secret`],
-        ['GET', `/api/webhooks/${id}/deliveries`],
-        ['POST', `/api/webhooks/${id}/deliveries/1/retry`],
-        ['POST', `/api/webhooks/1/deliveries/${id}/retry`],
-      ] as const) {
+      for (const [method, url] of [...endpointRoutes(id, '1'), ['POST', `/api/webhooks/1/deliveries/${id}/retry`] as const]) {
         const res = await call(u, method, url, method === 'PATCH' ? {} : undefined);
         expect(res.statusCode, `${method} ${url}`).toBe(404);
       }

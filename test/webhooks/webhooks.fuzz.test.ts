@@ -5,7 +5,7 @@ import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/event-types.js';
 import { createTestApp, type TestApp, type TestUser } from '../support/app.js';
 import { mutate } from '../support/mutate.js';
 import { hasUnstorableCharacter, UNSTORABLE_CHARACTERS, unicodeText } from '../support/unicode.js';
-import { createEndpoint, fakeDns } from './webhooks-support.js';
+import { createEndpoint, endpointRoutes, fakeDns } from './webhooks-support.js';
 
 let t: TestApp;
 let u: TestUser;
@@ -107,14 +107,7 @@ describe('the other webhooks routes under fuzzing', () => {
       fc.asyncProperty(pathValue, pathValue, async (a, b) => {
         const [id, deliveryId] = [encodeURIComponent(a), encodeURIComponent(b)];
         const as = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string) => t.inject({ method, url, headers: stranger.auth, ...(method === 'PATCH' ? { payload: {} } : {}) });
-        for (const [method, url] of [
-          ['GET', `/api/webhooks/${id}`],
-          ['PATCH', `/api/webhooks/${id}`],
-          ['DELETE', `/api/webhooks/${id}`],
-          ['POST', `/api/webhooks/${id}/rotate-secret`],
-          ['GET', `/api/webhooks/${id}/deliveries`],
-          ['POST', `/api/webhooks/${id}/deliveries/${deliveryId}/retry`],
-        ] as const) {
+        for (const [method, url] of endpointRoutes(id, deliveryId)) {
           const res = await as(method, url);
           expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(500);
           expect([400, 404, 405, 422], `${method} ${url}: ${res.body}`).toContain(res.statusCode);
