@@ -30,9 +30,11 @@ export class DeliverySuccessBatcher {
         const stale = successes.filter((s) => s.failingSince !== null || s.lastSuccessAt === null || now - s.lastSuccessAt >= LAST_SUCCESS_PRECISION_MS);
         const endpointIds = [...new Set(stale.map((s) => s.endpointId))];
         // No transaction around the two: most batches write the deliveries alone, in one statement.
-        // A crash between them leaves an endpoint's run of failures open, which its next success ends.
-        await recordSuccesses(db, successes, now);
+        // The endpoints go first, so that whoever sees a delivery succeeded sees its endpoint's
+        // failures ended too. A crash between them leaves the deliveries pending: their jobs send
+        // them again, and the endpoint did answer, so its run of failures has ended either way.
         await markEndpointsSucceeded(db, endpointIds, now);
+        await recordSuccesses(db, successes, now);
         return successes.map(() => undefined);
       },
     });
