@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Cron } from 'croner';
 import dotenv from 'dotenv';
 import { dialectOf, redactUrl } from './platform/db/urls.js';
+import type { OutboundSettings } from './platform/outbound/outbound-guard.js';
 
 export const ROLES = ['all', 'api', 'worker', 'scheduler', 'simulator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -96,6 +97,18 @@ export interface Config {
   feed: FeedConfig;
   images: ImagesConfig;
   webhooks: WebhooksConfig;
+  outbound: OutboundConfig;
+}
+
+export interface OutboundConfig {
+  /** Requests per second to the third party, shared by every worker; undefined: no limit. */
+  thirdPartyRatePerS: number | undefined;
+  /** Webhook deliveries per second to one endpoint, shared by every worker; undefined: no limit. */
+  webhookRatePerSPerEndpoint: number | undefined;
+  /** Image downloads per second from one host, shared by every worker; undefined: no limit. */
+  imageRatePerSPerHost: number | undefined;
+  /** The circuit breaker and the pauses of every destination. */
+  guard: OutboundSettings;
 }
 
 export interface WebhooksConfig {
@@ -179,6 +192,11 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** A rate of 0 means no limit. */
+function rateOrUnlimited(ratePerS: number): number | undefined {
+  return ratePerS > 0 ? ratePerS : undefined;
+}
 
 class EnvReader {
   readonly problems: string[] = [];
@@ -436,6 +454,23 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: read.int('WEBHOOK_CONCURRENCY', 32, 1, 1000),
       endpointConcurrency: read.int('WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1000),
     },
+    outbound: {
+      thirdPartyRatePerS: rateOrUnlimited(read.number('THIRD_PARTY_RATE_PER_S', 0, 0, 1_000_000)),
+      webhookRatePerSPerEndpoint: rateOrUnlimited(read.number('WEBHOOK_RATE_PER_S_PER_ENDPOINT', 100, 0, 1_000_000)),
+      imageRatePerSPerHost: rateOrUnlimited(read.number('IMAGE_RATE_PER_S_PER_HOST', 0, 0, 1_000_000)),
+      guard: {
+        consecutiveFailures: read.int('CIRCUIT_FAILURE_THRESHOLD', 20, 1, 10_000),
+        failureRatio: read.fraction('CIRCUIT_FAILURE_RATIO', 0.5, '0.5 opens at half the requests failing'),
+        minRequests: read.int('CIRCUIT_MIN_REQUESTS', 20, 1, 1_000_000),
+        windowMs: read.int('CIRCUIT_WINDOW_S', 30, 1, 86_400) * 1000,
+        cooldownMs: read.int('CIRCUIT_COOLDOWN_MS', 5_000, 10, 3_600_000),
+        maxCooldownMs: read.int('CIRCUIT_MAX_COOLDOWN_MS', 300_000, 10, 86_400_000),
+        refreshMs: read.int('OUTBOUND_STATE_REFRESH_MS', 100, 10, 60_000),
+        defaultPauseMs: read.int('OUTBOUND_DEFAULT_PAUSE_MS', 1_000, 1, 3_600_000),
+        maxPauseMs: read.int('OUTBOUND_MAX_PAUSE_MS', 300_000, 1, 86_400_000),
+        recoveryMs: read.int('OUTBOUND_RECOVERY_MS', 10_000, 0, 3_600_000),
+      },
+    },
     logLevel,
     logSampling: {
       requests: read.fraction('LOG_REQUEST_SAMPLE', 1, '0.1 logs one request in ten'),
@@ -457,6 +492,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.loginThrottle.maxLockoutMs < config.loginThrottle.lockoutMs) {
     read.problems.push(`AUTH_LOGIN_LOCKOUT_MAX_SECONDS (${config.loginThrottle.maxLockoutMs / 1000}) must be at least AUTH_LOGIN_LOCKOUT_SECONDS (${config.loginThrottle.lockoutMs / 1000})`);
+  }
+  if (config.outbound.guard.maxCooldownMs < config.outbound.guard.cooldownMs) {
+    read.problems.push(`CIRCUIT_MAX_COOLDOWN_MS (${config.outbound.guard.maxCooldownMs}) must be at least CIRCUIT_COOLDOWN_MS (${config.outbound.guard.cooldownMs})`);
   }
   if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
   if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');

@@ -19,6 +19,8 @@ import { Idempotency } from '../platform/idempotency/idempotency.js';
 import type { JobThroughput } from '../platform/queue/job-throughput.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
+import { OutboundGuard } from '../platform/outbound/outbound-guard.js';
+import { outboundMetrics } from '../platform/outbound/outbound.metrics.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhookEvents } from '../webhooks/webhook-events.js';
@@ -54,6 +56,8 @@ export interface Container {
   imageFiles: ImageFiles;
   feed: FeedIngestService;
   catalog: CatalogServices;
+  /** The rate limits, pauses and circuit breakers of the outbound destinations, shared by every worker. */
+  outbound: OutboundGuard;
   /** Records events (and their webhook deliveries) in the transactions of the changes that cause them. */
   webhookEvents: WebhookEvents;
   /** Each user's webhook endpoints, their delivery log and the events polling API. */
@@ -82,8 +86,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const store = createStore(config, database, clock, logger);
   const metrics = new Metrics({ role: config.role });
   const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
-  // Every role's /metrics reports the disabled endpoints, not only the workers'.
+  // Every role's /metrics reports the disabled endpoints and the circuits, not only the workers'.
   webhookMetrics(metrics, database);
+  const outbound = new OutboundGuard({ database, store, clock, logger: logger.child({ component: 'outbound' }), metrics: outboundMetrics(metrics, database, clock), settings: config.outbound.guard });
   const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const tokenUsage = new TokenUsageRecorder({ database, clock, logger });
   const tokenCache = new TokenCache(clock, { ttlMs: config.authTokenCacheMs });
@@ -113,6 +118,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     feed,
     catalog,
     webhookEvents,
+    outbound,
     webhooks: new WebhooksService({ database, events: webhookEvents, clock, settings: config.webhooks, resolve: overrides.resolve }),
     async close() {
       await tokenUsage.close();

@@ -19,7 +19,20 @@ export const QUEUE_NAMES: string[] = JOB_CATALOGUE.map((job) => job.queue);
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const { config, database, clock, random, logger, metrics } = container;
   const registry = new JobRegistry(JOB_CATALOGUE)
-    .handle(createOrderJobs({ database, clock, logger, metrics, thirdPartyUrl, thirdPartyTimeoutMs: config.thirdPartyTimeoutMs, writeBatch: config.jobWriteBatch, events: (db, events) => container.webhookEvents.publish(db, events) }))
+    .handle(
+      createOrderJobs({
+        database,
+        clock,
+        logger,
+        metrics,
+        thirdPartyUrl,
+        thirdPartyTimeoutMs: config.thirdPartyTimeoutMs,
+        writeBatch: config.jobWriteBatch,
+        events: (db, events) => container.webhookEvents.publish(db, events),
+        outbound: container.outbound,
+        thirdPartyRatePerS: config.outbound.thirdPartyRatePerS,
+      }),
+    )
     .handle(createImageJobs({ database, clock, logger, dataDir: config.dataDir, files: container.imageFiles, images: config.images, metrics }))
     .handle(createFeedJobs({ feed: container.feed, lockLeaseMs: config.feed.lockLeaseMs, logger }))
     .handle(createWebhookJobs({ database, clock, random, logger, metrics, webhooks: config.webhooks, userAgent: `intake-webhooks/${VERSION}`, writeBatch: config.jobWriteBatch }));

@@ -6,7 +6,8 @@ import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.
 import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
-import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
+import type { DestinationLimits, OutboundGuard, OutboundOutcome } from '../platform/outbound/outbound-guard.js';
+import { DeferredError, PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
 import { applyItemOutcomes } from './item-outcomes.js';
 import type { OrderEventSink } from './order-events.js';
@@ -23,7 +24,12 @@ export interface IntegrationDeps {
   writeBatch?: WriteBatchLimits;
   /** Records the events of item and order outcomes, in the transactions that write them. */
   events?: OrderEventSink;
+  /** The third party's shared rate limit, pause and circuit breaker; unset: every job sends at once. */
+  guard?: { outbound: OutboundGuard; limits: DestinationLimits };
 }
+
+/** The third party, as the outbound guard names it. */
+export const THIRD_PARTY_DESTINATION = 'third-party';
 
 export interface ThirdPartyMetrics {
   requests: Counter<'status_class'>;
@@ -68,6 +74,14 @@ async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, 
   }
 }
 
+/** How a call bears on the third party's circuit: it answered, it failed (down or broken), or it asked for less. */
+function outboundOutcomeOf(call: CallOutcome): OutboundOutcome {
+  const status = call.statusCode;
+  if (status === 429 || (status === 503 && call.retryAfterMs !== undefined)) return { kind: 'throttled', retryAfterMs: call.retryAfterMs };
+  if (status === null || status === 408 || status >= 500) return { kind: 'failure', error: call.error ?? `third party answered ${status}` };
+  return { kind: 'success' };
+}
+
 function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
   metrics.requests.inc({ status_class: call.statusCode === null ? 'error' : `${Math.floor(call.statusCode / 100)}xx` });
   metrics.duration.observe(call.durationMs / 1000);
@@ -79,18 +93,30 @@ function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
  */
 export function orderIntegrationHandler(deps: IntegrationDeps) {
   const items = new ItemStatusBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 }, deps.events);
+  const guard = deps.guard;
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
+    // Held here (a DeferredError), a job has not touched its item and has spent no attempt.
+    const admission = guard && (await guard.outbound.admit(THIRD_PARTY_DESTINATION, guard.limits));
     const item = await items.startDispatch(itemId);
-    if (!item) return;
+    if (!item) {
+      if (admission) await guard.outbound.unused(admission);
+      return;
+    }
     const record = (status: ItemStatus, details: ItemDetails) => items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent });
 
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);
     if (deps.metrics) recordCall(deps.metrics, call);
+    const held = admission && (await guard.outbound.report(admission, outboundOutcomeOf(call)));
     const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
     if (call.error === null) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
       return;
+    }
+    if (held?.holdMs !== undefined) {
+      // The third party is down and its circuit open: the job waits for it without spending the attempt.
+      await record('processing', details);
+      throw new DeferredError(held.holdMs, `${call.error}; the third party's circuit is open`);
     }
     const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
     // A failure that parks the job fails the item here, with the third party's answer in its details.

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
+import type { OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
 import { orderIntegrationHandler, orderParkedHandler, thirdPartyMetrics } from './orders.integration.js';
@@ -27,13 +28,18 @@ export interface OrderJobsDeps {
   writeBatch?: WriteBatchLimits;
   /** Records the events of item and order outcomes, in the transactions that write them. */
   events?: OrderEventSink;
+  /** Holds jobs while the third party is rate-limited, paused or its circuit open; unset: never. */
+  outbound?: OutboundGuard;
+  /** THIRD_PARTY_RATE_PER_S; undefined: no limit. */
+  thirdPartyRatePerS?: number;
 }
 
 /** Everything a worker process needs to run `orders.integration` jobs. */
 export function createOrderJobs(options: OrderJobsDeps): JobRunner<OrderIntegrationPayload> {
   const client = new ThirdPartyClient({ url: options.thirdPartyUrl, timeoutMs: options.thirdPartyTimeoutMs });
   const logger = options.logger.child({ job: orderIntegrationJob.queue });
-  const deps = { database: options.database, client, clock: options.clock, logger, metrics: thirdPartyMetrics(options.metrics), writeBatch: options.writeBatch, events: options.events };
+  const guard = options.outbound && { outbound: options.outbound, limits: { ratePerS: options.thirdPartyRatePerS, probeLeaseMs: options.thirdPartyTimeoutMs } };
+  const deps = { database: options.database, client, clock: options.clock, logger, metrics: thirdPartyMetrics(options.metrics), writeBatch: options.writeBatch, events: options.events, guard };
   return {
     definition: orderIntegrationJob,
     handler: orderIntegrationHandler(deps),

@@ -13,6 +13,7 @@ import { catalogSearch } from './009-catalog-search.js';
 import { feedStageTables } from './010-feed-stage.js';
 import { webhookTables } from './011-webhooks.js';
 import { deliveryEventKey } from './012-delivery-event-key.js';
+import { outboundDestinationTables } from './013-outbound-destinations.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -30,5 +31,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '010-feed-stage': feedStageTables(types),
     '011-webhooks': webhookTables(types),
     '012-delivery-event-key': deliveryEventKey(types),
+    '013-outbound-destinations': outboundDestinationTables(types),
   };
 }

@@ -1,0 +1,195 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Database } from '../db/database.js';
+import { DeferredError } from '../queue/queue.js';
+import type { Store } from '../store/store.js';
+import { circuitStateOf, destinationKind } from './circuit-state.js';
+import { claimProbe, closeCircuit, openCircuit, pauseUntil, releaseProbe, reopen } from './destinations.repository.js';
+import { FailureCounter, type TripRule } from './failure-counter.js';
+import type { OutboundMetrics } from './outbound.metrics.js';
+import type { DestinationRow } from './outbound.tables.js';
+import { SharedRateLimiter } from './shared-rate-limiter.js';
+import { UnsettledDestinations } from './unsettled-destinations.js';
+
+/** When a circuit opens (failures counted by each process), and how it cools down and recovers. */
+export interface OutboundSettings extends TripRule {
+  /** The first cool-down of an open circuit; each failed probe doubles it, up to `maxCooldownMs`. */
+  cooldownMs: number;
+  maxCooldownMs: number;
+  /** How stale this process's view of other processes' circuits and pauses may be. */
+  refreshMs: number;
+  /** A 429 without `Retry-After` pauses the destination this long. */
+  defaultPauseMs: number;
+  /** The longest pause a `Retry-After` can ask for. */
+  maxPauseMs: number;
+  /** After a pause, the rate climbs back from a tenth of the limit (or 10/s), doubling each second, over at most this long. */
+  recoveryMs: number;
+}
+
+/** What came of a request to the destination. */
+export type OutboundOutcome =
+  /** An answer that says the destination works (any status but 408, 429 and 5xx). */
+  | { kind: 'success' }
+  /** A timeout, a network error, a 408 or a 5xx. */
+  | { kind: 'failure'; error: string }
+  /** A 429, or a 503 with `Retry-After`: the destination asks for less. */
+  | { kind: 'throttled'; retryAfterMs?: number };
+
+export interface DestinationLimits {
+  /** Requests per second, shared by every process; undefined: no limit. */
+  ratePerS: number | undefined;
+  /** How long a probe holds the half-open circuit before another may go: the request's timeout. */
+  probeLeaseMs: number;
+}
+
+export interface Admission {
+  destination: string;
+  /** This request is the half-open circuit's one probe. */
+  probe: boolean;
+}
+
+export interface GuardDeps {
+  database: Database;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics?: OutboundMetrics;
+  settings: OutboundSettings;
+}
+
+/** Held jobs wake on this grid, so that the jobs held together become ready together and run by priority. */
+const GRID_MS = 250;
+/** A job held by a forced-open circuit or a probe in flight asks again this often. */
+const RECHECK_MS = 1_000;
+/** The rate, per second, that a destination without a limit climbs back from after a pause. */
+const UNLIMITED_RECOVERY_START_PER_S = 10;
+/** Destinations whose failures this process counts, before the idle ones are dropped. */
+const MAX_COUNTERS = 10_000;
+
+/**
+ * Protects each outbound destination, for every worker process at once: its rate limit (through
+ * the store), the pause its `Retry-After` asks for, and its circuit breaker (through the
+ * `outbound_destinations` table). A job that may not send now is held: `admit` throws a
+ * DeferredError, so the job waits off the worker's slots and no attempt is counted.
+ */
+export class OutboundGuard {
+  private readonly limiter: SharedRateLimiter;
+  private readonly unsettled: UnsettledDestinations;
+  private readonly counters = new Map<string, FailureCounter>();
+
+  constructor(private readonly deps: GuardDeps) {
+    this.limiter = new SharedRateLimiter(deps.store, deps.clock);
+    this.unsettled = new UnsettledDestinations(deps.database, deps.clock, deps.settings.refreshMs, deps.settings.recoveryMs);
+  }
+
+  /**
+   * Lets one request go to `destination` at up to `limits.ratePerS` (undefined: no limit), or throws
+   * a DeferredError that holds the job until it may.
+   */
+  async admit(destination: string, limits: DestinationLimits): Promise<Admission> {
+    const now = this.deps.clock.now();
+    let row = await this.unsettled.get(destination);
+    if (row) {
+      if (row.forced === 'open') this.hold(destination, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
+      if (row.paused_until !== null && row.paused_until > now) this.hold(destination, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
+      const state = circuitStateOf(row, now);
+      if (state === 'open') this.hold(destination, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
+      if (state === 'half_open') {
+        if (await claimProbe(this.deps.database.db, destination, limits.probeLeaseMs, now)) return { destination, probe: true };
+        // Another process's probe holds it, or has closed it already.
+        row = await this.unsettled.reload(destination);
+        if (circuitStateOf(row, now) !== 'closed') this.hold(destination, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open and its probe is in flight`);
+      }
+    }
+    const rate = this.rateAfterPause(limits.ratePerS, row, now);
+    if (rate !== undefined) {
+      const decision = await this.limiter.tryAcquire(destination, rate);
+      if (!decision.granted) this.hold(destination, 'rate_limited', decision.waitMs, `${destination} is at its rate limit of ${round(rate)}/s`);
+    }
+    return { destination, probe: false };
+  }
+
+  /**
+   * Records what came of an admitted request. `holdMs` is set when the circuit is open now: the
+   * job should be held that long, its attempt not counted, rather than retried.
+   */
+  async report(admission: Admission, outcome: OutboundOutcome): Promise<{ holdMs?: number }> {
+    const { destination } = admission;
+    const { database, clock, settings, logger } = this.deps;
+    const now = clock.now();
+    const counter = this.counterOf(destination, now);
+    if (outcome.kind === 'failure') {
+      // Failures count only while the circuit is closed: those of probes and of requests sent before it opened do not.
+      const closed = !admission.probe && circuitStateOf(await this.unsettled.get(destination), now) === 'closed';
+      const tripped = closed && counter.failure(now);
+      if (tripped) counter.reset();
+      if (admission.probe) {
+        await reopen(database.db, destination, settings.maxCooldownMs, outcome.error, now);
+        logger.warn({ destination, error: outcome.error }, 'circuit probe failed: the circuit opens again, with a longer cool-down');
+      } else if (tripped && (await openCircuit(database.db, destination, settings.cooldownMs, outcome.error, now))) {
+        this.deps.metrics?.opened(destination);
+        logger.warn({ destination, error: outcome.error, cooldownMs: settings.cooldownMs }, 'circuit opened: jobs for this destination are held until a probe succeeds');
+      }
+      const row = admission.probe || tripped ? await this.unsettled.reload(destination) : await this.unsettled.get(destination);
+      return circuitStateOf(row, now) === 'closed' ? {} : { holdMs: onGrid(Math.max(0, (row?.open_until ?? now) - now), now) };
+    }
+    counter.success(now);
+    const row = await this.unsettled.get(destination);
+    let changed = false;
+    if (outcome.kind === 'throttled') {
+      const pauseMs = Math.min(settings.maxPauseMs, outcome.retryAfterMs ?? settings.defaultPauseMs);
+      await pauseUntil(database.db, destination, now + pauseMs, now);
+      logger.info({ destination, pauseMs }, 'destination paused: it answered with Retry-After');
+      changed = true;
+    }
+    // The destination answered: a 429 proves it is up as much as a 200 does.
+    if (row?.opened_at != null || admission.probe) {
+      if (await closeCircuit(database.db, destination, now)) {
+        this.deps.metrics?.closed(destination);
+        logger.info({ destination }, 'circuit closed: the destination answered; held jobs are released');
+      }
+      changed = true;
+    }
+    if (changed) await this.unsettled.reload(destination);
+    return {};
+  }
+
+  /** An admitted request that was not sent after all (its work was done already): a probe is given back. */
+  async unused(admission: Admission): Promise<void> {
+    if (admission.probe) await releaseProbe(this.deps.database.db, admission.destination, this.deps.clock.now());
+  }
+
+  private hold(destination: string, reason: string, delayMs: number, message: string): never {
+    this.deps.metrics?.held(destinationKind(destination), reason);
+    throw new DeferredError(Math.max(1, Math.ceil(delayMs)), message);
+  }
+
+  /** The limit while a destination climbs back from a pause: it starts low and doubles each second. */
+  private rateAfterPause(ratePerS: number | undefined, row: DestinationRow | undefined, now: number): number | undefined {
+    const pausedUntil = row?.paused_until;
+    if (pausedUntil == null || now - pausedUntil >= this.deps.settings.recoveryMs) return ratePerS;
+    const start = ratePerS === undefined ? UNLIMITED_RECOVERY_START_PER_S : Math.max(1, ratePerS / 10);
+    const climbing = start * 2 ** Math.floor((now - pausedUntil) / 1000);
+    return ratePerS === undefined ? climbing : Math.min(ratePerS, climbing);
+  }
+
+  private counterOf(destination: string, now: number): FailureCounter {
+    let counter = this.counters.get(destination);
+    if (counter) return counter;
+    if (this.counters.size >= MAX_COUNTERS) {
+      for (const [name, idle] of this.counters) if (now - idle.lastSeen >= this.deps.settings.windowMs) this.counters.delete(name);
+    }
+    counter = new FailureCounter(this.deps.settings);
+    this.counters.set(destination, counter);
+    return counter;
+  }
+}
+
+/** `delayMs` from `now`, moved to the next point of the grid. */
+function onGrid(delayMs: number, now: number): number {
+  return Math.ceil((now + delayMs) / GRID_MS) * GRID_MS - now;
+}
+
+function round(rate: number): string {
+  return rate >= 10 ? String(Math.round(rate)) : rate.toFixed(1);
+}

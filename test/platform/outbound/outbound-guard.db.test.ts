@@ -1,0 +1,157 @@
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DeferredError } from '../../../src/platform/queue/queue.js';
+import { forceCircuit, listDestinations } from '../../../src/platform/outbound/destinations.repository.js';
+import { OutboundGuard, type Admission, type OutboundSettings } from '../../../src/platform/outbound/outbound-guard.js';
+import { DatabaseStore } from '../../../src/platform/store/database-store.js';
+import { manualClock, type ManualClock } from '../../support/driver-clock.js';
+import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
+
+const settings: OutboundSettings = {
+  consecutiveFailures: 3,
+  failureRatio: 0.5,
+  minRequests: 100,
+  windowMs: 30_000,
+  cooldownMs: 1_000,
+  maxCooldownMs: 4_000,
+  refreshMs: 100,
+  defaultPauseMs: 1_000,
+  maxPauseMs: 60_000,
+  recoveryMs: 10_000,
+};
+const limits = { ratePerS: undefined, probeLeaseMs: 5_000 };
+const DEST = 'third-party';
+
+const opened: TempDatabase[] = [];
+afterAll(async () => {
+  for (const database of opened) await database.cleanup();
+});
+
+/** Two guards on one database and store: two worker processes. */
+async function twoProcesses(overrides: Partial<OutboundSettings> = {}): Promise<{ a: OutboundGuard; b: OutboundGuard; clock: ManualClock; temp: TempDatabase }> {
+  const temp = await createTempDatabase('intake-outbound');
+  opened.push(temp);
+  const clock = manualClock();
+  const store = new DatabaseStore(temp.database, clock);
+  const guard = () => new OutboundGuard({ database: temp.database, store, clock, logger: pino({ level: 'silent' }), settings: { ...settings, ...overrides } });
+  return { a: guard(), b: guard(), clock, temp };
+}
+
+/** The delay of the DeferredError that `admit` holds the job with; undefined when it admits. */
+async function heldFor(guard: OutboundGuard, ratePerS?: number): Promise<number | undefined> {
+  try {
+    await guard.admit(DEST, { ...limits, ratePerS });
+    return undefined;
+  } catch (error) {
+    if (error instanceof DeferredError) return error.delayMs;
+    throw error;
+  }
+}
+
+async function fail(guard: OutboundGuard, admission?: Admission): Promise<{ holdMs?: number }> {
+  return guard.report(admission ?? (await guard.admit(DEST, limits)), { kind: 'failure', error: 'connect ECONNREFUSED' });
+}
+
+describe(`outbound guard on ${testDialect()}`, () => {
+  it('opens the circuit after failures in a row, and holds the jobs of every process until the cool-down ends', async () => {
+    const { a, b, clock, temp } = await twoProcesses();
+    expect(await fail(a)).toEqual({});
+    expect(await fail(a)).toEqual({});
+    // The third failure in a row trips it: this job is held, not retried.
+    expect((await fail(a)).holdMs).toBe(1_000);
+    expect(await heldFor(a)).toBe(1_000);
+    clock.advance(settings.refreshMs);
+    // The other process sees it within its refresh.
+    expect(await heldFor(b)).toBe(900);
+    const [row] = await listDestinations(temp.database.db);
+    expect(row).toMatchObject({ destination: DEST, cooldown_ms: 1_000, last_failure: 'connect ECONNREFUSED' });
+  });
+
+  it('lets one probe through after the cool-down; its failure doubles the cool-down, its success closes the circuit', async () => {
+    const { a, b, clock } = await twoProcesses();
+    for (let i = 0; i < 3; i++) await fail(a);
+    clock.advance(1_000);
+    const probe = await a.admit(DEST, limits);
+    expect(probe.probe).toBe(true);
+    // The other process finds the probe in flight.
+    expect(await heldFor(b)).toBe(1_000);
+    expect((await fail(a, probe)).holdMs).toBe(2_000);
+    clock.advance(1_999);
+    expect(await heldFor(b)).toBe(1);
+    clock.advance(1);
+    const second = await b.admit(DEST, limits);
+    expect(second.probe).toBe(true);
+    expect(await b.report(second, { kind: 'success' })).toEqual({});
+    expect(await a.admit(DEST, limits)).toEqual({ destination: DEST, probe: false });
+    // Failures start counting afresh, and the next opening has the first cool-down again.
+    for (let i = 0; i < 2; i++) expect(await fail(a)).toEqual({});
+    expect((await fail(a)).holdMs).toBe(1_000);
+  });
+
+  it('pauses the destination for every process for as long as Retry-After says, then climbs back', async () => {
+    const { a, b, clock } = await twoProcesses();
+    const admission = await a.admit(DEST, limits);
+    expect(await a.report(admission, { kind: 'throttled', retryAfterMs: 2_000 })).toEqual({});
+    expect(await heldFor(a)).toBe(2_000);
+    clock.advance(settings.refreshMs);
+    expect(await heldFor(b)).toBe(1_900);
+    clock.advance(1_900);
+    // Just after the pause a destination without a limit gets 10/s: one per 100 ms window.
+    expect(await heldFor(b)).toBeUndefined();
+    expect(await heldFor(b)).toBeGreaterThan(0);
+    // Four seconds later it is at 160/s, and after the recovery period it has no limit again.
+    clock.advance(4_000);
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) if ((await heldFor(b)) === undefined) admitted += 1;
+    expect(admitted).toBe(16);
+    clock.advance(settings.recoveryMs);
+    for (let i = 0; i < 100; i++) expect(await heldFor(b)).toBeUndefined();
+  });
+
+  it('takes a 429 without Retry-After as a pause of the default length, and a pause never shortens one already set', async () => {
+    const { a, clock } = await twoProcesses();
+    await a.report(await a.admit(DEST, limits), { kind: 'throttled', retryAfterMs: 5_000 });
+    clock.advance(10);
+    await a.report({ destination: DEST, probe: false }, { kind: 'throttled' });
+    expect(await heldFor(a)).toBe(4_990);
+  });
+
+  it('holds every job of a circuit forced open, and lets every job through one forced closed', async () => {
+    const { a, clock, temp } = await twoProcesses();
+    await forceCircuit(temp.database.db, DEST, 'open', clock.now());
+    clock.advance(settings.refreshMs);
+    expect(await heldFor(a)).toBe(1_000);
+    await forceCircuit(temp.database.db, DEST, 'closed', clock.now());
+    clock.advance(settings.refreshMs);
+    for (let i = 0; i < 6; i++) expect(await fail(a)).toEqual({});
+    // Given back to its breaker, the circuit opens on the next run of failures.
+    await forceCircuit(temp.database.db, DEST, null, clock.now());
+    clock.advance(settings.refreshMs);
+    for (let i = 0; i < 2; i++) expect(await fail(a)).toEqual({});
+    expect((await fail(a)).holdMs).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a success of a request sent before the circuit opened closes it', async () => {
+    const { a, b, clock } = await twoProcesses();
+    const early = await b.admit(DEST, limits);
+    for (let i = 0; i < 3; i++) await fail(a);
+    clock.advance(settings.refreshMs);
+    expect(await b.report(early, { kind: 'success' })).toEqual({});
+    expect(await heldFor(b)).toBeUndefined();
+  });
+
+  it('gives back a probe that was not sent, so that another job probes at once', async () => {
+    const { a, b, clock } = await twoProcesses();
+    for (let i = 0; i < 3; i++) await fail(a);
+    clock.advance(1_000);
+    const probe = await a.admit(DEST, limits);
+    await a.unused(probe);
+    expect((await b.admit(DEST, limits)).probe).toBe(true);
+  });
+
+  it('holds a job over the shared rate limit for its place in the line', async () => {
+    const { a, b } = await twoProcesses();
+    expect(await heldFor(a, 5)).toBeUndefined();
+    expect(await heldFor(b, 5)).toBeGreaterThan(0);
+  });
+});
