@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { adminActivityRoutes } from '../admin/admin-activity.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
+import { adminCircuitsRoutes } from '../admin/admin-circuits.routes.js';
 import { adminWebhooksRoutes } from '../admin/admin-webhooks.routes.js';
 import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
@@ -13,6 +14,7 @@ import { SimulatorState } from '../orders/simulator.state.js';
 import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
 import type { ReadinessCheck } from '../platform/http/health.routes.js';
 import { rootRoutes } from '../platform/http/root.routes.js';
+import { CircuitsService } from '../platform/outbound/circuits.service.js';
 import { LogSampler } from '../platform/telemetry/log-sampler.js';
 import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
 import { VERSION } from './version.js';
@@ -51,6 +53,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
+    'admin circuits': (app) => adminCircuitsRoutes(app, { circuits: new CircuitsService({ database: container.database, clock: container.clock }), tokens: container.auth }),
     'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock }), tokens: container.auth }),
   };
   return buildApp({

@@ -9,6 +9,8 @@ import { endQuietlyWhenStdoutCloses, processIo, type CliIo } from '../platform/c
 import { addVerboseOption, isVerbose, runProgram } from '../platform/cli/run-program.js';
 import { limitHeapGrowth } from '../platform/heap.js';
 import { registerJobsCommands } from '../platform/queue/jobs.cli.js';
+import { registerCircuitsCommands } from '../platform/outbound/circuits.cli.js';
+import { CircuitsService } from '../platform/outbound/circuits.service.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
 import { registerWebhooksCommands } from '../webhooks/webhooks.cli.js';
@@ -45,6 +47,7 @@ export function buildCli(io: CliIo = processIo): Command {
   registerJobsCommands(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(c.queue)), io);
   registerFeedCommands(program, (work) => withContainer((c) => work(c.feed)), io);
   registerImagesCommands(program, (work) => withContainer((c) => work(c.images)), io);
+  registerCircuitsCommands(program, (work) => withContainer((c) => work(new CircuitsService({ database: c.database, clock: c.clock }))), io);
   registerWebhooksCommands(program, (work) => withContainer((c) => work(new WebhooksOperatorService({ database: c.database, events: c.webhookEvents, clock: c.clock }))), io);
   return program;
 }

@@ -25,9 +25,20 @@ export function findUnsettledDestinations(db: Executor, now: number, recoveryMs:
     .execute();
 }
 
-/** Every destination with a row, for operators. */
+/** Every destination with a row, for the metrics. */
 export function listDestinations(db: Executor) {
   return tables(db).selectFrom('outbound_destinations').selectAll().orderBy('destination').execute();
+}
+
+/** A page of destinations for operators: open, half-open or forced first, then paused, then the rest. */
+export function listDestinationsPage(db: Executor, now: number, page: { limit: number; offset: number }) {
+  const rank = sql<number>`case when opened_at is not null or forced is not null then 0 when paused_until > ${now} then 1 else 2 end`;
+  return tables(db).selectFrom('outbound_destinations').selectAll().orderBy(rank).orderBy('destination').limit(page.limit).offset(page.offset).execute();
+}
+
+export async function countDestinations(db: Executor): Promise<number> {
+  const row = await tables(db).selectFrom('outbound_destinations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export function findDestination(db: Executor, destination: string) {
