@@ -113,10 +113,10 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
       return;
     }
-    if (held?.holdMs !== undefined) {
+    if (held?.holdUntil !== undefined) {
       // The third party is down and its circuit open: the job waits for it without spending the attempt.
       await record('processing', details);
-      throw new DeferredError(held.holdMs, `${call.error}; the third party's circuit is open`);
+      throw new DeferredError(Math.max(1, held.holdUntil - deps.clock.now()), `${call.error}; the third party's circuit is open`, held.holdUntil);
     }
     const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
     // A failure that parks the job fails the item here, with the third party's answer in its details.

@@ -4,9 +4,12 @@ import type { AddressInfo } from 'node:net';
 export interface Received {
   body: unknown;
   headers: IncomingHttpHeaders;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
-export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+/** An answer, no answer at all (`hang`), or a dropped connection (`reset`: the client sees a network error). */
+export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
 export type Responder = (request: Received, index: number) => Reply;
 
 export interface FakeThirdParty {
@@ -27,10 +30,11 @@ export async function startFakeThirdParty(responder: Responder = () => ({ status
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      const request: Received = { body: text ? (JSON.parse(text) as unknown) : undefined, headers: req.headers };
+      const request: Received = { body: text ? (JSON.parse(text) as unknown) : undefined, headers: req.headers, at: Date.now() };
       received.push(request);
       const reply = current(request, received.length - 1);
       if (reply === 'hang') return;
+      if (reply === 'reset') return void req.socket.destroy();
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(reply.body ?? '{"status":"ok"}');
     });

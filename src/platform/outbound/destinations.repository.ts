@@ -21,7 +21,7 @@ export function findUnsettledDestinations(db: Executor, now: number, recoveryMs:
   return tables(db)
     .selectFrom('outbound_destinations')
     .selectAll()
-    .where((eb) => eb.or([eb('opened_at', 'is not', null), eb('forced', 'is not', null), eb('paused_until', '>', now - recoveryMs)]))
+    .where((eb) => eb.or([eb('opened_at', 'is not', null), eb('forced', 'is not', null), eb('paused_until', '>', now - recoveryMs), eb('release_at', '>', now)]))
     .execute();
 }
 
@@ -93,11 +93,11 @@ export async function reopen(db: Executor, destination: string, maxCooldownMs: n
     .execute();
 }
 
-/** Closes the circuit; true when it was open. */
-export async function closeCircuit(db: Executor, destination: string, now: number): Promise<boolean> {
+/** Closes the circuit, its held jobs to run at `releaseAt`; true when it was open. */
+export async function closeCircuit(db: Executor, destination: string, releaseAt: number, now: number): Promise<boolean> {
   const result = await tables(db)
     .updateTable('outbound_destinations')
-    .set({ opened_at: null, open_until: null, cooldown_ms: null, probe_until: null, updated_at: now })
+    .set({ opened_at: null, open_until: null, cooldown_ms: null, probe_until: null, release_at: releaseAt, updated_at: now })
     .where('destination', '=', destination)
     .where('opened_at', 'is not', null)
     .executeTakeFirst();
@@ -137,6 +137,7 @@ export async function deleteSettledDestinations(db: Executor, before: number): P
     .where('opened_at', 'is', null)
     .where('forced', 'is', null)
     .where(sql<SqlBool>`coalesce(paused_until, 0) < ${before}`)
+    .where(sql<SqlBool>`coalesce(release_at, 0) < ${before}`)
     .where('updated_at', '<', before)
     .executeTakeFirst();
   return Number(result.numDeletedRows);

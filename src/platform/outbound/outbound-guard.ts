@@ -59,7 +59,10 @@ export interface GuardDeps {
 
 /** Held jobs wake on this grid, so that the jobs held together become ready together and run by priority. */
 const GRID_MS = 250;
-/** A job held by a forced-open circuit or a probe in flight asks again this often. */
+/**
+ * A job held by a forced-open circuit or a probe in flight asks again this often. When a probe
+ * succeeds, the held jobs run together once the last of those holds has ended.
+ */
 const RECHECK_MS = 1_000;
 /** The rate, per second, that a destination without a limit climbs back from after a pause. */
 const UNLIMITED_RECOVERY_START_PER_S = 10;
@@ -92,6 +95,7 @@ export class OutboundGuard {
     if (row) {
       if (row.forced === 'open') this.hold(destination, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
       if (row.paused_until !== null && row.paused_until > now) this.hold(destination, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
+      if (row.release_at !== null && row.release_at > now) this.hold(destination, 'releasing', row.release_at - now, `the circuit of ${destination} has closed; its held jobs run together by priority`);
       const state = circuitStateOf(row, now);
       if (state === 'open') this.hold(destination, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
       if (state === 'half_open') {
@@ -110,10 +114,10 @@ export class OutboundGuard {
   }
 
   /**
-   * Records what came of an admitted request. `holdMs` is set when the circuit is open now: the
-   * job should be held that long, its attempt not counted, rather than retried.
+   * Records what came of an admitted request. `holdUntil` (epoch ms) is set when the circuit is
+   * open now: the job should be held until then, its attempt not counted, rather than retried.
    */
-  async report(admission: Admission, outcome: OutboundOutcome): Promise<{ holdMs?: number }> {
+  async report(admission: Admission, outcome: OutboundOutcome): Promise<{ holdUntil?: number }> {
     const { destination } = admission;
     const { database, clock, settings, logger } = this.deps;
     const now = clock.now();
@@ -131,7 +135,7 @@ export class OutboundGuard {
         logger.warn({ destination, error: outcome.error, cooldownMs: settings.cooldownMs }, 'circuit opened: jobs for this destination are held until a probe succeeds');
       }
       const row = admission.probe || tripped ? await this.unsettled.reload(destination) : await this.unsettled.get(destination);
-      return circuitStateOf(row, now) === 'closed' ? {} : { holdMs: onGrid(Math.max(0, (row?.open_until ?? now) - now), now) };
+      return circuitStateOf(row, now) === 'closed' ? {} : { holdUntil: now + onGrid(Math.max(0, (row?.open_until ?? now) - now), now) };
     }
     counter.success(now);
     const row = await this.unsettled.get(destination);
@@ -144,7 +148,7 @@ export class OutboundGuard {
     }
     // The destination answered: a 429 proves it is up as much as a 200 does.
     if (row?.opened_at != null || admission.probe) {
-      if (await closeCircuit(database.db, destination, now)) {
+      if (await closeCircuit(database.db, destination, now + onGrid(RECHECK_MS + GRID_MS, now), now)) {
         this.deps.metrics?.closed(destination);
         logger.info({ destination }, 'circuit closed: the destination answered; held jobs are released');
       }
@@ -161,7 +165,8 @@ export class OutboundGuard {
 
   private hold(destination: string, reason: string, delayMs: number, message: string): never {
     this.deps.metrics?.held(destinationKind(destination), reason);
-    throw new DeferredError(Math.max(1, Math.ceil(delayMs)), message);
+    const delay = Math.max(1, Math.ceil(delayMs));
+    throw new DeferredError(delay, message, this.deps.clock.now() + delay);
   }
 
   /** The limit while a destination climbs back from a pause: it starts low and doubles each second. */

@@ -12,6 +12,8 @@ export interface OutboundDestinationsTable {
   probe_until: number | null;
   /** No request before this time: the destination's own `Retry-After`. */
   paused_until: number | null;
+  /** The circuit has closed: the jobs it held run together at this time, so that they run by priority. */
+  release_at: number | null;
   forced: ForcedCircuit | null;
   /** The failure that last opened the circuit, or that a probe met. */
   last_failure: string | null;

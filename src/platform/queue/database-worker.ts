@@ -212,7 +212,7 @@ export class DatabaseWorker implements Worker {
       return;
     }
     const now = this.o.clock.now();
-    await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, now + outcome.delayMs, outcome.reason, now, outcome.deferred));
+    await this.o.database.write((db) => jobsSql.rescheduleJob(db, job.id, this.lockedBy, outcome.availableAt ?? now + outcome.delayMs, outcome.reason, now, outcome.deferred));
   }
 
   private async park(job: JobRow, reason: string, attempts: number): Promise<void> {

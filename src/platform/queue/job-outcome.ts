@@ -5,8 +5,8 @@ import { DeferredError, PermanentError, RetryableError, type BackoffPolicy, type
 
 /** What a failed attempt ends in; the driver carries it out (an SQL update, a publish to a retry or parked queue). */
 export type FailureOutcome =
-  /** `deferred`: the attempt is not counted, `attempts` is the count before it. */
-  | { kind: 'retry'; attempts: number; delayMs: number; reason: string; deferred?: true }
+  /** `deferred`: the attempt is not counted, `attempts` is the count before it. `availableAt`, when set, wins over `delayMs`. */
+  | { kind: 'retry'; attempts: number; delayMs: number; reason: string; deferred?: true; availableAt?: number }
   | { kind: 'park'; attempts: number; reason: string };
 
 export interface FailedAttempt {
@@ -43,7 +43,7 @@ export class JobOutcomePolicy {
     const log = this.o.logger.child({ jobId: job.id, attempt: job.attempt });
     if (error instanceof DeferredError) {
       log.debug({ retryInMs: error.delayMs }, 'job deferred; the attempt is not counted');
-      return { kind: 'retry', attempts: job.attempt - 1, delayMs: error.delayMs, reason, deferred: true };
+      return { kind: 'retry', attempts: job.attempt - 1, delayMs: error.delayMs, reason, deferred: true, ...(error.untilMs !== undefined && { availableAt: error.untilMs }) };
     }
     // The worker's finished-job line (FinishedJobLog) reports the outcome; this adds the error's stack, at debug.
     if (isFinalFailure(error, job.attempt, job.maxAttempts)) {

@@ -61,6 +61,11 @@ export class DeferredError extends Error {
   constructor(
     readonly delayMs: number,
     message = `deferred for ${delayMs} ms`,
+    /**
+     * The time (epoch ms) to run again, where it matters more than the delay: jobs held until one
+     * moment become ready at that very moment, and are then taken by priority.
+     */
+    readonly untilMs?: number,
   ) {
     super(message);
     this.name = 'DeferredError';

@@ -48,7 +48,7 @@ async function heldFor(guard: OutboundGuard, ratePerS?: number): Promise<number 
   }
 }
 
-async function fail(guard: OutboundGuard, admission?: Admission): Promise<{ holdMs?: number }> {
+async function fail(guard: OutboundGuard, admission?: Admission): Promise<{ holdUntil?: number }> {
   return guard.report(admission ?? (await guard.admit(DEST, limits)), { kind: 'failure', error: 'connect ECONNREFUSED' });
 }
 
@@ -58,7 +58,7 @@ describe(`outbound guard on ${testDialect()}`, () => {
     expect(await fail(a)).toEqual({});
     expect(await fail(a)).toEqual({});
     // The third failure in a row trips it: this job is held, not retried.
-    expect((await fail(a)).holdMs).toBe(1_000);
+    expect((await fail(a)).holdUntil! - clock.now()).toBe(1_000);
     expect(await heldFor(a)).toBe(1_000);
     clock.advance(settings.refreshMs);
     // The other process sees it within its refresh.
@@ -75,17 +75,21 @@ describe(`outbound guard on ${testDialect()}`, () => {
     expect(probe.probe).toBe(true);
     // The other process finds the probe in flight.
     expect(await heldFor(b)).toBe(1_000);
-    expect((await fail(a, probe)).holdMs).toBe(2_000);
+    expect((await fail(a, probe)).holdUntil! - clock.now()).toBe(2_000);
     clock.advance(1_999);
     expect(await heldFor(b)).toBe(1);
     clock.advance(1);
     const second = await b.admit(DEST, limits);
     expect(second.probe).toBe(true);
     expect(await b.report(second, { kind: 'success' })).toEqual({});
+    // The jobs it held run together once the last hold for the probe has ended, by priority.
+    clock.advance(settings.refreshMs);
+    expect(await heldFor(a)).toBe(1_150);
+    clock.advance(1_150);
     expect(await a.admit(DEST, limits)).toEqual({ destination: DEST, probe: false });
     // Failures start counting afresh, and the next opening has the first cool-down again.
     for (let i = 0; i < 2; i++) expect(await fail(a)).toEqual({});
-    expect((await fail(a)).holdMs).toBe(1_000);
+    expect((await fail(a)).holdUntil! - clock.now()).toBe(1_000);
   });
 
   it('pauses the destination for every process for as long as Retry-After says, then climbs back', async () => {
@@ -128,7 +132,7 @@ describe(`outbound guard on ${testDialect()}`, () => {
     await forceCircuit(temp.database.db, DEST, null, clock.now());
     clock.advance(settings.refreshMs);
     for (let i = 0; i < 2; i++) expect(await fail(a)).toEqual({});
-    expect((await fail(a)).holdMs).toBeGreaterThanOrEqual(1_000);
+    expect((await fail(a)).holdUntil! - clock.now()).toBeGreaterThanOrEqual(1_000);
   });
 
   it('a success of a request sent before the circuit opened closes it', async () => {
@@ -137,6 +141,7 @@ describe(`outbound guard on ${testDialect()}`, () => {
     for (let i = 0; i < 3; i++) await fail(a);
     clock.advance(settings.refreshMs);
     expect(await b.report(early, { kind: 'success' })).toEqual({});
+    clock.advance(1_500);
     expect(await heldFor(b)).toBeUndefined();
   });
 

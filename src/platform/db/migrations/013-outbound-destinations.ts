@@ -17,6 +17,7 @@ export const outboundDestinationTables = (t: ColumnTypes): Migration => ({
       .addColumn('cooldown_ms', t.integer)
       .addColumn('probe_until', t.timestamp)
       .addColumn('paused_until', t.timestamp)
+      .addColumn('release_at', t.timestamp)
       .addColumn('forced', t.string(16))
       .addColumn('last_failure', t.string(255))
       .addColumn('last_failure_at', t.timestamp)

@@ -58,7 +58,7 @@ export class AmqpSettler {
         });
         break;
       case 'retry':
-        await this.o.router.toReady(this.o.queue, { ...job, attempts: outcome.attempts, lastError: outcome.reason, availableAt: now + outcome.delayMs });
+        await this.o.router.toReady(this.o.queue, { ...job, attempts: outcome.attempts, lastError: outcome.reason, availableAt: outcome.availableAt ?? now + outcome.delayMs });
         break;
       case 'park':
         await this.o.router.toParked(this.o.queue, { ...job, attempts: outcome.attempts, lastError: outcome.reason, parkedAt: now });
