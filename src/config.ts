@@ -456,7 +456,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     outbound: {
       thirdPartyRatePerS: rateOrUnlimited(read.number('THIRD_PARTY_RATE_PER_S', 0, 0, 1_000_000)),
-      webhookRatePerSPerEndpoint: rateOrUnlimited(read.number('WEBHOOK_RATE_PER_S_PER_ENDPOINT', 100, 0, 1_000_000)),
+      webhookRatePerSPerEndpoint: rateOrUnlimited(read.number('WEBHOOK_RATE_PER_S_PER_ENDPOINT', 0, 0, 1_000_000)),
       imageRatePerSPerHost: rateOrUnlimited(read.number('IMAGE_RATE_PER_S_PER_HOST', 0, 0, 1_000_000)),
       guard: {
         consecutiveFailures: read.int('CIRCUIT_FAILURE_THRESHOLD', 20, 1, 10_000),

@@ -35,6 +35,19 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
     )
     .handle(createImageJobs({ database, clock, logger, dataDir: config.dataDir, files: container.imageFiles, images: config.images, metrics }))
     .handle(createFeedJobs({ feed: container.feed, lockLeaseMs: config.feed.lockLeaseMs, logger }))
-    .handle(createWebhookJobs({ database, clock, random, logger, metrics, webhooks: config.webhooks, userAgent: `intake-webhooks/${VERSION}`, writeBatch: config.jobWriteBatch }));
+    .handle(
+      createWebhookJobs({
+        database,
+        clock,
+        random,
+        logger,
+        metrics,
+        webhooks: config.webhooks,
+        userAgent: `intake-webhooks/${VERSION}`,
+        writeBatch: config.jobWriteBatch,
+        outbound: container.outbound,
+        ratePerSPerEndpoint: config.outbound.webhookRatePerSPerEndpoint,
+      }),
+    );
   return { registry, close: () => registry.close() };
 }

@@ -6,7 +6,7 @@ import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.
 import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
-import type { DestinationLimits, OutboundGuard, OutboundOutcome } from '../platform/outbound/outbound-guard.js';
+import { outboundOutcomeOf, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { DeferredError, PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
 import { applyItemOutcomes } from './item-outcomes.js';
@@ -74,14 +74,6 @@ async function callThirdParty(client: ThirdPartyClient, order: ThirdPartyOrder, 
   }
 }
 
-/** How a call bears on the third party's circuit: it answered, it failed (down or broken), or it asked for less. */
-function outboundOutcomeOf(call: CallOutcome): OutboundOutcome {
-  const status = call.statusCode;
-  if (status === 429 || (status === 503 && call.retryAfterMs !== undefined)) return { kind: 'throttled', retryAfterMs: call.retryAfterMs };
-  if (status === null || status === 408 || status >= 500) return { kind: 'failure', error: call.error ?? `third party answered ${status}` };
-  return { kind: 'success' };
-}
-
 function recordCall(metrics: ThirdPartyMetrics, call: CallOutcome): void {
   metrics.requests.inc({ status_class: call.statusCode === null ? 'error' : `${Math.floor(call.statusCode / 100)}xx` });
   metrics.duration.observe(call.durationMs / 1000);
@@ -107,7 +99,7 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
     const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
     const call = await callThirdParty(deps.client, order, itemId, job);
     if (deps.metrics) recordCall(deps.metrics, call);
-    const held = admission && (await guard.outbound.report(admission, outboundOutcomeOf(call)));
+    const held = admission && (await guard.outbound.report(admission, outboundOutcomeOf(call.statusCode, call.error, call.retryAfterMs)));
     const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
     if (call.error === null) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });

@@ -5,6 +5,7 @@ import { isRetryableStatus } from '../platform/net/retry-after.js';
 import type { ReadBatcher } from '../platform/db/read-batcher.js';
 import { retryDelayMs } from '../platform/queue/backoff.js';
 import { DeferredError, RetryableError, type BackoffPolicy, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
+import { outboundOutcomeOf, type Admission, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import type { DeliverySuccessBatcher } from './delivery-success.batcher.js';
@@ -30,7 +31,12 @@ export interface DeliveryDeps {
   dispatches: Pick<ReadBatcher<string, Dispatch>, 'get'>;
   /** Where successes are written, batched with those of concurrent deliveries. */
   successes: Pick<DeliverySuccessBatcher, 'record'>;
+  /** Each endpoint's shared rate limit, pause and circuit breaker; unset: every delivery is sent at once. */
+  guard?: { outbound: OutboundGuard; limits: DestinationLimits };
 }
+
+/** An endpoint, as the outbound guard names it. */
+export const webhookDestination = (endpointId: number) => `webhook:${endpointId}`;
 
 const HOUR_MS = 3_600_000;
 
@@ -84,22 +90,37 @@ export function webhookDeliveryHandler(deps: DeliveryDeps) {
       const delayMs = Math.round(deps.timeoutMs * (0.5 + deps.random()));
       throw new DeferredError(delayMs, `endpoint ${dispatch.endpoint_id} has every delivery slot of this process in use`);
     }
+    const { guard } = deps;
     let result: SendResult;
+    let admission: Admission | undefined;
     try {
+      // Held here (a DeferredError), a delivery has spent no attempt and is not in the log.
+      admission = guard && (await guard.outbound.admit(webhookDestination(dispatch.endpoint_id), guard.limits));
       result = await send(deps, dispatch, job);
     } finally {
       release();
     }
     if (result.kind !== 'refused') deps.metrics.sent(result.durationMs);
     const verdict = judge(result);
+    const held = admission && (await reportTo(guard!.outbound, admission, result, verdict));
     if (verdict.error === null) {
       await recordSuccess(deps, dispatch, verdict, job.attempt);
       return;
     }
+    // The endpoint is down and its circuit open: the delivery waits for it without spending the attempt.
+    const holdUntil = verdict.retryable ? held?.holdUntil : undefined;
     const lastAttempt = job.attempt >= Math.min(job.maxAttempts, (deps.backoff.scheduleMs?.length ?? Infinity) + 1);
-    const retry = await recordFailure(deps, dispatch, verdict, job.attempt, verdict.retryable && !lastAttempt);
+    const retry = await recordFailure(deps, dispatch, verdict, job.attempt, verdict.retryable && (!lastAttempt || holdUntil !== undefined), holdUntil);
+    if (retry && holdUntil !== undefined) throw new DeferredError(Math.max(1, holdUntil - deps.clock.now()), `${verdict.error}; the endpoint's circuit is open`, holdUntil);
     if (retry) throw new RetryableError(verdict.error, verdict.retryAfterMs);
   };
+}
+
+/** What the delivery showed of its endpoint. A refusal (the URL policy) never reached it, so it says nothing of its health. */
+async function reportTo(outbound: OutboundGuard, admission: Admission, result: SendResult, verdict: Verdict): Promise<{ holdUntil?: number }> {
+  if (result.kind !== 'refused') return outbound.report(admission, outboundOutcomeOf(verdict.statusCode, verdict.error, verdict.retryAfterMs));
+  await outbound.unused(admission);
+  return {};
 }
 
 function send(deps: DeliveryDeps, dispatch: Dispatch, job: JobContext): Promise<SendResult> {
@@ -129,7 +150,7 @@ async function recordSuccess(deps: DeliveryDeps, dispatch: Dispatch, verdict: Ve
  * of failures starts (or goes on); one that has lasted `disableAfterHours` disables the endpoint.
  * Returns whether the delivery is to be retried.
  */
-async function recordFailure(deps: DeliveryDeps, dispatch: Dispatch, verdict: Verdict, attempt: number, retryable: boolean): Promise<boolean> {
+async function recordFailure(deps: DeliveryDeps, dispatch: Dispatch, verdict: Verdict, attempt: number, retryable: boolean, heldUntil?: number): Promise<boolean> {
   const now = deps.clock.now();
   const failingSince = dispatch.failing_since ?? now;
   const disable = verdict.disable ?? (now - failingSince >= deps.disableAfterHours * HOUR_MS ? `every delivery has failed for ${deps.disableAfterHours} hours` : undefined);
@@ -142,7 +163,7 @@ async function recordFailure(deps: DeliveryDeps, dispatch: Dispatch, verdict: Ve
       last_duration_ms: verdict.durationMs,
       last_error: verdict.error,
       // The planned wait; the queue's jitter moves the real one by up to 10%.
-      next_attempt_at: retry ? now + retryDelayMs(attempt, deps.backoff, () => 0.5, verdict.retryAfterMs) : null,
+      next_attempt_at: retry ? (heldUntil ?? now + retryDelayMs(attempt, deps.backoff, () => 0.5, verdict.retryAfterMs)) : null,
       finished_at: retry ? null : now,
       updated_at: now,
     });

@@ -5,6 +5,7 @@ import type { Database } from '../platform/db/database.js';
 import type { LookupFunction } from '../platform/net/ssrf.js';
 import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
 import type { BackoffPolicy } from '../platform/queue/queue.js';
+import type { OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
 import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import { ReadBatcher } from '../platform/db/read-batcher.js';
@@ -36,6 +37,10 @@ export interface WebhookJobsDeps {
   resolve?: LookupFunction;
   /** `config.jobWriteBatch`: the successes of concurrent deliveries are written together; unset, each alone. */
   writeBatch?: WriteBatchLimits;
+  /** Holds deliveries while their endpoint is rate-limited, paused or its circuit open; unset: never. */
+  outbound?: OutboundGuard;
+  /** WEBHOOK_RATE_PER_S_PER_ENDPOINT; undefined: no limit. */
+  ratePerSPerEndpoint?: number;
 }
 
 /** The queue's retry policy for deliveries: the configured schedule, a `Retry-After` capped at its longest wait. */
@@ -74,6 +79,7 @@ export function createWebhookJobs(deps: WebhookJobsDeps): JobRunner<WebhookDeliv
     disableAfterHours: webhooks.disableAfterHours,
     dispatches: new ReadBatcher({ read: (ids: string[]) => findDispatches(deps.database.db, ids), keyOf: (row) => row.message_id, maxKeys: deps.writeBatch?.maxItems ?? 1 }),
     successes: new DeliverySuccessBatcher(deps.database, deps.clock, deps.writeBatch ?? { maxItems: 1, lingerMs: 0 }),
+    guard: deps.outbound && { outbound: deps.outbound, limits: { ratePerS: deps.ratePerSPerEndpoint, probeLeaseMs: webhooks.timeoutMs } },
   };
   return {
     definition: webhookDeliveryJob,

@@ -79,6 +79,8 @@ export async function startDeliveryHarness(options: DeliveryHarnessOptions): Pro
     webhooks: config.webhooks,
     userAgent: 'intake-webhooks/9.9.9-test',
     resolve: options.resolve,
+    outbound: container.outbound,
+    ratePerSPerEndpoint: config.outbound.webhookRatePerSPerEndpoint,
   });
   const user = await insertUser(container.database.db, { name: 'hooks', email: `hooks-${prefix}@example.test`, password_hash: 'x', created_at: 0, updated_at: 0 });
   const db = () => container.database.db as Kysely<WebhooksTables>;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { findDestination } from '../../src/platform/outbound/destinations.repository.js';
 import { waitFor } from '../support/driver-wait.js';
 import { testDialect } from '../support/driver-databases.js';
 import { describeWithServices } from '../support/services.js';
@@ -82,6 +83,37 @@ function deliverySuite(driver: QueueDriverName): void {
     expect(r.arrivals[2]!.at - r.arrivals[1]!.at).toBeGreaterThanOrEqual(950);
     expect(delivery).toMatchObject({ status: 'succeeded', attempts: 3, last_status_code: 200 });
     expect(await h.endpointRow(id)).toMatchObject({ failing_since: null, last_success_at: expect.any(Number) });
+  });
+
+  it("holds an endpoint's deliveries while its circuit is open, spending no attempt, and delivers them once it answers", async () => {
+    // Three attempts 50 ms apart: without the circuit, 1.5 s of 503s would fail every delivery.
+    const h = await setup({ WEBHOOK_RETRY_SCHEDULE_MS: '50,50', CIRCUIT_FAILURE_THRESHOLD: '3', CIRCUIT_COOLDOWN_MS: '200', CIRCUIT_MAX_COOLDOWN_MS: '400' });
+    let down = true;
+    const r = await receiver(() => (down ? { status: 503 } : { status: 200 }));
+    const { id } = await h.endpoint(r.url);
+    for (let i = 0; i < 6; i++) await h.publish({ type: 'order.completed', data: { id: i } });
+    h.start();
+    await waitFor(async () => (await findDestination(h.container.database.db, `webhook:${id}`))?.opened_at != null, 10_000, 'the circuit to open');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const duringOutage = r.arrivals.length;
+    down = false;
+    const deliveries = await finished(h, id, 6);
+    expect(deliveries.map((d) => d.status)).toEqual(Array(6).fill('succeeded'));
+    // Three failures opened it; then a probe per cool-down of 200-400 ms, not every delivery's retries.
+    expect(duringOutage).toBeLessThanOrEqual(3 + 2 + 8);
+    expect(Math.max(...deliveries.map((d) => d.attempts))).toBeLessThanOrEqual(3);
+  });
+
+  it("pauses an endpoint that answers 429 with Retry-After, for every delivery", async () => {
+    const h = await setup({ WEBHOOK_RETRY_SCHEDULE_MS: '50' });
+    const r = await receiver((i) => (i === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const { id } = await h.endpoint(r.url);
+    for (let i = 0; i < 4; i++) await h.publish({ type: 'order.completed', data: { id: i } });
+    h.start();
+    const deliveries = await finished(h, id, 4);
+    expect(deliveries.map((d) => d.status)).toEqual(Array(4).fill('succeeded'));
+    const throttledAt = r.arrivals[0]!.at;
+    expect(r.arrivals.slice(1).every((a) => a.at - throttledAt >= 950 || a.at - throttledAt < 30)).toBe(true);
   });
 
   it('fails the delivery on its last attempt, recorded in the delivery log and not parked', async () => {

@@ -198,3 +198,13 @@ function onGrid(delayMs: number, now: number): number {
 function round(rate: number): string {
   return rate >= 10 ? String(Math.round(rate)) : rate.toFixed(1);
 }
+
+/**
+ * How an HTTP exchange bears on its destination: no answer, a 408 or a 5xx is a failure; a 429, or
+ * a 503 with Retry-After, asks for less; any other answer shows the destination works.
+ */
+export function outboundOutcomeOf(statusCode: number | null, error: string | null, retryAfterMs?: number): OutboundOutcome {
+  if (statusCode === 429 || (statusCode === 503 && retryAfterMs !== undefined)) return { kind: 'throttled', retryAfterMs };
+  if (statusCode === null || statusCode === 408 || statusCode >= 500) return { kind: 'failure', error: error ?? `answered ${statusCode}` };
+  return { kind: 'success' };
+}
