@@ -33,7 +33,19 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
         thirdPartyRatePerS: config.outbound.thirdPartyRatePerS,
       }),
     )
-    .handle(createImageJobs({ database, clock, logger, dataDir: config.dataDir, files: container.imageFiles, images: config.images, metrics }))
+    .handle(
+      createImageJobs({
+        database,
+        clock,
+        logger,
+        dataDir: config.dataDir,
+        files: container.imageFiles,
+        images: config.images,
+        metrics,
+        outbound: container.outbound,
+        ratePerSPerHost: config.outbound.imageRatePerSPerHost,
+      }),
+    )
     .handle(createFeedJobs({ feed: container.feed, lockLeaseMs: config.feed.lockLeaseMs, logger }))
     .handle(
       createWebhookJobs({

@@ -25,11 +25,19 @@ export interface StoredImage extends ImageType {
 }
 
 /** A download that did not produce an image; `retryable` says whether a later attempt may pass. */
+/**
+ * What a failed download shows of its source: it answered (with `statusCode` when that was the
+ * fault), it could not be reached (network error, timeout), or it was never asked (a refused
+ * address, a local disk error).
+ */
+export type SourceContact = { kind: 'answered'; statusCode?: number } | { kind: 'unreachable' } | { kind: 'not_asked' };
+
 export class ImageFetchError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly retryAfterMs?: number,
+    readonly source: SourceContact = { kind: 'answered' },
   ) {
     super(message);
     this.name = 'ImageFetchError';
@@ -132,7 +140,7 @@ export class ImageFetcher {
   private checkHeaders({ statusCode, headers }: Dispatcher.ResponseData): void {
     if (statusCode < 200 || statusCode > 299 || statusCode === 204) {
       const retryable = isRetryableStatus(statusCode);
-      throw new ImageFetchError(`source answered ${statusCode}`, retryable, retryable ? parseRetryAfter(headers['retry-after'], Date.now()) : undefined);
+      throw new ImageFetchError(`source answered ${statusCode}`, retryable, retryable ? parseRetryAfter(headers['retry-after'], Date.now()) : undefined, { kind: 'answered', statusCode });
     }
     const contentType = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!contentType.startsWith('image/')) throw new ImageFetchError(`not an image: Content-Type is "${contentType || 'missing'}"`, false);
@@ -179,14 +187,15 @@ async function writeVerified(body: Readable, file: TempFile, maxBytes: number, s
 function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {
   if (error instanceof ImageFetchError) return error;
   // The disk, not the source: it may pass (space freed, mount repaired), so it is retried.
-  if (error instanceof ImageStoreError) return new ImageFetchError(error.message, true);
+  if (error instanceof ImageStoreError) return new ImageFetchError(error.message, true, undefined, { kind: 'not_asked' });
   const blocked = findBlocked(error);
-  if (blocked) return new ImageFetchError(`refused: ${blocked.message}`, false);
-  if (timedOut) return new ImageFetchError(`timed out after ${timeoutMs} ms`, true);
+  if (blocked) return new ImageFetchError(`refused: ${blocked.message}`, false, undefined, { kind: 'not_asked' });
+  const unreachable = { kind: 'unreachable' } as const;
+  if (timedOut) return new ImageFetchError(`timed out after ${timeoutMs} ms`, true, undefined, unreachable);
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new ImageFetchError(`timed out: ${message}`, true);
-  return new ImageFetchError(`network error: ${code ? `${code} ` : ''}${message}`, true);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new ImageFetchError(`timed out: ${message}`, true, undefined, unreachable);
+  return new ImageFetchError(`network error: ${code ? `${code} ` : ''}${message}`, true, undefined, unreachable);
 }
 
 /** undici may wrap the connector's error; the guard's refusal is found wherever it sits. */

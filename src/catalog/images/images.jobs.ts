@@ -3,7 +3,8 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database } from '../../platform/db/database.js';
 import { defineJob, type JobRunner } from '../../platform/queue/jobs.js';
 import { isFinalFailure } from '../../platform/queue/job-outcome.js';
-import { PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
+import { outboundOutcomeOf, type DestinationLimits, type OutboundGuard, type OutboundOutcome } from '../../platform/outbound/outbound-guard.js';
+import { DeferredError, PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
 import { ImageFiles } from './image-files.js';
 import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
 import type { Metrics } from '../../platform/telemetry/metrics.js';
@@ -24,6 +25,28 @@ export interface ImageJobDeps {
   clock: Clock;
   logger: Logger;
   metrics?: ImageMetrics;
+  /** Each source host's shared rate limit, pause and circuit breaker; unset: every download starts at once. */
+  guard?: { outbound: OutboundGuard; limits: DestinationLimits };
+}
+
+/** A source host, as the outbound guard names it. */
+export const imageHostDestination = (url: string) => `image-host:${hostOf(url)}`;
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host.toLowerCase();
+  } catch {
+    return 'invalid';
+  }
+}
+
+/** What a download showed of its source host, or undefined when it never asked the host. */
+function outcomeOfDownload(error: ImageFetchError | undefined): OutboundOutcome | undefined {
+  if (!error) return { kind: 'success' };
+  const { source } = error;
+  if (source.kind === 'not_asked') return undefined;
+  if (source.kind === 'unreachable') return { kind: 'failure', error: error.message };
+  return source.statusCode === undefined ? { kind: 'success' } : outboundOutcomeOf(source.statusCode, error.message, error.retryAfterMs);
 }
 
 /**
@@ -34,13 +57,23 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
   return async ({ urlHash }: ImageDownloadPayload, job: JobContext): Promise<void> => {
     const image = await findImageByUrlHash(deps.database.db, urlHash);
     if (!image || image.status === 'cached') return;
+    const { guard } = deps;
+    // Held here (a DeferredError), a download has spent no attempt.
+    const admission = guard && (await guard.outbound.admit(imageHostDestination(image.url), guard.limits));
 
     let stored;
     const started = performance.now();
     try {
       stored = await deps.fetcher.fetch(image.url, job.signal);
+      if (admission) await guard.outbound.report(admission, { kind: 'success' });
     } catch (error) {
       if (!(error instanceof ImageFetchError)) throw error;
+      const outcome = outcomeOfDownload(error);
+      const held = admission && (outcome ? await guard.outbound.report(admission, outcome) : (await guard.outbound.unused(admission), {}));
+      if (held?.holdUntil !== undefined && error.retryable) {
+        // The host is down and its circuit open: the download waits for it without spending the attempt.
+        throw new DeferredError(Math.max(1, held.holdUntil - deps.clock.now()), `${error.message}; the circuit of its host is open`, held.holdUntil);
+      }
       const failure = error.retryable ? new RetryableError(error.message, error.retryAfterMs) : new PermanentError(error.message);
       // A failure that parks the job fails the image here.
       const finalAttempt = isFinalFailure(failure, job.attempt, job.maxAttempts);
@@ -105,6 +138,10 @@ export interface ImageJobsOptions {
   /** `config.images`. */
   images: ImageFetcherOptions & { concurrency: number };
   metrics?: Metrics;
+  /** Holds downloads while their host is rate-limited, paused or its circuit open; unset: never. */
+  outbound?: OutboundGuard;
+  /** IMAGE_RATE_PER_S_PER_HOST; undefined: no limit. */
+  ratePerSPerHost?: number;
 }
 
 export interface ImageJobs extends JobRunner<ImageDownloadPayload> {
@@ -121,7 +158,8 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   const logger = options.logger.child({ job: imageDownloadJob.queue });
   const warnings = new RepeatedWarnings({ logger, message: IMAGE_FAILED });
   let closing: Promise<void> | undefined;
-  const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics), warnings };
+  const guard = options.outbound && { outbound: options.outbound, limits: { ratePerS: options.ratePerSPerHost, probeLeaseMs: options.images.timeoutMs } };
+  const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics), warnings, guard };
   // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
   void files
     .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))

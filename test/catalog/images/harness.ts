@@ -7,7 +7,10 @@ import { createImageJobs, imageDownloadJob, type ImageJobs, type ImageJobsOption
 import { ImageFiles } from '../../../src/catalog/images/image-files.js';
 import { findImageByUrlHash, urlHash } from '../../../src/catalog/images/images.repository.js';
 import { ImagesService } from '../../../src/catalog/images/images.service.js';
+import { loadConfig } from '../../../src/config.js';
 import { systemClock } from '../../../src/platform/clock.js';
+import { OutboundGuard, type OutboundSettings } from '../../../src/platform/outbound/outbound-guard.js';
+import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { DatabaseQueue } from '../../../src/platform/queue/database-queue.js';
 import { JobRegistry } from '../../../src/platform/queue/jobs.js';
 import type { Worker } from '../../../src/platform/queue/queue.js';
@@ -21,6 +24,8 @@ export interface HarnessOptions {
   writeCheckTtlMs?: number;
   /** Where the queue and the download jobs log (silent by default). */
   logger?: Logger;
+  /** Downloads go through an outbound guard with these settings (the defaults' otherwise), limited to `ratePerSPerHost`. */
+  outbound?: Partial<OutboundSettings> & { ratePerSPerHost?: number };
 }
 
 /**
@@ -65,6 +70,10 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     dataDir,
     files: new ImageFiles(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs }),
     images: { maxBytes: 64 * 1024, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
+    ...(options.outbound && {
+      outbound: new OutboundGuard({ database: temp.database, store: new DatabaseStore(temp.database), clock: systemClock, logger, settings: { ...loadConfig({}).outbound.guard, ...options.outbound } }),
+      ratePerSPerHost: options.outbound.ratePerSPerHost,
+    }),
   });
   let workers: Worker[] = [];
   const imagesDir = path.join(dataDir, 'images');

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { imageDownloadJob, imageParkedHandler } from '../../../src/catalog/images/images.jobs.js';
 import { systemClock } from '../../../src/platform/clock.js';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
+import { findDestination } from '../../../src/platform/outbound/destinations.repository.js';
 import { waitFor } from '../../support/driver-wait.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { createImagesHarness, type HarnessOptions, type ImagesHarness } from './harness.js';
@@ -203,5 +204,49 @@ describe('image download faults', () => {
     expect(records[0]).toMatchObject({ level: 40, reason: 'refused: address 127.0.0.1 is not public', subject: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/\d+\.jpg$/) });
     expect(records[1]).toMatchObject({ level: 40, reason: 'refused: address 127.0.0.1 is not public', repeats: 19, msg: 'image failed: its download job was parked: 19 more with this reason' });
     expect(records[1]!.examples).toHaveLength(3);
+  });
+});
+
+describe('image downloads protected per host', () => {
+  let cdn: MockCdn | undefined;
+  let h: ImagesHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await cdn?.close();
+    h = cdn = undefined;
+  });
+
+  it("holds every download of a host whose circuit is open, spending no attempt, and caches them all once it answers", async () => {
+    cdn = await new MockCdn().start();
+    let down = true;
+    const paths = Array.from({ length: 8 }, (_, i) => `/outage-${i}.png`);
+    for (const path of paths) cdn.route(path, (_req, res) => (down ? send(res, 503, 'text/plain', Buffer.from('down')) : send(res, 200, 'image/png', png(path))));
+    // Three attempts 10-40 ms apart: without the circuit, a second of 503s would fail every image.
+    h = await createImagesHarness({ maxAttempts: 3, outbound: { consecutiveFailures: 3, cooldownMs: 200, maxCooldownMs: 400 } });
+    await h.temp.database.transaction((trx) => h!.service.claim(trx, paths.map((p) => cdn!.url(p))));
+    h.startWorkers();
+    await waitFor(async () => (await findDestination(h!.temp.database.db, `image-host:127.0.0.1:${cdn!.port}`))?.opened_at != null, 10_000, 'the circuit to open');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const duringOutage = cdn.totalHits();
+    down = false;
+    await h.drain();
+    const images = await Promise.all(paths.map((p) => h!.image(cdn!.url(p))));
+    expect(images.map((image) => image!.status)).toEqual(Array(8).fill('cached'));
+    expect((await h.queue.stats(imageDownloadJob.queue)).counts.parked).toBe(0);
+    // The first wave (all eight at once) opened it; then one probe per cool-down of 200-400 ms, not every retry.
+    expect(duringOutage).toBeLessThanOrEqual(paths.length + 5);
+  });
+
+  it('keeps to IMAGE_RATE_PER_S_PER_HOST', async () => {
+    cdn = await new MockCdn().start();
+    const paths = Array.from({ length: 12 }, (_, i) => `/limited-${i}.png`);
+    h = await createImagesHarness({ outbound: { ratePerSPerHost: 10 } });
+    const started = Date.now();
+    await h.temp.database.transaction((trx) => h!.service.claim(trx, paths.map((p) => cdn!.url(p))));
+    h.startWorkers();
+    await h.drain();
+    // 10/s, one per 100 ms window: twelve take at least 1.1 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect((await Promise.all(paths.map((p) => h!.image(cdn!.url(p))))).every((image) => image!.status === 'cached' && image!.attempts === 1)).toBe(true);
   });
 });
