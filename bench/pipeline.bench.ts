@@ -8,12 +8,15 @@
  * every item's outcome: their cost to the pipeline is the ratio to the row without (issue 17: at
  * most 15 % fewer jobs/s), and they report the webhooks delivered per second. Rows 10 and 11 are
  * their floor: rows 1 and 2 whose worker POSTs each webhook itself, with nothing recorded; rows 12
- * and 13 also write a delivery row per webhook, the least a durable design writes. Prints a markdown
- * table, writes bench/results/pipeline-<time>.json.
+ * and 13 also write a delivery row per webhook, the least a durable design writes. Rows 14 and 15
+ * send to a third party with a capacity (BENCH_PIPELINE_CAPACITY requests/s, 429 with Retry-After:
+ * 1 above it): row 14 without the outbound guard (OUTBOUND_PROTECTION=false), row 15 with it and
+ * THIRD_PARTY_RATE_PER_S set to the capacity (issue 14: at least 80 % fewer 429s, at most 10 % fewer
+ * jobs/s). Prints a markdown table, writes bench/results/pipeline-<time>.json.
  *
  * Environment: BENCH_PIPELINE_JOBS (20000), BENCH_PIPELINE_RUNS (3; the median is reported),
  * BENCH_PIPELINE_CONCURRENCY (32), BENCH_PIPELINE_BATCH (500 jobs per enqueue batch),
- * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,2,3,4,5,6,7,8,9,10,11,12,13), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
+ * BENCH_PIPELINE_TIMEOUT_S (300 per run), BENCH_PIPELINE_ROWS (1,…,15), BENCH_PIPELINE_CAPACITY (1500: rows 14 and 15), BENCH_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/intake_bench, created if missing),
  * BENCH_PIPELINE_PGBOSS_BATCH (32: row 6's batchSize, lowered to a divisor of the concurrency), BENCH_AMQP_URL, BENCH_REDIS_URL.
  */
 import fs from 'node:fs';
@@ -40,11 +43,12 @@ const RUNS = intEnv('BENCH_PIPELINE_RUNS', 3, 1);
 const CONCURRENCY = intEnv('BENCH_PIPELINE_CONCURRENCY', 32, 1);
 const BATCH = intEnv('BENCH_PIPELINE_BATCH', 500, 1);
 const TIMEOUT_S = intEnv('BENCH_PIPELINE_TIMEOUT_S', 300, 1);
-const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7,8,9,10,11,12,13').split(',').map((n) => Number(n.trim())));
+const ROWS = new Set((process.env.BENCH_PIPELINE_ROWS ?? '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15').split(',').map((n) => Number(n.trim())));
+const CAPACITY = intEnv('BENCH_PIPELINE_CAPACITY', 1_500, 1);
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/intake_bench';
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0, amqpToBullmq: 1.5, withWebhooksToWithout: 0.85 };
+const TARGET = { databaseJobsPerSecond: 2_000, amqpJobsPerSecond: 5_000, postgresDatabaseQueueToAnchors: 1.0, amqpToBullmq: 1.5, withWebhooksToWithout: 0.85, guardedToUnguarded: 0.9, throttledCut: 0.8 };
 const ANCHORS = [
   { row: 4, label: 'BullMQ' },
   { row: 6, label: 'pg-boss' },
@@ -69,6 +73,10 @@ interface RowDefinition {
   floorRows?: number[];
   /** The floor itself (an anchor): its ratio is reported, with no target. */
   isFloor?: true;
+  /** Where the third party takes the items: `/orders` (instant), or `/limited-orders` (a capacity, 429 above it). */
+  thirdPartyPath?: '/orders' | '/limited-orders';
+  /** A row with the outbound guard, compared with this one, which sends to the same capacity without it. */
+  unguardedRow?: number;
   start: (config: Config) => Promise<Pipeline>;
 }
 
@@ -191,6 +199,23 @@ const DEFINITIONS: RowDefinition[] = [
     env: () => ({ DATABASE_URL: POSTGRES_URL, QUEUE_DRIVER: 'database', ...webhooksOn }),
     start: (config) => startInlineWebhookPipeline(config, true),
   },
+  {
+    row: 14,
+    name: 'SQLite, third party at capacity, without the outbound guard',
+    description: `row 1 against a third party that takes ${fmt(CAPACITY)} requests/s and answers 429 with Retry-After: 1 above it; OUTBOUND_PROTECTION=false: each job waits out its own Retry-After, as before issue 14`,
+    thirdPartyPath: '/limited-orders',
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', OUTBOUND_PROTECTION: 'false', JOB_MAX_ATTEMPTS: '100' }),
+    start: startIntakePipeline,
+  },
+  {
+    row: 15,
+    name: 'SQLite, third party at capacity, with the outbound guard',
+    description: `row 14 with the outbound guard and THIRD_PARTY_RATE_PER_S=${CAPACITY} (the third party's published capacity): the shared rate limit, and a 429 pauses every job`,
+    thirdPartyPath: '/limited-orders',
+    unguardedRow: 14,
+    env: (dataDir) => ({ ...sqliteIn(dataDir), QUEUE_DRIVER: 'database', THIRD_PARTY_RATE_PER_S: String(CAPACITY), JOB_MAX_ATTEMPTS: '100' }),
+    start: startIntakePipeline,
+  },
 ];
 
 const isAnchor = (definition: RowDefinition) => ANCHORS.some((anchor) => anchor.row === definition.row);
@@ -201,10 +226,12 @@ interface ThirdPartyStats {
   webhooks: number;
   distinctWebhookIds: number;
   lastWebhookAt: number | null;
+  /** 429s of `/limited-orders`. */
+  throttled: number;
 }
 
 interface ThirdParty {
-  url: string;
+  baseUrl: string;
   webhookUrl: string;
   reset(): Promise<void>;
   stats(): Promise<ThirdPartyStats>;
@@ -217,12 +244,14 @@ interface RunResult {
   drainS: number | null;
   /** Webhook rows: webhooks delivered per second, first enqueue → last webhook received. */
   webhooksPerSecond?: number | null;
+  /** 429s the third party answered. */
+  throttled: number;
   problems: string[];
 }
 
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
-function configFor(definition: RowDefinition, dataDir: string, thirdParty: string): Config {
+function configFor(definition: RowDefinition, dataDir: string, thirdPartyBase: string): Config {
   return loadConfig({
     ...process.env,
     ROLE: 'worker',
@@ -230,7 +259,7 @@ function configFor(definition: RowDefinition, dataDir: string, thirdParty: strin
     LOG_LEVEL: 'warn',
     METRICS_PORT: '0',
     WORKER_CONCURRENCY: String(CONCURRENCY),
-    THIRD_PARTY_URL: thirdParty,
+    THIRD_PARTY_URL: `${thirdPartyBase}${definition.thirdPartyPath ?? '/orders'}`,
     SIMULATOR_ENABLED: 'false',
     FEED_INGEST_ON_START: 'false',
     ...definition.env(dataDir),
@@ -238,9 +267,9 @@ function configFor(definition: RowDefinition, dataDir: string, thirdParty: strin
 }
 
 /** Why the configuration refuses this row (its driver is not supported yet), or undefined. */
-function unsupported(definition: RowDefinition, thirdParty: string): string | undefined {
+function unsupported(definition: RowDefinition, thirdPartyBase: string): string | undefined {
   try {
-    configFor(definition, os.tmpdir(), thirdParty);
+    configFor(definition, os.tmpdir(), thirdPartyBase);
     return undefined;
   } catch (error) {
     if (error instanceof ConfigError) return error.problems.join('; ');
@@ -296,6 +325,7 @@ async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: Thir
     enqueueS: (enqueuedAt - startedAt) / 1000,
     drainS: end === null ? null : Math.max(0, end - enqueuedAt) / 1000,
     ...(webhooksPerSecond !== undefined && { webhooksPerSecond }),
+    throttled: (await thirdParty.stats()).throttled,
     problems,
   };
 }
@@ -303,7 +333,7 @@ async function measure(pipeline: Pipeline, seeded: SeededItems, thirdParty: Thir
 async function runOnce(definition: RowDefinition, thirdParty: ThirdParty): Promise<RunResult> {
   const dataDir = benchTempDir('intake-pipeline-bench-');
   try {
-    const pipeline = await definition.start(configFor(definition, dataDir, thirdParty.url));
+    const pipeline = await definition.start(configFor(definition, dataDir, thirdParty.baseUrl));
     try {
       // A shared database (BENCH_POSTGRES_URL) may hold jobs of an aborted earlier run: they would be counted as this run's leftovers.
       const stale = await pipeline.leftovers();
@@ -335,7 +365,13 @@ function median(values: Array<number | null>): number | null {
 /** Each anchor that was selected, with its median jobs/s (null when it did not run to the end). */
 type AnchorFigures = Array<{ label: AnchorLabel; jobsPerSecond: number | null }>;
 
-function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures, withoutWebhooks?: number | null, floors: Array<[number, number | null]> = []): RowResult {
+/** What a guarded row is compared with: the unguarded row's median jobs/s and 429s. */
+interface Unguarded {
+  jobsPerSecond: number | null;
+  throttled: number | null;
+}
+
+function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFigures, withoutWebhooks?: number | null, floors: Array<[number, number | null]> = [], unguarded?: Unguarded): RowResult {
   const row = newRow(definition.row, definition.name, definition.description);
   runs.forEach((run, i) => row.problems.push(...run.problems.map((p) => `run ${i + 1}: ${p}`)));
   const jobsPerSecond = median(runs.map((r) => r.jobsPerSecond));
@@ -350,6 +386,18 @@ function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFig
       row.metrics.push(metric(`ratio to row ${floorRow} (a floor)`, jobsPerSecond !== null && floorJobsPerSecond ? jobsPerSecond / floorJobsPerSecond : null, '×', 2));
     }
     row.metrics.push(metric('webhooks delivered/s (first enqueue → last webhook received), median', median(runs.map((r) => r.webhooksPerSecond ?? null)), '', 0));
+  } else if (definition.thirdPartyPath === '/limited-orders') {
+    const throttled = median(runs.map((r) => r.throttled));
+    row.metrics.push(
+      metric(`429s received (third party at ${fmt(CAPACITY)}/s), median`, throttled, '', 0),
+      metric('429s among all requests', throttled === null ? null : (throttled / (throttled + JOBS)) * 100, '%', 1),
+    );
+    if (unguarded) {
+      const ratio = jobsPerSecond !== null && unguarded.jobsPerSecond ? jobsPerSecond / unguarded.jobsPerSecond : null;
+      row.metrics.push(metric(`jobs/s ratio to row ${definition.unguardedRow} (no guard)`, ratio, '×', 2, { min: TARGET.guardedToUnguarded, text: `≥ ${fmt(TARGET.guardedToUnguarded, 2)} ×` }));
+      const cut = throttled !== null && unguarded.throttled ? 1 - throttled / unguarded.throttled : null;
+      row.metrics.push(metric(`429s cut against row ${definition.unguardedRow}`, cut === null ? null : cut * 100, '%', 1, { min: TARGET.throttledCut * 100, text: `≥ ${fmt(TARGET.throttledCut * 100)} %` }));
+    }
   } else if (!isAnchor(definition)) {
     for (const anchor of anchors) {
       const target = definition.anchorRatioTargets?.[anchor.label];
@@ -370,15 +418,15 @@ function report(definition: RowDefinition, runs: RunResult[], anchors: AnchorFig
 async function main(): Promise<void> {
   if (!fs.existsSync(THIRD_PARTY_JS)) throw new Error(`${path.relative(ROOT, THIRD_PARTY_JS)} is missing: run \`npm run build\` first (npm run bench:pipeline does).`);
   const startedAt = new Date();
-  const server = await startServer('instant third party', THIRD_PARTY_JS, {});
+  const server = await startServer('instant third party', THIRD_PARTY_JS, { CAPACITY_PER_S: String(CAPACITY) });
   const thirdParty: ThirdParty = {
-    url: `${server.url}/orders`,
+    baseUrl: server.url,
     webhookUrl: `${server.url}/webhooks`,
     reset: async () => void (await (await fetch(`${server.url}/reset`, { method: 'POST' })).arrayBuffer()),
     stats: async () => (await (await fetch(`${server.url}/stats`)).json()) as ThirdPartyStats,
   };
   const selected = DEFINITIONS.filter((d) => ROWS.has(d.row));
-  const skipped = new Map(selected.map((d) => [d.row, unsupported(d, thirdParty.url)]));
+  const skipped = new Map(selected.map((d) => [d.row, unsupported(d, thirdParty.baseUrl)]));
   if (selected.some((d) => d.env('').DATABASE_URL === POSTGRES_URL)) await ensurePostgresDatabase(POSTGRES_URL);
   const runs = new Map<number, RunResult[]>(selected.map((d) => [d.row, []]));
   const failures = new Map<number, string[]>();
@@ -409,7 +457,9 @@ async function main(): Promise<void> {
     if (reason) return { ...newRow(definition.row, definition.name, definition.description), skipped: reason };
     const baseline = definition.webhooksOf === undefined ? undefined : runs.get(definition.webhooksOf);
     const floors = (definition.floorRows ?? []).filter((floorRow) => runs.has(floorRow)).map((floorRow): [number, number | null] => [floorRow, median(runs.get(floorRow)!.map((r) => r.jobsPerSecond))]);
-    const row = report(definition, runs.get(definition.row)!, anchors, baseline && median(baseline.map((r) => r.jobsPerSecond)), floors);
+    const unguardedRuns = definition.unguardedRow === undefined ? undefined : runs.get(definition.unguardedRow);
+    const unguarded = unguardedRuns && { jobsPerSecond: median(unguardedRuns.map((r) => r.jobsPerSecond)), throttled: median(unguardedRuns.map((r) => r.throttled)) };
+    const row = report(definition, runs.get(definition.row)!, anchors, baseline && median(baseline.map((r) => r.jobsPerSecond)), floors, unguarded);
     row.problems.push(...(failures.get(definition.row) ?? []));
     return row;
   });
@@ -419,7 +469,7 @@ async function main(): Promise<void> {
     bench: 'pipeline',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    settings: { jobs: JOBS, runs: RUNS, concurrency: CONCURRENCY, batch: BATCH, timeoutS: TIMEOUT_S },
+    settings: { jobs: JOBS, runs: RUNS, concurrency: CONCURRENCY, batch: BATCH, timeoutS: TIMEOUT_S, capacity: CAPACITY },
     machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30) },
     target: TARGET,
     rows,

@@ -101,6 +101,8 @@ export interface Config {
 }
 
 export interface OutboundConfig {
+  /** OUTBOUND_PROTECTION: rate limits, pauses and circuit breakers on (default); off sends every job at once, as a last resort. */
+  enabled: boolean;
   /** Requests per second to the third party, shared by every worker; undefined: no limit. */
   thirdPartyRatePerS: number | undefined;
   /** Webhook deliveries per second to one endpoint, shared by every worker; undefined: no limit. */
@@ -455,6 +457,7 @@ export function loadConfig(env: Env = process.env): Config {
       endpointConcurrency: read.int('WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 1000),
     },
     outbound: {
+      enabled: read.bool('OUTBOUND_PROTECTION', true),
       thirdPartyRatePerS: rateOrUnlimited(read.number('THIRD_PARTY_RATE_PER_S', 0, 0, 1_000_000)),
       webhookRatePerSPerEndpoint: rateOrUnlimited(read.number('WEBHOOK_RATE_PER_S_PER_ENDPOINT', 0, 0, 1_000_000)),
       imageRatePerSPerHost: rateOrUnlimited(read.number('IMAGE_RATE_PER_S_PER_HOST', 0, 0, 1_000_000)),

@@ -18,6 +18,7 @@ export const QUEUE_NAMES: string[] = JOB_CATALOGUE.map((job) => job.queue);
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const { config, database, clock, random, logger, metrics } = container;
+  const outbound = config.outbound.enabled ? container.outbound : undefined;
   const registry = new JobRegistry(JOB_CATALOGUE)
     .handle(
       createOrderJobs({
@@ -29,7 +30,7 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
         thirdPartyTimeoutMs: config.thirdPartyTimeoutMs,
         writeBatch: config.jobWriteBatch,
         events: (db, events) => container.webhookEvents.publish(db, events),
-        outbound: container.outbound,
+        outbound,
         thirdPartyRatePerS: config.outbound.thirdPartyRatePerS,
       }),
     )
@@ -42,7 +43,7 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
         files: container.imageFiles,
         images: config.images,
         metrics,
-        outbound: container.outbound,
+        outbound,
         ratePerSPerHost: config.outbound.imageRatePerSPerHost,
       }),
     )
@@ -57,7 +58,7 @@ export function createJobRegistry(container: Container, thirdPartyUrl: string): 
         webhooks: config.webhooks,
         userAgent: `intake-webhooks/${VERSION}`,
         writeBatch: config.jobWriteBatch,
-        outbound: container.outbound,
+        outbound,
         ratePerSPerEndpoint: config.outbound.webhookRatePerSPerEndpoint,
       }),
     );

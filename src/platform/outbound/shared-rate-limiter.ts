@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 
 /** The shortest window: shorter ones would cost a store write per request at any rate. */
 const MIN_WINDOW_MS = 100;
-/** A process takes at most this share of a window's tokens at once, so that others still find some. */
+/** A process asks for at least this share of a window's tokens at once, so that a busy one asks seldom. */
 const LEASE_SHARE = 8;
 /** A denied request never waits longer than this before it asks again. */
 const MAX_WAIT_MS = 60_000;
@@ -26,15 +26,25 @@ export function windowOf(ratePerS: number, now: number): Window {
   return { tokens, durationMs, index, endsAt: (index + 1) * durationMs };
 }
 
+/** Tokens this process took from one window's count, and the requests it turned away since. */
+interface Lease {
+  key: string;
+  left: number;
+  /** The window's count in the store beyond its tokens, as of the last ask, plus this process's denials since. */
+  overflow: number;
+}
+
 /**
  * A rate limit per destination shared by every process through the store: time is cut into
  * windows of at least 100 ms, each with `rate × window` tokens, counted by one key per window.
- * Every process takes tokens from the count in small leases and spends them locally, so the store
- * sees a write per lease, not per request. A window never grants more than its tokens: over any
- * second a destination sees at most its rate plus one window's tokens (10 % above 10/s).
+ * Each process takes tokens from the count in leases, one ask at a time per destination, sized to
+ * the requests waiting for it, and spends them locally: the store sees a write per lease, not per
+ * request. A window never grants more than its tokens: over any second a destination sees at most
+ * its rate plus one window's tokens (10 % above 10/s).
  */
 export class SharedRateLimiter {
-  private readonly leases = new Map<string, { key: string; left: number }>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly asking = new Map<string, { done: Promise<void>; waiting: number }>();
 
   constructor(
     private readonly store: Store,
@@ -42,24 +52,42 @@ export class SharedRateLimiter {
   ) {}
 
   async tryAcquire(destination: string, ratePerS: number): Promise<RateDecision> {
-    const window = windowOf(ratePerS, this.clock.now());
-    const key = `rate:${destination}:${ratePerS}:${window.index}`;
-    const lease = this.leases.get(destination);
-    if (lease?.key === key && lease.left > 0) {
-      lease.left -= 1;
-      return { granted: true };
+    for (;;) {
+      const window = windowOf(ratePerS, this.clock.now());
+      const key = `rate:${destination}:${ratePerS}:${window.index}`;
+      const lease = this.leases.get(destination);
+      if (lease?.key === key) {
+        if (lease.left > 0) {
+          lease.left -= 1;
+          return { granted: true };
+        }
+        if (lease.overflow >= 0) {
+          // This window is spent: the request goes after the ones already turned away.
+          const windowsAhead = Math.floor(lease.overflow / window.tokens);
+          lease.overflow += 1;
+          const waitMs = window.endsAt - this.clock.now() + windowsAhead * window.durationMs;
+          return { granted: false, waitMs: Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil(waitMs))) };
+        }
+      }
+      const ask = this.asking.get(destination);
+      if (ask) {
+        ask.waiting += 1;
+        await ask.done;
+        continue;
+      }
+      const asked = { done: Promise.resolve(), waiting: 1 };
+      asked.done = this.takeLease(destination, key, window, () => asked.waiting).finally(() => this.asking.delete(destination));
+      this.asking.set(destination, asked);
+      await asked.done;
     }
-    const asked = Math.max(1, Math.floor(window.tokens / LEASE_SHARE));
+  }
+
+  /** Asks the store for tokens of the window: enough for the requests waiting, at least an eighth of the window. */
+  private async takeLease(destination: string, key: string, window: Window, waiting: () => number): Promise<void> {
+    const asked = Math.min(window.tokens, Math.max(Math.ceil(window.tokens / LEASE_SHARE), waiting()));
     const { count } = await this.store.increment(key, Math.ceil(window.durationMs) * 2 + 1_000, asked);
     const granted = Math.min(asked, Math.max(0, window.tokens - (count - asked)));
-    if (granted > 0) {
-      this.leases.set(destination, { key, left: granted - 1 });
-      return { granted: true };
-    }
-    this.leases.delete(destination);
-    // The requests already over this window's tokens go first in the windows after it.
-    const windowsAhead = Math.floor((count - asked - window.tokens) / window.tokens);
-    const waitMs = window.endsAt - this.clock.now() + windowsAhead * window.durationMs;
-    return { granted: false, waitMs: Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil(waitMs))) };
+    // A lease with tokens left is spent first; once empty, its overflow (-1: unknown) tells whether to ask again.
+    this.leases.set(destination, { key, left: granted, overflow: granted > 0 ? -1 : count - asked - window.tokens });
   }
 }

@@ -34,6 +34,18 @@ export function sharedRateLimiterContract(name: string, setup: () => Promise<Lim
       expect(Math.max(...waits)).toBeLessThanOrEqual(60_000);
     });
 
+    it('serves concurrent requests of one process from shared leases, spreading the denied over the windows to come', async () => {
+      const { store, clock } = await setup();
+      const limiter = new SharedRateLimiter(store, clock);
+      clock.advance(windowOf(50, clock.now()).endsAt - clock.now());
+      const decisions = await Promise.all(Array.from({ length: 40 }, () => limiter.tryAcquire('third-party', 50)));
+      expect(decisions.filter((d) => d.granted)).toHaveLength(5);
+      const waits = decisions.flatMap((d) => (d.granted ? [] : [d.waitMs])).sort((a, b) => a - b);
+      // 35 turned away, five per window: the first five wait for the next window, the last for the seventh.
+      expect(waits[0]).toBe(100);
+      expect(waits.at(-1)).toBe(700);
+    });
+
     it('keeps destinations apart', async () => {
       const { store, clock } = await setup();
       const limiter = new SharedRateLimiter(store, clock);
