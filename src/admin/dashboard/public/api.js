@@ -26,6 +26,7 @@ async function call(method, path, body, token = session.token()) {
 const PARKED_PER_PAGE = 100;
 const ORDERS_PER_PAGE = 50;
 const WEBHOOKS_PER_PAGE = 50;
+const CIRCUITS_PER_PAGE = 50;
 
 const queuePath = (queue) => `/api/admin/queues/${encodeURIComponent(queue)}`;
 
@@ -42,4 +43,6 @@ export const api = {
   images: () => call('GET', '/api/admin/images'),
   retryFailedImages: () => call('POST', '/api/admin/images/retry-failed', {}),
   webhooks: (page) => call('GET', `/api/admin/webhooks?page=${page}&per_page=${WEBHOOKS_PER_PAGE}`),
+  circuits: (page) => call('GET', `/api/admin/circuits?page=${page}&per_page=${CIRCUITS_PER_PAGE}`),
+  forceCircuit: (destination, state) => call('POST', `/api/admin/circuits/${encodeURIComponent(destination)}/force`, { state }),
 };

@@ -7,8 +7,9 @@ import * as orders from './orders.page.js';
 import * as parked from './parked.page.js';
 import * as queues from './queues.page.js';
 import * as webhooks from './webhooks.page.js';
+import * as circuits from './circuits.page.js';
 
-const PAGES = { queues, parked, orders, feed, images, webhooks };
+const PAGES = { queues, parked, orders, feed, images, webhooks, circuits };
 const REFRESH_MS = 5_000;
 const $ = (id) => document.getElementById(id);
 
