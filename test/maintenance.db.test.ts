@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContainer, type Container } from '../src/app/container.js';
 import { sweep } from '../src/app/maintenance.js';
 import { insertIdempotencyRecord } from '../src/platform/idempotency/idempotency.repository.js';
+import { closeCircuit, forceCircuit, listDestinations, openCircuit } from '../src/platform/outbound/destinations.repository.js';
 import { testConfig } from './support/app.js';
 import { manualClock } from './support/driver-clock.js';
 
@@ -28,16 +29,30 @@ describe('maintenance sweep', () => {
     await insertIdempotencyRecord(container.database.db, { ...record, key: 'new', expires_at: clock.now() + 60_000 });
     clock.advance(2_000);
 
-    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0 });
+    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 });
     expect(await container.store.get('live')).toBe('x');
     const keys = await container.database.db.selectFrom('idempotency_keys').select('key').execute();
     expect(keys.map((k) => k.key)).toEqual(['new']);
+  });
+
+  it('deletes the circuits of destinations closed and untouched for a day, and keeps the open, forced and recent ones', async () => {
+    const db = container.database.db;
+    const now = clock.now();
+    await openCircuit(db, 'webhook:1', 5_000, 'down', now);
+    await closeCircuit(db, 'webhook:1', now, now);
+    await openCircuit(db, 'webhook:2', 5_000, 'down', now);
+    await forceCircuit(db, 'image-host:forced.test', 'closed', now);
+    clock.advance(25 * 3_600_000);
+    await openCircuit(db, 'webhook:3', 5_000, 'down', clock.now());
+    await closeCircuit(db, 'webhook:3', clock.now(), clock.now());
+    expect((await sweep(container)).destinations).toBe(1);
+    expect((await listDestinations(db)).map((row) => row.destination)).toEqual(['image-host:forced.test', 'webhook:2', 'webhook:3']);
   });
 
   it('skips the sweep while another instance holds the maintenance lock', async () => {
     await container.store.set('gone', 'x', 1);
     clock.advance(10);
     await container.store.setIfAbsent('lock:maintenance', 'someone-else', 60_000);
-    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0 });
+    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 });
   });
 });

@@ -1,14 +1,17 @@
 import { Cron } from 'croner';
 import type { Container } from './container.js';
 import { deleteExpiredIdempotencyRecords } from '../platform/idempotency/idempotency.repository.js';
+import { deleteSettledDestinations } from '../platform/outbound/destinations.repository.js';
 import { sweepWebhookLog } from '../webhooks/webhook-retention.js';
 
 const CHUNK = 5000;
 
 /**
  * Periodic housekeeping, run by the scheduler role under a store lock so that one instance does
- * it: expired store keys and idempotency records, and webhook events and deliveries older than
- * WEBHOOK_LOG_DAYS, deleted in small chunks so that no single write holds the database for long.
+ * it: expired store keys and idempotency records, webhook events and deliveries older than
+ * WEBHOOK_LOG_DAYS, deleted in small chunks so that no single write holds the database for long,
+ * and the circuits of destinations that have been closed and untouched for a day (webhook
+ * endpoints and image hosts come and go).
  */
 export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
@@ -23,11 +26,14 @@ export interface Swept {
   records: number;
   webhookDeliveries: number;
   webhookEvents: number;
+  destinations: number;
 }
+
+const SETTLED_DESTINATION_MS = 24 * 3_600_000;
 
 export async function sweep(container: Container, log = container.logger): Promise<Swept> {
   const owner = `${process.pid}:${container.clock.now()}`;
-  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0 };
+  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 };
   try {
     const { store } = container;
     const keys = store.sweepExpired ? await drain(() => store.sweepExpired!(CHUNK)) : 0;
@@ -38,7 +44,9 @@ export async function sweep(container: Container, log = container.logger): Promi
     if (webhooks.deliveries + webhooks.events > 0) {
       log.info({ deliveries: webhooks.deliveries, events: webhooks.events, logDays, more: webhooks.more }, 'swept webhook deliveries and events older than WEBHOOK_LOG_DAYS');
     }
-    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events };
+    const destinations = await container.database.write((db) => deleteSettledDestinations(db, container.clock.now() - SETTLED_DESTINATION_MS));
+    if (destinations > 0) log.info({ destinations }, 'swept the circuits of destinations closed and untouched for a day');
+    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations };
   } finally {
     await container.store.deleteIfValue('lock:maintenance', owner);
   }
