@@ -78,6 +78,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://alloy:4318' }).tracing.endpoint).toBe('http://alloy:4318');
   });
 
+  it('reads the outbound protection: a rate of 0 is no limit, and the longest cool-down is at least the first', () => {
+    const outbound = loadConfig({ THIRD_PARTY_RATE_PER_S: '50', IMAGE_RATE_PER_S_PER_HOST: '0.5', CIRCUIT_FAILURE_RATIO: '0.25' }).outbound;
+    expect(outbound).toMatchObject({ enabled: true, thirdPartyRatePerS: 50, webhookRatePerSPerEndpoint: undefined, imageRatePerSPerHost: 0.5 });
+    expect(outbound.guard).toMatchObject({ consecutiveFailures: 20, failureRatio: 0.25, windowMs: 30_000, cooldownMs: 5_000, maxCooldownMs: 300_000 });
+    expect(loadConfig({ OUTBOUND_PROTECTION: 'false' }).outbound.enabled).toBe(false);
+    expect(() => loadConfig({ CIRCUIT_COOLDOWN_MS: '60000', CIRCUIT_MAX_COOLDOWN_MS: '1000' })).toThrow(/CIRCUIT_MAX_COOLDOWN_MS \(1000\) must be at least CIRCUIT_COOLDOWN_MS \(60000\)/);
+    expect(() => loadConfig({ THIRD_PARTY_RATE_PER_S: '-1', CIRCUIT_FAILURE_RATIO: '2' })).toThrow(/THIRD_PARTY_RATE_PER_S[\s\S]*CIRCUIT_FAILURE_RATIO/);
+  });
+
   it('accepts a single number as a simulator delay range', () => {
     expect(loadConfig({ SIMULATOR_DELAY_MS: '0' }).simulatorDelayMs).toEqual({ min: 0, max: 0 });
   });
