@@ -59,6 +59,8 @@ export interface Config {
   jobBackoffMs: number;
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
+  /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
+  jobTtlMs: Record<string, number>;
   /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop). */
   jobWriteBatch: { maxItems: number; lingerMs: number };
   shutdownTimeoutMs: number;
@@ -247,6 +249,22 @@ class EnvReader {
     return parsed;
   }
 
+  /** `name=seconds` pairs, comma-separated, as milliseconds by name; e.g. a time to live per queue. */
+  durationsByName(name: string, example: string): Record<string, number> {
+    const value = this.raw(name);
+    if (value === undefined) return {};
+    const result: Record<string, number> = {};
+    for (const pair of value.split(',')) {
+      const match = /^\s*([\w.-]+)\s*=\s*(\d+)\s*$/.exec(pair);
+      if (!match || Number(match[2]) < 1) {
+        this.problems.push(`${name} must be name=seconds pairs separated by commas (${example}), got "${value}"`);
+        return {};
+      }
+      result[match[1]!] = Number(match[2]) * 1000;
+    }
+    return result;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;
@@ -386,6 +404,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
+    jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
     jobWriteBatch: {
       maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),
       lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 0, 0, 1_000),

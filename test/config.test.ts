@@ -83,6 +83,9 @@ describe('loadConfig', () => {
     expect(outbound).toMatchObject({ enabled: true, thirdPartyRatePerS: 50, webhookRatePerSPerEndpoint: undefined, imageRatePerSPerHost: 0.5 });
     expect(outbound.guard).toMatchObject({ consecutiveFailures: 20, failureRatio: 0.25, windowMs: 30_000, cooldownMs: 5_000, maxCooldownMs: 300_000 });
     expect(loadConfig({ OUTBOUND_PROTECTION: 'false' }).outbound.enabled).toBe(false);
+    expect(loadConfig({ JOB_TTL: 'orders.integration=3600, images.download = 60' }).jobTtlMs).toEqual({ 'orders.integration': 3_600_000, 'images.download': 60_000 });
+    expect(loadConfig({}).jobTtlMs).toEqual({});
+    expect(() => loadConfig({ JOB_TTL: 'orders.integration' })).toThrow(/JOB_TTL must be name=seconds pairs/);
     expect(() => loadConfig({ CIRCUIT_COOLDOWN_MS: '60000', CIRCUIT_MAX_COOLDOWN_MS: '1000' })).toThrow(/CIRCUIT_MAX_COOLDOWN_MS \(1000\) must be at least CIRCUIT_COOLDOWN_MS \(60000\)/);
     expect(() => loadConfig({ THIRD_PARTY_RATE_PER_S: '-1', CIRCUIT_FAILURE_RATIO: '2' })).toThrow(/THIRD_PARTY_RATE_PER_S[\s\S]*CIRCUIT_FAILURE_RATIO/);
   });

@@ -24,7 +24,7 @@ import { outboundMetrics } from '../platform/outbound/outbound.metrics.js';
 import type { Store } from '../platform/store/store.js';
 import { createLogger } from '../platform/telemetry/logger.js';
 import { WebhookEvents } from '../webhooks/webhook-events.js';
-import { deliveryMaxAttempts } from '../webhooks/webhooks.jobs.js';
+import { deliveryLifetimeMs, deliveryMaxAttempts } from '../webhooks/webhooks.jobs.js';
 import { webhookMetrics } from '../webhooks/webhooks.metrics.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import type { LookupFunction } from '../platform/net/ssrf.js';
@@ -96,7 +96,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const orders = new OrdersService({ database, queue, store, idempotency, clock, logger, duplicateWindowSeconds: config.duplicateWindowSeconds, metrics });
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
-  const webhookEvents = new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks) });
+  const webhookEvents = new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks), lifetimeMs: deliveryLifetimeMs(config.webhooks) });
   const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, images, metrics: feedMetrics(metrics, database) });
   return {
     config,

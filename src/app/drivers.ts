@@ -6,6 +6,7 @@ import type { Database, DatabaseOptions } from '../platform/db/database.js';
 import { AmqpQueue } from '../platform/queue/amqp/amqp-queue.js';
 import { DatabaseQueue } from '../platform/queue/database-queue.js';
 import { JobThroughput } from '../platform/queue/job-throughput.js';
+import { ExpiringQueue } from '../platform/queue/expiring-queue.js';
 import { MeteredQueue } from '../platform/queue/metered-queue.js';
 import { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
@@ -105,5 +106,5 @@ export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { th
     gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
   });
   const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
-  return { queue: new MeteredQueue(queue, deps.metrics, deps.queueNames, throughput), outbox, throughput };
+  return { queue: new MeteredQueue(new ExpiringQueue(queue, deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, throughput), outbox, throughput };
 }

@@ -15,9 +15,17 @@ export interface RedeliveryDeps {
   clock: Clock;
   /** Of each delivery job: the retry schedule's length + 1 (`deliveryMaxAttempts`). */
   maxAttempts: number;
+  /** How long a delivery job may wait to run (`deliveryLifetimeMs`): past it, it is parked as expired and the delivery fails. */
+  lifetimeMs?: number;
 }
 
-export async function redeliver(db: Executor, { queue, clock, maxAttempts }: RedeliveryDeps, deliveryIds: readonly number[]): Promise<number> {
+/** The options of a delivery job enqueued at `now`. */
+export function deliveryJobOptions(deps: RedeliveryDeps, now: number): { maxAttempts: number; expiresAt?: number } {
+  return { maxAttempts: deps.maxAttempts, ...(deps.lifetimeMs !== undefined && { expiresAt: now + deps.lifetimeMs }) };
+}
+
+export async function redeliver(db: Executor, deps: RedeliveryDeps, deliveryIds: readonly number[]): Promise<number> {
+  const { queue, clock } = deps;
   if (deliveryIds.length === 0) return 0;
   const rows = await deliveriesToResend(db, deliveryIds);
   if (rows.length === 0) return 0;
@@ -25,7 +33,7 @@ export async function redeliver(db: Executor, { queue, clock, maxAttempts }: Red
   await enqueueJobs(
     queue,
     webhookDeliveryJob,
-    rows.map((row) => ({ payload: { messageId: row.message_id }, options: { dedupeKey: `webhook:${row.message_id}`, maxAttempts } })),
+    rows.map((row) => ({ payload: { messageId: row.message_id }, options: { dedupeKey: `webhook:${row.message_id}`, ...deliveryJobOptions(deps, clock.now()) } })),
     db,
   );
   return rows.length;

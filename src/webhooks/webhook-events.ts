@@ -2,7 +2,7 @@ import type { Executor } from '../platform/db/database.js';
 import { timeOrderedId } from '../platform/ids.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { WebhookEventType } from './event-types.js';
-import { redeliver, type RedeliveryDeps } from './redelivery.js';
+import { deliveryJobOptions, redeliver, type RedeliveryDeps } from './redelivery.js';
 import { enabledEndpointsOf, insertDeliveries, insertEvents } from './webhook-events.repository.js';
 import { webhookDeliveryJob } from './webhooks.jobs.js';
 
@@ -60,7 +60,7 @@ export class WebhookEvents {
       webhookDeliveryJob,
       deliveries.map((delivery) => ({
         payload: { messageId: delivery.message_id },
-        options: { maxAttempts: this.deps.maxAttempts, ...(delivery.traceparent && { headers: { traceparent: delivery.traceparent } }) },
+        options: { ...deliveryJobOptions(this.deps, now), ...(delivery.traceparent && { headers: { traceparent: delivery.traceparent } }) },
       })),
       db,
     );

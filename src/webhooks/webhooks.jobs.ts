@@ -54,6 +54,16 @@ export function deliveryMaxAttempts(webhooks: Pick<WebhooksConfig, 'retrySchedul
   return webhooks.retryScheduleMs.length + 1;
 }
 
+/**
+ * How long a delivery job may wait to run: its whole retry schedule (with the jitter's 10 %), each
+ * attempt's timeout, and an hour. A delivery held past it (its endpoint's circuit open all along)
+ * is parked as expired, and fails, rather than being sent days late.
+ */
+export function deliveryLifetimeMs(webhooks: Pick<WebhooksConfig, 'retryScheduleMs' | 'timeoutMs'>): number {
+  const schedule = webhooks.retryScheduleMs.reduce((sum, wait) => sum + wait, 0);
+  return Math.ceil(schedule * 1.1) + deliveryMaxAttempts(webhooks) * webhooks.timeoutMs + 3_600_000;
+}
+
 /** Everything a worker process needs to run `webhooks.delivery` jobs, on their own queue and concurrency. */
 export function createWebhookJobs(deps: WebhookJobsDeps): JobRunner<WebhookDeliveryPayload> {
   const { webhooks } = deps;

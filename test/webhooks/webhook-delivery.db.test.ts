@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { findDestination } from '../../src/platform/outbound/destinations.repository.js';
+import { findDestination, forceCircuit } from '../../src/platform/outbound/destinations.repository.js';
 import { waitFor } from '../support/driver-wait.js';
 import { testDialect } from '../support/driver-databases.js';
 import { describeWithServices } from '../support/services.js';
@@ -102,6 +102,23 @@ function deliverySuite(driver: QueueDriverName): void {
     // Three failures opened it; then a probe per cool-down of 200-400 ms, not every delivery's retries.
     expect(duringOutage).toBeLessThanOrEqual(3 + 2 + 8);
     expect(Math.max(...deliveries.map((d) => d.attempts))).toBeLessThanOrEqual(3);
+  });
+
+  it('fails a delivery held past its retry schedule as expired, never sending it late', async () => {
+    const h = await setup({ WEBHOOK_RETRY_SCHEDULE_MS: '50' });
+    const r = await receiver(() => ({ status: 200 }));
+    const { id } = await h.endpoint(r.url);
+    await forceCircuit(h.container.database.db, `webhook:${id}`, 'open', h.clock.now());
+    await h.publish({ type: 'order.completed', data: { id: 1 } });
+    h.start();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(r.arrivals).toHaveLength(0);
+    // The schedule (50 ms), two attempts' timeouts and an hour: a day later the delivery has expired.
+    h.clock.advance(24 * HOUR_MS);
+    const [delivery] = await finished(h, id);
+    expect(delivery).toMatchObject({ status: 'failed' });
+    expect(delivery!.last_error).toMatch(/^expired: not started before its deadline/);
+    expect(r.arrivals).toHaveLength(0);
   });
 
   it("pauses an endpoint that answers 429 with Retry-After, for every delivery", async () => {

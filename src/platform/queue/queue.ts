@@ -14,6 +14,8 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /** Carried to the handler, e.g. the W3C `traceparent`. */
   headers?: Record<string, string>;
+  /** A job that has not started by this time (epoch ms) is parked as `expired`, not run late. */
+  expiresAt?: number;
 }
 
 export interface NewJob {
