@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { adminActivityRoutes } from '../admin/admin-activity.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { adminCircuitsRoutes } from '../admin/admin-circuits.routes.js';
+import { adminJobSearchRoutes } from '../admin/admin-job-search.routes.js';
 import { adminWebhooksRoutes } from '../admin/admin-webhooks.routes.js';
 import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
@@ -53,6 +54,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
+    'admin job search': (app) => adminJobSearchRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
     'admin circuits': (app) => adminCircuitsRoutes(app, { circuits: new CircuitsService({ database: container.database, clock: container.clock }), tokens: container.auth }),
     'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock }), tokens: container.auth }),
   };

@@ -7,6 +7,9 @@ import { DEFAULT_WRITE_BATCH, type WriteBatchLimits } from '../db/write-batcher.
 import { DatabaseWorker } from './database-worker.js';
 import { JobOutcomePolicy } from './job-outcome.js';
 import * as jobsSql from './database-queue.sql.js';
+import { searchJobs } from './database-queue-search.sql.js';
+import type { JobFilter, JobSearchResult } from './job-search.js';
+import type { JobRow } from './jobs.table.js';
 import {
   DEFAULT_PRIORITY,
   emptyStats,
@@ -137,6 +140,25 @@ export class DatabaseQueue implements TransactionalQueue {
 
   purgeParked(queue: string, ids?: string[]): Promise<number> {
     return jobsSql.deleteParkedJobs(this.options.database.db, queue, ids ? toJobIds(ids) : undefined);
+  }
+
+  async search(queue: string, filter: JobFilter, page: { limit: number; offset: number }): Promise<JobSearchResult> {
+    const now = this.clock.now();
+    const { rows, total } = await searchJobs(this.options.database.db, queue, filter, now, page);
+    const stateOf = (row: JobRow): JobState => (row.state === 'ready' && row.available_at > now ? 'delayed' : row.state);
+    const jobs = rows.map((row) => ({
+      id: String(row.id),
+      queue: row.queue,
+      state: stateOf(row),
+      payload: JSON.parse(row.payload) as unknown,
+      priority: row.priority as Priority,
+      attempts: row.attempts,
+      maxAttempts: row.max_attempts,
+      lastError: row.last_error,
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+    }));
+    return { jobs, total, scope: 'all' };
   }
 
   async stats(queue: string): Promise<QueueStats> {

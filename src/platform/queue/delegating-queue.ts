@@ -1,3 +1,4 @@
+import type { JobFilter, JobSearchResult } from './job-search.js';
 import type { EnqueueOptions, JobHandler, NewJob, ParkedJob, Queue, QueueStats, WorkOptions, Worker } from './queue.js';
 
 /** A queue that hands every call to `inner`; decorators extend it and override what they add to. */
@@ -26,6 +27,10 @@ export abstract class DelegatingQueue<Inner extends Queue = Queue> implements Qu
 
   purgeParked(queue: string, ids?: string[]): Promise<number> {
     return this.inner.purgeParked(queue, ids);
+  }
+
+  search(queue: string, filter: JobFilter, page: { limit: number; offset: number }): Promise<JobSearchResult> {
+    return this.inner.search(queue, filter, page);
   }
 
   stats(queue: string): Promise<QueueStats> {

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import type { JobFilter, JobSearchResult } from './job-search.js';
 
 /** low=1, normal=2, high=3, critical=4, max=5. Higher is served first. */
 export type Priority = 1 | 2 | 3 | 4 | 5;
@@ -166,6 +167,8 @@ export interface Queue {
   retryParked(queue: string, ids: string[] | 'all'): Promise<number>;
   /** Deletes parked jobs (all, or the given ids); returns how many were deleted. */
   purgeParked(queue: string, ids?: string[]): Promise<number>;
+  /** A page of the queue's jobs matching `filter`, newest first, with the total (`scope` says what a driver can search). */
+  search(queue: string, filter: JobFilter, page: { limit: number; offset: number }): Promise<JobSearchResult>;
   stats(queue: string): Promise<QueueStats>;
   ping(): Promise<void>;
   close(): Promise<void>;

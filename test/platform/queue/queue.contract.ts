@@ -267,6 +267,31 @@ export function queueContract(name: string, harness: QueueHarness): void {
       expect((await counts()).parked).toBe(names.length);
     });
 
+    it('searches the parked jobs by error text, priority, time and payload field (every job, where the driver can)', async () => {
+      const { queue, work, counts } = await setup();
+      const before = Date.now();
+      for (let itemId = 1; itemId <= 6; itemId++) await queue.enqueue(Q, { name: `s-${itemId}`, itemId: itemId === 6 ? 42 : itemId }, { maxAttempts: 1, priority: itemId % 2 === 0 ? 4 : 2 });
+      work(async (payload) => Promise.reject(new PermanentError((payload as unknown as { itemId: number }).itemId % 3 === 0 ? 'third party answered 503' : 'third party answered 400')));
+      await waitFor(async () => (await counts()).parked === 6, 5_000, 'every job parked');
+      const page = { limit: 10, offset: 0 };
+      const names = async (filter: Parameters<Queue['search']>[1], p = page) => (await queue.search(Q, filter, p)).jobs.map((job) => (job.payload as Named).name).sort();
+      expect(await names({ state: 'parked', text: '503' })).toEqual(['s-3', 's-6']);
+      expect(await names({ text: 'ANSWERED 503' })).toEqual(['s-3', 's-6']);
+      expect(await names({ state: 'parked', priority: 4 })).toEqual(['s-2', 's-4', 's-6']);
+      expect(await names({ payloadField: { key: 'itemId', value: 42 } })).toEqual(['s-6']);
+      expect(await names({ payloadField: { key: 'itemId', value: 4 } })).toEqual(['s-4']);
+      expect(await names({ text: '100%_!' })).toEqual([]);
+      expect(await names({ from: before - 60_000, to: Date.now() + 60_000, state: 'parked' })).toHaveLength(6);
+      expect(await names({ to: before - 60_000 })).toEqual([]);
+      const first = await queue.search(Q, { state: 'parked' }, { limit: 4, offset: 0 });
+      const second = await queue.search(Q, { state: 'parked' }, { limit: 4, offset: 4 });
+      expect(first.total).toBe(6);
+      expect([...first.jobs, ...second.jobs].map((job) => job.id).sort()).toHaveLength(6);
+      expect(new Set([...first.jobs, ...second.jobs].map((job) => job.id)).size).toBe(6);
+      expect(first.jobs[0]).toMatchObject({ queue: Q, state: 'parked', attempts: 1, maxAttempts: 1, lastError: expect.stringContaining('third party answered') });
+      expect(['all', 'parked']).toContain(first.scope);
+    });
+
     it('re-runs parked jobs by id and all at once, and purges them', async () => {
       const { queue, work, counts } = await setup();
       const healed = new Set<string>();

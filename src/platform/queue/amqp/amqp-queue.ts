@@ -18,6 +18,7 @@ import {
   type Worker,
 } from '../queue.js';
 import { JobOutcomePolicy } from '../job-outcome.js';
+import { parkedJobMatches, summaryOfParked, type JobFilter, type JobSearchResult } from '../job-search.js';
 import { AmqpConnection } from './amqp-connection.js';
 import { AmqpDedupe } from './amqp-dedupe.js';
 import type { JobMessage } from './amqp-message.js';
@@ -53,6 +54,9 @@ export interface AmqpQueueOptions {
   clock?: Clock;
   random?: Random;
 }
+
+/** The most parked messages a search reads (each scan holds them off the queue until it ends). */
+const MAX_PARKED_SEARCHED = 10_000;
 
 const TRANSACTIONAL_ENQUEUE =
   'The amqp queue driver cannot enqueue inside a database transaction: transactional enqueues go through the outbox (OutboxQueue), which wraps this driver';
@@ -174,6 +178,12 @@ export class AmqpQueue implements Queue {
 
   parked(queue: string, options: { limit?: number; offset?: number } = {}): Promise<ParkedJob[]> {
     return this.parkedJobs.list(queue, options.limit ?? 50, options.offset ?? 0);
+  }
+
+  /** Searches the parked jobs only: RabbitMQ cannot read ready or delayed messages in place. */
+  async search(queue: string, filter: JobFilter, page: { limit: number; offset: number }): Promise<JobSearchResult> {
+    const matches = (await this.parkedJobs.list(queue, MAX_PARKED_SEARCHED, 0)).filter((job) => parkedJobMatches(job, filter)).reverse();
+    return { jobs: matches.slice(page.offset, page.offset + page.limit).map(summaryOfParked), total: matches.length, scope: 'parked' };
   }
 
   retryParked(queue: string, ids: string[] | 'all'): Promise<number> {

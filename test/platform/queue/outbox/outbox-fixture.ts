@@ -1,3 +1,4 @@
+import type { JobSearchResult } from '../../../../src/platform/queue/job-search.js';
 import { pino } from 'pino';
 import type { Clock } from '../../../../src/platform/clock.js';
 import type { Database, Executor } from '../../../../src/platform/db/database.js';
@@ -71,6 +72,10 @@ export class RecordingQueue implements Queue {
 
   async purgeParked(): Promise<number> {
     return 0;
+  }
+
+  async search(): Promise<JobSearchResult> {
+    return { jobs: [], total: 0, scope: 'parked' };
   }
 
   async ping(): Promise<void> {}
