@@ -27,6 +27,7 @@ const PARKED_PER_PAGE = 100;
 const ORDERS_PER_PAGE = 50;
 const WEBHOOKS_PER_PAGE = 50;
 const CIRCUITS_PER_PAGE = 50;
+const JOBS_PER_PAGE = 50;
 
 const queuePath = (queue) => `/api/admin/queues/${encodeURIComponent(queue)}`;
 
@@ -43,6 +44,9 @@ export const api = {
   images: () => call('GET', '/api/admin/images'),
   retryFailedImages: () => call('POST', '/api/admin/images/retry-failed', {}),
   webhooks: (page) => call('GET', `/api/admin/webhooks?page=${page}&per_page=${WEBHOOKS_PER_PAGE}`),
+  searchJobs: (queue, filter, page) => call('GET', `${queuePath(queue)}/jobs?${new URLSearchParams({ ...filter, page, per_page: JOBS_PER_PAGE })}`),
+  retryFound: (queue, filter) => call('POST', `${queuePath(queue)}/jobs/retry`, { ...filter, confirm: true }),
+  purgeFound: (queue, filter) => call('POST', `${queuePath(queue)}/jobs/purge`, { ...filter, confirm: true }),
   circuits: (page) => call('GET', `/api/admin/circuits?page=${page}&per_page=${CIRCUITS_PER_PAGE}`),
   forceCircuit: (destination, state) => call('POST', `/api/admin/circuits/${encodeURIComponent(destination)}/force`, { state }),
 };

@@ -8,8 +8,9 @@ import * as parked from './parked.page.js';
 import * as queues from './queues.page.js';
 import * as webhooks from './webhooks.page.js';
 import * as circuits from './circuits.page.js';
+import * as jobs from './jobs.page.js';
 
-const PAGES = { queues, parked, orders, feed, images, webhooks, circuits };
+const PAGES = { queues, parked, jobs, orders, feed, images, webhooks, circuits };
 const REFRESH_MS = 5_000;
 const $ = (id) => document.getElementById(id);
 
@@ -79,6 +80,7 @@ async function render() {
     }
     $('page-status').textContent = `refresh failed: ${error.message}`;
   }
+  if (page.autoRefresh === false) return;
   refreshTimer = setTimeout(() => {
     if ($('confirm').open) refreshTimer = setTimeout(render, REFRESH_MS);
     else void render();
