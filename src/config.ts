@@ -59,6 +59,8 @@ export interface Config {
   jobBackoffMs: number;
   jobBackoffMaxMs: number;
   jobLeaseMs: number;
+  /** QUEUE_WAIT_WARN_S: an oldest ready job that has waited longer is a long wait (dashboard, metrics, log). */
+  queueWaitWarnMs: number;
   /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
   jobTtlMs: Record<string, number>;
   /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop). */
@@ -404,6 +406,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMs: read.int('JOB_BACKOFF_MS', 2000, 1, 3_600_000),
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
+    queueWaitWarnMs: read.int('QUEUE_WAIT_WARN_S', 300, 1, 86_400 * 30) * 1000,
     jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
     jobWriteBatch: {
       maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),

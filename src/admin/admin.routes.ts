@@ -3,7 +3,9 @@ import { Type, type Static } from 'typebox';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
 import type { JobThroughput } from '../platform/queue/job-throughput.js';
+import type { Clock } from '../platform/clock.js';
 import type { Queue } from '../platform/queue/queue.js';
+import { oldestWaitMs } from '../platform/queue/queue-wait.js';
 import { offsetOf, paginate } from '../platform/http/pagination.js';
 import { Message, PageOf, PageQuery, pageOf, ParkedJobOutput, PurgeBody, QueueOverviewOutput, QueueParams, RetryBody } from './admin.schemas.js';
 
@@ -13,6 +15,9 @@ export interface AdminRoutesDeps {
   queueNames: readonly string[];
   throughput: JobThroughput;
   tokens: TokenVerifier;
+  clock: Clock;
+  /** QUEUE_WAIT_WARN_S, in milliseconds. */
+  waitWarnMs: number;
 }
 
 const THROUGHPUT_MINUTES = 5;
@@ -39,7 +44,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
     },
     async () => ({
       data: await Promise.all(
-        deps.queueNames.map(async (queue) => ({ ...(await deps.queue.stats(queue)), throughput: await deps.throughput.recent(queue, THROUGHPUT_MINUTES) })),
+        deps.queueNames.map(async (queue) => {
+          const stats = await deps.queue.stats(queue);
+          const longWait = (oldestWaitMs(stats, deps.clock.now()) ?? 0) > deps.waitWarnMs;
+          return { ...stats, throughput: await deps.throughput.recent(queue, THROUGHPUT_MINUTES), longWait, waitWarnS: deps.waitWarnMs / 1000 };
+        }),
       ),
     }),
   );

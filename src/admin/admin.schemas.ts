@@ -13,6 +13,7 @@ export const QueueStatsOutput = Type.Object({
   byPriority: ByState(ByPriority),
   /** false where the driver cannot count by priority (RabbitMQ for ready, delayed and parked). */
   byPriorityExact: Type.Optional(ByState(Type.Boolean())),
+  oldestReadySince: Type.Optional(Type.Union([Type.Number(), Type.Null()], { description: 'Since when the oldest ready job has waited for a worker (epoch ms); null: none ready; absent where the driver cannot tell (RabbitMQ)' })),
 });
 
 const ThroughputMinute = Type.Object({
@@ -25,7 +26,11 @@ const ThroughputMinute = Type.Object({
 
 export const QueueOverviewOutput = Type.Intersect([
   QueueStatsOutput,
-  Type.Object({ throughput: Type.Array(ThroughputMinute, { description: 'Jobs finished per minute, oldest first; the last minute is still filling' }) }),
+  Type.Object({
+    throughput: Type.Array(ThroughputMinute, { description: 'Jobs finished per minute, oldest first; the last minute is still filling' }),
+    longWait: Type.Boolean({ description: 'The oldest ready job has waited longer than QUEUE_WAIT_WARN_S' }),
+    waitWarnS: Type.Number({ description: 'QUEUE_WAIT_WARN_S' }),
+  }),
 ]);
 
 export const QueueParams = Type.Object({ queue: Type.String({ minLength: 1, maxLength: 191 }) });

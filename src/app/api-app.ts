@@ -51,7 +51,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     webhooks: (app) => webhooksRoutes(app, { webhooks: container.webhooks, tokens: container.auth, bodyLimitBytes: config.smallBodyLimitBytes }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
-    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth }),
+    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth, clock: container.clock, waitWarnMs: config.queueWaitWarnMs }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
     'admin job search': (app) => adminJobSearchRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),

@@ -8,6 +8,7 @@ import { DatabaseQueue } from '../platform/queue/database-queue.js';
 import { JobThroughput } from '../platform/queue/job-throughput.js';
 import { ExpiringQueue } from '../platform/queue/expiring-queue.js';
 import { MeteredQueue } from '../platform/queue/metered-queue.js';
+import { queueWaitMetrics } from '../platform/queue/queue-wait.js';
 import { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
 import { DatabaseStore } from '../platform/store/database-store.js';
@@ -105,6 +106,7 @@ export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { th
     const { oldestCreatedAt } = await pending();
     gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
   });
+  queueWaitMetrics(deps.metrics, { queue, queueNames: deps.queueNames, warnAfterMs: config.queueWaitWarnMs, clock: deps.clock });
   const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
   return { queue: new MeteredQueue(new ExpiringQueue(queue, deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, throughput), outbox, throughput };
 }

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
-import type { Container } from './container.js';
+import { LongWaitLog } from '../platform/queue/queue-wait.js';
+import { QUEUE_NAMES, type Container } from './container.js';
 import { deleteExpiredIdempotencyRecords } from '../platform/idempotency/idempotency.repository.js';
 import { deleteSettledDestinations } from '../platform/outbound/destinations.repository.js';
 import { sweepWebhookLog } from '../webhooks/webhook-retention.js';
@@ -15,8 +16,10 @@ const CHUNK = 5000;
  */
 export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
+  const waits = new LongWaitLog({ queue: container.queue, queueNames: QUEUE_NAMES, warnAfterMs: container.config.queueWaitWarnMs, clock: container.clock, logger: log });
   const job = new Cron(schedule, { timezone: 'UTC', protect: true, catch: (error) => log.error({ err: error }, 'maintenance failed') }, async () => {
     await sweep(container, log);
+    await waits.check();
   });
   return { stop: () => job.stop() };
 }

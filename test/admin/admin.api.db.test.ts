@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderIntegrationJob } from '../../src/orders/orders.jobs.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { waitFor } from '../support/driver-wait.js';
+import { parsePrometheus } from '../support/prometheus.js';
 
 const QUEUE = orderIntegrationJob.queue;
 
@@ -44,6 +45,23 @@ describe('operator API /api/admin', () => {
     expect(orders.throughput).toHaveLength(5);
     const total = (outcome: string) => orders.throughput.reduce((sum, minute) => sum + minute[outcome]!, 0);
     expect([total('completed'), total('failed'), total('parked')]).toEqual([0, 2, 2]);
+  });
+
+  it('says since when the oldest ready job has waited, and flags a wait past QUEUE_WAIT_WARN_S in the API and the metrics', async () => {
+    const queues = async () => (await get('/api/admin/queues')).json<{ data: Array<{ queue: string; oldestReadySince: number | null; longWait: boolean; waitWarnS: number }> }>().data;
+    const images = async () => (await queues()).find((q) => q.queue === 'images.download')!;
+    expect(await images()).toMatchObject({ oldestReadySince: null, longWait: false, waitWarnS: 300 });
+    const enqueuedAt = t.clock.now();
+    await t.container.queue.enqueue('images.download', { urlHash: 'x' });
+    expect(await images()).toMatchObject({ oldestReadySince: enqueuedAt, longWait: false });
+    t.clock.advance(301_000);
+    expect(await images()).toMatchObject({ oldestReadySince: enqueuedAt, longWait: true });
+    const metrics = parsePrometheus(await t.container.metrics.text());
+    expect(metrics.get('queue_long_wait{queue=images.download,role=api}')).toBe(1);
+    expect(metrics.get('queue_oldest_ready_age_seconds{queue=images.download,role=api}')).toBe(301);
+    expect(metrics.get('queue_long_wait{queue=orders.integration,role=api}')).toBe(0);
+    await t.container.queue.purgeParked('images.download');
+    await t.container.database.db.deleteFrom('jobs').where('queue', '=', 'images.download').execute();
   });
 
   it('pages through parked jobs, with the parked total and Laravel’s paginator keys', async () => {

@@ -22,7 +22,7 @@ describeWithChromium('operator dashboard: finding jobs in Chromium', (executable
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    container = await createContainer(await testConfig(), { logger: pino({ level: 'silent' }) });
+    container = await createContainer(await testConfig({ QUEUE_WAIT_WARN_S: '1' }), { logger: pino({ level: 'silent' }) });
     app = await buildApiApp(container);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -63,6 +63,18 @@ describeWithChromium('operator dashboard: finding jobs in Chromium', (executable
     await page.locator('#flash', { hasText: '4 jobs sent back to orders.integration.' }).waitFor();
     expect((await container.queue.stats(QUEUE)).counts).toMatchObject({ ready: 4, parked: 2 });
     expect(await page.locator('#search-total').textContent()).toBe('0 found');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('warns on the Queues page once the oldest ready job has waited longer than QUEUE_WAIT_WARN_S', async () => {
+    // The four retried jobs are ready, and no worker takes them.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await page.goto(page.url().replace('#jobs', '#queues'));
+    const warning = page.locator('section[data-queue="orders.integration"] .long-wait');
+    await warning.waitFor();
+    expect(await warning.textContent()).toMatch(/^Long wait: the oldest ready job has waited \d+\.\d s, since .*, more than 1 s \(QUEUE_WAIT_WARN_S\)\.$/);
+    expect(await page.locator('section[data-queue="images.download"] .wait').textContent()).toBe('No job waits for a worker.');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'dashboard-queues-long-wait.png'), fullPage: true });
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -203,6 +203,7 @@ export function countJobs(db: Executor, queue: string, now: number) {
         .as('state'),
       'priority',
       eb.fn.countAll<number>().as('count'),
+      eb.fn.min<number>('available_at').as('since'),
     ])
     .where('queue', '=', queue)
     .groupBy([sql`1`, sql`2`])

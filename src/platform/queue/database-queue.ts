@@ -168,7 +168,9 @@ export class DatabaseQueue implements TransactionalQueue {
       const count = Number(row.count);
       stats.counts[state] += count;
       stats.byPriority[state][row.priority as Priority] += count;
+      if (state === 'ready') stats.oldestReadySince = Math.min(stats.oldestReadySince ?? Infinity, Number(row.since));
     }
+    stats.oldestReadySince ??= null;
     return stats;
   }
 

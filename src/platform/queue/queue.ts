@@ -151,6 +151,11 @@ export interface QueueStats {
    * a queue by priority: a driver reports what it can count there (possibly nothing) and false.
    */
   byPriorityExact?: Record<JobState, boolean>;
+  /**
+   * Since when the oldest ready job has been ready to run (epoch ms): its wait for a worker; null
+   * when none is ready. Absent where the driver cannot tell (a broker does not show its messages' ages).
+   */
+  oldestReadySince?: number | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { h, num, table, time } from './dom.js';
+import { duration, formatTime, h, num, table, time } from './dom.js';
 
 export const title = 'Queues';
 
@@ -17,11 +17,21 @@ export async function render({ api }) {
   return data.map(queueSection);
 }
 
+/** How long the oldest ready job has waited, and a warning past QUEUE_WAIT_WARN_S; nothing where the driver cannot tell. */
+function waitLine(stats) {
+  if (stats.oldestReadySince === undefined) return h('p', { class: 'muted wait' }, 'This queue driver cannot tell how long its ready jobs have waited.');
+  if (stats.oldestReadySince === null) return h('p', { class: 'muted wait' }, 'No job waits for a worker.');
+  const waited = `${duration(stats.oldestReadySince, Date.now())}, since ${formatTime(stats.oldestReadySince)}`;
+  if (stats.longWait) return h('p', { class: 'lock wait long-wait', role: 'alert' }, `Long wait: the oldest ready job has waited ${waited}, more than ${stats.waitWarnS} s (QUEUE_WAIT_WARN_S).`);
+  return h('p', { class: 'muted wait' }, `The oldest ready job has waited ${waited}.`);
+}
+
 function queueSection(stats) {
   return h(
     'section',
-    { class: 'card', dataset: { queue: stats.queue } },
+    { class: 'card', dataset: { queue: stats.queue, longWait: stats.longWait ? 'true' : 'false' } },
     h('h3', {}, stats.queue),
+    waitLine(stats),
     h('h4', {}, 'Depth by state and priority'),
     depthTable(stats),
     h('h4', {}, 'Finished per minute (all workers)'),
