@@ -45,9 +45,11 @@ describe('the third party protected by its circuit, pause and rate limit', () =>
     // JOB_MAX_ATTEMPTS is 3: only the failures before the circuit opened spent attempts, the holds and the probes none.
     expect((await h.container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(0);
     const afterwards = h.thirdParty.received.filter((r) => r.at >= recoveredAt);
-    // The probe goes first; the jobs it released then run highest priority first.
+    // The probe goes first; the jobs it released then run highest priority first. With two jobs in flight, a
+    // job whose hold was still being written when the others woke may run a place or two late, never more.
     const released = afterwards.slice(1).map(rank);
-    expect(released).toEqual([...released].sort((a, b) => b - a));
+    const inversions = released.flatMap((priority, i) => released.slice(i + 3).filter((later) => later > priority).map((later) => `${priority} before ${later}`));
+    expect(inversions, afterwards.map((r) => `${rank(r)}@${r.at - recoveredAt}`).join(' ')).toEqual([]);
   }, 30_000);
 
   it('keeps to THIRD_PARTY_RATE_PER_S, holding the jobs over it without counting an attempt', async () => {

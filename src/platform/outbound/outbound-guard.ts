@@ -92,18 +92,11 @@ export class OutboundGuard {
   async admit(destination: string, limits: DestinationLimits): Promise<Admission> {
     const now = this.deps.clock.now();
     let row = await this.unsettled.get(destination);
-    if (row) {
-      if (row.forced === 'open') this.hold(destination, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
-      if (row.paused_until !== null && row.paused_until > now) this.hold(destination, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
-      if (row.release_at !== null && row.release_at > now) this.hold(destination, 'releasing', row.release_at - now, `the circuit of ${destination} has closed; its held jobs run together by priority`);
-      const state = circuitStateOf(row, now);
-      if (state === 'open') this.hold(destination, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
-      if (state === 'half_open') {
-        if (await claimProbe(this.deps.database.db, destination, limits.probeLeaseMs, now)) return { destination, probe: true };
-        // Another process's probe holds it, or has closed it already.
-        row = await this.unsettled.reload(destination);
-        if (circuitStateOf(row, now) !== 'closed') this.hold(destination, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open and its probe is in flight`);
-      }
+    if (row && this.holdOrProbe(row, now) === 'probe') {
+      if (await claimProbe(this.deps.database.db, destination, limits.probeLeaseMs, now)) return { destination, probe: true };
+      // Another probe holds it, or has just closed it: then its jobs are being released, this one with them.
+      row = await this.unsettled.reload(destination);
+      if (row && this.holdOrProbe(row, now) === 'probe') this.hold(destination, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open and its probe is in flight`);
     }
     const rate = this.rateAfterPause(limits.ratePerS, row, now);
     if (rate !== undefined) {
@@ -111,6 +104,17 @@ export class OutboundGuard {
       if (!decision.granted) this.hold(destination, 'rate_limited', decision.waitMs, `${destination} is at its rate limit of ${round(rate)}/s`);
     }
     return { destination, probe: false };
+  }
+
+  /** Holds the job (throws) while the row says so; `probe` when the circuit is half-open, `pass` otherwise. */
+  private holdOrProbe(row: DestinationRow, now: number): 'probe' | 'pass' {
+    const { destination } = row;
+    if (row.forced === 'open') this.hold(destination, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
+    if (row.paused_until !== null && row.paused_until > now) this.hold(destination, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
+    if (row.release_at !== null && row.release_at > now) this.hold(destination, 'releasing', row.release_at - now, `the circuit of ${destination} has closed; its held jobs run together by priority`);
+    const state = circuitStateOf(row, now);
+    if (state === 'open') this.hold(destination, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
+    return state === 'half_open' ? 'probe' : 'pass';
   }
 
   /**

@@ -477,6 +477,7 @@ export function queueContract(name: string, harness: QueueHarness): void {
       });
       await waitFor(async () => (await counts()).parked === 1, 5_000, 'the poison job to be parked');
       await worker.stop(1_000);
+      const beforeReady = Date.now();
       await queue.enqueue(Q, { name: 'r1' }, { priority: 1 });
       await queue.enqueue(Q, { name: 'r2' }, { priority: 1 });
       await queue.enqueue(Q, { name: 'r3' }, { priority: 4 });
@@ -497,7 +498,11 @@ export function queueContract(name: string, harness: QueueHarness): void {
         counts: { ready: 3, delayed: 1, active: 0, parked: 1 },
         byPriority: Object.fromEntries(STATES.map((state) => [state, exact[state] ? byPriority[state] : stats.byPriority[state]])),
         byPriorityExact: exact,
+        // Where the driver can tell how long its oldest ready job has waited: since r1 was enqueued.
+        ...(stats.oldestReadySince !== undefined && { oldestReadySince: expect.any(Number) }),
       });
+      if (stats.oldestReadySince !== undefined) expect(stats.oldestReadySince).toBeGreaterThanOrEqual(beforeReady);
+      if (stats.oldestReadySince !== undefined) expect(stats.oldestReadySince).toBeLessThanOrEqual(Date.now());
     });
 
     it('counts a running job as active', async () => {
