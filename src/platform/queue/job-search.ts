@@ -14,17 +14,9 @@ export interface JobFilter {
   payloadField?: { key: string; value: string | number | boolean | null };
 }
 
-/** A job as a search lists it. */
-export interface JobSummary {
-  id: string;
-  queue: string;
+/** A job as a search lists it: a parked job's fields, with its state and last change instead of its parking time. */
+export interface JobSummary extends Omit<ParkedJob, 'parkedAt'> {
   state: JobState;
-  payload: unknown;
-  priority: Priority;
-  attempts: number;
-  maxAttempts: number;
-  lastError: string | null;
-  createdAt: number;
   updatedAt: number;
 }
 
