@@ -40,25 +40,30 @@ const FeedLockOutput = Type.Object({ holder: Type.String(), since: Type.Number()
 const Counts = Type.Record(Type.String(), Type.Number());
 const OrderOwner = Type.Object({ id: Type.Integer(), name: Type.String(), email: Type.String() });
 const OperatorOrderOutput = Type.Intersect([OrderOutput, Type.Object({ user_id: Type.Integer(), user: OrderOwner })]);
+const OrdersQuery = Type.Object({
+  ...PageQuery.properties,
+  item_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Only the order that holds this item (a job of orders.integration names it as itemId)' })),
+});
 
 /** The operator API's view of the pipelines: recent orders, feed runs (and a run now), the image cache. */
 export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActivityDeps): Promise<void> {
   app.addHook('onRequest', requireToken(deps.tokens, 'admin'));
 
-  app.get<{ Querystring: Static<typeof PageQuery> }>(
+  app.get<{ Querystring: Static<typeof OrdersQuery> }>(
     '/api/admin/orders',
     {
       schema: {
         ...secured,
         summary: 'The orders of every user, newest first, a page at a time, with their owner and their items’ statuses',
-        querystring: PageQuery,
+        querystring: OrdersQuery,
         response: { 200: PageOf(OperatorOrderOutput), ...denied },
       },
     },
     async (request) => {
       const page = pageOf(request.query);
-      const { orders, total } = await deps.orders.everyone(page);
-      return paginate(orders, total, page, '/api/admin/orders');
+      const itemId = request.query.item_id;
+      const { orders, total } = await deps.orders.everyone(page, { itemId });
+      return paginate(orders, total, page, '/api/admin/orders', itemId === undefined ? {} : { item_id: String(itemId) });
     },
   );
 

@@ -81,21 +81,26 @@ const withOwners = tablesOf<OrdersTables & OwnerTables>();
 
 export type OrderWithOwnerRow = OrderRow & { user_name: string; user_email: string };
 
+/** What operators narrow every user's orders to: the order holding one item. */
+export interface OperatorOrderFilter {
+  itemId?: number;
+}
+
 /** The newest orders of every user with their owner's name and email, for operators. */
-export function listOrdersOfEveryone(db: Executor, limit: number, offset: number): Promise<OrderWithOwnerRow[]> {
-  return withOwners(db)
+export function listOrdersOfEveryone(db: Executor, limit: number, offset: number, filter: OperatorOrderFilter = {}): Promise<OrderWithOwnerRow[]> {
+  let query = withOwners(db)
     .selectFrom('orders')
     .innerJoin('users', 'users.id', 'orders.user_id')
     .selectAll('orders')
-    .select(['users.name as user_name', 'users.email as user_email'])
-    .orderBy('orders.id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
+    .select(['users.name as user_name', 'users.email as user_email']);
+  if (filter.itemId !== undefined) query = query.where('orders.id', 'in', (eb) => eb.selectFrom('order_items').select('order_id').where('id', '=', filter.itemId!));
+  return query.orderBy('orders.id', 'desc').limit(limit).offset(offset).execute();
 }
 
-export async function countAllOrders(db: Executor): Promise<number> {
-  const row = await tables(db).selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+export async function countAllOrders(db: Executor, filter: OperatorOrderFilter = {}): Promise<number> {
+  let query = tables(db).selectFrom('orders').select((eb) => eb.fn.countAll<number>().as('count'));
+  if (filter.itemId !== undefined) query = query.where('id', 'in', (eb) => eb.selectFrom('order_items').select('order_id').where('id', '=', filter.itemId!));
+  const row = await query.executeTakeFirstOrThrow();
   return Number(row.count);
 }
 

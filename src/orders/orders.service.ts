@@ -13,7 +13,7 @@ import type { Priority, TransactionalQueue } from '../platform/queue/queue.js';
 import type { Store } from '../platform/store/store.js';
 import { orderIntegrationJob } from './orders.jobs.js';
 import { presentOrder, type OrderView } from './orders.presenter.js';
-import { countAllOrders, countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser, listOrdersOfEveryone } from './orders.repository.js';
+import { countAllOrders, countOrdersForUser, findOrderForUser, findRecentDuplicate, insertOrder, insertOrderItems, listItemsOfOrders, listOrdersForUser, listOrdersOfEveryone, type OperatorOrderFilter } from './orders.repository.js';
 import { validateOrder, type OrderInput } from './orders.validation.js';
 
 export interface OrdersDeps {
@@ -92,9 +92,9 @@ export class OrdersService {
   }
 
   /** The newest orders of every user with their owner and their items' statuses, for operators; may be a little stale. */
-  everyone(page: PageRequest): Promise<{ orders: OperatorOrderView[]; total: number }> {
+  everyone(page: PageRequest, filter: OperatorOrderFilter = {}): Promise<{ orders: OperatorOrderView[]; total: number }> {
     return this.deps.database.readStale(async (db) => {
-      const [orders, total] = await Promise.all([listOrdersOfEveryone(db, page.perPage, offsetOf(page)), countAllOrders(db)]);
+      const [orders, total] = await Promise.all([listOrdersOfEveryone(db, page.perPage, offsetOf(page), filter), countAllOrders(db, filter)]);
       const items = await listItemsOfOrders(db, orders.map((o) => o.id));
       const view = (order: (typeof orders)[number]): OperatorOrderView => ({
         ...presentOrder(order, items.filter((i) => i.order_id === order.id)),

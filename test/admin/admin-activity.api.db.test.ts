@@ -29,7 +29,7 @@ describe('operator API: orders, feed runs and the image cache', () => {
     await t.postOrder(other, orderWith(item({ label: 'theirs' })));
     expect((await get('/api/admin/orders', customer.auth)).statusCode).toBe(403);
 
-    type Order = { id: number; user_id: number; user: { id: number; name: string; email: string }; contents: Array<{ label: string; status: string }> };
+    type Order = { id: number; user_id: number; user: { id: number; name: string; email: string }; contents: Array<{ id: number; label: string; status: string }> };
     type Page = { data: Order[]; links: Record<string, string | null>; meta: Record<string, unknown> };
     const response = await get('/api/admin/orders');
     expect(response.statusCode).toBe(200);
@@ -51,7 +51,16 @@ describe('operator API: orders, feed runs and the image cache', () => {
     expect(second.data.map((o) => o.contents[0]!.label)).toEqual(['one-off']);
     expect(second.meta).toMatchObject({ current_page: 2, from: 3, to: 3, total: 3, last_page: 2 });
     expect(second.links).toMatchObject({ prev: '/api/admin/orders?page=1&per_page=2', next: null });
-    for (const query of ['per_page=0', 'per_page=101', 'page=0']) expect((await get(`/api/admin/orders?${query}`)).statusCode, query).toBe(422);
+    for (const query of ['per_page=0', 'per_page=101', 'page=0', 'item_id=0', 'item_id=x']) expect((await get(`/api/admin/orders?${query}`)).statusCode, query).toBe(422);
+
+    // The order that holds an item: where a job of orders.integration (payload itemId) leads.
+    const monthly = all.data.find((o) => o.contents[0]!.label === 'monthly')!;
+    const itemId = monthly.contents[0]!.id;
+    const holding = (await get(`/api/admin/orders?item_id=${itemId}`)).json<Page>();
+    expect(holding.data.map((o) => o.id)).toEqual([monthly.id]);
+    expect(holding.meta.total).toBe(1);
+    expect(holding.links.first).toContain(`item_id=${itemId}`);
+    expect((await get('/api/admin/orders?item_id=999999')).json<Page>()).toMatchObject({ data: [], meta: { total: 0 } });
   });
 
   it('queues a feed ingestion for a worker, lists its run, and refuses another while one runs', async () => {

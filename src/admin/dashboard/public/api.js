@@ -38,7 +38,7 @@ export const api = {
   parked: (queue, page) => call('GET', `${queuePath(queue)}/parked?page=${page}&per_page=${PARKED_PER_PAGE}`),
   retryParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/retry`, { ids }),
   purgeParked: (queue, ids) => call('POST', `${queuePath(queue)}/parked/purge`, ids === 'all' ? { confirm: true } : { ids, confirm: true }),
-  orders: (page) => call('GET', `/api/admin/orders?page=${page}&per_page=${ORDERS_PER_PAGE}`),
+  orders: (page, itemId) => call('GET', `/api/admin/orders?page=${page}&per_page=${ORDERS_PER_PAGE}${itemId ? `&item_id=${encodeURIComponent(itemId)}` : ''}`),
   feedRuns: () => call('GET', '/api/admin/feed/runs?limit=20'),
   runFeed: () => call('POST', '/api/admin/feed/runs', {}),
   images: () => call('GET', '/api/admin/images'),

@@ -18,8 +18,14 @@ let refreshTimer;
 let renderSeq = 0;
 
 function currentPage() {
-  const name = location.hash.slice(1);
+  const name = location.hash.slice(1).split('?')[0];
   return PAGES[name] ? name : 'queues';
+}
+
+/** What the hash says after the page's name: `#orders?item=42`. */
+function pageParams() {
+  const query = location.hash.indexOf('?');
+  return new URLSearchParams(query < 0 ? '' : location.hash.slice(query + 1));
 }
 
 function showLogin(message = '') {
@@ -63,12 +69,13 @@ async function render() {
   const page = PAGES[name];
   const seq = ++renderSeq;
   for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('active', link.getAttribute('href') === `#${name}`);
+  const params = pageParams();
   $('login').hidden = true;
   $('nav').hidden = false;
   $('page').hidden = false;
   $('page-title').textContent = page.title;
   try {
-    const content = await page.render({ api, act, confirm: confirmAction, refresh: render });
+    const content = await page.render({ api, act, confirm: confirmAction, refresh: render, params });
     if (seq !== renderSeq) return;
     $('page-body').replaceChildren(...[content].flat(Infinity).filter(Boolean));
     $('page-status').textContent = `updated ${formatTime(Date.now())}`;

@@ -95,3 +95,14 @@ export function bytes(count) {
 export function statusBadge(status) {
   return h('span', { class: `badge ${status}` }, status);
 }
+
+/** Where a job of `orders.integration` leads, and back: its item's order, and an item's job. */
+export const links = {
+  orderOfItem: (itemId) => `#orders?item=${encodeURIComponent(itemId)}`,
+  jobOfItem: (itemId) => `#jobs?${new URLSearchParams({ queue: 'orders.integration', state: '', payload_field: 'itemId', payload_value: String(itemId) })}`,
+};
+
+/** The item a job of `orders.integration` sends, or undefined for any other job. */
+export function itemOfJob(job) {
+  return job.queue === 'orders.integration' && Number.isInteger(job.payload?.itemId) ? job.payload.itemId : undefined;
+}

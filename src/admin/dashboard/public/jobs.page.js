@@ -1,4 +1,4 @@
-import { h, num, pager, statusBadge, table, time } from './dom.js';
+import { h, itemOfJob, links, num, pager, statusBadge, table, time } from './dom.js';
 import { PRIORITIES } from './queues.page.js';
 
 export const title = 'Find jobs';
@@ -9,6 +9,15 @@ const priorityName = new Map(PRIORITIES);
 const STATES = ['', 'ready', 'delayed', 'active', 'parked'];
 const filter = { queue: undefined, state: 'parked', priority: '', q: '', payload_field: '', payload_value: '', from: '', to: '' };
 let pageNumber = 1;
+let appliedHash;
+
+/** A link here (`#jobs?queue=…&payload_field=…`) sets the filter, once per navigation. */
+function applyParams(params) {
+  if (appliedHash === location.hash || [...params.keys()].length === 0) return;
+  appliedHash = location.hash;
+  for (const key of Object.keys(filter)) filter[key] = params.get(key) ?? (key === 'queue' ? filter.queue : '');
+  pageNumber = 1;
+}
 
 /** The filter as the operator API reads it: empty fields left out, times as epoch milliseconds. */
 function apiFilter() {
@@ -25,7 +34,8 @@ function field(label, key, control) {
   return h('label', { class: 'field' }, label, control);
 }
 
-export async function render({ api, act, confirm, refresh }) {
+export async function render({ api, act, confirm, refresh, params }) {
+  applyParams(params);
   const { data: queues } = await api.queues();
   if (!queues.some((q) => q.queue === filter.queue)) filter.queue = queues[0]?.queue;
   const result = await api.searchJobs(filter.queue, apiFilter(), pageNumber);
@@ -77,7 +87,8 @@ export async function render({ api, act, confirm, refresh }) {
       h('td', {}, time(job.createdAt)),
       h('td', { class: 'error-text' }, job.lastError ?? '—'),
       h('td', {}, h('pre', {}, JSON.stringify(job.payload, null, 2))),
+      h('td', {}, itemOfJob(job) === undefined ? '' : h('a', { href: links.orderOfItem(itemOfJob(job)), class: 'order-link' }, 'its order')),
     ),
   );
-  return [form, scope, actions, table(['job', 'state', 'priority', num('attempts'), 'enqueued', 'last error', 'payload'], rows, 'No job matches.'), pager(result.meta, go)];
+  return [form, scope, actions, table(['job', 'state', 'priority', num('attempts'), 'enqueued', 'last error', 'payload', ''], rows, 'No job matches.'), pager(result.meta, go)];
 }

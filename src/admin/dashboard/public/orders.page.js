@@ -1,13 +1,14 @@
-import { h, num, pager, statusBadge, table, time } from './dom.js';
+import { h, links, num, pager, statusBadge, table, time } from './dom.js';
 
 export const title = 'Orders';
 
 let pageNumber = 1;
 
-export async function render({ api, refresh }) {
-  let orders = await api.orders(pageNumber);
+export async function render({ api, refresh, params }) {
+  const itemId = params.get('item') ?? undefined;
+  let orders = await api.orders(itemId ? 1 : pageNumber, itemId);
   // Past the last page (orders were deleted meanwhile): show the last one.
-  if (orders.data.length === 0 && pageNumber > orders.meta.last_page) {
+  if (orders.data.length === 0 && pageNumber > orders.meta.last_page && !itemId) {
     pageNumber = orders.meta.last_page;
     orders = await api.orders(pageNumber);
   }
@@ -26,6 +27,10 @@ export async function render({ api, refresh }) {
       h('td', {}, h('ul', { class: 'items' }, order.contents.map(itemLine))),
     ),
   );
+  if (itemId) {
+    const heading = h('p', { class: 'filter', id: 'orders-filter' }, `The order holding item ${itemId}. `, h('a', { href: '#orders' }, 'Every order'));
+    return [heading, table([num('order'), 'user', 'client', 'created', 'items'], rows, `No order holds item ${itemId}.`, { stack: true })];
+  }
   const list = pager(orders.meta, go);
   return [list, table([num('order'), 'user', 'client', 'created', 'items'], rows, 'No orders yet.', { stack: true }), list && pager(orders.meta, go)];
 }
@@ -33,5 +38,6 @@ export async function render({ api, refresh }) {
 function itemLine(item) {
   const details = item.details;
   const outcome = details ? [`${details.attempts} attempt${details.attempts === 1 ? '' : 's'}`, details.status_code && `HTTP ${details.status_code}`, details.last_error].filter(Boolean).join(' · ') : '';
-  return h('li', { dataset: { item: item.id } }, statusBadge(item.status), ` ${item.label} `, h('span', { class: 'muted' }, `${item.kind} · ${item.priority}${outcome ? ` · ${outcome}` : ''}`));
+  const job = item.kind === 'recurring' ? [' ', h('a', { href: links.jobOfItem(item.id), class: 'job-link' }, 'its job')] : [];
+  return h('li', { dataset: { item: item.id } }, statusBadge(item.status), ` ${item.label} `, h('span', { class: 'muted' }, `${item.kind} · ${item.priority}${outcome ? ` · ${outcome}` : ''}`), job);
 }

@@ -1,4 +1,4 @@
-import { h, num, pager, table, time } from './dom.js';
+import { h, itemOfJob, links, num, pager, table, time } from './dom.js';
 import { PRIORITIES } from './queues.page.js';
 
 export const title = 'Parked jobs';
@@ -81,7 +81,7 @@ function jobRow(job, { api, act, confirm }) {
     h('td', { class: 'num' }, `${job.attempts} / ${job.maxAttempts}`),
     h('td', {}, time(job.parkedAt)),
     h('td', { class: 'error-text' }, job.lastError ?? '—'),
-    h('td', {}, h('pre', {}, JSON.stringify(job.payload, null, 2))),
+    h('td', {}, h('pre', {}, JSON.stringify(job.payload, null, 2)), itemOfJob(job) === undefined ? '' : h('a', { href: links.orderOfItem(itemOfJob(job)), class: 'order-link' }, 'its order')),
     h('td', { class: 'row-actions' }, h('button', { type: 'button', onclick: retry }, 'Retry'), h('button', { type: 'button', class: 'danger', onclick: purge }, 'Purge')),
   );
 }
