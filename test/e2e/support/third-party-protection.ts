@@ -131,11 +131,18 @@ export async function thirdPartyProtectionScenario(driver: 'database' | 'amqp'):
     await allCompleted(840, 60_000);
     expect((await container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(0);
     if (driver === 'database') {
-      // The database queue claims the released jobs by priority, though the rate limit then spreads them over
-      // time: of the first 30 sent, most are the 30 max ones (5 by chance). On RabbitMQ a held message comes
-      // back through the retry-tier queues at the tiers' granularity, which scatters the order.
-      const firstReleased = thirdParty.received.slice(recoveredAt + 1, recoveredAt + 31).map(label);
-      expect(firstReleased.filter((name) => name.startsWith('max')).length).toBeGreaterThanOrEqual(20);
+      // The database queue claims the released jobs by priority. The shared rate limit (50/s) then holds most of
+      // them again, each process spreading its own over the windows to come, and a low job claimed while the max
+      // ones wait may take a free token: the order is by priority on the whole, not job by job. Of the first 30
+      // sent, 5 would be max ones by chance (measured 16 under the full suite's load, 23-30 on a quiet machine),
+      // and the max ones go out, on average, well before the low ones.
+      const released = thirdParty.received.slice(recoveredAt + 1).map(label);
+      expect(released.slice(0, 30).filter((name) => name.startsWith('max')).length).toBeGreaterThanOrEqual(12);
+      const meanPosition = (prefix: string) => {
+        const positions = released.flatMap((name, i) => (name.startsWith(prefix) ? [i] : []));
+        return positions.reduce((sum, i) => sum + i, 0) / positions.length;
+      };
+      expect(meanPosition('max')).toBeLessThan(meanPosition('low') / 2);
     }
     expect(workers.every((w) => !w.hasExited)).toBe(true);
   } finally {
