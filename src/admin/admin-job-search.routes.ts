@@ -5,7 +5,7 @@ import { httpErrors } from '../platform/http/errors.js';
 import { offsetOf, paginate } from '../platform/http/pagination.js';
 import { actOnParkedMatches, type JobFilter } from '../platform/queue/job-search.js';
 import type { JobState, Priority, Queue } from '../platform/queue/queue.js';
-import { Message, PageOf, PageQuery, pageOf, QueueParams } from './admin.schemas.js';
+import { Message, PageOf, PageQuery, pageOf, ParkedJobOutput, QueueParams } from './admin.schemas.js';
 
 export interface AdminJobSearchDeps {
   queue: Queue;
@@ -29,18 +29,9 @@ const FilterFields = {
 const SearchQuery = Type.Object({ ...PageQuery.properties, ...FilterFields });
 const ActionBody = Type.Object({ ...FilterFields, confirm: Type.Literal(true) }, { additionalProperties: false, description: 'The search to act on (its parked jobs), and `confirm: true`' });
 
-const JobOutput = Type.Object({
-  id: Type.String(),
-  queue: Type.String(),
-  state: Type.Union(STATES.map((state) => Type.Literal(state))),
-  payload: Type.Unknown(),
-  priority: Type.Integer(),
-  attempts: Type.Integer(),
-  maxAttempts: Type.Integer(),
-  lastError: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Number(),
-  updatedAt: Type.Number(),
-});
+/** A parked job's fields, with its state and last change instead of its parking time. */
+const { parkedAt: _parkedAt, ...parkedFields } = ParkedJobOutput.properties;
+const JobOutput = Type.Object({ ...parkedFields, state: Type.Union(STATES.map((state) => Type.Literal(state))), updatedAt: Type.Number() });
 const SearchOutput = Type.Object({
   ...PageOf(JobOutput).properties,
   scope: Type.Union([Type.Literal('all'), Type.Literal('parked')], { description: '`parked` where the queue driver can search parked jobs only (RabbitMQ: ready messages cannot be read in place)' }),

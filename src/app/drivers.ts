@@ -106,7 +106,8 @@ export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { th
     const { oldestCreatedAt } = await pending();
     gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
   });
-  queueWaitMetrics(deps.metrics, { queue, queueNames: deps.queueNames, warnAfterMs: config.queueWaitWarnMs, clock: deps.clock });
   const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
-  return { queue: new MeteredQueue(new ExpiringQueue(queue, deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, throughput), outbox, throughput };
+  const metered = new MeteredQueue(new ExpiringQueue(queue, deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, throughput);
+  queueWaitMetrics(deps.metrics, { recentStats: () => metered.recentStats(), warnAfterMs: config.queueWaitWarnMs, clock: deps.clock });
+  return { queue: metered, outbox, throughput };
 }

@@ -40,9 +40,8 @@ function hostOf(url: string): string {
   }
 }
 
-/** What a download showed of its source host, or undefined when it never asked the host. */
-function outcomeOfDownload(error: ImageFetchError | undefined): OutboundOutcome | undefined {
-  if (!error) return { kind: 'success' };
+/** What a failed download showed of its source host, or undefined when it never asked the host. */
+function outcomeOfFailure(error: ImageFetchError): OutboundOutcome | undefined {
   const { source } = error;
   if (source.kind === 'not_asked') return undefined;
   if (source.kind === 'unreachable') return { kind: 'failure', error: error.message };
@@ -68,7 +67,7 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
       if (admission) await guard.outbound.report(admission, { kind: 'success' });
     } catch (error) {
       if (!(error instanceof ImageFetchError)) throw error;
-      const outcome = outcomeOfDownload(error);
+      const outcome = outcomeOfFailure(error);
       const held = admission && (outcome ? await guard.outbound.report(admission, outcome) : (await guard.outbound.unused(admission), {}));
       if (held?.holdUntil !== undefined && error.retryable) {
         // The host is down and its circuit open: the download waits for it without spending the attempt.

@@ -46,7 +46,7 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
   constructor(
     inner: TransactionalQueue,
     metrics: Metrics,
-    queues: readonly string[],
+    private readonly queues: readonly string[],
     private readonly throughput?: JobThroughput,
     private readonly depthMaxAgeMs = 5_000,
   ) {
@@ -56,7 +56,7 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
     this.duration = metrics.histogram('job_duration_seconds', 'Handler run time per attempt', ['queue'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60]);
     metrics.gauge('queue_depth', 'Jobs by queue, state and priority (where the driver can count by priority)', ['queue', 'state', 'priority'], async (gauge) => {
       gauge.reset();
-      for (const stats of await this.depthStats(queues)) {
+      for (const stats of await this.recentStats()) {
         for (const state of STATES) {
           if (stats.byPriorityExact?.[state] === false) gauge.set({ queue: stats.queue, state, priority: 'all' }, stats.counts[state]);
           else for (const priority of PRIORITIES) gauge.set({ queue: stats.queue, state, priority: String(priority) }, stats.byPriority[state][priority]);
@@ -125,9 +125,10 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
     this.throughput?.record(queue, outcome);
   }
 
-  private async depthStats(queues: readonly string[]): Promise<QueueStats[]> {
+  /** The stats of every queue it meters, read from the driver at most every `depthMaxAgeMs`: what the scrape-time gauges report. */
+  async recentStats(): Promise<QueueStats[]> {
     if (!this.depth || Date.now() - this.depth.at > this.depthMaxAgeMs) {
-      this.depth = { at: Date.now(), stats: await Promise.all(queues.map((queue) => this.inner.stats(queue))) };
+      this.depth = { at: Date.now(), stats: await Promise.all(this.queues.map((queue) => this.inner.stats(queue))) };
     }
     return this.depth.stats;
   }

@@ -19,15 +19,13 @@ export interface QueueWaitOptions {
 
 /**
  * queue_oldest_ready_age_seconds{queue} and queue_long_wait{queue} (1 while the oldest ready job
- * has waited longer than QUEUE_WAIT_WARN_S), read from the driver when scraped; a queue whose
- * driver cannot tell the age (RabbitMQ) has no series.
+ * has waited longer than QUEUE_WAIT_WARN_S), from the stats the queue depth gauge reads when
+ * scraped; a queue whose driver cannot tell the age (RabbitMQ) has no series.
  */
-export function queueWaitMetrics(metrics: Metrics, o: QueueWaitOptions): void {
-  let cached: { at: number; waits: Array<[string, number | undefined]> } | undefined;
+export function queueWaitMetrics(metrics: Metrics, o: { recentStats: () => Promise<QueueStats[]>; warnAfterMs: number; clock: Clock }): void {
   const waits = async () => {
     const now = o.clock.now();
-    if (!cached || now - cached.at > 1_000) cached = { at: now, waits: await Promise.all(o.queueNames.map(async (name) => [name, oldestWaitMs(await o.queue.stats(name), now)] as [string, number | undefined])) };
-    return cached.waits;
+    return (await o.recentStats()).map((stats) => [stats.queue, oldestWaitMs(stats, now)] as const);
   };
   metrics.gauge('queue_oldest_ready_age_seconds', 'How long the oldest ready job of each queue has waited for a worker (0: none ready)', ['queue'], async (gauge) => {
     gauge.reset();

@@ -154,6 +154,14 @@ describe(`outbound guard on ${testDialect()}`, () => {
     expect((await b.admit(DEST, limits)).probe).toBe(true);
   });
 
+  it('fails the admission when it cannot read the circuits, rather than sending past a circuit it cannot see', async () => {
+    const { a, temp } = await twoProcesses();
+    await temp.database.close();
+    const admitted = a.admit(DEST, limits);
+    await expect(admitted).rejects.toThrow();
+    await expect(admitted).rejects.not.toBeInstanceOf(DeferredError);
+  });
+
   it('holds a job over the shared rate limit for its place in the line', async () => {
     const { a, b } = await twoProcesses();
     expect(await heldFor(a, 5)).toBeUndefined();
