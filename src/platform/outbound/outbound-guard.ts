@@ -126,9 +126,10 @@ export class OutboundGuard {
     const { database, clock, settings, logger } = this.deps;
     const now = clock.now();
     const counter = this.counterOf(destination, now);
+    const seen = await this.unsettled.get(destination);
     if (outcome.kind === 'failure') {
       // Failures count only while the circuit is closed: those of probes and of requests sent before it opened do not.
-      const closed = !admission.probe && circuitStateOf(await this.unsettled.get(destination), now) === 'closed';
+      const closed = !admission.probe && circuitStateOf(seen, now) === 'closed';
       const tripped = closed && counter.failure(now);
       if (tripped) counter.reset();
       if (admission.probe) {
@@ -138,11 +139,10 @@ export class OutboundGuard {
         this.deps.metrics?.opened(destination);
         logger.warn({ destination, error: outcome.error, cooldownMs: settings.cooldownMs }, 'circuit opened: jobs for this destination are held until a probe succeeds');
       }
-      const row = admission.probe || tripped ? await this.unsettled.reload(destination) : await this.unsettled.get(destination);
+      const row = admission.probe || tripped ? await this.unsettled.reload(destination) : seen;
       return circuitStateOf(row, now) === 'closed' ? {} : { holdUntil: now + onGrid(Math.max(0, (row?.open_until ?? now) - now), now) };
     }
     counter.success(now);
-    const row = await this.unsettled.get(destination);
     let changed = false;
     if (outcome.kind === 'throttled') {
       const pauseMs = Math.min(settings.maxPauseMs, outcome.retryAfterMs ?? settings.defaultPauseMs);
@@ -151,7 +151,7 @@ export class OutboundGuard {
       changed = true;
     }
     // The destination answered: a 429 proves it is up as much as a 200 does.
-    if (row?.opened_at != null || admission.probe) {
+    if (seen?.opened_at != null || admission.probe) {
       if (await closeCircuit(database.db, destination, now + onGrid(RECHECK_MS + GRID_MS, now), now)) {
         this.deps.metrics?.closed(destination);
         logger.info({ destination }, 'circuit closed: the destination answered; held jobs are released');
