@@ -30,7 +30,7 @@ export async function startAmqpAnchorPipeline(config: Config, amqpUrl: string): 
   const { consumerTag } = await consumer.consume(queue, (message) => {
     if (!message) return;
     const { itemId } = JSON.parse(message.content.toString('utf8')) as { itemId: number };
-    const context = { id: String(message.properties.messageId ?? itemId), queue: orderIntegrationJob.queue, attempt: 1, maxAttempts: 1, headers: {}, signal: idle };
+    const context = { id: String(message.properties.messageId ?? itemId), queue: orderIntegrationJob.queue, attempt: 1, maxAttempts: 1, priority: 2 as const, enqueuedAt: 0, readyAt: 0, headers: {}, signal: idle };
     handler({ itemId }, context).then(
       () => consumer.ack(message),
       () => {

@@ -49,7 +49,7 @@ export async function startPgBossPipeline(config: Config, layout: PgBossLayout):
 
   const run = async (job: PgBoss.JobWithMetadata<{ itemId: number }>) => {
     try {
-      await handler(job.data, { id: job.id, queue: QUEUE, attempt: job.retryCount + 1, maxAttempts: job.retryLimit + 1, headers: {}, signal: idle });
+      await handler(job.data, { id: job.id, queue: QUEUE, attempt: job.retryCount + 1, maxAttempts: job.retryLimit + 1, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: idle });
     } catch (error) {
       // Failed alone, so that pg-boss's completion of the batch leaves it to its retry and completes the others.
       await boss.fail(QUEUE, job.id, { message: error instanceof Error ? error.message : String(error) });

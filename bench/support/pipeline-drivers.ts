@@ -89,7 +89,7 @@ export async function startBullmqPipeline(config: Config, redisUrl: string): Pro
   const worker = new BullWorker(
     name,
     (job: Job<{ itemId: number }>, _token?: string, signal?: AbortSignal) =>
-      handler(job.data, { id: job.id ?? '', queue: QUEUE, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, headers: {}, signal: signal ?? idle }),
+      handler(job.data, { id: job.id ?? '', queue: QUEUE, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: signal ?? idle }),
     { connection: workerConnection, prefix, concurrency: config.workerConcurrency },
   );
   worker.on('error', (error) => container.logger.error({ err: error }, 'bullmq worker error'));

@@ -113,7 +113,7 @@ function mentions(node: unknown, value: number): boolean {
 }
 
 const BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 300 };
-const job = (itemId: number): JobContext => ({ id: String(itemId), queue: orderIntegrationJob.queue, attempt: 1, maxAttempts: 3, headers: {}, signal: new AbortController().signal });
+const job = (itemId: number): JobContext => ({ id: String(itemId), queue: orderIntegrationJob.queue, attempt: 1, maxAttempts: 3, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: new AbortController().signal });
 
 describe('order integration writes in batches', () => {
   it('marks the items of concurrent jobs processing in one write, and records their outcomes in one more', async () => {

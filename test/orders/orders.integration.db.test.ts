@@ -153,7 +153,7 @@ describe('order integration handler', () => {
     const [id] = await h.order();
     const client = new ThirdPartyClient({ url: h.thirdParty.url, timeoutMs: 2000 });
     const handler = orderIntegrationHandler({ database: h.container.database, client, clock: h.clock, logger: pino({ level: 'silent' }) });
-    const job = (attempt: number): JobContext => ({ id: '1', queue: orderIntegrationJob.queue, attempt, maxAttempts: 3, headers: {}, signal: new AbortController().signal });
+    const job = (attempt: number): JobContext => ({ id: '1', queue: orderIntegrationJob.queue, attempt, maxAttempts: 3, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: new AbortController().signal });
     try {
       await handler({ itemId: id! }, job(1));
       const first = await h.item(id!);
@@ -172,7 +172,7 @@ describe('order integration handler', () => {
     const client = new ThirdPartyClient({ url: h.thirdParty.url, timeoutMs: 2000 });
     const handler = orderIntegrationHandler({ database: h.container.database, client, clock: h.clock, logger: pino({ level: 'silent' }) });
     try {
-      await handler({ itemId: 424242 }, { id: '1', queue: 'q', attempt: 1, maxAttempts: 1, headers: {}, signal: new AbortController().signal });
+      await handler({ itemId: 424242 }, { id: '1', queue: 'q', attempt: 1, maxAttempts: 1, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: new AbortController().signal });
       expect(h.thirdParty.received).toHaveLength(0);
     } finally {
       await client.close();

@@ -8,7 +8,7 @@ import { WriteBatcher, type WriteBatchLimits } from '../db/write-batcher.js';
 import * as jobsSql from './database-queue.sql.js';
 import type { JobOutcomePolicy } from './job-outcome.js';
 import type { JobRow } from './jobs.table.js';
-import type { JobHandler, Worker } from './queue.js';
+import type { JobHandler, Priority, Worker } from './queue.js';
 import { StopDeadline } from './stop-deadline.js';
 
 export interface DatabaseWorkerOptions {
@@ -194,6 +194,9 @@ export class DatabaseWorker implements Worker {
         queue: job.queue,
         attempt: job.attempts,
         maxAttempts: job.max_attempts,
+        priority: job.priority as Priority,
+        enqueuedAt: job.created_at,
+        readyAt: Math.max(job.created_at, job.available_at),
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
       });

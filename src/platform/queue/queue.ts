@@ -30,6 +30,11 @@ export interface JobContext {
   /** 1 on the first delivery. */
   attempt: number;
   maxAttempts: number;
+  priority: Priority;
+  /** When the job was first enqueued (epoch ms). */
+  enqueuedAt: number;
+  /** Since when this attempt could run (epoch ms): the enqueue, or the end of its delay, backoff or hold. Its start minus this is its wait for a worker. */
+  readyAt: number;
   headers: Record<string, string>;
   /** Aborted when the worker is forced to stop before the handler finished. */
   signal: AbortSignal;

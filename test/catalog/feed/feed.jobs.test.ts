@@ -16,7 +16,7 @@ function feedJobs(result: IngestResult) {
   return { jobs: createFeedJobs({ feed, lockLeaseMs: 2_000, logger: pino({ level: 'silent' }) }), triggers };
 }
 
-const job: JobContext = { id: '1', queue: feedIngestJob.queue, attempt: 1, maxAttempts: 30, headers: {}, signal: new AbortController().signal };
+const job: JobContext = { id: '1', queue: feedIngestJob.queue, attempt: 1, maxAttempts: 30, priority: 2, enqueuedAt: 0, readyAt: 0, headers: {}, signal: new AbortController().signal };
 const locked: IngestResult = { kind: 'locked', heldBy: { holder: 'other-host:42', since: 0 } };
 
 describe('feed.ingest job', () => {

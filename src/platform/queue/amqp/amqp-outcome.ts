@@ -20,7 +20,17 @@ export interface HandlerRun {
 export async function runHandler(job: JobMessage, run: HandlerRun): Promise<Outcome> {
   const attempt = job.attempts + 1;
   try {
-    await run.handler(job.payload, { id: job.id, queue: run.queue, attempt, maxAttempts: job.maxAttempts, headers: job.headers, signal: run.signal });
+    await run.handler(job.payload, {
+      id: job.id,
+      queue: run.queue,
+      attempt,
+      maxAttempts: job.maxAttempts,
+      priority: job.priority,
+      enqueuedAt: job.createdAt,
+      readyAt: Math.max(job.createdAt, job.availableAt),
+      headers: job.headers,
+      signal: run.signal,
+    });
     return { kind: 'completed' };
   } catch (error) {
     return run.outcomes.afterFailure(error, { id: job.id, attempt, maxAttempts: job.maxAttempts });

@@ -53,7 +53,7 @@ export class AmqpParked {
         this.o.logger.warn({ err: error, jobId: id }, 'an undecodable parked message cannot be re-run; left parked');
         return true;
       }
-      await this.o.router.toReady(queue, { ...job, attempts: 0, availableAt: 0, parkedAt: null });
+      await this.o.router.toReadyNow(queue, { ...job, attempts: 0, parkedAt: null });
       channel.ack(message);
       moved += 1;
       wanted?.delete(job.id);

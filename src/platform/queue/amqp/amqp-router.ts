@@ -18,6 +18,11 @@ export class AmqpRouter {
     await this.publisher.publish(this.topology.route(queue, job.availableAt, this.clock.now()), job.body, publishOptions(job));
   }
 
+  /** Back to its queue, ready from now on: a re-run or a redelivery, whose wait for a worker starts now. */
+  async toReadyNow(queue: string, job: JobMessage): Promise<void> {
+    await this.toReady(queue, { ...job, availableAt: this.clock.now() });
+  }
+
   async toParked(queue: string, job: JobMessage): Promise<void> {
     await this.topology.ensure(queue);
     await this.publisher.publish(this.topology.parkedName(queue), job.body, publishOptions(job));

@@ -44,7 +44,7 @@ export class AmqpSettler {
       return;
     }
     // Republished with the attempt counted, so that a job that keeps killing its worker runs out of attempts.
-    await this.o.router.toReady(this.o.queue, { ...job, attempts, lastError: ATTEMPT_LOST, availableAt: 0 });
+    await this.o.router.toReadyNow(this.o.queue, { ...job, attempts, lastError: ATTEMPT_LOST });
     this.ack(delivery, job);
   }
 
