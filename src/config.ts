@@ -63,8 +63,14 @@ export interface Config {
   queueWaitWarnMs: number;
   /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
   jobTtlMs: Record<string, number>;
+  /** QUEUE_PAUSE_POLL_MS: how often each worker process reads which queues operators have paused. */
+  queuePausePollMs: number;
+  /** WORKER_HEARTBEAT_MS: how often each worker process writes its heartbeat (alive for three of them). */
+  workerHeartbeatMs: number;
   /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop). */
   jobWriteBatch: { maxItems: number; lingerMs: number };
+  /** JOB_ATTEMPT_LOG: every attempt of every job is recorded (time, duration, outcome, error), and kept JOB_ATTEMPT_LOG_HOURS. */
+  jobAttemptLog: { enabled: boolean; retentionHours: number };
   shutdownTimeoutMs: number;
   /** Unset: the built-in simulator, in this process or at SIMULATOR_HOST:SIMULATOR_PORT. */
   thirdPartyUrl: string | undefined;
@@ -408,9 +414,15 @@ export function loadConfig(env: Env = process.env): Config {
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
     queueWaitWarnMs: read.int('QUEUE_WAIT_WARN_S', 300, 1, 86_400 * 30) * 1000,
     jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
+    queuePausePollMs: read.int('QUEUE_PAUSE_POLL_MS', 500, 50, 10_000),
+    workerHeartbeatMs: read.int('WORKER_HEARTBEAT_MS', 2_000, 100, 60_000),
     jobWriteBatch: {
       maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),
       lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 0, 0, 1_000),
+    },
+    jobAttemptLog: {
+      enabled: read.bool('JOB_ATTEMPT_LOG', true),
+      retentionHours: read.number('JOB_ATTEMPT_LOG_HOURS', 24, 0.001, 24 * 365),
     },
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     thirdPartyUrl: read.raw('THIRD_PARTY_URL') === undefined ? undefined : read.url('THIRD_PARTY_URL', ''),

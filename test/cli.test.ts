@@ -133,6 +133,15 @@ describe('intake CLI', { timeout: 90_000 }, () => {
     expect((await cli('jobs:purge')).stdout).toContain('purged 0 job(s)');
   });
 
+  it('pauses and resumes a queue, shows the pause in jobs:stats, and lists no worker process', async () => {
+    const paused = await cli('jobs:pause', 'images.download', '--reason', 'cdn down');
+    expect(paused.stdout).toBe('images.download: paused; every worker stops claiming its jobs within QUEUE_PAUSE_POLL_MS\n');
+    expect((await cli('jobs:stats')).stdout).toMatch(/^images\.download: ready=\d+ delayed=\d+ active=\d+ parked=\d+, paused since \S+ by cli \(cdn down\)$/m);
+    expect((await cli('jobs:resume', 'images.download')).stdout).toBe('images.download: resumed\n');
+    expect((await cli('jobs:stats')).stdout).not.toContain('paused since');
+    expect((await cli('workers:list')).stdout).toBe('no worker process has been seen within the last hour\n');
+  });
+
   it('checks integer options and prints listings as JSON', async () => {
     const limit = await cli('feed:runs', '--limit', 'abc');
     expect(limit.code).toBe(1);

@@ -166,6 +166,15 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('records job attempts by default, kept 24 hours, and refuses a bad switch or retention', () => {
+    expect(loadConfig({}).jobAttemptLog).toEqual({ enabled: true, retentionHours: 24 });
+    expect(loadConfig({ JOB_ATTEMPT_LOG: 'off', JOB_ATTEMPT_LOG_HOURS: '0.5' }).jobAttemptLog).toEqual({ enabled: false, retentionHours: 0.5 });
+    expect(problemsOf({ JOB_ATTEMPT_LOG: 'maybe', JOB_ATTEMPT_LOG_HOURS: '0' })).toEqual([
+      'JOB_ATTEMPT_LOG must be true or false, got "maybe"',
+      'JOB_ATTEMPT_LOG_HOURS must be a number between 0.001 and 8760, got "0"',
+    ]);
+  });
+
   it('lists every problem in the error message', () => {
     expect(() => loadConfig({ PORT: 'x', ROLE: 'y' })).toThrow(/Invalid configuration:\n {2}- ROLE .*\n {2}- PORT /);
   });

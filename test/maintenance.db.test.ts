@@ -5,6 +5,7 @@ import { createContainer, type Container } from '../src/app/container.js';
 import { sweep } from '../src/app/maintenance.js';
 import { insertIdempotencyRecord } from '../src/platform/idempotency/idempotency.repository.js';
 import { closeCircuit, forceCircuit, listDestinations, openCircuit } from '../src/platform/outbound/destinations.repository.js';
+import { insertJobAttempts } from '../src/platform/queue/job-attempts.repository.js';
 import { testConfig } from './support/app.js';
 import { manualClock } from './support/driver-clock.js';
 
@@ -29,7 +30,7 @@ describe('maintenance sweep', () => {
     await insertIdempotencyRecord(container.database.db, { ...record, key: 'new', expires_at: clock.now() + 60_000 });
     clock.advance(2_000);
 
-    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 });
+    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 });
     expect(await container.store.get('live')).toBe('x');
     const keys = await container.database.db.selectFrom('idempotency_keys').select('key').execute();
     expect(keys.map((k) => k.key)).toEqual(['new']);
@@ -49,10 +50,34 @@ describe('maintenance sweep', () => {
     expect((await listDestinations(db)).map((row) => row.destination)).toEqual(['image-host:forced.test', 'webhook:2', 'webhook:3']);
   });
 
+  it('deletes one-minute history buckets after a day and five-minute ones after two weeks', async () => {
+    const { history } = container;
+    history.finished('orders.integration', 'completed', 10);
+    await history.flush();
+    clock.advance(25 * 3_600_000);
+    history.finished('orders.integration', 'completed', 20);
+    await history.flush();
+    expect((await sweep(container)).historyBuckets).toBe(1);
+    const day = await history.read('orders.integration', '24h');
+    expect(day.buckets.reduce((sum, b) => sum + b.completed, 0)).toBe(1);
+    expect((await history.read('orders.integration', '14d')).buckets.reduce((sum, b) => sum + b.completed, 0)).toBe(2);
+    clock.advance(15 * 24 * 3_600_000);
+    expect((await sweep(container)).historyBuckets).toBe(3);
+  });
+
+  it('deletes the job attempts older than JOB_ATTEMPT_LOG_HOURS (24 by default), and keeps the recent ones', async () => {
+    const attempt = (jobId: string, startedAt: number) => ({ queue: 'orders.integration', job_id: jobId, attempt: 1, priority: 2, outcome: 'completed' as const, started_at: startedAt, duration_ms: 5, error: null, process: 'host:1', payload: '{}', headers: '{}', enqueued_at: startedAt });
+    const now = clock.now();
+    await insertJobAttempts(container.database.db, [attempt('day-old', now - 25 * 3_600_000), attempt('just-in', now - 23 * 3_600_000), attempt('recent', now - 60_000)]);
+    expect((await sweep(container)).jobAttempts).toBe(1);
+    const left = await container.database.db.selectFrom('job_attempts').select('job_id').orderBy('id').execute();
+    expect(left.map((row) => row.job_id)).toEqual(['just-in', 'recent']);
+  });
+
   it('skips the sweep while another instance holds the maintenance lock', async () => {
     await container.store.set('gone', 'x', 1);
     clock.advance(10);
     await container.store.setIfAbsent('lock:maintenance', 'someone-else', 60_000);
-    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 });
+    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 });
   });
 });

@@ -10,7 +10,7 @@ import { httpErrors } from '../platform/http/errors.js';
 import { enqueueJob } from '../platform/queue/jobs.js';
 import type { Queue } from '../platform/queue/queue.js';
 import { describeHolder } from '../platform/store/lease.js';
-import { paginate } from '../platform/http/pagination.js';
+import { offsetOf, paginate } from '../platform/http/pagination.js';
 import { Message, PageOf, PageQuery, pageOf } from './admin.schemas.js';
 
 export interface AdminActivityDeps {
@@ -22,8 +22,12 @@ export interface AdminActivityDeps {
 }
 
 const secured = { tags: ['admin'], security: [{ bearer: [] }] };
+const DEFAULT_FEED_RUNS_PER_PAGE = 20;
 const denied = { 401: Message, 403: Message };
-const LimitQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) });
+const FeedRunsQuery = Type.Object({
+  ...PageQuery.properties,
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'The first page’s size, as per_page (kept for older clients)' })),
+});
 const FeedRunOutput = Type.Object(
   {
     id: Type.Integer(),
@@ -67,10 +71,22 @@ export async function adminActivityRoutes(app: FastifyInstance, deps: AdminActiv
     },
   );
 
-  app.get<{ Querystring: Static<typeof LimitQuery> }>(
+  app.get<{ Querystring: Static<typeof FeedRunsQuery> }>(
     '/api/admin/feed/runs',
-    { schema: { ...secured, summary: 'Recent feed runs with their counts and errors', querystring: LimitQuery, response: { 200: Type.Object({ data: Type.Array(FeedRunOutput), lock: Type.Union([FeedLockOutput, Type.Null()]) }), ...denied } } },
-    async (request) => ({ data: await deps.feed.runs(request.query.limit ?? 20), lock: await deps.feed.holder() }),
+    {
+      schema: {
+        ...secured,
+        summary: 'Feed runs with their counts and errors, newest first, a page at a time, and the ingestion that holds the lock now',
+        querystring: FeedRunsQuery,
+        response: { 200: Type.Intersect([PageOf(FeedRunOutput), Type.Object({ lock: Type.Union([FeedLockOutput, Type.Null()]) })]), ...denied },
+      },
+    },
+    async (request) => {
+      const { limit, ...query } = request.query;
+      const page = pageOf({ ...query, per_page: query.per_page ?? limit ?? DEFAULT_FEED_RUNS_PER_PAGE });
+      const [{ runs, total }, lock] = await Promise.all([deps.feed.runsPage({ limit: page.perPage, offset: offsetOf(page) }), deps.feed.holder()]);
+      return { ...paginate(runs, total, page, '/api/admin/feed/runs'), lock };
+    },
   );
 
   app.post(

@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { requireToken, type TokenVerifier } from '../platform/http/authentication.js';
 import { httpErrors } from '../platform/http/errors.js';
-import type { JobThroughput } from '../platform/queue/job-throughput.js';
+import type { QueueHistory } from '../platform/queue/queue-history.js';
 import type { Clock } from '../platform/clock.js';
 import type { Queue } from '../platform/queue/queue.js';
+import { pauseView, type QueuePauses } from '../platform/queue/queue-pauses.js';
 import { oldestWaitMs } from '../platform/queue/queue-wait.js';
 import { offsetOf, paginate } from '../platform/http/pagination.js';
 import { Message, PageOf, PageQuery, pageOf, ParkedJobOutput, PurgeBody, QueueOverviewOutput, QueueParams, RetryBody } from './admin.schemas.js';
@@ -13,7 +14,8 @@ export interface AdminRoutesDeps {
   queue: Queue;
   /** The job queues operators may inspect and re-drive. */
   queueNames: readonly string[];
-  throughput: JobThroughput;
+  history: QueueHistory;
+  pauses: QueuePauses;
   tokens: TokenVerifier;
   clock: Clock;
   /** QUEUE_WAIT_WARN_S, in milliseconds. */
@@ -38,19 +40,21 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
     {
       schema: {
         ...secured,
-        summary: 'Every job queue with its depth by state and priority, and the jobs finished per minute over the last minutes (all workers)',
+        summary: 'Every job queue with its depth by state and priority, its pause (if an operator paused it), and the jobs finished per minute over the last minutes (all workers)',
         response: { 200: Type.Object({ data: Type.Array(QueueOverviewOutput) }), ...denied },
       },
     },
-    async () => ({
-      data: await Promise.all(
+    async () => {
+      const paused = await deps.pauses.all();
+      const data = await Promise.all(
         deps.queueNames.map(async (queue) => {
           const stats = await deps.queue.stats(queue);
           const longWait = (oldestWaitMs(stats, deps.clock.now()) ?? 0) > deps.waitWarnMs;
-          return { ...stats, throughput: await deps.throughput.recent(queue, THROUGHPUT_MINUTES), longWait, waitWarnS: deps.waitWarnMs / 1000 };
+          return { ...stats, paused: pauseView(paused.get(queue)), throughput: await deps.history.recent(queue, THROUGHPUT_MINUTES), longWait, waitWarnS: deps.waitWarnMs / 1000 };
         }),
-      ),
-    }),
+      );
+      return { data };
+    },
   );
 
   app.get<{ Params: Static<typeof QueueParams>; Querystring: Static<typeof PageQuery> }>(

@@ -24,9 +24,18 @@ const ThroughputMinute = Type.Object({
   parked: Type.Integer(),
 });
 
+export const QueuePauseOutput = Type.Object({
+  at: Type.Number({ description: 'When the queue was paused, epoch milliseconds' }),
+  by: Type.String({ description: "Who paused it: the email of the operator token's user, or `cli`" }),
+  reason: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const QueuePausedOutput = Type.Union([QueuePauseOutput, Type.Null()], { description: 'Set while the queue is paused: no worker claims its jobs (those running finish), enqueues go on' });
+
 export const QueueOverviewOutput = Type.Intersect([
   QueueStatsOutput,
   Type.Object({
+    paused: QueuePausedOutput,
     throughput: Type.Array(ThroughputMinute, { description: 'Jobs finished per minute, oldest first; the last minute is still filling' }),
     longWait: Type.Boolean({ description: 'The oldest ready job has waited longer than QUEUE_WAIT_WARN_S' }),
     waitWarnS: Type.Number({ description: 'QUEUE_WAIT_WARN_S' }),

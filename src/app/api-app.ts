@@ -2,8 +2,12 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { adminActivityRoutes } from '../admin/admin-activity.routes.js';
 import { adminRoutes } from '../admin/admin.routes.js';
 import { adminCircuitsRoutes } from '../admin/admin-circuits.routes.js';
+import { adminHistoryRoutes } from '../admin/admin-history.routes.js';
+import { adminJobAttemptsRoutes } from '../admin/admin-job-attempts.routes.js';
 import { adminJobSearchRoutes } from '../admin/admin-job-search.routes.js';
+import { adminQueuePausesRoutes } from '../admin/admin-queue-pauses.routes.js';
 import { adminWebhooksRoutes } from '../admin/admin-webhooks.routes.js';
+import { adminWorkersRoutes } from '../admin/admin-workers.routes.js';
 import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from '../catalog/api/index.js';
@@ -13,9 +17,11 @@ import { ordersRoutes } from '../orders/orders.routes.js';
 import { simulatorRoutes } from '../orders/simulator.routes.js';
 import { SimulatorState } from '../orders/simulator.state.js';
 import { buildApp, type ServerTimeouts } from '../platform/http/app.js';
+import type { Principal } from '../platform/http/authentication.js';
 import type { ReadinessCheck } from '../platform/http/health.routes.js';
 import { rootRoutes } from '../platform/http/root.routes.js';
 import { CircuitsService } from '../platform/outbound/circuits.service.js';
+import { JobAttemptsService } from '../platform/queue/job-attempts.service.js';
 import { LogSampler } from '../platform/telemetry/log-sampler.js';
 import { WebhooksOperatorService } from '../webhooks/webhooks-operator.service.js';
 import { VERSION } from './version.js';
@@ -40,6 +46,11 @@ export function readinessOf(container: Container): ReadinessCheck[] {
   ];
 }
 
+/** How a pause names its operator: the email of the token's user. */
+async function operatorOf(container: Container, principal: Principal): Promise<string> {
+  return (await container.auth.currentUser(principal))?.email ?? `user #${principal.userId}`;
+}
+
 /** The public HTTP API: auth, orders, the catalog, cached images and the operator API. The simulator has an app of its own. */
 export function buildApiApp(container: Container): Promise<FastifyInstance> {
   const { config } = container;
@@ -51,10 +62,15 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     webhooks: (app) => webhooksRoutes(app, { webhooks: container.webhooks, tokens: container.auth, bodyLimitBytes: config.smallBodyLimitBytes }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
-    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, throughput: container.throughput, tokens: container.auth, clock: container.clock, waitWarnMs: config.queueWaitWarnMs }),
+    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, pauses: container.queuePauses, history: container.history, tokens: container.auth, clock: container.clock, waitWarnMs: config.queueWaitWarnMs }),
+    'admin history': (app) => adminHistoryRoutes(app, { history: container.history, queueNames: QUEUE_NAMES, tokens: container.auth, waitWarnMs: config.queueWaitWarnMs }),
+    'admin queue pauses': (app) =>
+      adminQueuePausesRoutes(app, { pauses: container.queuePauses, queueNames: QUEUE_NAMES, tokens: container.auth, operatorOf: (principal) => operatorOf(container, principal), pollMs: config.queuePausePollMs }),
+    'admin workers': (app) => adminWorkersRoutes(app, { workers: container.workerProcesses, tokens: container.auth }),
     'admin dashboard': dashboardRoutes,
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
     'admin job search': (app) => adminJobSearchRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
+    'admin job attempts': (app) => adminJobAttemptsRoutes(app, { jobs: new JobAttemptsService({ database: container.database, queue: container.queue }), queueNames: QUEUE_NAMES, tokens: container.auth }),
     'admin circuits': (app) => adminCircuitsRoutes(app, { circuits: new CircuitsService({ database: container.database, clock: container.clock }), tokens: container.auth }),
     'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock }), tokens: container.auth }),
   };

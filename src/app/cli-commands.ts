@@ -8,7 +8,10 @@ import { priorityName } from '../orders/priority.js';
 import { endQuietlyWhenStdoutCloses, processIo, type CliIo } from '../platform/cli/cli-io.js';
 import { addVerboseOption, isVerbose, runProgram } from '../platform/cli/run-program.js';
 import { limitHeapGrowth } from '../platform/heap.js';
+import { registerJobShowCommand } from '../platform/queue/job-attempts.cli.js';
+import { JobAttemptsService } from '../platform/queue/job-attempts.service.js';
 import { registerJobsCommands } from '../platform/queue/jobs.cli.js';
+import { registerQueueControlCommands } from '../platform/queue/queue-controls.cli.js';
 import { registerCircuitsCommands } from '../platform/outbound/circuits.cli.js';
 import { CircuitsService } from '../platform/outbound/circuits.service.js';
 import { createLogger } from '../platform/telemetry/logger.js';
@@ -44,7 +47,9 @@ export function buildCli(io: CliIo = processIo): Command {
 
   registerAppCommands(program, io);
   registerAuthCommands(program, (work) => withContainer((c) => work(c.auth)), io);
-  registerJobsCommands(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(c.queue)), io);
+  registerJobsCommands(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(c.queue, c.queuePauses)), io);
+  registerJobShowCommand(program, { queueNames: QUEUE_NAMES, priorityName }, (work) => withContainer((c) => work(new JobAttemptsService({ database: c.database, queue: c.queue }))), io);
+  registerQueueControlCommands(program, { queueNames: QUEUE_NAMES }, (work) => withContainer((c) => work({ pauses: c.queuePauses, workers: c.workerProcesses })), io);
   registerFeedCommands(program, (work) => withContainer((c) => work(c.feed)), io);
   registerImagesCommands(program, (work) => withContainer((c) => work(c.images)), io);
   registerCircuitsCommands(program, (work) => withContainer((c) => work(new CircuitsService({ database: c.database, clock: c.clock }))), io);

@@ -16,9 +16,11 @@ import { QUEUE_NAMES } from './job-catalogue.js';
 import { createDatabase, type Database } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { Idempotency } from '../platform/idempotency/idempotency.js';
-import type { JobThroughput } from '../platform/queue/job-throughput.js';
+import type { QueueHistory } from '../platform/queue/queue-history.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
 import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
+import { QueuePauses } from '../platform/queue/queue-pauses.js';
+import { WorkerProcesses } from '../platform/queue/worker-processes.js';
 import { OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { outboundMetrics } from '../platform/outbound/outbound.metrics.js';
 import type { Store } from '../platform/store/store.js';
@@ -44,8 +46,12 @@ export interface Container {
   metrics: Metrics;
   /** The transactional outbox in front of a broker queue (QUEUE_DRIVER=amqp); its relay runs in the api role. */
   outbox?: OutboxQueue;
-  /** Jobs finished per queue, outcome and minute, across every worker process. */
-  throughput: JobThroughput;
+  /** What every queue did per minute (finished attempts by outcome, waits), across every worker process. */
+  history: QueueHistory;
+  /** Operators' pauses of the queues, which every worker process follows. */
+  queuePauses: QueuePauses;
+  /** The worker processes alive, and what each runs now. */
+  workerProcesses: WorkerProcesses;
   idempotency: Idempotency;
   auth: AuthService;
   /** Writes the tokens' `last_used_at` off the request path; flushed on close. */
@@ -85,7 +91,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   }
   const store = createStore(config, database, clock, logger);
   const metrics = new Metrics({ role: config.role });
-  const { queue, outbox, throughput } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
+  const { queue, outbox, history } = createQueue(config, { database, store, clock, random, logger, metrics, queueNames: QUEUE_NAMES });
   // Every role's /metrics reports the disabled endpoints and the circuits, not only the workers'.
   webhookMetrics(metrics, database);
   const outbound = new OutboundGuard({ database, store, clock, logger: logger.child({ component: 'outbound' }), metrics: outboundMetrics(metrics, database, clock), settings: config.outbound.guard });
@@ -107,8 +113,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     store,
     queue,
     outbox,
-    throughput,
+    history,
     metrics,
+    queuePauses: new QueuePauses({ database, clock }),
+    workerProcesses: new WorkerProcesses({ database, clock }),
     idempotency,
     auth,
     tokenUsage,

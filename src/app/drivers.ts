@@ -4,12 +4,16 @@ import type { Config, QueueDriver, StoreDriver } from '../config.js';
 import type { Clock, Random } from '../platform/clock.js';
 import type { Database, DatabaseOptions } from '../platform/db/database.js';
 import { AmqpQueue } from '../platform/queue/amqp/amqp-queue.js';
+import { withAttemptLog } from '../platform/queue/attempt-recording-queue.js';
 import { DatabaseQueue } from '../platform/queue/database-queue.js';
-import { JobThroughput } from '../platform/queue/job-throughput.js';
 import { ExpiringQueue } from '../platform/queue/expiring-queue.js';
 import { MeteredQueue } from '../platform/queue/metered-queue.js';
+import { QueueHistory } from '../platform/queue/queue-history.js';
 import { queueWaitMetrics } from '../platform/queue/queue-wait.js';
 import { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
+import { PausableQueue } from '../platform/queue/pausable-queue.js';
+import { PausedQueues } from '../platform/queue/paused-queues.js';
+import { queuePausedMetric } from '../platform/queue/queue-pauses.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
 import { DatabaseStore } from '../platform/store/database-store.js';
 import { RedisStore } from '../platform/store/redis-store.js';
@@ -97,7 +101,7 @@ function commonOptions(config: Config, deps: QueueDeps) {
 }
 
 /** QUEUE_DRIVER's queue, metered, with the outbox it may need. */
-export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { throughput: JobThroughput } {
+export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { history: QueueHistory } {
   const { queue, outbox } = queueFactories[config.queueDriver](config, deps);
   // Reported by every deployment, 0 where the queue needs no outbox, so that dashboards always find the series.
   const pending = () => outbox?.pending() ?? Promise.resolve({ count: 0, oldestCreatedAt: null });
@@ -106,8 +110,12 @@ export function createQueue(config: Config, deps: QueueDeps): DriverQueue & { th
     const { oldestCreatedAt } = await pending();
     gauge.set(oldestCreatedAt === null ? 0 : Math.max(0, (deps.clock.now() - oldestCreatedAt) / 1000));
   });
-  const throughput = new JobThroughput({ store: deps.store, clock: deps.clock, logger: deps.logger.child({ component: 'throughput' }) });
-  const metered = new MeteredQueue(new ExpiringQueue(queue, deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, throughput);
+  const history = new QueueHistory({ database: deps.database, clock: deps.clock, logger: deps.logger.child({ component: 'queue-history' }) });
+  // Innermost: a pause stops the driver's own worker.
+  const paused = new PausedQueues({ database: deps.database, logger: deps.logger.child({ component: 'queue-pauses' }), pollMs: config.queuePausePollMs });
+  const pausable = new PausableQueue(queue, paused, deps.logger.child({ component: 'queue' }));
+  queuePausedMetric(deps.metrics, deps.database, deps.queueNames);
+  const metered = new MeteredQueue(new ExpiringQueue(withAttemptLog(pausable, config.jobAttemptLog, deps), deps.clock, config.jobTtlMs), deps.metrics, deps.queueNames, history);
   queueWaitMetrics(deps.metrics, { recentStats: () => metered.recentStats(), warnAfterMs: config.queueWaitWarnMs, clock: deps.clock });
-  return { queue: metered, outbox, throughput };
+  return { queue: metered, outbox, history };
 }

@@ -3,6 +3,8 @@ import { LongWaitLog } from '../platform/queue/queue-wait.js';
 import { QUEUE_NAMES, type Container } from './container.js';
 import { deleteExpiredIdempotencyRecords } from '../platform/idempotency/idempotency.repository.js';
 import { deleteSettledDestinations } from '../platform/outbound/destinations.repository.js';
+import { sweepJobAttempts } from '../platform/queue/job-attempt-retention.js';
+import { deleteWorkerProcessesSeenBefore } from '../platform/queue/worker-processes.repository.js';
 import { sweepWebhookLog } from '../webhooks/webhook-retention.js';
 
 const CHUNK = 5000;
@@ -12,7 +14,9 @@ const CHUNK = 5000;
  * it: expired store keys and idempotency records, webhook events and deliveries older than
  * WEBHOOK_LOG_DAYS, deleted in small chunks so that no single write holds the database for long,
  * and the circuits of destinations that have been closed and untouched for a day (webhook
- * endpoints and image hosts come and go).
+ * endpoints and image hosts come and go), and queue history past its keeping (one-minute buckets
+ * after a day, five-minute ones after two weeks); and the rows of worker processes not seen for an hour;
+ * and job attempts older than JOB_ATTEMPT_LOG_HOURS.
  */
 export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
@@ -30,13 +34,17 @@ export interface Swept {
   webhookDeliveries: number;
   webhookEvents: number;
   destinations: number;
+  historyBuckets: number;
+  workerProcesses: number;
+  jobAttempts: number;
 }
 
 const SETTLED_DESTINATION_MS = 24 * 3_600_000;
+const GONE_WORKER_PROCESS_MS = 3_600_000;
 
 export async function sweep(container: Container, log = container.logger): Promise<Swept> {
   const owner = `${process.pid}:${container.clock.now()}`;
-  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0 };
+  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 };
   try {
     const { store } = container;
     const keys = store.sweepExpired ? await drain(() => store.sweepExpired!(CHUNK)) : 0;
@@ -49,7 +57,13 @@ export async function sweep(container: Container, log = container.logger): Promi
     }
     const destinations = await container.database.write((db) => deleteSettledDestinations(db, container.clock.now() - SETTLED_DESTINATION_MS));
     if (destinations > 0) log.info({ destinations }, 'swept the circuits of destinations closed and untouched for a day');
-    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations };
+    const historyBuckets = await container.history.sweep();
+    const workerProcesses = await container.database.write((db) => deleteWorkerProcessesSeenBefore(db, container.clock.now() - GONE_WORKER_PROCESS_MS));
+    if (workerProcesses > 0) log.info({ workerProcesses }, 'swept the worker processes not seen for an hour');
+    const { retentionHours } = container.config.jobAttemptLog;
+    const jobAttempts = await sweepJobAttempts(container.database, container.clock.now(), retentionHours);
+    if (jobAttempts.deleted > 0) log.info({ jobAttempts: jobAttempts.deleted, retentionHours, more: jobAttempts.more }, 'swept job attempts older than JOB_ATTEMPT_LOG_HOURS');
+    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations, historyBuckets, workerProcesses, jobAttempts: jobAttempts.deleted };
   } finally {
     await container.store.deleteIfValue('lock:maintenance', owner);
   }

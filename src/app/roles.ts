@@ -8,7 +8,10 @@ import type { OutboxQueue } from '../platform/queue/outbox/outbox-queue.js';
 import { OutboxRelay } from '../platform/queue/outbox/outbox-relay.js';
 import type { JobRegistry } from '../platform/queue/jobs.js';
 import type { Worker } from '../platform/queue/queue.js';
+import { RunningJobs } from '../platform/queue/running-jobs.js';
+import { WorkerHeartbeat } from '../platform/queue/worker-heartbeat.js';
 import { LogSampler } from '../platform/telemetry/log-sampler.js';
+import { VERSION } from './version.js';
 
 export interface RunningRole {
   role: Role;
@@ -71,13 +74,27 @@ export async function startRole(config: Config, overrides: ContainerOverrides = 
     if (has(config.role, 'worker')) {
       const thirdPartyUrl = config.thirdPartyUrl ?? `${simulatorUrl ?? origin(config.simulatorHost, config.simulatorPort)}/simulator/orders`;
       const { registry, close } = createJobRegistry(container, thirdPartyUrl);
+      const running = new RunningJobs(container.clock);
+      const defaults = { concurrency: config.workerConcurrency };
+      const heartbeat = new WorkerHeartbeat({
+        database: container.database,
+        clock: container.clock,
+        logger: log.child({ component: 'heartbeat' }),
+        everyMs: config.workerHeartbeatMs,
+        role: config.role,
+        version: VERSION,
+        queues: registry.workload(defaults),
+        running,
+      });
       stoppers.unshift(async () => {
         await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
+        await heartbeat.stop();
         await close();
       });
       // Throws, and so refuses to start, when a job of the catalogue has no handler.
-      workers = registry.start(container.queue, { concurrency: config.workerConcurrency }, { logger: log, sampler: new LogSampler(config.logSampling.jobs, container.random) });
+      workers = registry.start(container.queue, defaults, { logger: log, sampler: new LogSampler(config.logSampling.jobs, container.random), running });
       jobs = registry;
+      await heartbeat.start();
       log.info({ queues: registry.queues(), concurrency: config.workerConcurrency, thirdPartyUrl }, 'workers started');
     }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertFeedRun } from '../../src/catalog/feed/feed-runs.repository.js';
 import { feedIngestHandler, feedIngestJob, feedIngestWorkOptions } from '../../src/catalog/feed/feed.jobs.js';
 import { createTestApp, item, orderWith, type TestApp, type TestUser } from '../support/app.js';
 import { waitFor } from '../support/driver-wait.js';
@@ -102,6 +103,22 @@ describe('operator API: orders, feed runs and the image cache', () => {
     } finally {
       await t.container.store.delete('lock:feed-ingest');
     }
+  });
+
+  it('pages through the feed runs, newest first, with the paginator keys and the lock', async () => {
+    const before = (await get('/api/admin/feed/runs?per_page=100')).json<{ meta: { total: number } }>().meta.total;
+    for (let i = 0; i < 23; i++) await insertFeedRun(t.container.database.db, { status: 'succeeded', trigger: 'schedule', source: FEED, started_at: t.clock.now() + i });
+    type Runs = { data: Array<{ id: number }>; links: Record<string, string | null>; meta: { total: number; last_page: number; per_page: number; current_page: number }; lock: unknown };
+    const first = (await get('/api/admin/feed/runs')).json<Runs>();
+    expect(first.meta).toMatchObject({ total: before + 23, per_page: 20, current_page: 1 });
+    expect(first.data).toHaveLength(20);
+    expect(first.data.map((run) => run.id)).toEqual([...first.data.map((run) => run.id)].sort((a, b) => b - a));
+    expect(first.lock).toBeNull();
+    const second = (await get('/api/admin/feed/runs?page=2&per_page=20')).json<Runs>();
+    expect(second.data[0]!.id).toBeLessThan(first.data.at(-1)!.id);
+    expect(second.links.prev).toBe('/api/admin/feed/runs?page=1&per_page=20');
+    expect((await get('/api/admin/feed/runs?limit=5')).json<Runs>().data).toHaveLength(5);
+    expect((await get('/api/admin/feed/runs?per_page=101')).statusCode).toBe(422);
   });
 
   it('shows the image cache and re-drives failed downloads', async () => {

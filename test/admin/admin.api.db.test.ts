@@ -21,7 +21,7 @@ describe('operator API /api/admin', () => {
     const worker = t.container.queue.work(QUEUE, async () => Promise.reject(new Error('third party down')), { concurrency: 2 });
     await waitFor(async () => (await t.container.queue.stats(QUEUE)).counts.parked === 2, 5_000, 'two parked jobs');
     await worker.stop();
-    await t.container.throughput.flush();
+    await t.container.history.flush();
   });
   afterAll(() => t.close());
 

@@ -94,7 +94,7 @@ describeWithChromium('operator dashboard in Chromium', (executablePath) => {
     const contents = order.json<{ order: { contents: Array<{ id: number; label: string }> } }>().order.contents;
     items = { flaky: contents.find((c) => c.label === 'Flaky plan')!.id, doomed: contents.find((c) => c.label === 'Doomed plan')!.id };
     await waitFor(async () => (await container.queue.stats(orderIntegrationJob.queue)).counts.parked === 2, 10_000, 'both plans to be parked');
-    await container.throughput.flush();
+    await container.history.flush();
 
     browser = await launchChromium(executablePath);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: TIMEZONE });

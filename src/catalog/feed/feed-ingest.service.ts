@@ -7,7 +7,7 @@ import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
 import { childrenHash, contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
-import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, holdRunningRun, insertFeedRun, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
+import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, holdRunningRun, insertFeedRun, countFeedRuns, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
 import { openFeed, type FeedResponse } from './feed-source.js';
 import { deleteAbandonedPending, insertPendingPornstars, pendingPornstarIds, unclaimedUrlsOf } from './feed-pending.repository.js';
 import { clearStage, stageItems, unclaimedStagedUrls, type StagedItem } from './feed-stage.repository.js';
@@ -117,6 +117,13 @@ export class FeedIngestService {
   /** The most recent runs, newest first. */
   runs(limit: number): Promise<FeedRunRow[]> {
     return listFeedRuns(this.deps.database.db, limit);
+  }
+
+  /** A page of the runs, newest first, with how many there are. */
+  async runsPage(page: { limit: number; offset: number }): Promise<{ runs: FeedRunRow[]; total: number }> {
+    const db = this.deps.database.db;
+    const [runs, total] = await Promise.all([listFeedRuns(db, page.limit, page.offset), countFeedRuns(db)]);
+    return { runs, total };
   }
 
   async ingest(options: IngestOptions): Promise<IngestResult> {

@@ -43,8 +43,13 @@ export async function hasSucceededOnce(db: Executor): Promise<boolean> {
   return row !== undefined;
 }
 
-export function listFeedRuns(db: Executor, limit: number): Promise<FeedRunRow[]> {
-  return tables(db).selectFrom('feed_runs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+export function listFeedRuns(db: Executor, limit: number, offset = 0): Promise<FeedRunRow[]> {
+  return tables(db).selectFrom('feed_runs').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+}
+
+export async function countFeedRuns(db: Executor): Promise<number> {
+  const row = await tables(db).selectFrom('feed_runs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Runs left `running` by a process that died: they can never finish. */

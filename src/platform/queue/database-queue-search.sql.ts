@@ -13,6 +13,11 @@ function containing(text: string): string {
 
 function matching(eb: ExpressionBuilder<QueueTables, 'jobs'>, queue: string, filter: JobFilter, now: number) {
   const conditions = [eb('queue', '=', queue)];
+  if (filter.id !== undefined) {
+    const id = Number(filter.id);
+    // Another driver's id (a UUID) names no row here, and PostgreSQL refuses to compare one with a bigint.
+    conditions.push(/^\d{1,15}$/.test(filter.id) ? eb('id', '=', id) : eb.lit(false));
+  }
   if (filter.state === 'ready') conditions.push(eb('state', '=', 'ready'), eb('available_at', '<=', now));
   else if (filter.state === 'delayed') conditions.push(eb('state', '=', 'ready'), eb('available_at', '>', now));
   else if (filter.state) conditions.push(eb('state', '=', filter.state));

@@ -122,13 +122,15 @@ export async function rescheduleJob(db: Executor, id: number, lockedBy: string, 
     .execute();
 }
 
-export async function parkJob(db: Executor, id: number, lockedBy: string, error: string, now: number, attempts?: number): Promise<void> {
-  await tables(db)
+/** False when the job was no longer this worker's to park (a stop gave it back meanwhile). */
+export async function parkJob(db: Executor, id: number, lockedBy: string, error: string, now: number, attempts?: number): Promise<boolean> {
+  const result = await tables(db)
     .updateTable('jobs')
     .set({ state: 'parked', lease_until: null, locked_by: null, last_error: error, updated_at: now, ...(attempts === undefined ? {} : { attempts }) })
     .where('id', '=', id)
     .where('locked_by', '=', lockedBy)
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Gives unfinished jobs back without counting the attempt (a shutdown, not a failure). */

@@ -219,7 +219,9 @@ export class DatabaseWorker implements Worker {
   }
 
   private async park(job: JobRow, reason: string, attempts: number): Promise<void> {
-    await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, reason, this.o.clock.now(), attempts));
+    const parked = await this.o.database.write((db) => jobsSql.parkJob(db, job.id, this.lockedBy, reason, this.o.clock.now(), attempts));
+    // A stopping worker gave the job back before its handler failed: it waits in ready, not parked.
+    if (!parked) return;
     await this.o.outcomes.notifyParked(JSON.parse(job.payload), { id: String(job.id), queue: job.queue, attempts, maxAttempts: job.max_attempts, reason });
   }
 

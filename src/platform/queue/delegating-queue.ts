@@ -1,5 +1,6 @@
 import type { JobFilter, JobSearchResult } from './job-search.js';
-import type { EnqueueOptions, JobHandler, NewJob, ParkedJob, Queue, QueueStats, WorkOptions, Worker } from './queue.js';
+import type { Executor } from '../db/database.js';
+import type { EnqueueOptions, JobHandler, NewJob, ParkedJob, Queue, QueueStats, TransactionalQueue, WorkOptions, Worker } from './queue.js';
 
 /** A queue that hands every call to `inner`; decorators extend it and override what they add to. */
 export abstract class DelegatingQueue<Inner extends Queue = Queue> implements Queue {
@@ -44,5 +45,18 @@ export abstract class DelegatingQueue<Inner extends Queue = Queue> implements Qu
   /** Closes the inner queue. */
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** A decorator of a transactional queue that adds nothing to enqueueing: the caller's transaction goes through as given. */
+export abstract class DelegatingTransactionalQueue extends DelegatingQueue<TransactionalQueue> implements TransactionalQueue {
+  readonly transactional = true;
+
+  override enqueue(queue: string, payload: unknown, options?: EnqueueOptions, trx?: Executor): Promise<void> {
+    return this.inner.enqueue(queue, payload, options, trx);
+  }
+
+  override enqueueMany(queue: string, jobs: readonly NewJob[], trx?: Executor): Promise<void> {
+    return this.inner.enqueueMany(queue, jobs, trx);
   }
 }

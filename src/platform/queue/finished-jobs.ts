@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KEEP_EVERY_LINE, type LogSampler } from '../telemetry/log-sampler.js';
 import { isFinalFailure } from './job-outcome.js';
 import { DeferredError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice } from './queue.js';
+import type { RunningJobs } from './running-jobs.js';
 
 type Attempt = Pick<JobContext, 'attempt' | 'maxAttempts'>;
 
@@ -11,6 +12,8 @@ export interface FinishedJobLogOptions {
   logger: Logger;
   /** Which completed-job lines are written; a retry, a parked job or one given back always is (a deferral at debug). Default every one. */
   sampler?: LogSampler;
+  /** Where the jobs running now are kept, for the process's heartbeat. */
+  running?: RunningJobs;
 }
 
 /** Bound on the durations kept between a final failure and the parked callback that follows it. */
@@ -49,6 +52,7 @@ export class FinishedJobLog {
     };
     const logged: JobHandler = async (payload, job) => {
       this.running += 1;
+      const tracked = this.o.running?.started(job);
       const started = performance.now();
       try {
         await handler(payload, job);
@@ -65,6 +69,7 @@ export class FinishedJobLog {
         throw error;
       } finally {
         this.running -= 1;
+        if (tracked) this.o.running?.finish(tracked);
       }
     };
     const parked: ParkedHandler = async (payload, notice: ParkedNotice) => {

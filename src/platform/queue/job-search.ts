@@ -2,6 +2,8 @@ import type { JobState, ParkedJob, Priority, Queue } from './queue.js';
 
 /** What an operator looks for among a queue's jobs; every field narrows the search. */
 export interface JobFilter {
+  /** One job, by its id. */
+  id?: string;
   state?: JobState;
   priority?: Priority;
   /** Enqueued at or after this time (epoch ms). */
@@ -39,6 +41,7 @@ export function payloadFieldPatterns(field: NonNullable<JobFilter['payloadField'
 
 /** Whether a parked job (read from a broker) matches the filter, as the database driver's query would. */
 export function parkedJobMatches(job: ParkedJob, filter: JobFilter): boolean {
+  if (filter.id !== undefined && job.id !== filter.id) return false;
   if (filter.state !== undefined && filter.state !== 'parked') return false;
   if (filter.priority !== undefined && job.priority !== filter.priority) return false;
   if (filter.from !== undefined && job.createdAt < filter.from) return false;

@@ -5,12 +5,17 @@ import { confirmOrRefuse } from '../cli/confirm.js';
 import { limitOption } from '../cli/int-option.js';
 import { formatTable, type Column } from '../cli/table.js';
 import { PRIORITIES, type JobState, type ParkedJob, type Priority, type Queue, type QueueStats } from './queue.js';
+import { pausedText } from './queue-controls.cli.js';
+import { pauseView, type QueuePause, type QueuePauses } from './queue-pauses.js';
 
 /** What the `jobs:*` commands ask of a queue. */
 export type QueueOperations = Pick<Queue, 'stats' | 'parked' | 'retryParked' | 'purgeParked'>;
 
-/** Runs `work` with the queue and releases whatever it was built on afterwards. */
-export type WithQueue = <T>(work: (queue: QueueOperations) => Promise<T>) => Promise<T>;
+/** The paused queues, by name, where the app keeps them. */
+export type PausedQueuesReader = Pick<QueuePauses, 'all'>;
+
+/** Runs `work` with the queue (and the queues' pauses, where the app has them) and releases whatever it was built on afterwards. */
+export type WithQueue = <T>(work: (queue: QueueOperations, pauses?: PausedQueuesReader) => Promise<T>) => Promise<T>;
 
 export interface JobsCliOptions {
   /** The queues the app declares; the first is the default of `--queue`. */
@@ -65,12 +70,12 @@ export function registerJobsCommands(program: Command, options: JobsCliOptions, 
 
   program
     .command('jobs:stats')
-    .description('queue depth by state and priority')
+    .description('queue depth by state and priority, and which queues are paused')
     .addOption(jsonOption())
     .action(async (flags: JsonFlag) => {
-      const all = await withQueue((queue) => Promise.all(queueNames.map((name) => queue.stats(name))));
-      if (flags.json) return printJson(io, all.map((stats) => statsView(stats, label)));
-      for (const stats of all) printStats(io, stats, label);
+      const { all, paused } = await withQueue(async (queue, pauses) => ({ all: await Promise.all(queueNames.map((name) => queue.stats(name))), paused: await pauses?.all() }));
+      if (flags.json) return printJson(io, all.map((stats) => ({ ...statsView(stats, label), ...(paused && { paused: pauseView(paused.get(stats.queue)) }) })));
+      for (const stats of all) printStats(io, stats, label, paused?.get(stats.queue));
     });
 
   program
@@ -169,8 +174,8 @@ async function someJobs(queue: QueueOperations, name: string, ids: string[]) {
   return { count: jobs.length, jobs, missing: [...wanted] };
 }
 
-function printStats(io: CliIo, stats: QueueStats, label: (p: Priority) => string): void {
-  printLine(io, `${stats.queue}: ${STATES.map((state) => `${state}=${stats.counts[state]}`).join(' ')}`);
+function printStats(io: CliIo, stats: QueueStats, label: (p: Priority) => string, pause: QueuePause | undefined): void {
+  printLine(io, `${stats.queue}: ${STATES.map((state) => `${state}=${stats.counts[state]}`).join(' ')}${pause ? `, ${pausedText(pause)}` : ''}`);
   // Highest priority first, as the dashboard shows them.
   const priorities = [...PRIORITIES].reverse();
   const columns: Column[] = [{ key: 'state' }, ...priorities.map((p): Column => ({ key: String(p), header: label(p), align: 'right' }))];

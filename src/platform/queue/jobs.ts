@@ -89,6 +89,11 @@ export class JobRegistry {
     });
   }
 
+  /** Each queue with the concurrency its worker runs at, over `defaults`: what `start` gives each. */
+  workload(defaults: WorkOptions): Array<{ queue: string; concurrency: number }> {
+    return [...this.handlers].map(([queue, { options }]) => ({ queue, concurrency: options.concurrency ?? defaults.concurrency }));
+  }
+
   /** Handlers running now in the workers started with a log; 0 before. */
   inFlight(): number {
     return this.finished?.inFlight() ?? 0;

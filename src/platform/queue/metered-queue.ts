@@ -1,7 +1,7 @@
 import { afterCommit } from '../db/commit-hooks.js';
 import { DelegatingQueue } from './delegating-queue.js';
 import { isFinalFailure } from './job-outcome.js';
-import type { JobOutcome, JobThroughput } from './job-throughput.js';
+import type { JobOutcome, QueueHistory } from './queue-history.js';
 import type { Executor } from '../db/database.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { activeTraceparent, inSpan, isTracing, SpanKind } from '../telemetry/tracing.js';
@@ -41,19 +41,21 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
   private readonly enqueued;
   private readonly finished;
   private readonly duration;
+  private readonly wait;
   private depth: { at: number; stats: QueueStats[] } | undefined;
 
   constructor(
     inner: TransactionalQueue,
     metrics: Metrics,
     private readonly queues: readonly string[],
-    private readonly throughput?: JobThroughput,
+    private readonly history?: QueueHistory,
     private readonly depthMaxAgeMs = 5_000,
   ) {
     super(inner);
     this.enqueued = metrics.counter('jobs_enqueued_total', 'Jobs enqueued', ['queue', 'priority']);
     this.finished = metrics.counter('jobs_finished_total', 'Job attempts finished, by outcome: completed, retried, failed (permanently), parked, deferred (not counted as an attempt)', ['queue', 'outcome']);
     this.duration = metrics.histogram('job_duration_seconds', 'Handler run time per attempt', ['queue'], [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60]);
+    this.wait = metrics.histogram('job_wait_seconds', 'How long an attempt waited for a worker, from the moment it could run (enqueue, or the end of its delay, backoff or hold) to its start', ['queue'], [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800]);
     metrics.gauge('queue_depth', 'Jobs by queue, state and priority (where the driver can count by priority)', ['queue', 'state', 'priority'], async (gauge) => {
       gauge.reset();
       for (const stats of await this.recentStats()) {
@@ -95,12 +97,14 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
       const attributes = { 'messaging.destination.name': queue, 'messaging.message.id': job.id, 'intake.job.attempt': job.attempt };
       return inSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, attributes, traceparent: job.headers.traceparent }, async () => {
         const stop = this.duration.startTimer({ queue });
+        const waitMs = this.history?.waitSince(job.readyAt) ?? Math.max(0, Date.now() - job.readyAt);
         try {
           await handler(payload, job);
-          this.countFinished(queue, 'completed');
+          this.countFinished(queue, 'completed', waitMs);
         } catch (error) {
+          // A held job's deferral is no start: it waits on, and its wait counts when it runs.
           if (error instanceof DeferredError) this.finished.inc({ queue, outcome: 'deferred' });
-          else this.countFinished(queue, isFinalFailure(error, job.attempt, job.maxAttempts) ? 'failed' : 'retried');
+          else this.countFinished(queue, isFinalFailure(error, job.attempt, job.maxAttempts) ? 'failed' : 'retried', waitMs);
           throw error;
         } finally {
           stop();
@@ -114,15 +118,17 @@ export class MeteredQueue extends DelegatingQueue<TransactionalQueue> implements
     return this.inner.work(queue, metered, { ...options, onParked });
   }
 
-  /** Writes the last throughput counts while the store is still open. */
+  /** Writes the last history counts while the database is still open. */
   override async close(): Promise<void> {
-    await this.throughput?.stop();
+    await this.history?.stop();
     await super.close();
   }
 
-  private countFinished(queue: string, outcome: JobOutcome): void {
+  /** `waitMs`: the attempt's wait for a worker, for an attempt that ran (not for the parking that follows one). */
+  private countFinished(queue: string, outcome: JobOutcome, waitMs?: number): void {
     this.finished.inc({ queue, outcome });
-    this.throughput?.record(queue, outcome);
+    if (waitMs !== undefined) this.wait.observe({ queue }, waitMs / 1000);
+    this.history?.finished(queue, outcome, waitMs);
   }
 
   /** The stats of every queue it meters, read from the driver at most every `depthMaxAgeMs`: what the scrape-time gauges report. */

@@ -13,6 +13,12 @@ export function childTraceparent(incoming?: string | string[]): string {
   return `00-${traceId}-${randomHex(8)}-${flags}`;
 }
 
+/** The trace id of a W3C `traceparent` (32 hex digits), or null when there is none or it is malformed. */
+export function traceIdOf(traceparent: string | undefined): string | null {
+  const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
+  return match && !/^0+$/.test(match[1]!) ? match[1]! : null;
+}
+
 /** Random bytes are drawn 4 KiB at a time: a system call per id cost 3% of an order's CPU. */
 const pool = Buffer.alloc(4096);
 let used = pool.length;

@@ -381,15 +381,39 @@ export function queueContract(name: string, harness: QueueHarness): void {
       const { queue, work } = await setup();
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
       const payload = { name: 'rich', nested: { list: [1, 'two', null], flag: true } };
-      await queue.enqueue(Q, payload, { headers: { traceparent }, maxAttempts: 7 });
+      const before = Date.now();
+      await queue.enqueue(Q, payload, { headers: { traceparent }, maxAttempts: 7, priority: 4 });
+      const after = Date.now();
       const seen: Array<{ payload: unknown; job: JobContext }> = [];
       work(async (received, job) => void seen.push({ payload: received, job }));
       await waitFor(() => seen.length === 1, 5_000, 'the job');
       const [{ payload: received, job }] = seen as [{ payload: unknown; job: JobContext }];
       expect(received).toEqual(payload);
-      expect(job).toMatchObject({ queue: Q, attempt: 1, maxAttempts: 7, headers: { traceparent } });
+      expect(job).toMatchObject({ queue: Q, attempt: 1, maxAttempts: 7, priority: 4, headers: { traceparent } });
       expect(job.id).toEqual(expect.any(String));
       expect(job.signal.aborted).toBe(false);
+      expect(job.enqueuedAt).toBeGreaterThanOrEqual(before);
+      expect(job.enqueuedAt).toBeLessThanOrEqual(after);
+      expect(job.readyAt).toBe(job.enqueuedAt);
+    });
+
+    it('tells a retried or delayed attempt since when it could run: the end of its backoff or delay, not the enqueue', async () => {
+      const { queue, work } = await setup();
+      await queue.enqueue(Q, { name: 'retried' }, { maxAttempts: 2 });
+      await queue.enqueue(Q, { name: 'delayed' }, { delayMs: 200 });
+      const seen: Array<{ name: string; job: JobContext; startedAt: number }> = [];
+      work(async ({ name }, job) => {
+        seen.push({ name, job, startedAt: Date.now() });
+        if (name === 'retried' && job.attempt === 1) throw new RetryableError('once', 150);
+      });
+      await waitFor(() => seen.length === 3, 5_000, 'three attempts');
+      const [first, second] = seen.filter((s) => s.name === 'retried') as [(typeof seen)[number], (typeof seen)[number]];
+      expect(second.job.enqueuedAt).toBe(first.job.enqueuedAt);
+      expect(second.job.readyAt).toBeGreaterThanOrEqual(first.startedAt + 100);
+      expect(second.job.readyAt).toBeLessThanOrEqual(second.startedAt);
+      const delayed = seen.find((s) => s.name === 'delayed')!;
+      expect(delayed.job.readyAt - delayed.job.enqueuedAt).toBeGreaterThanOrEqual(200);
+      expect(delayed.job.readyAt).toBeLessThanOrEqual(delayed.startedAt);
     });
 
     it.skipIf(harness.capabilities?.transactionalEnqueue === false)('enqueues in the caller transaction: a rollback leaves no job, a commit runs it', async () => {

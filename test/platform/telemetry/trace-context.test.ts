@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childTraceparent } from '../../../src/platform/telemetry/trace-context.js';
+import { childTraceparent, traceIdOf } from '../../../src/platform/telemetry/trace-context.js';
 
 const FORMAT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -25,5 +25,14 @@ describe('childTraceparent', () => {
     expect(ids.every((id) => FORMAT.test(id))).toBe(true);
     expect(new Set(ids.map((id) => id.split('-')[1])).size).toBe(1_000);
     expect(new Set(ids.map((id) => id.split('-')[2])).size).toBe(1_000);
+  });
+});
+
+describe('traceIdOf', () => {
+  it('reads the trace id of a traceparent, and nothing from a missing, malformed or all-zero one', () => {
+    expect(traceIdOf(' 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01 ')).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    for (const traceparent of [undefined, '', 'garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01']) {
+      expect(traceIdOf(traceparent)).toBeNull();
+    }
   });
 });

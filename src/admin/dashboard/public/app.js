@@ -9,8 +9,11 @@ import * as queues from './queues.page.js';
 import * as webhooks from './webhooks.page.js';
 import * as circuits from './circuits.page.js';
 import * as jobs from './jobs.page.js';
+import * as recent from './recent.page.js';
+import * as job from './job.page.js';
+import * as workers from './workers.page.js';
 
-const PAGES = { queues, parked, jobs, orders, feed, images, webhooks, circuits };
+const PAGES = { queues, workers, parked, jobs, recent, job, orders, feed, images, webhooks, circuits };
 const REFRESH_MS = 5_000;
 const $ = (id) => document.getElementById(id);
 

@@ -100,7 +100,13 @@ export function statusBadge(status) {
 export const links = {
   orderOfItem: (itemId) => `#orders?item=${encodeURIComponent(itemId)}`,
   jobOfItem: (itemId) => `#jobs?${new URLSearchParams({ queue: 'orders.integration', state: '', payload_field: 'itemId', payload_value: String(itemId) })}`,
+  job: (queue, id) => `#job?${new URLSearchParams({ queue, id })}`,
 };
+
+/** A job's id, leading to its page (payload, headers and every attempt). */
+export function jobLink(queue, id) {
+  return h('a', { href: links.job(queue, id), class: 'job-page-link' }, id);
+}
 
 /** The item a job of `orders.integration` sends, or undefined for any other job. */
 export function itemOfJob(job) {

@@ -1,4 +1,4 @@
-import { duration, formatTime, h, num, statusBadge, table, time } from './dom.js';
+import { duration, formatTime, h, num, pager, statusBadge, table, time } from './dom.js';
 
 export const title = 'Feed runs';
 
@@ -14,8 +14,19 @@ const COUNTS = [
   ['images_enqueued', 'images'],
 ];
 
-export async function render({ api, act }) {
-  const { data, lock } = await api.feedRuns();
+let pageNumber = 1;
+
+export async function render({ api, act, refresh }) {
+  let listing = await api.feedRuns(pageNumber);
+  if (listing.data.length === 0 && pageNumber > 1) {
+    pageNumber = listing.meta.last_page;
+    listing = await api.feedRuns(pageNumber);
+  }
+  const { data, lock, meta } = listing;
+  const go = (page) => {
+    pageNumber = page;
+    void refresh();
+  };
   const running = lock !== null || data.some((run) => run.status === 'running');
   const holder = lock ? h('p', { class: 'lock', id: 'feed-lock' }, `Ingestion running: held by ${lock.holder} since ${formatTime(lock.since)}.`) : null;
   const runNow = h('button', { type: 'button', id: 'run-feed', disabled: running, onclick: () => act(() => api.runFeed(), (r) => r.message) }, running ? 'Ingestion running…' : 'Run ingestion now');
@@ -33,5 +44,5 @@ export async function render({ api, act }) {
       h('td', { class: 'error-text' }, run.error ?? ''),
     ),
   );
-  return [h('div', { class: 'actions' }, runNow, holder), table([num('run'), 'status', 'trigger', 'started', num('took'), ...COUNTS.map(([, label]) => num(label)), 'warning', 'error'], rows, 'No feed runs yet.')];
+  return [h('div', { class: 'actions' }, runNow, holder), table([num('run'), 'status', 'trigger', 'started', num('took'), ...COUNTS.map(([, label]) => num(label)), 'warning', 'error'], rows, 'No feed runs yet.'), pager(meta, go)];
 }

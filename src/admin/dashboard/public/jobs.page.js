@@ -1,4 +1,4 @@
-import { h, itemOfJob, links, num, pager, statusBadge, table, time } from './dom.js';
+import { h, itemOfJob, jobLink, links, num, pager, statusBadge, table, time } from './dom.js';
 import { PRIORITIES } from './queues.page.js';
 
 export const title = 'Find jobs';
@@ -80,7 +80,7 @@ export async function render({ api, act, confirm, refresh, params }) {
     h(
       'tr',
       { dataset: { job: job.id } },
-      h('td', { class: 'mono' }, job.id),
+      h('td', { class: 'mono' }, jobLink(job.queue, job.id)),
       h('td', {}, statusBadge(job.state)),
       h('td', {}, priorityName.get(job.priority) ?? job.priority),
       h('td', { class: 'num' }, `${job.attempts} / ${job.maxAttempts}`),

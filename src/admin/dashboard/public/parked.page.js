@@ -1,4 +1,4 @@
-import { h, itemOfJob, links, num, pager, table, time } from './dom.js';
+import { h, itemOfJob, jobLink, links, num, pager, table, time } from './dom.js';
 import { PRIORITIES } from './queues.page.js';
 
 export const title = 'Parked jobs';
@@ -76,7 +76,7 @@ function jobRow(job, { api, act, confirm }) {
   return h(
     'tr',
     { dataset: { job: job.id } },
-    h('td', { class: 'mono' }, job.id),
+    h('td', { class: 'mono' }, jobLink(job.queue, job.id)),
     h('td', {}, priorityName.get(job.priority) ?? job.priority),
     h('td', { class: 'num' }, `${job.attempts} / ${job.maxAttempts}`),
     h('td', {}, time(job.parkedAt)),

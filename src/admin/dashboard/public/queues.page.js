@@ -1,4 +1,6 @@
 import { duration, formatTime, h, num, table, time } from './dom.js';
+import { historyCharts, rangeOf, rangeTabs } from './queue-history.js';
+import { queuePause } from './queue-pause.js';
 
 export const title = 'Queues';
 
@@ -12,9 +14,11 @@ export const PRIORITIES = [
 const STATES = ['ready', 'delayed', 'active', 'parked'];
 const OUTCOMES = ['completed', 'retried', 'failed', 'parked'];
 
-export async function render({ api }) {
+export async function render({ api, act, confirm, params }) {
+  const range = rangeOf(params);
   const { data } = await api.queues();
-  return data.map(queueSection);
+  const charts = await Promise.all(data.map((stats) => historyCharts(api, stats.queue, range)));
+  return [rangeTabs(range), data.map((stats, i) => queueSection(stats, charts[i], { api, act, confirm }))];
 }
 
 /** How long the oldest ready job has waited, and a warning past QUEUE_WAIT_WARN_S; nothing where the driver cannot tell. */
@@ -26,16 +30,18 @@ function waitLine(stats) {
   return h('p', { class: 'muted wait' }, `The oldest ready job has waited ${waited}.`);
 }
 
-function queueSection(stats) {
+function queueSection(stats, charts, controls) {
   return h(
     'section',
     { class: 'card', dataset: { queue: stats.queue, longWait: stats.longWait ? 'true' : 'false' } },
     h('h3', {}, stats.queue),
+    queuePause(stats, controls),
     waitLine(stats),
     h('h4', {}, 'Depth by state and priority'),
     depthTable(stats),
     h('h4', {}, 'Finished per minute (all workers)'),
     throughputTable(stats.throughput),
+    charts,
   );
 }
 

@@ -14,6 +14,9 @@ import { feedStageTables } from './010-feed-stage.js';
 import { webhookTables } from './011-webhooks.js';
 import { deliveryEventKey } from './012-delivery-event-key.js';
 import { outboundDestinationTables } from './013-outbound-destinations.js';
+import { queueHistoryTables } from './014-queue-history.js';
+import { queueControlTables } from './015-queue-controls.js';
+import { jobAttemptTables } from './016-job-attempts.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -32,5 +35,8 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '011-webhooks': webhookTables(types),
     '012-delivery-event-key': deliveryEventKey(types),
     '013-outbound-destinations': outboundDestinationTables(types),
+    '014-queue-history': queueHistoryTables(types),
+    '015-queue-controls': queueControlTables(types),
+    '016-job-attempts': jobAttemptTables(types),
   };
 }
