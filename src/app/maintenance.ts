@@ -61,7 +61,7 @@ export async function sweep(container: Container, log = container.logger): Promi
     const workerProcesses = await container.database.write((db) => deleteWorkerProcessesSeenBefore(db, container.clock.now() - GONE_WORKER_PROCESS_MS));
     if (workerProcesses > 0) log.info({ workerProcesses }, 'swept the worker processes not seen for an hour');
     const { retentionHours } = container.config.jobAttemptLog;
-    const jobAttempts = await sweepJobAttempts(container.database, container.clock.now(), retentionHours);
+    const jobAttempts = await sweepJobAttempts(container.database, container.clock.now(), retentionHours, { queues: QUEUE_NAMES });
     if (jobAttempts.deleted > 0) log.info({ jobAttempts: jobAttempts.deleted, retentionHours, more: jobAttempts.more }, 'swept job attempts older than JOB_ATTEMPT_LOG_HOURS');
     return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations, historyBuckets, workerProcesses, jobAttempts: jobAttempts.deleted };
   } finally {

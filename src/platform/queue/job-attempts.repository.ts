@@ -69,8 +69,16 @@ export async function countLatestAttempts(db: Executor, queue: string, outcomes:
   return Number(row.n);
 }
 
-export async function jobAttemptIdsStartedBefore(db: Executor, before: number, limit: number): Promise<number[]> {
-  const rows = await tables(db).selectFrom('job_attempts').select('id').where('started_at', '<', before).limit(limit).execute();
+/** Rows of one queue and outcome older than `before`, found through the recent-list index. */
+export async function jobAttemptIdsStartedBefore(db: Executor, group: { queue: string; outcome: AttemptOutcome }, before: number, limit: number): Promise<number[]> {
+  const rows = await tables(db)
+    .selectFrom('job_attempts')
+    .select('id')
+    .where('queue', '=', group.queue)
+    .where('outcome', '=', group.outcome)
+    .where('started_at', '<', before)
+    .limit(limit)
+    .execute();
   return rows.map((row) => Number(row.id));
 }
 

@@ -87,12 +87,19 @@ describe(`the job attempt log's queries (${testDialect()})`, () => {
     const other = await createTempDatabase('intake-job-attempts-sweep');
     try {
       const hour = 3_600_000;
-      await insertJobAttempts(other.database.db, [...Array.from({ length: 7 }, (_, i) => row(`old-${i}`, 1, 'completed', T0 + i)), row('new', 1, 'completed', T0 + 2 * hour)]);
+      await insertJobAttempts(other.database.db, [
+        ...Array.from({ length: 7 }, (_, i) => row(`old-${i}`, 1, 'completed', T0 + i)),
+        row('old-parked', 2, 'parked', T0),
+        row('old-image', 1, 'retried', T0, { queue: 'images.download' }),
+        row('new', 1, 'completed', T0 + 2 * hour),
+        row('unswept-queue', 1, 'completed', T0, { queue: 'elsewhere' }),
+      ]);
       const now = T0 + 3 * hour;
-      expect(await sweepJobAttempts(other.database, now, 2, { batch: 3, maxBatches: 2 })).toEqual({ deleted: 6, more: true });
-      expect(await sweepJobAttempts(other.database, now, 2, { batch: 3, maxBatches: 2 })).toEqual({ deleted: 1, more: false });
-      const left = await other.database.db.selectFrom('job_attempts').select('job_id').execute();
-      expect(left.map((r) => r.job_id)).toEqual(['new']);
+      const queues = [Q, 'images.download'];
+      expect(await sweepJobAttempts(other.database, now, 2, { queues, batch: 3, maxBatches: 2 })).toEqual({ deleted: 6, more: true });
+      expect(await sweepJobAttempts(other.database, now, 2, { queues, batch: 3, maxBatches: 2 })).toEqual({ deleted: 3, more: false });
+      const left = await other.database.db.selectFrom('job_attempts').select('job_id').orderBy('job_id').execute();
+      expect(left.map((r) => r.job_id)).toEqual(['new', 'unswept-queue']);
     } finally {
       await other.cleanup();
     }
