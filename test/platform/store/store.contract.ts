@@ -121,7 +121,8 @@ export function storeContract(name: string, harness: StoreHarness): void {
       const second = await store.increment('rate:ip', TTL);
       expect(second.count).toBe(2);
       expect(second.ttlMs).toBeLessThanOrEqual(TTL - 100);
-      expect(second.ttlMs).toBeGreaterThan(TTL - 150);
+      // The first increment's expiry, not a fresh one; a real-time store's sleep may overshoot on a busy machine (by 50 ms under the full suite).
+      expect(second.ttlMs).toBeGreaterThan(TTL - 250);
       await advance(100);
       const third = await store.increment('rate:ip', TTL);
       expect(third.count).toBe(3);
