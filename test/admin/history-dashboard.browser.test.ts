@@ -21,7 +21,6 @@ describeWithChromium('operator dashboard: queue history charts in Chromium', (ex
       // an outage of failures 20 minutes ago, and waits that passed QUEUE_WAIT_WARN_S during it.
       seed: async ({ database, queue, clock }) => {
         const now = clock.now() - (clock.now() % MINUTE);
-        const rows = [];
         for (let ago = 50; ago >= 1; ago--) {
           const outage = ago >= 18 && ago <= 22;
           const minute = { ...counts, completed: outage ? 5 : 600 + (ago % 7) * 20, failed: outage ? 40 : ago % 5, retried: outage ? 200 : 3 };
@@ -30,18 +29,10 @@ describeWithChromium('operator dashboard: queue history charts in Chromium', (ex
           minute.wait_max_ms = outage ? 9_000 : 700;
           seeded.completed += minute.completed;
           seeded.failed += minute.failed;
-          for (const bucketMs of [MINUTE, 5 * MINUTE]) rows.push({ queue: QUEUE, bucket_ms: bucketMs, bucket_start: now - ago * MINUTE - ((now - ago * MINUTE) % bucketMs), ...minute });
+          // One write per minute, as a worker flushes: the upsert adds each minute to its five-minute bucket.
+          const start = now - ago * MINUTE;
+          await addToHistory(database.db, [MINUTE, 5 * MINUTE].map((bucketMs) => ({ queue: QUEUE, bucket_ms: bucketMs, bucket_start: start - (start % bucketMs), ...minute })));
         }
-        // A five-minute row per minute: add them up as the recorder would.
-        const merged = new Map<string, (typeof rows)[number]>();
-        for (const row of rows) {
-          const key = `${row.bucket_ms}:${row.bucket_start}`;
-          const into = merged.get(key);
-          if (!into) merged.set(key, { ...row });
-          else for (const column of ['completed', 'retried', 'failed', 'parked', 'started', 'wait_total_ms'] as const) into[column] += row[column];
-          if (into) into.wait_max_ms = Math.max(into.wait_max_ms, row.wait_max_ms);
-        }
-        await addToHistory(database.db, [...merged.values()]);
         // A job no worker takes: the long-wait warning.
         await queue.enqueue(QUEUE, { itemId: 1 });
         await new Promise((resolve) => setTimeout(resolve, 2_200));

@@ -2,11 +2,9 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { executorDialect } from '../db/executor-dialect.js';
 import { tablesOf } from '../db/tables.js';
-import type { QueueHistoryTable, QueueHistoryTables } from './queue-history.table.js';
+import { SUMMED_HISTORY_COLUMNS, type QueueHistoryTable, type QueueHistoryTables } from './queue-history.table.js';
 
 const tables = tablesOf<QueueHistoryTables>();
-
-const SUMMED = ['completed', 'retried', 'failed', 'parked', 'started', 'wait_total_ms'] as const;
 
 /**
  * Adds the rows' counts to the buckets they name, creating the buckets that do not exist yet. The
@@ -21,7 +19,7 @@ export async function addToHistory(db: Executor, rows: readonly QueueHistoryTabl
   if (dialect === 'mysql') {
     await insert
       .onDuplicateKeyUpdate({
-        ...Object.fromEntries(SUMMED.map((column) => [column, sql`${sql.ref(column)} + values(${sql.ref(column)})`])),
+        ...Object.fromEntries(SUMMED_HISTORY_COLUMNS.map((column) => [column, sql`${sql.ref(column)} + values(${sql.ref(column)})`])),
         wait_max_ms: sql`greatest(wait_max_ms, values(wait_max_ms))`,
       })
       .execute();
@@ -31,7 +29,7 @@ export async function addToHistory(db: Executor, rows: readonly QueueHistoryTabl
   await insert
     .onConflict((oc) =>
       oc.columns(['queue', 'bucket_ms', 'bucket_start']).doUpdateSet({
-        ...Object.fromEntries(SUMMED.map((column) => [column, sql`queue_history.${sql.ref(column)} + excluded.${sql.ref(column)}`])),
+        ...Object.fromEntries(SUMMED_HISTORY_COLUMNS.map((column) => [column, sql`queue_history.${sql.ref(column)} + excluded.${sql.ref(column)}`])),
         wait_max_ms: sql`${greatest}(queue_history.wait_max_ms, excluded.wait_max_ms)`,
       }),
     )

@@ -18,3 +18,6 @@ export interface QueueHistoryTables {
 }
 
 export type HistoryCounts = Omit<QueueHistoryTable, 'queue' | 'bucket_ms' | 'bucket_start'>;
+
+/** The counts that add up when buckets (or the counts of several processes) are merged; `wait_max_ms` takes the larger. */
+export const SUMMED_HISTORY_COLUMNS = ['completed', 'retried', 'failed', 'parked', 'started', 'wait_total_ms'] as const;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { addToHistory, deleteHistoryBefore, findHistory } from './queue-history.repository.js';
-import type { HistoryCounts, QueueHistoryTable } from './queue-history.table.js';
+import { SUMMED_HISTORY_COLUMNS, type HistoryCounts, type QueueHistoryTable } from './queue-history.table.js';
 
 export const JOB_OUTCOMES = ['completed', 'retried', 'failed', 'parked'] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
@@ -169,7 +169,7 @@ function rowsOf(minutes: ReadonlyArray<{ queue: string; minute: number; counts: 
 }
 
 function addCounts(into: HistoryCounts, more: HistoryCounts): void {
-  for (const column of ['completed', 'retried', 'failed', 'parked', 'started', 'wait_total_ms'] as const) into[column] += more[column];
+  for (const column of SUMMED_HISTORY_COLUMNS) into[column] += more[column];
   into.wait_max_ms = Math.max(into.wait_max_ms, more.wait_max_ms);
 }
 
