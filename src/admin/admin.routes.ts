@@ -4,6 +4,7 @@ import { requireToken, type TokenVerifier } from '../platform/http/authenticatio
 import { httpErrors } from '../platform/http/errors.js';
 import type { QueueHistory } from '../platform/queue/queue-history.js';
 import type { Clock } from '../platform/clock.js';
+import type { CircuitsService } from '../platform/outbound/circuits.service.js';
 import type { Queue } from '../platform/queue/queue.js';
 import { pauseView, type QueuePauses } from '../platform/queue/queue-pauses.js';
 import { oldestWaitMs } from '../platform/queue/queue-wait.js';
@@ -20,6 +21,9 @@ export interface AdminRoutesDeps {
   clock: Clock;
   /** QUEUE_WAIT_WARN_S, in milliseconds. */
   waitWarnMs: number;
+  /** The queues whose every job goes to one destination (JobDefinition.destination), and the circuits that hold them. */
+  destinations: ReadonlyMap<string, string>;
+  circuits: CircuitsService;
 }
 
 const THROUGHPUT_MINUTES = 5;
@@ -40,7 +44,7 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
     {
       schema: {
         ...secured,
-        summary: 'Every job queue with its depth by state and priority, its pause (if an operator paused it), and the jobs finished per minute over the last minutes (all workers)',
+        summary: 'Every job queue with its depth by state and priority, its pause (if an operator paused it), its hold (while its one destination is held), and the jobs finished per minute over the last minutes (all workers)',
         response: { 200: Type.Object({ data: Type.Array(QueueOverviewOutput) }), ...denied },
       },
     },
@@ -50,7 +54,9 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
         deps.queueNames.map(async (queue) => {
           const stats = await deps.queue.stats(queue);
           const longWait = (oldestWaitMs(stats, deps.clock.now()) ?? 0) > deps.waitWarnMs;
-          return { ...stats, paused: pauseView(paused.get(queue)), throughput: await deps.history.recent(queue, THROUGHPUT_MINUTES), longWait, waitWarnS: deps.waitWarnMs / 1000 };
+          const destination = deps.destinations.get(queue);
+          const held = destination === undefined ? null : await deps.circuits.holdOf(destination);
+          return { ...stats, paused: pauseView(paused.get(queue)), held, throughput: await deps.history.recent(queue, THROUGHPUT_MINUTES), longWait, waitWarnS: deps.waitWarnMs / 1000 };
         }),
       );
       return { data };

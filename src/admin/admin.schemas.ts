@@ -38,6 +38,17 @@ export const QueueOverviewOutput = Type.Intersect([
     paused: QueuePausedOutput,
     throughput: Type.Array(ThroughputMinute, { description: 'Jobs finished per minute, oldest first; the last minute is still filling' }),
     longWait: Type.Boolean({ description: 'The oldest ready job has waited longer than QUEUE_WAIT_WARN_S' }),
+    held: Type.Union(
+      [
+        Type.Object({
+          destination: Type.String({ description: 'The one outbound destination every job of the queue goes to' }),
+          reason: Type.Union(['circuit_open', 'probe_in_flight', 'paused', 'releasing', 'forced_open'].map((r) => Type.Literal(r)), { description: 'circuit_open, probe_in_flight (its half-open circuit is probing), paused (Retry-After), releasing (the circuit closed; the jobs start together, by priority), forced_open (an operator)' }),
+          until: Type.Union([Type.Number(), Type.Null()], { description: 'When it ends, epoch milliseconds; null while only a change can end it' }),
+        }),
+        Type.Null(),
+      ],
+      { description: "Set while the queue's destination is held: its workers claim nothing, and its jobs wait in the queue by priority" },
+    ),
     waitWarnS: Type.Number({ description: 'QUEUE_WAIT_WARN_S' }),
   }),
 ]);

@@ -12,7 +12,7 @@ import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from '../catalog/api/index.js';
 import { imagesRoutes } from '../catalog/images/images.routes.js';
-import { QUEUE_NAMES, type Container } from './container.js';
+import { QUEUE_DESTINATIONS, QUEUE_NAMES, type Container } from './container.js';
 import { ordersRoutes } from '../orders/orders.routes.js';
 import { simulatorRoutes } from '../orders/simulator.routes.js';
 import { SimulatorState } from '../orders/simulator.state.js';
@@ -54,6 +54,7 @@ async function operatorOf(container: Container, principal: Principal): Promise<s
 /** The public HTTP API: auth, orders, the catalog, cached images and the operator API. The simulator has an app of its own. */
 export function buildApiApp(container: Container): Promise<FastifyInstance> {
   const { config } = container;
+  const circuits = new CircuitsService({ database: container.database, clock: container.clock });
   // Keyed, so that each plugin is named after its key in logs and in the traces' handler spans.
   const plugins: Record<string, FastifyPluginAsync> = {
     root: (app) => rootRoutes(app, { name: 'intake', version: VERSION, links: [{ rel: 'admin', href: '/admin', title: 'Operator dashboard' }] }),
@@ -62,7 +63,18 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     webhooks: (app) => webhooksRoutes(app, { webhooks: container.webhooks, tokens: container.auth, bodyLimitBytes: config.smallBodyLimitBytes }),
     catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
-    'admin queues': (app) => adminRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, pauses: container.queuePauses, history: container.history, tokens: container.auth, clock: container.clock, waitWarnMs: config.queueWaitWarnMs }),
+    'admin queues': (app) =>
+      adminRoutes(app, {
+        queue: container.queue,
+        queueNames: QUEUE_NAMES,
+        pauses: container.queuePauses,
+        history: container.history,
+        tokens: container.auth,
+        clock: container.clock,
+        waitWarnMs: config.queueWaitWarnMs,
+        destinations: QUEUE_DESTINATIONS,
+        circuits,
+      }),
     'admin history': (app) => adminHistoryRoutes(app, { history: container.history, queueNames: QUEUE_NAMES, tokens: container.auth, waitWarnMs: config.queueWaitWarnMs }),
     'admin queue pauses': (app) =>
       adminQueuePausesRoutes(app, { pauses: container.queuePauses, queueNames: QUEUE_NAMES, tokens: container.auth, operatorOf: (principal) => operatorOf(container, principal), pollMs: config.queuePausePollMs }),
@@ -71,7 +83,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     'admin activity': (app) => adminActivityRoutes(app, { orders: container.orders, feed: container.feed, images: container.images, queue: container.queue, tokens: container.auth }),
     'admin job search': (app) => adminJobSearchRoutes(app, { queue: container.queue, queueNames: QUEUE_NAMES, tokens: container.auth }),
     'admin job attempts': (app) => adminJobAttemptsRoutes(app, { jobs: new JobAttemptsService({ database: container.database, queue: container.queue }), queueNames: QUEUE_NAMES, tokens: container.auth }),
-    'admin circuits': (app) => adminCircuitsRoutes(app, { circuits: new CircuitsService({ database: container.database, clock: container.clock }), tokens: container.auth }),
+    'admin circuits': (app) => adminCircuitsRoutes(app, { circuits, tokens: container.auth }),
     'admin webhooks': (app) => adminWebhooksRoutes(app, { webhooks: new WebhooksOperatorService({ database: container.database, events: container.webhookEvents, clock: container.clock }), tokens: container.auth }),
   };
   return buildApp({

@@ -33,7 +33,7 @@ import type { LookupFunction } from '../platform/net/ssrf.js';
 import { Metrics } from '../platform/telemetry/metrics.js';
 
 // Where the roles, the CLI and the operator API have always found them.
-export { createJobRegistry, QUEUE_NAMES } from './job-catalogue.js';
+export { createJobRegistry, QUEUE_DESTINATIONS, QUEUE_NAMES } from './job-catalogue.js';
 
 export interface Container {
   config: Config;

@@ -15,6 +15,9 @@ export const JOB_CATALOGUE = [orderIntegrationJob, imageDownloadJob, feedIngestJ
 /** The queues the CLI and the operator API can inspect, whether or not this process works them. */
 export const QUEUE_NAMES: string[] = JOB_CATALOGUE.map((job) => job.queue);
 
+/** The queues whose every job goes to one outbound destination, by queue: held with it. */
+export const QUEUE_DESTINATIONS: ReadonlyMap<string, string> = new Map(JOB_CATALOGUE.flatMap((job) => (job.destination === undefined ? [] : [[job.queue, job.destination] as const])));
+
 /** Every job type with its handler; the registry refuses to start with a job left unhandled. */
 export function createJobRegistry(container: Container, thirdPartyUrl: string): { registry: JobRegistry; close: () => Promise<void> } {
   const { config, database, clock, random, logger, metrics } = container;

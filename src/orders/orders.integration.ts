@@ -7,7 +7,7 @@ import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
 import { outboundOutcomeOf, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
-import { DeferredError, PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
+import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
 import { applyItemOutcomes } from './item-outcomes.js';
 import type { OrderEventSink } from './order-events.js';
@@ -88,7 +88,7 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
   const guard = deps.guard;
   return async ({ itemId }: { itemId: number }, job: JobContext): Promise<void> => {
     // Held here (a DeferredError), a job has not touched its item and has spent no attempt.
-    const admission = guard && (await guard.outbound.admit(THIRD_PARTY_DESTINATION, guard.limits));
+    const admission = guard && (await guard.outbound.admit(THIRD_PARTY_DESTINATION, guard.limits, { priority: job.priority, readySince: job.readyAt, signal: job.signal }));
     const item = await items.startDispatch(itemId);
     if (!item) {
       if (admission) await guard.outbound.unused(admission);
@@ -105,10 +105,10 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
       await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
       return;
     }
-    if (held?.holdUntil !== undefined) {
+    if (guard && held?.holdUntil !== undefined) {
       // The third party is down and its circuit open: the job waits for it without spending the attempt.
       await record('processing', details);
-      throw new DeferredError(Math.max(1, held.holdUntil - deps.clock.now()), `${call.error}; the third party's circuit is open`, held.holdUntil);
+      throw guard.outbound.heldError(THIRD_PARTY_DESTINATION, guard.limits, held.holdUntil, `${call.error}; the third party's circuit is open`);
     }
     const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
     // A failure that parks the job fails the item here, with the third party's answer in its details.

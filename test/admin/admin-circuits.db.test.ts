@@ -57,6 +57,29 @@ describe('the circuits of the outbound destinations, for operators', () => {
     expect((await force('third-party', 'auto')).json()).toMatchObject({ circuit: { state: 'closed', forced: null } });
   });
 
+  it('shows in the queue list why the queue of a held destination claims nothing, and until when', async () => {
+    const heldOf = async (queue: string) => (await get('/api/admin/queues')).json<{ data: Array<{ queue: string; held: unknown }> }>().data.find((q) => q.queue === queue)!.held;
+    const db = t.container.database.db;
+    await force('third-party', 'auto');
+    expect(await heldOf('orders.integration')).toBeNull();
+    const now = t.clock.now();
+    await openCircuit(db, 'third-party', 5_000, 'connect ECONNREFUSED', now);
+    const open = (await heldOf('orders.integration')) as { destination: string; reason: string; until: number };
+    expect(open).toMatchObject({ destination: 'third-party', reason: 'circuit_open' });
+    // On the grid the held jobs wake on.
+    expect(open.until - (now + 5_000)).toBeGreaterThanOrEqual(0);
+    expect(open.until - (now + 5_000)).toBeLessThan(250);
+    await force('third-party', 'open');
+    expect(await heldOf('orders.integration')).toEqual({ destination: 'third-party', reason: 'forced_open', until: null });
+    // Webhook deliveries and image downloads serve many destinations: a queue is never held for one of them.
+    await force('webhook:7', 'open');
+    expect(await heldOf('webhooks.delivery')).toBeNull();
+    await force('third-party', 'closed');
+    expect(await heldOf('orders.integration')).toBeNull();
+    await force('third-party', 'auto');
+    await force('webhook:7', 'auto');
+  });
+
   it('refuses a bad state, a destination with spaces and an unknown one with 4xx', async () => {
     expect((await force('third-party', 'sideways')).statusCode).toBe(422);
     expect((await force('third party', 'open')).statusCode).toBe(422);

@@ -46,4 +46,19 @@ describeWithChromium('operator dashboard: circuits page in Chromium', (executabl
     await waitFor(async () => (await findDestination(container.database.db, 'third-party'))?.forced === null, 5_000, 'the circuit given back');
     expect(s.consoleErrors).toEqual([]);
   });
+
+  it('tells on the Queues page why the queue of the third party claims nothing while its circuit is open', async () => {
+    const { page, container } = s;
+    await openCircuit(container.database.db, 'third-party', 60_000, 'third party unreachable: connect ECONNREFUSED 127.0.0.1:8090', Date.now());
+    await page.goto(page.url().replace('#circuits', '#queues'));
+    const held = page.locator('section[data-queue="orders.integration"][data-held="true"] .held');
+    await held.waitFor();
+    expect(await held.getAttribute('data-held-reason')).toBe('circuit_open');
+    expect(await held.textContent()).toContain('Held: third-party — its circuit is open — until');
+    expect(await page.locator('section[data-queue="webhooks.delivery"]').getAttribute('data-held')).toBe('false');
+    await s.shoot('dashboard-queue-held');
+    await held.locator('a[href="#circuits"]').click();
+    await page.locator('#circuits-summary').waitFor();
+    expect(s.consoleErrors).toEqual([]);
+  });
 });

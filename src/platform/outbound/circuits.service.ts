@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { NotFoundError } from '../errors/domain-errors.js';
 import { circuitStateOf, type CircuitState } from './circuit-state.js';
+import { holdOf, type HoldReason } from './destination-gate.js';
 import { countDestinations, findDestination, forceCircuit, listDestinationsPage } from './destinations.repository.js';
 import { offsetOf, type PageRequest } from '../http/pagination.js';
 import type { DestinationRow, ForcedCircuit } from './outbound.tables.js';
@@ -39,6 +40,14 @@ function viewOf(row: DestinationRow, now: number): CircuitView {
   };
 }
 
+/** Why and until when a destination is held: its queue's workers claim nothing meanwhile. */
+export interface HoldView {
+  destination: string;
+  reason: HoldReason;
+  /** Epoch ms; null while only a change can end it (a circuit forced open, a probe in flight). */
+  until: number | null;
+}
+
 /** The destinations' circuits for operators (admin API, CLI, dashboard): the breaker's state and the overrides. */
 export class CircuitsService {
   constructor(private readonly deps: { database: Database; clock: Clock }) {}
@@ -54,6 +63,12 @@ export class CircuitsService {
     const row = await findDestination(this.deps.database.db, destination);
     if (!row) throw new NotFoundError(`No circuit for destination "${destination}".`);
     return viewOf(row, this.deps.clock.now());
+  }
+
+  /** The hold of `destination`, or null when jobs may go to it. */
+  async holdOf(destination: string): Promise<HoldView | null> {
+    const hold = holdOf(await findDestination(this.deps.database.db, destination), this.deps.clock.now());
+    return hold && { destination, reason: hold.reason, until: Number.isFinite(hold.until) ? hold.until : null };
   }
 
   /** Forces a circuit open or closed, or gives it back to its breaker; every worker follows within its refresh. */

@@ -4,12 +4,15 @@ import type { Database } from '../db/database.js';
 import { DeferredError } from '../queue/queue.js';
 import type { Store } from '../store/store.js';
 import { circuitStateOf, destinationKind } from './circuit-state.js';
+import { DestinationGate, heldUntilOf } from './destination-gate.js';
 import { claimProbe, closeCircuit, openCircuit, pauseUntil, releaseProbe, reopen } from './destinations.repository.js';
 import { FailureCounter, type TripRule } from './failure-counter.js';
+import { GRID_MS, onGrid, RECHECK_MS } from './hold-timing.js';
 import type { OutboundMetrics } from './outbound.metrics.js';
 import type { DestinationRow } from './outbound.tables.js';
 import { SharedRateLimiter } from './shared-rate-limiter.js';
 import { UnsettledDestinations } from './unsettled-destinations.js';
+import { WaitingLine, type Turn } from './waiting-line.js';
 
 /** When a circuit opens (failures counted by each process), and how it cools down and recovers. */
 export interface OutboundSettings extends TripRule {
@@ -40,6 +43,14 @@ export interface DestinationLimits {
   ratePerS: number | undefined;
   /** How long a probe holds the half-open circuit before another may go: the request's timeout. */
   probeLeaseMs: number;
+  /**
+   * A job denied a token waits in this process's line for one, in priority order, when its wait is
+   * at most this long; otherwise, or when unset, it is held off the worker. Only for a queue whose
+   * jobs all go to this one destination: a slot that waits could run nothing else.
+   */
+  waitInLineMs?: number;
+  /** The caller's queue follows this destination's gate (`gateOf`): a held job goes back to its queue, whose gate keeps it. */
+  gated?: boolean;
 }
 
 export interface Admission {
@@ -57,13 +68,13 @@ export interface GuardDeps {
   settings: OutboundSettings;
 }
 
-/** Held jobs wake on this grid, so that the jobs held together become ready together and run by priority. */
-const GRID_MS = 250;
 /**
- * A job held by a forced-open circuit or a probe in flight asks again this often. When a probe
- * succeeds, the held jobs run together once the last of those holds has ended.
+ * A gated caller's held job is ready again this soon: later than every other process's next read
+ * of the destination (`refreshMs`), so that none sends it past the hold in the meantime.
  */
-const RECHECK_MS = 1_000;
+function giveBackMs(refreshMs: number): number {
+  return 2 * refreshMs;
+}
 /** The rate, per second, that a destination without a limit climbs back from after a pause. */
 const UNLIMITED_RECOVERY_START_PER_S = 10;
 /** Destinations whose failures this process counts, before the idle ones are dropped. */
@@ -79,6 +90,8 @@ export class OutboundGuard {
   private readonly limiter: SharedRateLimiter;
   private readonly unsettled: UnsettledDestinations;
   private readonly counters = new Map<string, FailureCounter>();
+  private readonly gates = new Map<string, DestinationGate>();
+  private readonly lines = new Map<string, WaitingLine>();
 
   constructor(private readonly deps: GuardDeps) {
     this.limiter = new SharedRateLimiter(deps.store, deps.clock);
@@ -86,34 +99,71 @@ export class OutboundGuard {
   }
 
   /**
-   * Lets one request go to `destination` at up to `limits.ratePerS` (undefined: no limit), or throws
-   * a DeferredError that holds the job until it may.
+   * The claim gate for a queue whose every job goes to `destination` (see DestinationGate): one per
+   * destination, shared by the workers that follow it.
    */
-  async admit(destination: string, limits: DestinationLimits): Promise<Admission> {
+  gateOf(destination: string): DestinationGate {
+    let gate = this.gates.get(destination);
+    if (!gate) {
+      const { clock, logger, settings } = this.deps;
+      gate = new DestinationGate({ destination, read: () => this.unsettled.get(destination), clock, pollMs: settings.refreshMs, logger });
+      this.gates.set(destination, gate);
+    }
+    return gate;
+  }
+
+  /**
+   * Lets one request go to `destination` at up to `limits.ratePerS` (undefined: no limit), or throws
+   * a DeferredError that holds the job until it may. With `turn` and `limits.waitInLineMs`, a job
+   * denied a token may wait for one in line instead (see WaitingLine).
+   */
+  async admit(destination: string, limits: DestinationLimits, turn?: Turn): Promise<Admission> {
     const now = this.deps.clock.now();
     let row = await this.unsettled.get(destination);
-    if (row && this.holdOrProbe(row, now) === 'probe') {
+    if (row && this.holdOrProbe(row, now, limits) === 'probe') {
       if (await claimProbe(this.deps.database.db, destination, limits.probeLeaseMs, now)) return { destination, probe: true };
       // Another probe holds it, or has just closed it: then its jobs are being released, this one with them.
       row = await this.unsettled.reload(destination);
-      if (row && this.holdOrProbe(row, now) === 'probe') this.hold(destination, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open and its probe is in flight`);
+      if (row && this.holdOrProbe(row, now, limits) === 'probe') this.hold(destination, limits, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open and its probe is in flight`);
     }
     const rate = this.rateAfterPause(limits.ratePerS, row, now);
-    if (rate !== undefined) {
+    if (rate === undefined) return { destination, probe: false };
+    const maxWaitMs = turn && limits.waitInLineMs;
+    // While jobs wait in line, a newcomer joins it rather than take a token before them.
+    if (!maxWaitMs || !this.lines.get(destination)?.length) {
       const decision = await this.limiter.tryAcquire(destination, rate);
-      if (!decision.granted) this.hold(destination, 'rate_limited', decision.waitMs, `${destination} is at its rate limit of ${round(rate)}/s`);
+      if (decision.granted) return { destination, probe: false };
+      if (!maxWaitMs || decision.waitMs > maxWaitMs) this.hold(destination, limits, 'rate_limited', decision.waitMs, rateLimited(destination, rate));
     }
+    this.deps.metrics?.held(destinationKind(destination), 'waiting_in_line');
+    await this.lineOf(destination, limits).join(turn!);
     return { destination, probe: false };
   }
 
+  /** The line's head asks for a token, unless the destination has become held meanwhile: then the whole line is. */
+  private lineOf(destination: string, limits: DestinationLimits): WaitingLine {
+    let line = this.lines.get(destination);
+    if (!line) {
+      line = new WaitingLine(async (demand) => {
+        const now = this.deps.clock.now();
+        const row = await this.unsettled.get(destination);
+        if (row && this.holdOrProbe(row, now, limits) === 'probe') this.hold(destination, limits, 'probe_in_flight', onGrid(RECHECK_MS, now), `the circuit of ${destination} is half-open`);
+        const rate = this.rateAfterPause(limits.ratePerS, row, now);
+        return rate === undefined ? { granted: true } : this.limiter.tryAcquire(destination, rate, demand);
+      });
+      this.lines.set(destination, line);
+    }
+    return line;
+  }
+
   /** Holds the job (throws) while the row says so; `probe` when the circuit is half-open, `pass` otherwise. */
-  private holdOrProbe(row: DestinationRow, now: number): 'probe' | 'pass' {
+  private holdOrProbe(row: DestinationRow, now: number, limits: DestinationLimits): 'probe' | 'pass' {
     const { destination } = row;
-    if (row.forced === 'open') this.hold(destination, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
-    if (row.paused_until !== null && row.paused_until > now) this.hold(destination, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
-    if (row.release_at !== null && row.release_at > now) this.hold(destination, 'releasing', row.release_at - now, `the circuit of ${destination} has closed; its held jobs run together by priority`);
+    if (row.forced === 'open') this.hold(destination, limits, 'forced_open', RECHECK_MS, `the circuit of ${destination} is forced open`);
+    if (row.paused_until !== null && row.paused_until > now) this.hold(destination, limits, 'paused', row.paused_until - now, `${destination} asked to wait (Retry-After)`);
+    if (row.release_at !== null && row.release_at > now) this.hold(destination, limits, 'releasing', row.release_at - now, `the circuit of ${destination} has closed; its held jobs run together by priority`);
     const state = circuitStateOf(row, now);
-    if (state === 'open') this.hold(destination, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
+    if (state === 'open') this.hold(destination, limits, 'circuit_open', onGrid(row.open_until! - now, now), `the circuit of ${destination} is open`);
     return state === 'half_open' ? 'probe' : 'pass';
   }
 
@@ -139,7 +189,7 @@ export class OutboundGuard {
         this.deps.metrics?.opened(destination);
         logger.warn({ destination, error: outcome.error, cooldownMs: settings.cooldownMs }, 'circuit opened: jobs for this destination are held until a probe succeeds');
       }
-      const row = admission.probe || tripped ? await this.unsettled.reload(destination) : seen;
+      const row = admission.probe || tripped ? await this.closeGateAfter(destination, now) : seen;
       return circuitStateOf(row, now) === 'closed' ? {} : { holdUntil: now + onGrid(Math.max(0, (row?.open_until ?? now) - now), now) };
     }
     counter.success(now);
@@ -158,8 +208,16 @@ export class OutboundGuard {
       }
       changed = true;
     }
-    if (changed) await this.unsettled.reload(destination);
+    if (changed) await this.closeGateAfter(destination, now);
     return {};
+  }
+
+  /** Reads the row this process has just changed, and closes the destination's gate at once if the row holds it. */
+  private async closeGateAfter(destination: string, now: number): Promise<DestinationRow | undefined> {
+    const row = await this.unsettled.reload(destination);
+    const heldUntil = heldUntilOf(row, now);
+    if (heldUntil !== null) this.gates.get(destination)?.holdUntil(heldUntil);
+    return row;
   }
 
   /** An admitted request that was not sent after all (its work was done already): a probe is given back. */
@@ -167,10 +225,27 @@ export class OutboundGuard {
     if (admission.probe) await releaseProbe(this.deps.database.db, admission.destination, this.deps.clock.now());
   }
 
-  private hold(destination: string, reason: string, delayMs: number, message: string): never {
+  private hold(destination: string, limits: DestinationLimits, reason: string, delayMs: number, message: string): never {
     this.deps.metrics?.held(destinationKind(destination), reason);
-    const delay = Math.max(1, Math.ceil(delayMs));
-    throw new DeferredError(delay, message, this.deps.clock.now() + delay);
+    const now = this.deps.clock.now();
+    if (reason === 'rate_limited') {
+      const delay = Math.max(1, Math.ceil(delayMs));
+      throw new DeferredError(delay, message, now + delay);
+    }
+    throw this.heldError(destination, limits, now + delayMs, message);
+  }
+
+  /**
+   * The error that holds a job off its worker until `untilMs`, its attempt not counted. The job of
+   * a gated caller goes back to its queue sooner, once the other processes have seen the hold: the
+   * gate, closed until `untilMs`, keeps it there with the others, to be claimed by priority.
+   */
+  heldError(destination: string, limits: DestinationLimits, untilMs: number, message: string): DeferredError {
+    const now = this.deps.clock.now();
+    const gate = limits.gated ? this.gates.get(destination) : undefined;
+    gate?.holdUntil(untilMs);
+    const delay = Math.max(1, Math.ceil(Math.min(untilMs - now, gate ? giveBackMs(this.deps.settings.refreshMs) : Infinity)));
+    return new DeferredError(delay, message, now + delay);
   }
 
   /** The limit while a destination climbs back from a pause: it starts low and doubles each second. */
@@ -194,13 +269,8 @@ export class OutboundGuard {
   }
 }
 
-/** `delayMs` from `now`, moved to the next point of the grid. */
-function onGrid(delayMs: number, now: number): number {
-  return Math.ceil((now + delayMs) / GRID_MS) * GRID_MS - now;
-}
-
-function round(rate: number): string {
-  return rate >= 10 ? String(Math.round(rate)) : rate.toFixed(1);
+function rateLimited(destination: string, rate: number): string {
+  return `${destination} is at its rate limit of ${rate >= 10 ? String(Math.round(rate)) : rate.toFixed(1)}/s`;
 }
 
 /**

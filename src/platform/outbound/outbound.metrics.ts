@@ -5,7 +5,7 @@ import { CIRCUIT_STATE_VALUE, circuitStateOf, destinationKind } from './circuit-
 import { listDestinations } from './destinations.repository.js';
 
 export interface OutboundMetrics {
-  /** A job held instead of sent: rate_limited, paused, circuit_open, probe_in_flight, releasing, forced_open. */
+  /** A job held instead of sent: rate_limited, waiting_in_line, paused, circuit_open, probe_in_flight, releasing, forced_open. */
   held(kind: string, reason: string): void;
   opened(destination: string): void;
   closed(destination: string): void;
@@ -17,7 +17,7 @@ export interface OutboundMetrics {
  * read from the database when scraped, so any process shows every worker's circuits.
  */
 export function outboundMetrics(metrics: Metrics, database: Database, clock: Clock): OutboundMetrics {
-  const held = metrics.counter('outbound_held_total', 'Jobs held instead of sent to their destination, by reason: rate_limited, paused (Retry-After), circuit_open, probe_in_flight, releasing (the circuit closed; held jobs run together), forced_open', ['destination_kind', 'reason']);
+  const held = metrics.counter('outbound_held_total', 'Jobs held instead of sent to their destination, by reason: rate_limited, waiting_in_line (for a token, in its worker), paused (Retry-After), circuit_open, probe_in_flight, releasing (the circuit closed; held jobs run together), forced_open', ['destination_kind', 'reason']);
   const transitions = metrics.counter('circuit_transitions_total', 'Circuits opened and closed by this process', ['destination_kind', 'to']);
   metrics.gauge('circuit_state', 'The circuit of each outbound destination that has failed or been forced: 0 closed, 1 open, 2 half-open', ['destination'], async (gauge) => {
     gauge.reset();

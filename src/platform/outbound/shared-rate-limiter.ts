@@ -51,7 +51,8 @@ export class SharedRateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  async tryAcquire(destination: string, ratePerS: number): Promise<RateDecision> {
+  /** One token; `demand` is how many requests of this process want one now, which sizes a lease taken for them. */
+  async tryAcquire(destination: string, ratePerS: number, demand = 1): Promise<RateDecision> {
     for (;;) {
       const window = windowOf(ratePerS, this.clock.now());
       const key = `rate:${destination}:${ratePerS}:${window.index}`;
@@ -71,11 +72,11 @@ export class SharedRateLimiter {
       }
       const ask = this.asking.get(destination);
       if (ask) {
-        ask.waiting += 1;
+        ask.waiting += demand;
         await ask.done;
         continue;
       }
-      const asked = { done: Promise.resolve(), waiting: 1 };
+      const asked = { done: Promise.resolve(), waiting: demand };
       asked.done = this.takeLease(destination, key, window, () => asked.waiting).finally(() => this.asking.delete(destination));
       this.asking.set(destination, asked);
       await asked.done;

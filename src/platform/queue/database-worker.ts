@@ -50,6 +50,7 @@ export class DatabaseWorker implements Worker {
   /** Claimed (prefetched), waiting for a free slot. */
   private readonly ready: JobRow[] = [];
   private running = false;
+  private suspended = false;
   private idleMs = MIN_IDLE_MS;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -94,6 +95,16 @@ export class DatabaseWorker implements Worker {
     return this.stopping;
   }
 
+  suspend(): void {
+    this.suspended = true;
+    this.wake?.();
+  }
+
+  resume(): void {
+    this.suspended = false;
+    this.onWake();
+  }
+
   private async drain(deadline: StopDeadline): Promise<void> {
     this.running = false;
     this.o.wakeups.off(this.o.queue, this.onWake);
@@ -133,6 +144,11 @@ export class DatabaseWorker implements Worker {
 
   private async poll(): Promise<void> {
     while (this.running) {
+      if (this.suspended) {
+        await this.releasePrefetched();
+        await this.sleep(this.o.maxIdleMs);
+        continue;
+      }
       while (this.ready.length > 0 && this.inFlight.size < this.o.concurrency) this.run(this.ready.shift()!);
       const wanted = this.o.concurrency - this.inFlight.size + this.o.prefetch - this.ready.length;
       // With jobs buffered, wait until half the prefetch is used up: fewer, larger claims.

@@ -6,12 +6,17 @@ import type { EnqueueOptions, JobHandler, Queue, TransactionalQueue, WorkOptions
 export interface JobDefinition<P> {
   readonly queue: string;
   readonly defaults: EnqueueOptions;
+  /**
+   * The one outbound destination every job of the queue goes to, if there is one: while it is held,
+   * the queue's workers claim nothing (see WorkOptions.claimGate), and operators see why.
+   */
+  readonly destination?: string;
   /** Type-only marker; never set. */
   readonly payload?: P;
 }
 
-export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}): JobDefinition<P> {
-  return { queue, defaults };
+export function defineJob<P>(queue: string, defaults: EnqueueOptions = {}, destination?: string): JobDefinition<P> {
+  return destination === undefined ? { queue, defaults } : { queue, defaults, destination };
 }
 
 /** What a worker needs to run one job type: what a module's `createXJobs(deps)` returns. */

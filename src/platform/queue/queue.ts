@@ -125,11 +125,31 @@ export interface WorkOptions {
    * Every driver calls it through `JobOutcomePolicy.notifyParked`.
    */
   onParked?: ParkedHandler;
+  /**
+   * Closed while something outside the queue says its jobs cannot run (the one destination they all
+   * go to is held): the worker then claims nothing, as under an operator's pause.
+   */
+  claimGate?: ClaimGate;
+}
+
+/** Whether a queue's workers may claim now, beyond an operator's pause; see `WorkOptions.claimGate`. */
+export interface ClaimGate {
+  /** Resolves once the gate knows whether it is open (its first read), so that no worker claims before. */
+  ready(): Promise<void>;
+  isOpen(): boolean;
+  /** `listener` is called after the gate opened or closed; returns its unsubscribe. */
+  subscribe(listener: () => void): () => void;
 }
 
 export interface Worker {
   /** Stops claiming, waits for in-flight handlers up to `deadlineMs`, then gives their jobs back. */
   stop(deadlineMs?: number): Promise<void>;
+  /**
+   * Claims nothing more until `resume`, and gives back what it claimed ahead without counting an
+   * attempt; running jobs go on, and keep their slots. A driver's own worker has both.
+   */
+  suspend?(): void;
+  resume?(): void;
 }
 
 export type JobState = 'ready' | 'delayed' | 'active' | 'parked';

@@ -1,8 +1,10 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../../src/platform/clock.js';
 import { DeferredError } from '../../../src/platform/queue/queue.js';
 import { forceCircuit, listDestinations } from '../../../src/platform/outbound/destinations.repository.js';
 import { OutboundGuard, type Admission, type OutboundSettings } from '../../../src/platform/outbound/outbound-guard.js';
+import { windowOf } from '../../../src/platform/outbound/shared-rate-limiter.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock, type ManualClock } from '../../support/driver-clock.js';
 import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
@@ -160,6 +162,45 @@ describe(`outbound guard on ${testDialect()}`, () => {
     const admitted = a.admit(DEST, limits);
     await expect(admitted).rejects.toThrow();
     await expect(admitted).rejects.not.toBeInstanceOf(DeferredError);
+  });
+
+  it('lets a gated caller\'s held job go back to its queue soon, and closes the destination\'s gate for the whole hold', async () => {
+    const { a, b, clock } = await twoProcesses();
+    const gate = a.gateOf(DEST);
+    expect(a.gateOf(DEST)).toBe(gate);
+    const gated = { ...limits, gated: true };
+    for (let i = 0; i < 2; i++) await fail(a);
+    const tripped = await fail(a);
+    expect(tripped.holdUntil! - clock.now()).toBe(1_000);
+    // Its queue's claims stop at once: the gate is closed for the cool-down, not only for the job.
+    expect(gate.isOpen()).toBe(false);
+    const error = a.heldError(DEST, gated, tripped.holdUntil!, 'the circuit is open');
+    expect(error.delayMs).toBe(2 * settings.refreshMs);
+    expect(a.heldError(DEST, limits, tripped.holdUntil!, 'the circuit is open').delayMs).toBe(1_000);
+    clock.advance(settings.refreshMs);
+    const held = await b.admit(DEST, gated).catch((e: unknown) => e);
+    expect(held).toBeInstanceOf(DeferredError);
+    // b has no gate for the destination: nothing keeps the job in its queue, so it is held the whole time.
+    expect((held as DeferredError).delayMs).toBe(900);
+  });
+
+  it('serves the jobs that wait in line for a token by priority, however they arrived', async () => {
+    const temp = await createTempDatabase('intake-outbound-line');
+    opened.push(temp);
+    const guard = new OutboundGuard({ database: temp.database, store: new DatabaseStore(temp.database, systemClock), clock: systemClock, logger: pino({ level: 'silent' }), settings });
+    // 10/s: one token per 100 ms window.
+    const inLine = { ratePerS: 10, probeLeaseMs: 5_000, waitInLineMs: 2_000 };
+    const served: string[] = [];
+    const admit = (name: string, priority: number) => guard.admit(DEST, inLine, { priority, readySince: 0 }).then(() => served.push(name));
+    // At the start of a window, so that every job below meets a spent one and waits in line.
+    await new Promise((resolve) => setTimeout(resolve, windowOf(10, Date.now()).endsAt - Date.now() + 1));
+    await admit('first', 1);
+    await Promise.all([admit('low', 1), admit('max', 5), admit('normal', 2), admit('critical', 4)]);
+    expect(served).toEqual(['first', 'max', 'critical', 'normal', 'low']);
+    // A wait longer than waitInLineMs holds the job off the worker instead.
+    const rare = { ratePerS: 0.01, probeLeaseMs: 5_000, waitInLineMs: 100 };
+    await guard.admit('rare', rare, { priority: 3, readySince: 0 });
+    await expect(guard.admit('rare', rare, { priority: 3, readySince: 0 })).rejects.toBeInstanceOf(DeferredError);
   });
 
   it('holds a job over the shared rate limit for its place in the line', async () => {

@@ -5,7 +5,7 @@ import type { Database } from '../../../src/platform/db/database.js';
 import { PausableQueue } from '../../../src/platform/queue/pausable-queue.js';
 import { PausedQueues } from '../../../src/platform/queue/paused-queues.js';
 import { QueuePauses } from '../../../src/platform/queue/queue-pauses.js';
-import type { JobContext, TransactionalQueue, Worker } from '../../../src/platform/queue/queue.js';
+import type { ClaimGate, JobContext, Priority, TransactionalQueue, Worker } from '../../../src/platform/queue/queue.js';
 import { deferred, sleep, waitFor } from '../../support/driver-wait.js';
 
 export interface PauseFixture {
@@ -28,6 +28,29 @@ const silent = pino({ level: 'silent' });
 interface Run {
   name: string;
   attempt: number;
+}
+
+/** A claim gate opened and closed by hand: its listeners hear each change, after it, as `ClaimGate` promises. */
+function handGate(open: boolean) {
+  const listeners = new Set<() => void>();
+  const set = (to: boolean) => {
+    gate.open = to;
+    for (const listener of [...listeners]) listener();
+  };
+  const gate = {
+    open,
+    ready: () => Promise.resolve(),
+    isOpen: () => gate.open,
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    close: () => set(false),
+    reopen: () => set(true),
+  };
+  return gate;
 }
 
 /** What QUEUE_PAUSE_POLL_MS promises on every driver: a pause stops every worker's claims within a second, and costs no job an attempt. */
@@ -56,12 +79,16 @@ export function pauseContract(name: string, harness: PauseHarness): void {
         if (name.startsWith('hold')) await release.promise;
         finished.push(name);
       };
-      const work = (i: number, prefetch = 0): Worker => queues[i]!.work(Q, handler, { concurrency: 1, prefetch });
+      const work = (i: number, prefetch = 0, claimGate?: ClaimGate, concurrency = 1): Worker => queues[i]!.work(Q, handler, { concurrency, prefetch, claimGate });
       const enqueue = async (...names: string[]) => {
         for (const [i, name] of names.entries()) await queues[i % 2]!.enqueue(Q, { name });
       };
+      /** On the first queue, whose worker an enqueue wakes at once on every driver. */
+      const enqueueWith = async (...jobs: Array<[name: string, priority: Priority]>) => {
+        for (const [name, priority] of jobs) await queues[0]!.enqueue(Q, { name }, { priority });
+      };
       const counts = async () => (await queues[0]!.stats(Q)).counts;
-      return { pauses: new QueuePauses({ database: fixture.database, clock: systemClock }), views, queues, started, finished, release, work, enqueue, counts };
+      return { pauses: new QueuePauses({ database: fixture.database, clock: systemClock }), views, queues, started, finished, release, work, enqueue, enqueueWith, counts };
     }
 
     it('stops every worker claiming within a second while their running jobs finish, then runs the waiting jobs once each, no attempt spent', async () => {
@@ -124,6 +151,60 @@ export function pauseContract(name: string, harness: PauseHarness): void {
       await waitFor(() => finished.length >= 1 && started.length === 2, 2_000, 'the job to run again');
       expect(started.map((run) => run.attempt)).toEqual([1, 1]);
       await third.stop(1_000);
+    });
+
+    it('claims nothing while its claim gate is closed, lets its running job finish and gives back what it claimed ahead unspent, then runs the waiting jobs by priority once each', async () => {
+      const { started, finished, release, work, enqueueWith, counts } = await setup();
+      const gate = handGate(false);
+      work(0, 1, gate);
+      await enqueueWith(['late-p1', 1], ['hold-p5', 5], ['ahead-p4', 4], ['late-p2', 2]);
+      await sleep(300);
+      expect(started).toEqual([]);
+      expect(await counts()).toMatchObject({ ready: 4, active: 0 });
+
+      gate.reopen();
+      await waitFor(async () => started.length === 1 && (await counts()).active === 2, 2_000, 'the held job to run and the next one to be claimed ahead');
+      expect(started[0]!.name).toBe('hold-p5');
+      gate.close();
+      await enqueueWith(['late-p3', 3]);
+      await sleep(300);
+      expect(started).toHaveLength(1);
+
+      release.resolve();
+      await waitFor(() => finished.length === 1, 2_000, 'the running job to finish');
+      await waitFor(async () => {
+        const { ready, active } = await counts();
+        return ready === 4 && active === 0;
+      }, 2_000, 'four jobs waiting, none held by the worker');
+      await sleep(300);
+      expect(started).toHaveLength(1);
+
+      gate.reopen();
+      await waitFor(() => finished.length === 5, 2_000, 'every waiting job after the gate opened');
+      expect(started).toEqual(['hold-p5', 'ahead-p4', 'late-p3', 'late-p2', 'late-p1'].map((name) => ({ name, attempt: 1 })));
+      await waitFor(async () => Object.values(await counts()).every((n) => n === 0), 2_000, 'an empty queue');
+    });
+
+    it('claims again as soon as its gate reopens, beside a job that ran through the close, and never beyond its concurrency', async () => {
+      const { started, finished, release, work, enqueueWith } = await setup();
+      const gate = handGate(true);
+      work(0, 0, gate, 2);
+      await enqueueWith(['hold-1', 3]);
+      await waitFor(() => started.length === 1, 2_000, 'the held job to start');
+      gate.close();
+      await enqueueWith(['quick', 3]);
+      await sleep(300);
+      expect(started).toHaveLength(1);
+      // The held job still runs: the reopened gate does not wait for it.
+      gate.reopen();
+      await waitFor(() => finished.includes('quick'), 2_000, 'a job claimed after the reopening');
+      await enqueueWith(['hold-2', 3], ['after', 3]);
+      await waitFor(() => started.length === 3, 2_000, 'the second held job to start');
+      await sleep(300);
+      expect(started.map((run) => run.name)).toEqual(['hold-1', 'quick', 'hold-2']);
+      release.resolve();
+      await waitFor(() => finished.length === 4, 2_000, 'every job');
+      expect(started.every((run) => run.attempt === 1)).toBe(true);
     });
   });
 }

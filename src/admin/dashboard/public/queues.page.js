@@ -30,12 +30,33 @@ function waitLine(stats) {
   return h('p', { class: 'muted wait' }, `The oldest ready job has waited ${waited}.`);
 }
 
+const HOLD_REASONS = {
+  circuit_open: 'its circuit is open',
+  probe_in_flight: 'its half-open circuit is probing',
+  paused: 'it asked to wait (Retry-After)',
+  releasing: 'its circuit has closed; the held jobs start together, by priority',
+  forced_open: 'an operator forced its circuit open',
+};
+
+/** Why the workers claim nothing while the queue's one destination is held, with a link to its circuit. */
+function holdLine(held) {
+  if (!held) return null;
+  const until = held.until === null ? 'until that changes' : `until ${formatTime(held.until)}`;
+  return h(
+    'p',
+    { class: 'lock held', role: 'status', dataset: { heldReason: held.reason } },
+    `Held: ${held.destination} — ${HOLD_REASONS[held.reason] ?? held.reason} — ${until}. No worker claims its jobs meanwhile; they wait here by priority. `,
+    h('a', { href: '#circuits' }, 'Circuits'),
+  );
+}
+
 function queueSection(stats, charts, controls) {
   return h(
     'section',
-    { class: 'card', dataset: { queue: stats.queue, longWait: stats.longWait ? 'true' : 'false' } },
+    { class: 'card', dataset: { queue: stats.queue, longWait: stats.longWait ? 'true' : 'false', held: stats.held ? 'true' : 'false' } },
     h('h3', {}, stats.queue),
     queuePause(stats, controls),
+    holdLine(stats.held),
     waitLine(stats),
     h('h4', {}, 'Depth by state and priority'),
     depthTable(stats),

@@ -55,6 +55,8 @@ const BROKER_CALL_MS = 5_000;
 export class AmqpWorker implements Worker {
   private consuming = false;
   private stopped = false;
+  /** Between `suspend` and `resume`: no consumer, while the channel stays open for the running jobs' acknowledgements. */
+  private suspended = false;
   private channel: Channel | undefined;
   private consumerTag: string | undefined;
   private readonly closedChannels = new WeakSet<Channel>();
@@ -97,6 +99,25 @@ export class AmqpWorker implements Worker {
     this.deadline = new StopDeadline(deadlineMs);
     this.stopping = this.drain(this.deadline);
     return this.stopping;
+  }
+
+  suspend(): void {
+    if (this.stopped || this.suspended) return;
+    this.suspended = true;
+    const { channel, consumerTag } = this;
+    this.consumerTag = undefined;
+    // Deliveries that beat the cancellation are given back as they arrive (onDelivery).
+    if (channel && consumerTag) void withTimeout(channel.cancel(consumerTag), BROKER_CALL_MS, 'cancelling the consumer').catch(() => undefined);
+    void this.settler.giveBack(this.waiting.splice(0));
+  }
+
+  resume(): void {
+    if (this.stopped || !this.suspended) return;
+    this.suspended = false;
+    const channel = this.channel;
+    if (!channel || this.consumerTag) return;
+    // Failing, the channel closes, and the supervisor subscribes again.
+    this.consume(channel).catch((error: unknown) => this.o.logger.warn({ err: error }, 'AMQP consumer could not resume; subscribing again'));
   }
 
   private async drain(deadline: StopDeadline): Promise<void> {
@@ -162,15 +183,27 @@ export class AmqpWorker implements Worker {
       await channel.close().catch(() => undefined);
       return closed;
     }
+    if (!this.suspended) await this.consume(channel);
+    return closed;
+  }
+
+  private async consume(channel: Channel): Promise<void> {
     const { consumerTag } = await channel.consume(this.o.topology.mainName(this.o.queue), (message) => (message ? this.onDelivery(channel, message) : this.onCancelled(channel)), {
       noAck: false,
     });
+    if (this.suspended || this.channel !== channel) {
+      await channel.cancel(consumerTag).catch(() => undefined);
+      return;
+    }
     this.consumerTag = consumerTag;
-    return closed;
   }
 
   /** While stopping, deliveries that beat the cancellation wait to be given back. */
   private onDelivery(channel: Channel, message: ConsumeMessage): void {
+    if (this.suspended) {
+      void this.settler.giveBack([{ channel, message }]);
+      return;
+    }
     // A prefetched message starts when another job frees its slot: it runs in its own delivery's context, not that job's.
     this.waiting.push({ channel, message, context: captureContext() });
     this.pump();
@@ -196,7 +229,7 @@ export class AmqpWorker implements Worker {
   }
 
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.suspended) return;
     while (this.runs.size < this.o.concurrency && this.waiting.length > 0) {
       const delivery = this.waiting.shift()!;
       const run: Run = { delivery, abort: new AbortController(), inHandler: true, givenBack: false, done: Promise.resolve() };
