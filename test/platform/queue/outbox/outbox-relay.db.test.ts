@@ -220,7 +220,8 @@ describe('outbox relay', () => {
       relay.start();
       cleanups.push(() => relay.stop());
     }
-    await waitFor(async () => (await queue.pending()).count === 0, 20_000, 'both relays to drain the outbox');
+    // Seconds alone; MariaDB under the full suite's load once took over 20 s.
+    await waitFor(async () => (await queue.pending()).count === 0, 50_000, 'both relays to drain the outbox');
     const published = relays.flatMap(({ inner }) => inner.names());
     const times = new Map<string, number>();
     for (const name of published) times.set(name, (times.get(name) ?? 0) + 1);
@@ -233,5 +234,5 @@ describe('outbox relay', () => {
       cleanups.push(() => again.close());
       return again;
     }
-  });
+  }, 60_000);
 });
