@@ -61,6 +61,8 @@ export interface Config {
   jobLeaseMs: number;
   /** QUEUE_WAIT_WARN_S: an oldest ready job that has waited longer is a long wait (dashboard, metrics, log). */
   queueWaitWarnMs: number;
+  /** CATALOG_CACHE_CONTROL: the Cache-Control of every catalog read (lists, shows). */
+  catalogCacheControl: string;
   /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
   jobTtlMs: Record<string, number>;
   /** QUEUE_PAUSE_POLL_MS: how often each worker process reads which queues operators have paused. */
@@ -413,6 +415,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMaxMs: read.int('JOB_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
     queueWaitWarnMs: read.int('QUEUE_WAIT_WARN_S', 300, 1, 86_400 * 30) * 1000,
+    catalogCacheControl: read.string('CATALOG_CACHE_CONTROL', 'public, max-age=5, stale-while-revalidate=30'),
     jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
     queuePausePollMs: read.int('QUEUE_PAUSE_POLL_MS', 500, 50, 10_000),
     workerHeartbeatMs: read.int('WORKER_HEARTBEAT_MS', 2_000, 100, 60_000),

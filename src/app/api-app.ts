@@ -10,7 +10,7 @@ import { adminWebhooksRoutes } from '../admin/admin-webhooks.routes.js';
 import { adminWorkersRoutes } from '../admin/admin-workers.routes.js';
 import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
-import { API_PREFIX, catalogErrorFormatter, catalogRoutes } from '../catalog/api/index.js';
+import { API_PREFIX, catalogErrorFormatter, catalogRoutes, createCatalogCaching } from '../catalog/api/index.js';
 import { imagesRoutes } from '../catalog/images/images.routes.js';
 import { QUEUE_DESTINATIONS, QUEUE_NAMES, type Container } from './container.js';
 import { ordersRoutes } from '../orders/orders.routes.js';
@@ -61,7 +61,13 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
     auth: (app) => authRoutes(app, { auth: container.auth, store: container.store, rateLimitPerMinute: config.authRateLimitPerMinute, bodyLimitBytes: config.smallBodyLimitBytes }),
     orders: (app) => ordersRoutes(app, { orders: container.orders, tokens: container.auth }),
     webhooks: (app) => webhooksRoutes(app, { webhooks: container.webhooks, tokens: container.auth, bodyLimitBytes: config.smallBodyLimitBytes }),
-    catalog: (app) => catalogRoutes(app, { catalog: container.catalog, tokens: container.auth, version: VERSION }),
+    catalog: (app) =>
+      catalogRoutes(app, {
+        catalog: container.catalog,
+        tokens: container.auth,
+        version: VERSION,
+        caching: createCatalogCaching({ database: container.database, clock: container.clock, cacheControl: config.catalogCacheControl }),
+      }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
     'admin queues': (app) =>
       adminRoutes(app, {

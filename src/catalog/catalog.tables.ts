@@ -1,5 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
+/** One shard of the catalog's change counter; see CatalogVersions. */
+export interface CatalogVersionsTable {
+  shard: number;
+  version: number;
+  /** Epoch ms of the last write counted here. */
+  changed_at: number;
+}
+
 export interface PornstarsTable {
   id: Generated<number>;
   /** The feed's `id`, as text (the seed's API takes it as a string). */
@@ -7,6 +15,8 @@ export interface PornstarsTable {
   name: string;
   /** `searchKey(name)`: what `q` is matched against. Written by the repositories with `name`. */
   name_search: string;
+  /** The first 191 characters of `name_search`, computed by the database: what `sort=name` orders by (indexed). */
+  name_sort: ColumnType<string, never, never>;
   link: string | null;
   license: string | null;
   /** 0/1 on SQLite and MySQL, boolean on PostgreSQL: read it through `toBool`. */
@@ -146,6 +156,7 @@ export type FeedRunRow = Selectable<FeedRunsTable>;
 
 export interface CatalogTables {
   pornstars: PornstarsTable;
+  catalog_versions: CatalogVersionsTable;
   pornstar_aliases: PornstarAliasesTable;
   pornstar_thumbnails: PornstarThumbnailsTable;
   pornstar_thumbnail_urls: PornstarThumbnailUrlsTable;

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '../../platform/http/authentication.js';
+import type { CatalogCaching } from './catalog.caching.js';
 import { AliasBody, AliasPatchBody, AliasesQuery, type AliasBodyData, type AliasesQueryData } from './aliases.schemas.js';
 import type { AliasesService } from './aliases.service.js';
 import { resourceRoutes } from './catalog.resource.js';
 import { AliasView } from './catalog.schemas.js';
 import { presentAlias, type AliasViewData } from './pornstars.presenter.js';
 
-export function aliasesRoutes(app: FastifyInstance, aliases: AliasesService, tokens: TokenVerifier): void {
+export function aliasesRoutes(app: FastifyInstance, aliases: AliasesService, tokens: TokenVerifier, caching: CatalogCaching): void {
   resourceRoutes<AliasesQueryData, AliasBodyData, AliasViewData>(
     app,
     {
@@ -24,9 +25,10 @@ export function aliasesRoutes(app: FastifyInstance, aliases: AliasesService, tok
       },
       show: async (id, ctx) => presentAlias(await aliases.get(id, ctx.includeRemoved)),
       create: async (body) => presentAlias(await aliases.create(body)),
-      update: async (id, body, _mode, ctx) => presentAlias(await aliases.update(id, body, ctx.includeRemoved)),
-      destroy: (id, ctx) => aliases.destroy(id, ctx.includeRemoved),
+      update: async (id, body, _mode, ctx) => presentAlias(await aliases.update(id, body, ctx.includeRemoved, ctx.expect && ((row) => ctx.expect!(presentAlias(row))))),
+      destroy: (id, ctx) => aliases.destroy(id, ctx.includeRemoved, ctx.expect && ((row) => ctx.expect!(presentAlias(row)))),
     },
     tokens,
+    caching,
   );
 }

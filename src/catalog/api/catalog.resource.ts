@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { Type, type TObject, type TSchema } from 'typebox';
 import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
+import { entityTagOf, ifMatches } from '../../platform/http/entity-tags.js';
 import { httpErrors } from '../../platform/http/errors.js';
+import type { CatalogVersion } from '../catalog-versions.repository.js';
+import type { CatalogCaching } from './catalog.caching.js';
 import { paginate, type PageRequest } from '../../platform/http/pagination.js';
 import { coerceLaravelInput } from './catalog.coerce.js';
 import { unstorableTextErrors } from '../../platform/http/validation.js';
@@ -17,6 +20,13 @@ export interface ResourceContext {
   /** `protocol://host`, for absolute links. */
   baseUrl: string;
   includeRemoved: boolean;
+  /** On reads: the catalog version they answer at (a list's total is cached per version). */
+  version?: CatalogVersion;
+  /**
+   * On writes with `If-Match`: called, in the write's transaction, with the resource as a GET
+   * would show it now; it throws 412 when the client's tag is not that of this view.
+   */
+  expect?: (current: unknown) => void;
 }
 
 /** One catalog resource: its schemas, and its operations with their results already presented. */
@@ -45,6 +55,18 @@ function contextOf(request: FastifyRequest): ResourceContext {
   return { baseUrl: baseUrl(request), includeRemoved: isTrue(query?.include_removed) };
 }
 
+/** A write's context, with the `If-Match` check against the resource's current GET answer. */
+function writeContextOf(request: FastifyRequest, showEnvelope: (view: unknown) => unknown): ResourceContext {
+  const ifMatch = request.headers['if-match'];
+  if (ifMatch === undefined) return contextOf(request);
+  return {
+    ...contextOf(request),
+    expect: (current) => {
+      if (!ifMatches(ifMatch, entityTagOf(showEnvelope(current)))) throw httpErrors.preconditionFailed();
+    },
+  };
+}
+
 const idOf = (request: FastifyRequest) => parseId((request.params as { id: string }).id);
 
 /** Reads the body as Laravel did before validating it (numeric strings of integer fields, "" as null). */
@@ -60,7 +82,7 @@ async function refuseLoneSurrogates(request: FastifyRequest): Promise<void> {
 }
 
 /** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
-export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier): void {
+export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier, caching: CatalogCaching): void {
   const item = EnvelopeOf(spec.view);
   const noun = spec.noun.toLowerCase();
   const read = { tags: [spec.tag] };
@@ -69,17 +91,20 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   const guard = requireToken(tokens, WRITE_ABILITY);
   const knownQuery = Object.keys(spec.query.properties);
   const member = `${spec.path}/:id`;
+  const shown = (view: unknown) => ok(`${spec.noun} retrieved successfully`, view);
+  const conditional = { 304: Type.Null({ description: 'Not Modified: the ETag in If-None-Match is current (or nothing changed since If-Modified-Since)' }) };
 
   app.get(
     spec.path,
-    { schema: { ...read, summary: `List ${spec.plural.toLowerCase()} (paginated)`, querystring: spec.query, response: { 200: ListEnvelopeOf(spec.view), ...readErrors } } },
-    async (request) => {
-      const query = request.query as Q;
-      const page = pageOf(query);
-      const { items, total } = await spec.list(query, page, contextOf(request));
-      const path = `${baseUrl(request)}${API_PREFIX}${spec.path}`;
-      return okList(`${spec.plural} retrieved successfully`, paginate(items, total, page, path, linkQuery(query, knownQuery)));
-    },
+    { schema: { ...read, summary: `List ${spec.plural.toLowerCase()} (paginated)`, querystring: spec.query, response: { 200: ListEnvelopeOf(spec.view), ...conditional, ...readErrors } } },
+    async (request, reply) =>
+      caching.read(request, reply, async (version) => {
+        const query = request.query as Q;
+        const page = pageOf(query);
+        const { items, total } = await spec.list(query, page, { ...contextOf(request), version });
+        const path = `${baseUrl(request)}${API_PREFIX}${spec.path}`;
+        return okList(`${spec.plural} retrieved successfully`, paginate(items, total, page, path, linkQuery(query, knownQuery)));
+      }),
   );
 
   app.post(
@@ -94,12 +119,12 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
 
   app.get(
     member,
-    { schema: { ...read, summary: `Show a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: item, ...readErrors } } },
-    async (request) => ok(`${spec.noun} retrieved successfully`, await spec.show(idOf(request), contextOf(request))),
+    { schema: { ...read, summary: `Show a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: item, ...conditional, ...readErrors } } },
+    async (request, reply) => caching.read(request, reply, async (version) => shown(await spec.show(idOf(request), { ...contextOf(request), version }))),
   );
 
   const update = (mode: WriteMode) => async (request: FastifyRequest) =>
-    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, contextOf(request)));
+    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, writeContextOf(request, shown)));
 
   app.put(
     member,
@@ -144,7 +169,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
       schema: { ...write, summary: `Delete a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: EnvelopeOf(Type.Null()), ...writeErrors } },
     },
     async (request) => {
-      await spec.destroy(idOf(request), contextOf(request));
+      await spec.destroy(idOf(request), writeContextOf(request, shown));
       return ok(`${spec.noun} deleted successfully`, null);
     },
   );

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { TokenVerifier } from '../../platform/http/authentication.js';
 import { installErrorHandler } from '../../platform/http/error-handler.js';
 import { aliasesRoutes } from './aliases.routes.js';
+import type { CatalogCaching } from './catalog.caching.js';
 import { AliasesService } from './aliases.service.js';
 import { EnvelopeOf, ErrorEnvelope, catalogErrorFormatter, ok } from './catalog.envelope.js';
 import { API_PREFIX } from './catalog.resource.js';
@@ -35,6 +36,8 @@ export interface CatalogRoutesDeps {
   catalog: CatalogServices;
   tokens: TokenVerifier;
   version: string;
+  /** ETags, 304s and Cache-Control of the reads. */
+  caching: CatalogCaching;
 }
 
 /**
@@ -65,10 +68,10 @@ export async function catalogRoutes(app: FastifyInstance, deps: CatalogRoutesDep
         async () => ok('OK', { name: 'intake', version: deps.version }),
       );
 
-      pornstarsRoutes(v1, deps.catalog.pornstars, deps.tokens);
-      aliasesRoutes(v1, deps.catalog.aliases, deps.tokens);
-      thumbnailsRoutes(v1, deps.catalog.thumbnails, deps.tokens);
-      thumbnailUrlsRoutes(v1, deps.catalog.thumbnailUrls, deps.tokens);
+      pornstarsRoutes(v1, deps.catalog.pornstars, deps.tokens, deps.caching);
+      aliasesRoutes(v1, deps.catalog.aliases, deps.tokens, deps.caching);
+      thumbnailsRoutes(v1, deps.catalog.thumbnails, deps.tokens, deps.caching);
+      thumbnailUrlsRoutes(v1, deps.catalog.thumbnailUrls, deps.tokens, deps.caching);
     },
     { prefix: API_PREFIX },
   );

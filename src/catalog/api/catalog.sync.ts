@@ -2,12 +2,15 @@ import { sha256Hex } from '../../platform/canonical-json.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import { executorDialect } from '../../platform/db/executor-dialect.js';
+import { sql } from 'kysely';
 import { deleteAliases, insertAliases, listAliasesOf, updateAlias } from './aliases.repository.js';
 import { ValidationError } from '../../platform/errors/domain-errors.js';
 import type { ThumbnailRow } from '../catalog.tables.js';
 import { aliasKey, type ThumbnailInput, type UrlInput } from './catalog.input.js';
 import { deleteThumbnailUrls, insertThumbnailUrls, listUrlsOfThumbnails, updateThumbnailUrl } from './thumbnail-urls.repository.js';
 import { touchPornstar } from './pornstars.repository.js';
+import { countCatalogChange } from '../catalog-versions.repository.js';
 import { deleteThumbnails, insertThumbnail, listThumbnailsOf, updateThumbnail } from './thumbnails.repository.js';
 
 /**
@@ -26,17 +29,34 @@ export interface CatalogServiceDeps {
 }
 
 /**
- * Runs one write in a transaction. A unique violation means a concurrent writer took the same
+ * Runs one write in a transaction, counted as a change of the catalog. A unique violation means a concurrent writer took the same
  * key between the check and the insert: it gets the same error the check would have given.
  */
 export async function transact<T>(deps: CatalogServiceDeps, conflict: () => Error, work: (trx: Executor, now: number) => Promise<T>): Promise<T> {
   try {
-    return await deps.database.transaction((trx) => work(trx, deps.clock.now()));
+    return await deps.database.transaction(async (trx) => {
+      const now = deps.clock.now();
+      const result = await work(trx, now);
+      await countCatalogChange(trx, now);
+      return result;
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict();
     throw error;
   }
 }
+
+/**
+ * Locks one catalog row for the rest of the transaction (PostgreSQL and MySQL; SQLite runs one
+ * writer at a time anyway), so that a precondition checked against it holds until the commit.
+ */
+export async function lockRow(trx: Executor, table: 'pornstars' | 'pornstar_aliases' | 'pornstar_thumbnails' | 'pornstar_thumbnail_urls', id: number): Promise<void> {
+  if (executorDialect(trx) === 'sqlite') return;
+  await sql`select id from ${sql.table(table)} where id = ${id} for update`.execute(trx);
+}
+
+/** A write's precondition (`If-Match`), given the resource as it is before the write. */
+export type Precondition<T> = (current: T) => void;
 
 /** Hands the distinct new URLs of one write to the image pipeline, inside its transaction. */
 export async function claimImages(images: ImageClaimer, trx: Executor, urls: string[]): Promise<void> {

@@ -45,7 +45,9 @@ function contains(column: string, pattern: string) {
 
 function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): PornstarQuery<O> {
   // A pornstar a feed run has inserted but not finished is no one's to see yet, removed or not.
-  let q = query.where('pornstars.pending_run_id', 'is', null);
+  // The unary plus keeps SQLite's planner off the pending-run index, which matches nearly every row
+  // and would make it sort the whole table instead of reading a sort key's index in order.
+  let q = query.where(sql`+${sql.ref('pornstars.pending_run_id')}`, 'is', null);
   if (!filter.includeRemoved) q = q.where('pornstars.removed_at', 'is', null);
   if (filter.q) {
     const pattern = `%${escapeLike(filter.q)}%`;
@@ -80,16 +82,36 @@ function applyFilter<O>(query: PornstarQuery<O>, filter: PornstarFilter): Pornst
   return q;
 }
 
-/** One page in the requested order; rows without a value sort last either way, ties by id. */
-export function listPornstars(db: Executor, filter: PornstarFilter, sort: PornstarSort, limit: number, offset: number): Promise<PornstarRow[]> {
-  let query = applyFilter(tables(db).selectFrom('pornstars').selectAll('pornstars'), filter);
-  if (sort.key !== 'id') {
-    const column = sql.ref(`pornstars.${sort.key}`);
-    query = query
-      .orderBy(sql`case when ${column} is null then 1 else 0 end`)
-      .orderBy(sort.key === 'name' ? sql`lower(${column})` : column, sort.descending ? 'desc' : 'asc');
-  }
-  return query.orderBy('pornstars.id', 'asc').limit(limit).offset(offset).execute();
+/** The indexed column each sort key reads (with `id`, in one index): names by their folded form. */
+const SORT_COLUMNS: Record<SortKey, 'name_sort' | 'rank' | 'views' | 'subscriptions' | 'age'> = { name: 'name_sort', rank: 'rank', views: 'views', subscriptions: 'subscriptions', age: 'age' };
+
+/**
+ * One page in the requested order, ties by id in the same direction; rows without a value come
+ * last either way. Each part is read in the order of its index (the sort column's, or the primary
+ * key), never sorted whole: the rows with a value first, then, when the page reaches past them, the
+ * rows without one.
+ */
+export async function listPornstars(db: Executor, filter: PornstarFilter, sort: PornstarSort, limit: number, offset: number): Promise<PornstarRow[]> {
+  const rows = () => applyFilter(tables(db).selectFrom('pornstars').selectAll('pornstars'), filter);
+  const direction = sort.descending ? 'desc' : 'asc';
+  if (sort.key === 'id') return rows().orderBy('pornstars.id', direction).limit(limit).offset(offset).execute();
+  const column = `pornstars.${SORT_COLUMNS[sort.key]}` as const;
+  const valued = await rows().where(column, 'is not', null).orderBy(column, direction).orderBy('pornstars.id', direction).limit(limit).offset(offset).execute();
+  if (valued.length === limit) return valued;
+  const valuedTotal = valued.length > 0 ? offset + valued.length : await countWithValue(db, filter, column);
+  const unvalued = await rows()
+    .where(column, 'is', null)
+    .orderBy('pornstars.id', direction)
+    .limit(limit - valued.length)
+    .offset(Math.max(0, offset - valuedTotal))
+    .execute();
+  return [...valued, ...unvalued];
+}
+
+async function countWithValue(db: Executor, filter: PornstarFilter, column: `pornstars.${string}`): Promise<number> {
+  const query = applyFilter(tables(db).selectFrom('pornstars').select((eb) => eb.fn.countAll<number | string>().as('count')), filter);
+  const row = await query.where(sql.ref(column), 'is not', null).executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function countPornstars(db: Executor, filter: PornstarFilter): Promise<number> {

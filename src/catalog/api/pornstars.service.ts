@@ -4,7 +4,7 @@ import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import type { PornstarRow } from '../catalog.tables.js';
 import { listAliasesOf } from './aliases.repository.js';
 import type { WriteMode } from './catalog.input.js';
-import { claimImages, replaceAliases, replaceThumbnails, transact, type CatalogServiceDeps } from './catalog.sync.js';
+import { claimImages, lockRow, replaceAliases, replaceThumbnails, transact, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
 import { toPornstarInput, type PornstarInput } from './pornstars.input.js';
 import { groupBy, type PornstarGraph } from './pornstars.presenter.js';
 import {
@@ -38,15 +38,35 @@ export async function loadGraphs(db: Executor, pornstars: PornstarRow[]): Promis
   }));
 }
 
+/** Totals remembered per catalog version and filter (the least recently used go first). */
+const MAX_TOTALS = 1_000;
+
 export class PornstarsService {
+  private readonly totals = new Map<string, number>();
+
   constructor(private readonly deps: CatalogServiceDeps) {}
 
-  async list(filter: PornstarFilter, sort: PornstarSort, page: PageRequest): Promise<{ items: PornstarGraph[]; total: number }> {
+  /**
+   * A page and the total; with the catalog `version` the listing is read at, the total is counted
+   * once per version and filter instead of on every page.
+   */
+  async list(filter: PornstarFilter, sort: PornstarSort, page: PageRequest, version?: string): Promise<{ items: PornstarGraph[]; total: number }> {
     // A listing may be a little stale: the read replica serves it when there is one.
     return this.deps.database.readStale(async (db) => {
-      const [rows, total] = await Promise.all([listPornstars(db, filter, sort, page.perPage, offsetOf(page)), countPornstars(db, filter)]);
+      const [rows, total] = await Promise.all([listPornstars(db, filter, sort, page.perPage, offsetOf(page)), this.total(db, filter, version)]);
       return { items: await loadGraphs(db, rows), total };
     });
+  }
+
+  private async total(db: Executor, filter: PornstarFilter, version: string | undefined): Promise<number> {
+    if (version === undefined) return countPornstars(db, filter);
+    const key = `${version}:${JSON.stringify(filter)}`;
+    const known = this.totals.get(key);
+    if (known !== undefined) return known;
+    const total = await countPornstars(db, filter);
+    this.totals.set(key, total);
+    if (this.totals.size > MAX_TOTALS) this.totals.delete(this.totals.keys().next().value!);
+    return total;
   }
 
   async get(id: number, includeRemoved = false): Promise<PornstarGraph> {
@@ -76,11 +96,10 @@ export class PornstarsService {
   }
 
   /** PUT (`replace`) or PATCH (`merge`); nested aliases and thumbnails are replaced when given. */
-  async update(id: number, body: PornstarBodyData, mode: WriteMode, includeRemoved = false): Promise<PornstarGraph> {
+  async update(id: number, body: PornstarBodyData, mode: WriteMode, includeRemoved = false, expect?: Precondition<PornstarGraph>): Promise<PornstarGraph> {
     const input = toPornstarInput(body, mode);
     return this.write(async (trx, now) => {
-      const existing = await findPornstar(trx, id, includeRemoved);
-      if (!existing) throw new NotFoundError();
+      const existing = await this.current(trx, id, includeRemoved, expect);
       const externalId = input.columns.external_id;
       if (externalId !== undefined && externalId !== existing.external_id) {
         const owner = await findPornstarIdByExternalId(trx, externalId);
@@ -92,11 +111,20 @@ export class PornstarsService {
     });
   }
 
-  async destroy(id: number, includeRemoved = false): Promise<void> {
-    await this.deps.database.transaction(async (trx) => {
-      const existing = await findPornstar(trx, id, includeRemoved);
-      if (!existing || !(await deletePornstar(trx, id))) throw new NotFoundError();
+  async destroy(id: number, includeRemoved = false, expect?: Precondition<PornstarGraph>): Promise<void> {
+    await this.write(async (trx) => {
+      await this.current(trx, id, includeRemoved, expect);
+      if (!(await deletePornstar(trx, id))) throw new NotFoundError();
     });
+  }
+
+  /** The pornstar a write changes, locked and checked against `expect` when there is one; 404 when absent. */
+  private async current(trx: Executor, id: number, includeRemoved: boolean, expect: Precondition<PornstarGraph> | undefined): Promise<PornstarRow> {
+    if (expect) await lockRow(trx, 'pornstars', id);
+    const existing = await findPornstar(trx, id, includeRemoved);
+    if (!existing) throw new NotFoundError();
+    if (expect) expect((await loadGraphs(trx, [existing]))[0]!);
+    return existing;
   }
 
   private async writeChildren(trx: Executor, id: number, input: PornstarInput, now: number, includeRemoved = true): Promise<PornstarGraph> {

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '../../platform/http/authentication.js';
+import type { CatalogCaching } from './catalog.caching.js';
 import { resourceRoutes } from './catalog.resource.js';
 import { ThumbnailUrlView } from './catalog.schemas.js';
 import { presentThumbnailUrl, type ThumbnailUrlViewData } from './pornstars.presenter.js';
 import { ThumbnailUrlBody, ThumbnailUrlPatchBody, ThumbnailUrlsQuery, type ThumbnailUrlBodyData, type ThumbnailUrlsQueryData } from './thumbnail-urls.schemas.js';
 import type { ThumbnailUrlsService } from './thumbnail-urls.service.js';
 
-export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsService, tokens: TokenVerifier): void {
+export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsService, tokens: TokenVerifier, caching: CatalogCaching): void {
   resourceRoutes<ThumbnailUrlsQueryData, ThumbnailUrlBodyData, ThumbnailUrlViewData>(
     app,
     {
@@ -24,9 +25,10 @@ export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsSer
       },
       show: async (id, ctx) => presentThumbnailUrl(await urls.get(id, ctx.includeRemoved), ctx.baseUrl),
       create: async (body, ctx) => presentThumbnailUrl(await urls.create(body), ctx.baseUrl),
-      update: async (id, body, mode, ctx) => presentThumbnailUrl(await urls.update(id, body, mode, ctx.includeRemoved), ctx.baseUrl),
-      destroy: (id, ctx) => urls.destroy(id, ctx.includeRemoved),
+      update: async (id, body, mode, ctx) => presentThumbnailUrl(await urls.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx.baseUrl)))), ctx.baseUrl),
+      destroy: (id, ctx) => urls.destroy(id, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx.baseUrl)))),
     },
     tokens,
+    caching,
   );
 }

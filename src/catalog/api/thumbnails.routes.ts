@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenVerifier } from '../../platform/http/authentication.js';
+import type { CatalogCaching } from './catalog.caching.js';
 import { resourceRoutes } from './catalog.resource.js';
 import { ThumbnailView } from './catalog.schemas.js';
 import { presentThumbnail, type ThumbnailViewData } from './pornstars.presenter.js';
 import { ThumbnailBody, ThumbnailPatchBody, ThumbnailsQuery, type ThumbnailBodyData, type ThumbnailsQueryData } from './thumbnails.schemas.js';
 import type { ThumbnailsService } from './thumbnails.service.js';
 
-export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsService, tokens: TokenVerifier): void {
+export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsService, tokens: TokenVerifier, caching: CatalogCaching): void {
   resourceRoutes<ThumbnailsQueryData, ThumbnailBodyData, ThumbnailViewData>(
     app,
     {
@@ -25,9 +26,10 @@ export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsSer
       },
       show: async (id, ctx) => presentThumbnail(await thumbnails.get(id, ctx.includeRemoved), ctx.baseUrl),
       create: async (body, ctx) => presentThumbnail(await thumbnails.create(body), ctx.baseUrl),
-      update: async (id, body, mode, ctx) => presentThumbnail(await thumbnails.update(id, body, mode, ctx.includeRemoved), ctx.baseUrl),
-      destroy: (id, ctx) => thumbnails.destroy(id, ctx.includeRemoved),
+      update: async (id, body, mode, ctx) => presentThumbnail(await thumbnails.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx.baseUrl)))), ctx.baseUrl),
+      destroy: (id, ctx) => thumbnails.destroy(id, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx.baseUrl)))),
     },
     tokens,
+    caching,
   );
 }

@@ -17,6 +17,7 @@ import { Lease, readLease, type LeaseHolder } from '../../platform/store/lease.j
 import { inSpan } from '../../platform/telemetry/tracing.js';
 import { TimeSlice } from '../../platform/time-slice.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
+import { countCatalogChange } from '../catalog-versions.repository.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
 
@@ -229,6 +230,7 @@ export class FeedIngestService {
       const now = this.deps.clock.now();
       if (!(await holdRunningRun(trx, runId, now))) throw new FeedFailure('another process took the feed lease and interrupted this run before its commit');
       counts.removed_count = (await applyRun(trx, runId, removedIds, now)).removed;
+      if (counts.created_count + counts.updated_count + counts.removed_count > 0) await countCatalogChange(trx, now);
       const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
       await commit(trx, status);
       return status;

@@ -11,6 +11,7 @@ import type { Metrics } from '../../platform/telemetry/metrics.js';
 import { RepeatedWarnings } from '../../platform/telemetry/repeated-warnings.js';
 import { imageMetrics, type ImageMetrics } from '../catalog.metrics.js';
 import { findImageByUrlHash, markImageCached, recordImageFailure } from './images.repository.js';
+import { countCatalogChange } from '../catalog-versions.repository.js';
 
 export interface ImageDownloadPayload {
   urlHash: string;
@@ -77,25 +78,23 @@ export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownlo
       // A failure that parks the job fails the image here.
       const finalAttempt = isFinalFailure(failure, job.attempt, job.maxAttempts);
       deps.metrics?.failed(finalAttempt ? 'failed' : 'retry');
-      await deps.database.write((db) =>
-        recordImageFailure(db, { url_hash: urlHash, status: finalAttempt ? 'failed' : 'pending', last_error: error.message, attempts: job.attempt, now: deps.clock.now() }),
-      );
+      await deps.database.write(async (db) => {
+        const now = deps.clock.now();
+        const failed = await recordImageFailure(db, { url_hash: urlHash, status: finalAttempt ? 'failed' : 'pending', last_error: error.message, attempts: job.attempt, now });
+        if (failed && finalAttempt) await countCatalogChange(db, now);
+      });
       throw failure;
     }
     deps.metrics?.downloaded(stored.bytes, (performance.now() - started) / 1000);
     // Not flushed: lost in a power cut (with the job's completion, which follows it), the job runs
     // again and finds the file already stored.
     await deps.database.write(
-      (db) =>
-        markImageCached(db, {
-          url_hash: urlHash,
-          sha256: stored.sha256,
-          ext: stored.ext,
-          content_type: stored.contentType,
-          bytes: stored.bytes,
-          attempts: job.attempt,
-          fetched_at: deps.clock.now(),
-        }),
+      async (db) => {
+        const now = deps.clock.now();
+        await markImageCached(db, { url_hash: urlHash, sha256: stored.sha256, ext: stored.ext, content_type: stored.contentType, bytes: stored.bytes, attempts: job.attempt, fetched_at: now });
+        // After the change: a reader that saw the old version may cache the new state under it, never the reverse.
+        await countCatalogChange(db, now);
+      },
       { durable: false },
     );
   };
@@ -114,9 +113,12 @@ export function imageParkedHandler(deps: Pick<ImageJobDeps, 'database' | 'clock'
   return async (payload: unknown, notice: ParkedNotice): Promise<void> => {
     const hash = (payload as Partial<ImageDownloadPayload> | null)?.urlHash;
     if (typeof hash !== 'string') return;
-    const changed = await deps.database.write((db) =>
-      recordImageFailure(db, { url_hash: hash, status: 'failed', last_error: notice.reason, attempts: notice.attempts, now: deps.clock.now() }),
-    );
+    const changed = await deps.database.write(async (db) => {
+      const now = deps.clock.now();
+      const failed = await recordImageFailure(db, { url_hash: hash, status: 'failed', last_error: notice.reason, attempts: notice.attempts, now });
+      if (failed) await countCatalogChange(db, now);
+      return failed;
+    });
     if (!changed) return;
     if (!deps.warnings) {
       deps.logger.warn({ urlHash: hash, reason: notice.reason }, IMAGE_FAILED);

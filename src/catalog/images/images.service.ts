@@ -7,6 +7,7 @@ import type { ImageRow, ImageStatus } from '../catalog.tables.js';
 import { imageRelativePath } from './image-files.js';
 import { imageDownloadJob } from './images.jobs.js';
 import { claimImages, countImagesByStatus, findImagesByUrlHashes, listFailedImages, resetFailedImages, urlHash } from './images.repository.js';
+import { countCatalogChange } from '../catalog-versions.repository.js';
 
 export interface ImagesServiceDeps {
   database: Database;
@@ -48,8 +49,11 @@ export class ImagesService {
    */
   async claim(trx: Executor, urls: readonly string[]): Promise<number> {
     const images = [...new Set(urls)].filter((url) => url !== '').map((url) => ({ url, url_hash: urlHash(url) }));
-    const claimed = await claimImages(trx, this.deps.database.dialect, images, this.deps.clock.now());
+    const now = this.deps.clock.now();
+    const claimed = await claimImages(trx, this.deps.database.dialect, images, now);
     await this.enqueueDownloads(trx, claimed);
+    // A URL the catalog shows already changes its image_status from none to pending.
+    if (claimed.length > 0) await countCatalogChange(trx, now);
     return claimed.length;
   }
 
@@ -79,8 +83,10 @@ export class ImagesService {
    */
   async retryFailed(): Promise<RetryFailedResult> {
     const images = await this.deps.database.transaction(async (trx) => {
-      const hashes = await resetFailedImages(trx, this.deps.clock.now());
+      const now = this.deps.clock.now();
+      const hashes = await resetFailedImages(trx, now);
       await this.enqueueDownloads(trx, hashes);
+      if (hashes.length > 0) await countCatalogChange(trx, now);
       return hashes.length;
     });
     const parkedJobs = await this.deps.queue.retryParked(imageDownloadJob.queue, 'all');

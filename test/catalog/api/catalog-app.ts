@@ -4,7 +4,8 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { insertUser } from '../../../src/auth/users.repository.js';
 import type { CatalogTables, ImageStatus } from '../../../src/catalog/catalog.tables.js';
-import { API_PREFIX, catalogErrorFormatter, catalogRoutes, createCatalogServices, type CatalogServices, type ImageClaimer } from '../../../src/catalog/api/index.js';
+import { API_PREFIX, catalogErrorFormatter, catalogRoutes, createCatalogCaching, createCatalogServices, type CatalogServices, type ImageClaimer } from '../../../src/catalog/api/index.js';
+import { countCatalogChange } from '../../../src/catalog/catalog-versions.repository.js';
 import type { PornstarViewData } from '../../../src/catalog/api/pornstars.schemas.js';
 import { createContainer, type Container } from '../../../src/app/container.js';
 import { sha256Hex } from '../../../src/platform/canonical-json.js';
@@ -76,7 +77,15 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
     bodyLimitBytes: config.bodyLimitBytes,
     version: VERSION,
     readiness: [],
-    plugins: [(scope) => catalogRoutes(scope, { catalog: services, tokens: container.auth, version: VERSION })],
+    plugins: [
+      (scope) =>
+        catalogRoutes(scope, {
+          catalog: services,
+          tokens: container.auth,
+          version: VERSION,
+          caching: createCatalogCaching({ database: container.database, clock, cacheControl: config.catalogCacheControl }),
+        }),
+    ],
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
   });
   await app.ready();
@@ -116,6 +125,7 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
         .insertInto('images')
         .values({ url, url_hash: sha256Hex(url), ...changes, content_type: null, bytes: null, last_error: null, fetched_at: null, created_at: now, updated_at: now });
       await (executorDialect(db) === 'mysql' ? insert.onDuplicateKeyUpdate(changes) : insert.onConflict((oc) => oc.column('url_hash').doUpdateSet(changes))).execute();
+      await countCatalogChange(db, now);
     },
     async close() {
       await app.close();

@@ -17,6 +17,7 @@ import { outboundDestinationTables } from './013-outbound-destinations.js';
 import { queueHistoryTables } from './014-queue-history.js';
 import { queueControlTables } from './015-queue-controls.js';
 import { jobAttemptTables } from './016-job-attempts.js';
+import { catalogReads } from './017-catalog-reads.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -38,5 +39,6 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '014-queue-history': queueHistoryTables(types),
     '015-queue-controls': queueControlTables(types),
     '016-job-attempts': jobAttemptTables(types),
+    '017-catalog-reads': catalogReads(types),
   };
 }
