@@ -63,6 +63,10 @@ export interface Config {
   queueWaitWarnMs: number;
   /** CATALOG_CACHE_CONTROL: the Cache-Control of every catalog read (lists, shows). */
   catalogCacheControl: string;
+  /** CATALOG_RESPONSE_CACHE_MB, in bytes: the catalog answers' bodies each API process keeps for the current catalog version. */
+  catalogResponseCacheBytes: number;
+  /** CATALOG_VERSION_RECHECK_MS: how long an API process trusts the catalog version it read before reading it again. */
+  catalogVersionRecheckMs: number;
   /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
   jobTtlMs: Record<string, number>;
   /** QUEUE_PAUSE_POLL_MS: how often each worker process reads which queues operators have paused. */
@@ -416,6 +420,8 @@ export function loadConfig(env: Env = process.env): Config {
     jobLeaseMs: read.int('JOB_LEASE_MS', 120_000, 100, 86_400_000),
     queueWaitWarnMs: read.int('QUEUE_WAIT_WARN_S', 300, 1, 86_400 * 30) * 1000,
     catalogCacheControl: read.string('CATALOG_CACHE_CONTROL', 'public, max-age=5, stale-while-revalidate=30'),
+    catalogResponseCacheBytes: read.int('CATALOG_RESPONSE_CACHE_MB', 64, 0, 16_384) * 2 ** 20,
+    catalogVersionRecheckMs: read.int('CATALOG_VERSION_RECHECK_MS', 50, 0, 60_000),
     jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
     queuePausePollMs: read.int('QUEUE_PAUSE_POLL_MS', 500, 50, 10_000),
     workerHeartbeatMs: read.int('WORKER_HEARTBEAT_MS', 2_000, 100, 60_000),

@@ -66,7 +66,7 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
         catalog: container.catalog,
         tokens: container.auth,
         version: VERSION,
-        caching: createCatalogCaching({ database: container.database, clock: container.clock, cacheControl: config.catalogCacheControl }),
+        caching: createCatalogCaching({ database: container.database, clock: container.clock, cacheControl: config.catalogCacheControl, maxBytes: config.catalogResponseCacheBytes, recheckMs: config.catalogVersionRecheckMs }),
       }),
     images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
     'admin queues': (app) =>

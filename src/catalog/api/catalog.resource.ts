@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { Type, type TObject, type TSchema } from 'typebox';
 import { requireToken, type TokenVerifier } from '../../platform/http/authentication.js';
 import { entityTagOf, ifMatches } from '../../platform/http/entity-tags.js';
@@ -55,14 +55,23 @@ function contextOf(request: FastifyRequest): ResourceContext {
   return { baseUrl: baseUrl(request), includeRemoved: isTrue(query?.include_removed) };
 }
 
-/** A write's context, with the `If-Match` check against the resource's current GET answer. */
-function writeContextOf(request: FastifyRequest, showEnvelope: (view: unknown) => unknown): ResourceContext {
+/** How a GET shows one resource: its envelope and the schema that serializes it. */
+interface ShowAnswer {
+  envelope: (view: unknown) => object;
+  schema: TSchema;
+}
+
+/**
+ * A write's context, with the `If-Match` check against the resource's current GET answer: its
+ * envelope serialized with the GET's schema, then hashed as the GET's.
+ */
+function writeContextOf(request: FastifyRequest, reply: FastifyReply, show: ShowAnswer): ResourceContext {
   const ifMatch = request.headers['if-match'];
   if (ifMatch === undefined) return contextOf(request);
   return {
     ...contextOf(request),
     expect: (current) => {
-      if (!ifMatches(ifMatch, entityTagOf(showEnvelope(current)))) throw httpErrors.preconditionFailed();
+      if (!ifMatches(ifMatch, entityTagOf(reply.serializeInput(show.envelope(current) as Record<string, unknown>, show.schema as unknown as Record<string, unknown>)))) throw httpErrors.preconditionFailed();
     },
   };
 }
@@ -92,6 +101,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   const knownQuery = Object.keys(spec.query.properties);
   const member = `${spec.path}/:id`;
   const shown = (view: unknown) => ok(`${spec.noun} retrieved successfully`, view);
+  const show: ShowAnswer = { envelope: shown, schema: item };
   const conditional = { 304: Type.Null({ description: 'Not Modified: the ETag in If-None-Match is current (or nothing changed since If-Modified-Since)' }) };
 
   app.get(
@@ -120,11 +130,11 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   app.get(
     member,
     { schema: { ...read, summary: `Show a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: item, ...conditional, ...readErrors } } },
-    async (request, reply) => caching.read(request, reply, async (version) => shown(await spec.show(idOf(request), { ...contextOf(request), version }))),
+    async (request, reply) => caching.read(request, reply, async (version) => shown(await spec.show(idOf(request), { ...contextOf(request), version })), item),
   );
 
-  const update = (mode: WriteMode) => async (request: FastifyRequest) =>
-    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, writeContextOf(request, shown)));
+  const update = (mode: WriteMode) => async (request: FastifyRequest, reply: FastifyReply) =>
+    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, writeContextOf(request, reply, show)));
 
   app.put(
     member,
@@ -168,8 +178,8 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
       onRequest: guard,
       schema: { ...write, summary: `Delete a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: EnvelopeOf(Type.Null()), ...writeErrors } },
     },
-    async (request) => {
-      await spec.destroy(idOf(request), writeContextOf(request, shown));
+    async (request, reply) => {
+      await spec.destroy(idOf(request), writeContextOf(request, reply, show));
       return ok(`${spec.noun} deleted successfully`, null);
     },
   );

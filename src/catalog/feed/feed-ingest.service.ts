@@ -230,6 +230,7 @@ export class FeedIngestService {
       const now = this.deps.clock.now();
       if (!(await holdRunningRun(trx, runId, now))) throw new FeedFailure('another process took the feed lease and interrupted this run before its commit');
       counts.removed_count = (await applyRun(trx, runId, removedIds, now)).removed;
+      // An unchanged run writes nothing to the catalog, its version included.
       if (counts.created_count + counts.updated_count + counts.removed_count > 0) await countCatalogChange(trx, now);
       const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
       await commit(trx, status);

@@ -24,7 +24,7 @@ export interface SwapCounts {
  * in the engine, not in round trips, to keep that transaction short: the pornstars the run
  * inserted are published, the changed ones rewritten from the stage with their aliases, feed
  * thumbnails and URLs made exactly the staged ones (only the rows that differ are written; the
- * rows that stay keep their ids), and `removedIds` soft-removed.
+ * rows that stay keep their ids), and `removedIds` soft-removed. The caller counts the catalog change.
  */
 export async function applyRun(db: Executor, runId: number, removedIds: readonly number[], now: number): Promise<SwapCounts> {
   const dialect = executorDialect(db);

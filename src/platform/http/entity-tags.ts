@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
-/** A strong entity tag for a response's content: its JSON's SHA-256, quoted. */
-export function entityTagOf(content: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(content)).digest('base64url').slice(0, 27)}"`;
+/** A strong entity tag for a response body: its SHA-256, quoted. */
+export function entityTagOf(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
 /** The tags of an `If-None-Match` or `If-Match` header; `*` stays `*`. */

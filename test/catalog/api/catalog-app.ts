@@ -83,7 +83,7 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
           catalog: services,
           tokens: container.auth,
           version: VERSION,
-          caching: createCatalogCaching({ database: container.database, clock, cacheControl: config.catalogCacheControl }),
+          caching: createCatalogCaching({ database: container.database, clock, cacheControl: config.catalogCacheControl, maxBytes: config.catalogResponseCacheBytes, recheckMs: config.catalogVersionRecheckMs }),
         }),
     ],
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],

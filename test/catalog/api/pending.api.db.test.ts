@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateItems } from '../../../dev/catalog/feed-generator.js';
 import { contentHash, validateFeedItem, type NormalizedItem } from '../../../src/catalog/feed/feed-item.js';
 import { insertPendingPornstars, publishPending } from '../../../src/catalog/feed/feed-pending.repository.js';
+import { countCatalogChange } from '../../../src/catalog/catalog-versions.repository.js';
 import { body, createCatalogTestApp, type CatalogTestApp } from './catalog-app.js';
 
 /**
@@ -63,7 +64,11 @@ describe('a pornstar pending in an unfinished feed run', () => {
   });
 
   it('is seen everywhere once its run publishes it', async () => {
-    await t.container.database.transaction((trx) => publishPending(trx, RUN_ID));
+    // As the run's last transaction does: publish, and count the change for the readers' caches.
+    await t.container.database.transaction(async (trx) => {
+      await publishPending(trx, RUN_ID);
+      await countCatalogChange(trx, t.clock.now());
+    });
     expect((await t.get(`/pornstars/${id}`)).statusCode).toBe(200);
     expect((await listed('/pornstars?q=pendingname')).data.map((row) => row.id)).toEqual([id]);
     expect((await t.get(`/pornstar-aliases/${aliasId}`)).statusCode).toBe(200);

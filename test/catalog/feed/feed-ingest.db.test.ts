@@ -20,6 +20,7 @@ import { testConfig } from '../../support/app.js';
 import { catalogChecksum } from '../../support/catalog-checksum.js';
 import { FEED100_FIXTURE } from '../../support/fixtures.js';
 import { feedLayouts, layOutFeed, type FeedEnvelope } from '../../support/feed-layouts.js';
+import { readCatalogVersion } from '../../../src/catalog/catalog-versions.repository.js';
 
 const FIXTURE = FEED100_FIXTURE;
 
@@ -109,8 +110,13 @@ describe('feed ingestion', () => {
     const aliasCount = expected.items.reduce((n, item) => n + new Set(item.aliases.map((a) => a.trim().toLowerCase()).filter(Boolean)).size, 0);
     const distinctUrls = new Set(expected.items.flatMap((item) => item.thumbnails.flatMap((t) => t.urls)));
 
+    const version = async () => (await readCatalogVersion(container.database.db)).version;
+    const empty = await version();
     const first = await ingest(FIXTURE);
     expect(first).toMatchObject({ status: 'succeeded', items_seen: 100, created_count: 100, updated_count: 0, invalid_count: 0, images_enqueued: distinctUrls.size });
+    // The readers' caches learn of the run from the catalog version it changed.
+    const ingested = await version();
+    expect(ingested).not.toBe(empty);
     expect(first.generation_date).toBe('2023-10-29T04:15:03Z');
     expect(await count('pornstars')).toBe(100);
     expect(await count('pornstar_aliases')).toBe(aliasCount);
@@ -122,6 +128,7 @@ describe('feed ingestion', () => {
     const copy = writeFeed('copy.json', feedLines());
     expect(await ingest(copy)).toMatchObject({ status: 'unchanged', unchanged_count: 100, created_count: 0, updated_count: 0, removed_count: 0, images_enqueued: 0 });
     const after = await writeTrace();
+    expect(await version()).toBe(ingested);
     // Each run writes only its bookkeeping: the lock taken and freed, the run row inserted, then
     // held and finished in the run's last transaction (the not_modified run has no such transaction).
     if (typeof before === 'number') expect((after as number) - before).toBe(4 + 5);
