@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { writeFeedFile, type FeedOptions } from '../dev/catalog/index.js';
 import { lastFeedRun } from './support/feed-db.js';
-import type { LoadResult } from './support/feed-load.js';
+import { loadResultOf, type LoadResult } from './support/feed-load.js';
 import { runNode, type Exit } from './support/feed-processes.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, verifyIngest, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
@@ -299,19 +299,7 @@ function hit(target: LoadTarget, durationS: number): Promise<autocannon.Result> 
 }
 
 function toLoadResult(endpoint: string, result: autocannon.Result): LoadResult {
-  return {
-    endpoint,
-    connections: CONNECTIONS,
-    durationS: result.duration,
-    requests: result.requests.total,
-    requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
-    latencyMs: { mean: result.latency.mean, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-    responses2xx: result['2xx'],
-    non2xx: result.non2xx,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
-    errors: result.errors,
-    timeouts: result.timeouts,
-  };
+  return loadResultOf(endpoint, CONNECTIONS, result);
 }
 
 /** Responses of another status than `expected`, and connection errors: any makes the latencies meaningless (as loadProblems, for one expected status). */

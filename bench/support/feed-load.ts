@@ -66,21 +66,25 @@ function startLoad(endpoint: string, connections: number, options: autocannon.Op
   return {
     async stop() {
       instance?.stop();
-      const result = await done;
-      return {
-        endpoint,
-        connections,
-        durationS: result.duration,
-        requests: result.requests.total,
-        requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
-        latencyMs: { mean: result.latency.mean, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-        responses2xx: result['2xx'],
-        non2xx: result.non2xx,
-        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
-        errors: result.errors,
-        timeouts: result.timeouts,
-      };
+      return loadResultOf(endpoint, connections, await done);
     },
+  };
+}
+
+/** What one autocannon run measured, as the benchmarks report it. */
+export function loadResultOf(endpoint: string, connections: number, result: autocannon.Result): LoadResult {
+  return {
+    endpoint,
+    connections,
+    durationS: result.duration,
+    requests: result.requests.total,
+    requestsPerSecond: result.duration > 0 ? result.requests.total / result.duration : 0,
+    latencyMs: { mean: result.latency.mean, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    responses2xx: result['2xx'],
+    non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0])),
+    errors: result.errors,
+    timeouts: result.timeouts,
   };
 }
 

@@ -80,7 +80,9 @@ describe(`a database that goes away (${dialect})`, () => {
     expect(uncaught.splice(0)).toEqual([]);
   });
 
-  const start = (env: Record<string, string> = {}) => createTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '100000', ...env } });
+  // The catalog trusts the version it read for CATALOG_VERSION_RECHECK_MS and may answer from memory
+  // meanwhile: 0 makes every read touch the database, so that the outage shows at once.
+  const start = (env: Record<string, string> = {}) => createTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '100000', CATALOG_VERSION_RECHECK_MS: '0', ...env } });
 
   async function expectReadyFails(app: TestApp): Promise<void> {
     const ready = await app.inject({ method: 'GET', url: '/ready' });

@@ -5,8 +5,7 @@ import type { AliasRow } from '../catalog.tables.js';
 import { countAliases, findAlias, findAliasIdByKey, insertAlias, listAliases, updateAlias, deleteAliases, type AliasFilter } from './aliases.repository.js';
 import type { AliasBodyData } from './aliases.schemas.js';
 import { aliasKey, checkAlias } from './catalog.input.js';
-import { lockRow, touchBoth, transact, unknownPornstar, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
-import type { Executor } from '../../platform/db/database.js';
+import { rowToWrite, touchBoth, transact, unknownPornstar, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
 import { findPornstar, touchPornstar } from './pornstars.repository.js';
 
 const aliasTaken = () => new ValidationError({ alias: ['The alias has already been taken.'] });
@@ -44,7 +43,7 @@ export class AliasesService {
   async update(id: number, body: AliasBodyData, includeRemoved = false, expect?: Precondition<AliasRow>): Promise<AliasRow> {
     const alias = body.alias === undefined ? undefined : checkedAlias(body.alias);
     return transact(this.deps, aliasTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_aliases', id }, () => findAlias(trx, id, includeRemoved), expect, (row) => row);
       const pornstarId = body.pornstar_id ?? existing.pornstar_id;
       if (pornstarId !== existing.pornstar_id && !(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
       const text = alias ?? existing.alias;
@@ -58,21 +57,13 @@ export class AliasesService {
 
   async destroy(id: number, includeRemoved = false, expect?: Precondition<AliasRow>): Promise<void> {
     await transact(this.deps, aliasTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_aliases', id }, () => findAlias(trx, id, includeRemoved), expect, (row) => row);
       if ((await deleteAliases(trx, [id])) === 0) throw new NotFoundError();
       await touchPornstar(trx, existing.pornstar_id, now);
     });
   }
 }
 
-/** The alias a write changes, locked and checked against `expect` when there is one; 404 when absent. */
-async function current(trx: Executor, id: number, includeRemoved: boolean, expect: Precondition<AliasRow> | undefined): Promise<AliasRow> {
-  if (expect) await lockRow(trx, 'pornstar_aliases', id);
-  const existing = await findAlias(trx, id, includeRemoved);
-  if (!existing) throw new NotFoundError();
-  expect?.(existing);
-  return existing;
-}
 
 function checkedAlias(value: string): string {
   const errors: FieldErrors = {};

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../../platform/db/errors.js';
 import { executorDialect } from '../../platform/db/executor-dialect.js';
 import { sql } from 'kysely';
 import { deleteAliases, insertAliases, listAliasesOf, updateAlias } from './aliases.repository.js';
-import { ValidationError } from '../../platform/errors/domain-errors.js';
+import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
 import type { ThumbnailRow } from '../catalog.tables.js';
 import { aliasKey, type ThumbnailInput, type UrlInput } from './catalog.input.js';
 import { deleteThumbnailUrls, insertThumbnailUrls, listUrlsOfThumbnails, updateThumbnailUrl } from './thumbnail-urls.repository.js';
@@ -57,6 +57,24 @@ export async function lockRow(trx: Executor, table: 'pornstars' | 'pornstar_alia
 
 /** A write's precondition (`If-Match`), given the resource as it is before the write. */
 export type Precondition<T> = (current: T) => void;
+
+/**
+ * The row a write changes: locked and checked against `expect` (given `view` of it) when there is
+ * one, so that the check holds until the commit; 404 when there is no such row.
+ */
+export async function rowToWrite<R, V>(
+  trx: Executor,
+  target: { table: Parameters<typeof lockRow>[1]; id: number },
+  find: () => Promise<R | undefined>,
+  expect: Precondition<V> | undefined,
+  view: (row: R) => V | Promise<V>,
+): Promise<R> {
+  if (expect) await lockRow(trx, target.table, target.id);
+  const row = await find();
+  if (!row) throw new NotFoundError();
+  if (expect) expect(await view(row));
+  return row;
+}
 
 /** Hands the distinct new URLs of one write to the image pipeline, inside its transaction. */
 export async function claimImages(images: ImageClaimer, trx: Executor, urls: string[]): Promise<void> {

@@ -4,7 +4,7 @@ import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import type { PornstarRow } from '../catalog.tables.js';
 import { listAliasesOf } from './aliases.repository.js';
 import type { WriteMode } from './catalog.input.js';
-import { claimImages, lockRow, replaceAliases, replaceThumbnails, transact, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
+import { claimImages, rowToWrite, replaceAliases, replaceThumbnails, transact, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
 import { toPornstarInput, type PornstarInput } from './pornstars.input.js';
 import { groupBy, type PornstarGraph } from './pornstars.presenter.js';
 import {
@@ -99,7 +99,7 @@ export class PornstarsService {
   async update(id: number, body: PornstarBodyData, mode: WriteMode, includeRemoved = false, expect?: Precondition<PornstarGraph>): Promise<PornstarGraph> {
     const input = toPornstarInput(body, mode);
     return this.write(async (trx, now) => {
-      const existing = await this.current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstars', id }, () => findPornstar(trx, id, includeRemoved), expect, async (row) => (await loadGraphs(trx, [row]))[0]!);
       const externalId = input.columns.external_id;
       if (externalId !== undefined && externalId !== existing.external_id) {
         const owner = await findPornstarIdByExternalId(trx, externalId);
@@ -113,19 +113,11 @@ export class PornstarsService {
 
   async destroy(id: number, includeRemoved = false, expect?: Precondition<PornstarGraph>): Promise<void> {
     await this.write(async (trx) => {
-      await this.current(trx, id, includeRemoved, expect);
+      await rowToWrite(trx, { table: 'pornstars', id }, () => findPornstar(trx, id, includeRemoved), expect, async (row) => (await loadGraphs(trx, [row]))[0]!);
       if (!(await deletePornstar(trx, id))) throw new NotFoundError();
     });
   }
 
-  /** The pornstar a write changes, locked and checked against `expect` when there is one; 404 when absent. */
-  private async current(trx: Executor, id: number, includeRemoved: boolean, expect: Precondition<PornstarGraph> | undefined): Promise<PornstarRow> {
-    if (expect) await lockRow(trx, 'pornstars', id);
-    const existing = await findPornstar(trx, id, includeRemoved);
-    if (!existing) throw new NotFoundError();
-    if (expect) expect((await loadGraphs(trx, [existing]))[0]!);
-    return existing;
-  }
 
   private async writeChildren(trx: Executor, id: number, input: PornstarInput, now: number, includeRemoved = true): Promise<PornstarGraph> {
     if (input.aliases) await replaceAliases(trx, id, input.aliases, now);

@@ -3,8 +3,7 @@ import type { FieldErrors } from '../../platform/errors/field-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
 import { sha256Hex } from '../../platform/canonical-json.js';
 import { checkUrl, optionalText, type WriteMode } from './catalog.input.js';
-import { claimImages, lockRow, touchBoth, transact, urlRow, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
-import type { Executor } from '../../platform/db/database.js';
+import { claimImages, rowToWrite, touchBoth, transact, urlRow, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
 import { touchPornstar } from './pornstars.repository.js';
 import {
   countThumbnailUrls,
@@ -59,7 +58,7 @@ export class ThumbnailUrlsService {
   async update(id: number, body: ThumbnailUrlBodyData, mode: WriteMode, includeRemoved = false, expect?: Precondition<ThumbnailUrlWithImage>): Promise<ThumbnailUrlWithImage> {
     const newUrl = body.url === undefined ? undefined : checkedUrl(body.url);
     return transact(this.deps, urlTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_thumbnail_urls', id }, () => findThumbnailUrl(trx, id, includeRemoved), expect, (row) => row);
       const before = (await findThumbnail(trx, existing.thumbnail_id, true))!;
       const thumbnailId = body.thumbnail_id ?? existing.thumbnail_id;
       const after = thumbnailId === before.id ? before : await findThumbnail(trx, thumbnailId, false);
@@ -77,7 +76,7 @@ export class ThumbnailUrlsService {
 
   async destroy(id: number, includeRemoved = false, expect?: Precondition<ThumbnailUrlWithImage>): Promise<void> {
     await transact(this.deps, urlTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_thumbnail_urls', id }, () => findThumbnailUrl(trx, id, includeRemoved), expect, (row) => row);
       if ((await deleteThumbnailUrls(trx, [id])) === 0) throw new NotFoundError();
       const thumbnail = await findThumbnail(trx, existing.thumbnail_id, true);
       if (thumbnail) await touchPornstar(trx, thumbnail.pornstar_id, now);
@@ -85,14 +84,6 @@ export class ThumbnailUrlsService {
   }
 }
 
-/** The URL a write changes, locked and checked against `expect` when there is one; 404 when absent. */
-async function current(trx: Executor, id: number, includeRemoved: boolean, expect: Precondition<ThumbnailUrlWithImage> | undefined): Promise<ThumbnailUrlWithImage> {
-  if (expect) await lockRow(trx, 'pornstar_thumbnail_urls', id);
-  const existing = await findThumbnailUrl(trx, id, includeRemoved);
-  if (!existing) throw new NotFoundError();
-  expect?.(existing);
-  return existing;
-}
 
 function checkedUrl(value: string): string {
   const errors: FieldErrors = {};

@@ -5,7 +5,7 @@ import { checkText } from '../../platform/http/validation.js';
 import type { Executor } from '../../platform/db/database.js';
 import type { ThumbnailRow } from '../catalog.tables.js';
 import { checkUrlList, type UrlInput, type WriteMode } from './catalog.input.js';
-import { claimImages, lockRow, replaceUrls, touchBoth, transact, unknownPornstar, urlRow, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
+import { claimImages, rowToWrite, replaceUrls, touchBoth, transact, unknownPornstar, urlRow, type CatalogServiceDeps, type Precondition } from './catalog.sync.js';
 import { groupBy, type ThumbnailWithUrls } from './pornstars.presenter.js';
 import { findPornstar, touchPornstar } from './pornstars.repository.js';
 import { insertThumbnailUrls, listUrlsOfThumbnails } from './thumbnail-urls.repository.js';
@@ -88,7 +88,7 @@ export class ThumbnailsService {
   async update(id: number, body: ThumbnailBodyData, mode: WriteMode, includeRemoved = false, expect?: Precondition<ThumbnailWithUrls>): Promise<ThumbnailWithUrls> {
     const { type: newType, urls } = checkFields(body, mode);
     return transact(this.deps, typeTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_thumbnails', id }, () => findThumbnail(trx, id, includeRemoved), expect, async (row) => (await withUrls(trx, [row]))[0]!);
       const pornstarId = body.pornstar_id ?? existing.pornstar_id;
       if (pornstarId !== existing.pornstar_id && !(await findPornstar(trx, pornstarId, false))) throw unknownPornstar();
       const type = newType ?? existing.type;
@@ -110,21 +110,13 @@ export class ThumbnailsService {
 
   async destroy(id: number, includeRemoved = false, expect?: Precondition<ThumbnailWithUrls>): Promise<void> {
     await transact(this.deps, typeTaken, async (trx, now) => {
-      const existing = await current(trx, id, includeRemoved, expect);
+      const existing = await rowToWrite(trx, { table: 'pornstar_thumbnails', id }, () => findThumbnail(trx, id, includeRemoved), expect, async (row) => (await withUrls(trx, [row]))[0]!);
       if ((await deleteThumbnails(trx, [id])) === 0) throw new NotFoundError();
       await touchPornstar(trx, existing.pornstar_id, now);
     });
   }
 }
 
-/** The thumbnail a write changes, locked and checked against `expect` when there is one; 404 when absent. */
-async function current(trx: Executor, id: number, includeRemoved: boolean, expect: Precondition<ThumbnailWithUrls> | undefined): Promise<ThumbnailRow> {
-  if (expect) await lockRow(trx, 'pornstar_thumbnails', id);
-  const existing = await findThumbnail(trx, id, includeRemoved);
-  if (!existing) throw new NotFoundError();
-  if (expect) expect((await withUrls(trx, [existing]))[0]!);
-  return existing;
-}
 
 function checkFields(body: ThumbnailBodyData, mode: WriteMode): { type?: string; urls?: UrlInput[] } {
   const errors: FieldErrors = {};
