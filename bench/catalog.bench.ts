@@ -34,7 +34,7 @@ const DURATION_S = intEnv('BENCH_CATALOG_DURATION_S', 10, 1);
 const WARMUP_S = intEnv('BENCH_CATALOG_WARMUP_S', 2, 0);
 const RUNS = intEnv('BENCH_CATALOG_RUNS', 3, 1);
 const CONNECTIONS = intEnv('BENCH_CATALOG_CONNECTIONS', intEnv('BENCH_CONNECTIONS', 50, 1), 1);
-const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8];
+const ALL_ROWS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 const ROWS = new Set((process.env.BENCH_CATALOG_ROWS ?? ALL_ROWS.join(',')).split(',').map((n) => Number(n.trim())));
 for (const n of ROWS) if (!ALL_ROWS.includes(n)) throw new Error(`BENCH_CATALOG_ROWS: unknown row "${n}" (rows: ${ALL_ROWS.join(', ')})`);
 
@@ -82,6 +82,7 @@ const DEFINITIONS: RowDefinition[] = [
     name: `GET ${LIST}?per_page=15, If-None-Match → 304`,
     description: "row 2 with If-None-Match: the list's own ETag, read once before the load; every response must be a 304",
     ratioTarget: TARGET.notModifiedToHello,
+    anchorRow: 9,
   },
   { row: 4, name: `GET ${LIST}?q=${SEARCH}&per_page=15`, description: `a two-letter prefix, ranked: "${SEARCH}" is in a large share of the generated names`, p99TargetMs: TARGET.searchP99Ms, anchorRow: 8 },
   { row: 5, name: `GET ${LIST}?sort=-views&per_page=15`, description: "the most viewed first (no target; issue 15's outside probe measured it)", anchorRow: 8 },
@@ -101,6 +102,12 @@ const DEFINITIONS: RowDefinition[] = [
     name: "bare Fastify serving row 2's body from memory",
     description:
       "the same-work anchor of rows 2, 4 and 5 (bench/support/static-body-server.ts): GET answered with the very body row 2 answers (about 24 KB), kept in memory, with no logger, schema, database or cache lookup. When it too is below a row's ratio target, that target is out of this machine's reach for bodies of this size",
+  },
+  {
+    row: 9,
+    name: "bare Fastify answering row 3's 304",
+    description:
+      'the same-work anchor of row 3 (the same server as row 8): If-None-Match with its ETag answered 304 with the same validators intake sends (ETag, Last-Modified, Cache-Control), with no logger, schema, database or cache lookup',
   },
 ];
 
@@ -443,6 +450,13 @@ async function main(): Promise<void> {
   const intake = { server: await startIntake(dataDir) };
   const hello = ROWS.has(1) ? await startServer('hello-world', HELLO_JS, {}) : undefined;
   let staticBody: Server | undefined;
+  const startStaticBody = async (): Promise<Server> => {
+    if (staticBody) return staticBody;
+    const bodyFile = path.join(root, 'list-body.json');
+    fs.writeFileSync(bodyFile, (await get(`${intake.server.url}${LIST}?per_page=15`)).text);
+    staticBody = await startServer('static body', STATIC_BODY_JS, { BODY_FILE: bodyFile });
+    return staticBody;
+  };
   try {
     say('▶ preparing the rows');
     const list = await sanity(`${intake.server.url}${LIST}?per_page=15`);
@@ -472,11 +486,14 @@ async function main(): Promise<void> {
     }
     if (ROWS.has(7)) prepared.set(7, await attempt(() => prepareVariant(base)));
     if (ROWS.has(8)) {
-      const bodyFile = path.join(root, 'list-body.json');
-      const listed = await get(`${base}${LIST}?per_page=15`);
-      fs.writeFileSync(bodyFile, listed.text);
-      staticBody = await startServer('static body', STATIC_BODY_JS, { BODY_FILE: bodyFile });
-      prepared.set(8, { load: { url: `${staticBody.url}/list`, headers: { accept: 'application/json' }, expected: 200 }, notes: [['body', `${fmt(Buffer.byteLength(listed.text))} bytes`]] });
+      const server = await startStaticBody();
+      const listed = await get(`${server.url}/list`);
+      prepared.set(8, { load: { url: `${server.url}/list`, headers: { accept: 'application/json' }, expected: 200 }, notes: [['body', `${fmt(Buffer.byteLength(listed.text))} bytes`]] });
+    }
+    if (ROWS.has(9)) {
+      const server = await startStaticBody();
+      const etag = (await get(`${server.url}/list`)).headers.get('etag') ?? '';
+      prepared.set(9, { load: { url: `${server.url}/list`, headers: { accept: 'application/json', 'if-none-match': etag }, expected: 304 } });
     }
     for (const definition of selected) {
       const p = prepared.get(definition.row);
