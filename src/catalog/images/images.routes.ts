@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import { noneMatch } from '../../platform/http/entity-tags.js';
 import { httpErrors } from '../../platform/http/errors.js';
 import { ImageFiles, parseImageFileName } from './image-files.js';
 
@@ -9,15 +10,6 @@ export interface ImagesRoutesDeps {
 
 const Params = Type.Object({ file: Type.String() });
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
-
-/** True when an If-None-Match list names `etag` (weak or strong), or is `*`. */
-function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((tag) => {
-    const t = tag.trim();
-    return t === '*' || t === etag || t === `W/${etag}`;
-  });
-}
 
 /**
  * `GET /images/<sha256>.<ext>`: a cached image. The name is its content hash, so the response
@@ -45,7 +37,7 @@ export async function imagesRoutes(app: FastifyInstance, deps: ImagesRoutesDeps)
 
       const etag = `"${name.sha256}"`;
       reply.header('etag', etag).header('cache-control', CACHE_CONTROL).header('x-content-type-options', 'nosniff');
-      if (matchesEtag(request.headers['if-none-match'], etag)) {
+      if (!noneMatch(request.headers['if-none-match'], etag)) {
         await image.handle.close();
         return reply.code(304).send();
       }

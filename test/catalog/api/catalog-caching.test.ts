@@ -28,8 +28,8 @@ async function harness(options: { maxBytes?: number; recheckMs?: number } = {}) 
   );
   await app.ready();
   apps.push(app);
-  const get = async (headers: Record<string, string> = {}) => {
-    const response = await app.inject({ method: 'GET', url: '/thing', headers });
+  const get = async (headers: Record<string, string> = {}, url = '/thing') => {
+    const response = await app.inject({ method: 'GET', url, headers });
     return { status: response.statusCode, body: response.body, tag: response.headers.etag as string };
   };
   return { caching, clock, state, get };
@@ -79,6 +79,20 @@ describe('catalog caching', () => {
     await get();
     await get();
     expect(state.versionReads).toBe(reads + 3);
+  });
+
+  it('forgets the least recently used answers past its budget, and produces them again when asked', async () => {
+    // One body of '{"content":"first"}' (19 characters) fits, two do not.
+    const { state, get } = await harness({ maxBytes: 30, recheckMs: 1_000 });
+    await get({}, '/thing?page=1');
+    await get({}, '/thing?page=1');
+    expect(state.produced).toBe(1);
+    await get({}, '/thing?page=2');
+    expect(state.produced).toBe(2);
+    await get({}, '/thing?page=2');
+    expect(state.produced).toBe(2);
+    await get({}, '/thing?page=1');
+    expect(state.produced).toBe(3);
   });
 
   it('keeps only the tags when the bodies do not fit the budget, and still answers 304', async () => {
