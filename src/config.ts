@@ -23,6 +23,18 @@ export type QueueDriver = (typeof QUEUE_DRIVERS)[number];
 export const STORE_DRIVERS = ['database', 'redis'] as const;
 export type StoreDriver = (typeof STORE_DRIVERS)[number];
 
+/** IMAGE_VARIANT_FORMATS: what `GET /images/…?w=` may encode, in the order `Accept` negotiation prefers them. */
+export const IMAGE_VARIANT_FORMATS = ['avif', 'webp', 'jpeg'] as const;
+export type ImageVariantFormat = (typeof IMAGE_VARIANT_FORMATS)[number];
+
+/** IMAGE_STORE: where cached images (originals and variants) are kept. */
+export const IMAGE_STORE_DRIVERS = ['disk', 's3'] as const;
+export type ImageStoreDriver = (typeof IMAGE_STORE_DRIVERS)[number];
+
+/** IMAGE_SERVE: how `GET /images/…` answers with a stored image. */
+export const IMAGE_SERVE_MODES = ['stream', 'redirect'] as const;
+export type ImageServeMode = (typeof IMAGE_SERVE_MODES)[number];
+
 export interface Config {
   role: Role;
   port: number;
@@ -65,6 +77,8 @@ export interface Config {
   catalogCacheControl: string;
   /** CATALOG_RESPONSE_CACHE_MB, in bytes: the catalog answers' bodies each API process keeps for the current catalog version. */
   catalogResponseCacheBytes: number;
+  /** CATALOG_TOMBSTONE_RETENTION_DAYS: how long delta sync keeps the API's deletions and each feed run's change list; an older cursor gets 410. */
+  catalogTombstoneRetentionDays: number;
   /** CATALOG_VERSION_RECHECK_MS: how long an API process trusts the catalog version it read before reading it again. */
   catalogVersionRecheckMs: number;
   /** JOB_TTL: per queue, how long a job may wait to start before it is parked as `expired`; unnamed queues: no limit. */
@@ -198,6 +212,39 @@ export interface ImagesConfig {
   allowPrivateHosts: boolean;
   /** Empty: any public host. */
   allowedHosts: string[];
+  /** IMAGE_MAX_PIXELS: width × height of one frame, read from the header before anything decodes (downloads and variants). */
+  maxPixels: number;
+  /** IMAGE_MAX_FRAMES: frames of an animated image, read from the header likewise. */
+  maxFrames: number;
+  /** IMAGE_VARIANT_WIDTHS: the only widths `GET /images/…?w=` makes, ascending. */
+  variantWidths: number[];
+  /** IMAGE_VARIANT_FORMATS: the formats a variant may take. */
+  variantFormats: ImageVariantFormat[];
+  /** IMAGE_VARIANT_CONCURRENCY: variants made at once per process (each on a libuv pool thread). */
+  variantConcurrency: number;
+  /** IMAGE_VARIANT_MEMORY_MB, in bytes: the variants served lately, kept in memory by each API process. */
+  variantMemoryBytes: number;
+  /** IMAGE_STORE and IMAGE_S3_*: where originals and variants are kept. */
+  store: ImageStoreConfig;
+  /** IMAGE_SERVE: streamed through the API, or a redirect to a pre-signed URL valid IMAGE_REDIRECT_TTL_S (s3 only). */
+  serve: { mode: ImageServeMode; redirectTtlSeconds: number };
+}
+
+export interface ImageStoreConfig {
+  driver: ImageStoreDriver;
+  /** Read whatever the driver; required (bucket) and used only with `s3`. */
+  s3: {
+    /** Unset: AWS S3 in `region`. */
+    endpoint: string | undefined;
+    region: string;
+    bucket: string | undefined;
+    /** '' (the bucket's root) or a path ending in '/'. */
+    prefix: string;
+    /** Both or neither; neither: the AWS SDK's default credential chain. Never logged. */
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    forcePathStyle: boolean;
+  };
 }
 
 export const DEFAULT_FEED_URL = 'https://ph-c3fuhehkfqh6huc0.z01.azurefd.net/feed_pornstars.json';
@@ -336,6 +383,16 @@ class EnvReader {
     return fallback;
   }
 
+  /** A comma-separated, non-empty subset of `allowed`, without repeats, kept in the order given. */
+  subsetOf<T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parts = value.split(',').map((part) => part.trim().toLowerCase());
+    if (parts.every((part, i) => (allowed as readonly string[]).includes(part) && parts.indexOf(part) === i)) return parts as T[];
+    this.problems.push(`${name} must be some of ${allowed.join(', ')}, separated by commas, each once, got "${value}"`);
+    return fallback;
+  }
+
   /** An optional URL of a service (broker, cache) with one of the given schemes. */
   serviceUrl(name: string, schemes: string[]): string | undefined {
     const value = this.raw(name);
@@ -422,6 +479,7 @@ export function loadConfig(env: Env = process.env): Config {
     catalogCacheControl: read.string('CATALOG_CACHE_CONTROL', 'public, max-age=5, stale-while-revalidate=30'),
     catalogResponseCacheBytes: read.int('CATALOG_RESPONSE_CACHE_MB', 64, 0, 16_384) * 2 ** 20,
     catalogVersionRecheckMs: read.int('CATALOG_VERSION_RECHECK_MS', 50, 0, 60_000),
+    catalogTombstoneRetentionDays: read.number('CATALOG_TOMBSTONE_RETENTION_DAYS', 30, 0.001, 3650),
     jobTtlMs: read.durationsByName('JOB_TTL', 'orders.integration=3600,images.download=86400'),
     queuePausePollMs: read.int('QUEUE_PAUSE_POLL_MS', 500, 50, 10_000),
     workerHeartbeatMs: read.int('WORKER_HEARTBEAT_MS', 2_000, 100, 60_000),
@@ -486,6 +544,30 @@ export function loadConfig(env: Env = process.env): Config {
         .split(',')
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
+      maxPixels: read.int('IMAGE_MAX_PIXELS', 40_000_000, 1, 2 ** 32),
+      maxFrames: read.int('IMAGE_MAX_FRAMES', 100, 1, 100_000),
+      variantWidths: read.ascendingInts('IMAGE_VARIANT_WIDTHS', [160, 320, 640], 1, 8192),
+      variantFormats: read.subsetOf('IMAGE_VARIANT_FORMATS', IMAGE_VARIANT_FORMATS, [...IMAGE_VARIANT_FORMATS]),
+      // Below libuv's 4 pool threads, so that file reads (originals, cached variants) always find one free.
+      variantConcurrency: read.int('IMAGE_VARIANT_CONCURRENCY', 2, 1, 64),
+      variantMemoryBytes: read.int('IMAGE_VARIANT_MEMORY_MB', 32, 0, 16_384) * 2 ** 20,
+      store: {
+        driver: read.oneOf('IMAGE_STORE', IMAGE_STORE_DRIVERS, 'disk', (v) => v.toLowerCase()),
+        s3: {
+          endpoint: read.raw('IMAGE_S3_ENDPOINT') === undefined ? undefined : read.url('IMAGE_S3_ENDPOINT', ''),
+          region: read.string('IMAGE_S3_REGION', 'us-east-1'),
+          bucket: read.raw('IMAGE_S3_BUCKET'),
+          prefix: s3Prefix(read.string('IMAGE_S3_PREFIX', 'images/')),
+          accessKeyId: read.raw('IMAGE_S3_ACCESS_KEY_ID'),
+          secretAccessKey: read.raw('IMAGE_S3_SECRET_ACCESS_KEY'),
+          forcePathStyle: read.bool('IMAGE_S3_FORCE_PATH_STYLE', true),
+        },
+      },
+      serve: {
+        mode: read.oneOf('IMAGE_SERVE', IMAGE_SERVE_MODES, 'stream', (v) => v.toLowerCase()),
+        // S3 signs for a week at most.
+        redirectTtlSeconds: read.int('IMAGE_REDIRECT_TTL_S', 3_600, 1, 604_800),
+      },
     },
     webhooks: {
       allowHttp: read.bool('WEBHOOK_ALLOW_HTTP', false),
@@ -544,6 +626,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.queueDriver === 'amqp' && config.amqpUrl === undefined) read.problems.push('AMQP_URL is required when QUEUE_DRIVER=amqp');
   if (config.storeDriver === 'redis' && config.redisUrl === undefined) read.problems.push('REDIS_URL is required when STORE_DRIVER=redis');
+  const imageStore = config.images.store;
+  if (imageStore.driver === 's3' && imageStore.s3.bucket === undefined) read.problems.push('IMAGE_S3_BUCKET is required when IMAGE_STORE=s3');
+  if ((imageStore.s3.accessKeyId === undefined) !== (imageStore.s3.secretAccessKey === undefined)) {
+    read.problems.push("IMAGE_S3_ACCESS_KEY_ID and IMAGE_S3_SECRET_ACCESS_KEY must be set together (or neither, for the AWS SDK's default credentials)");
+  }
+  if (config.images.serve.mode === 'redirect' && imageStore.driver !== 's3') read.problems.push('IMAGE_SERVE=redirect needs IMAGE_STORE=s3: only a bucket signs URLs');
   if (!isValidCron(config.feed.schedule)) read.problems.push(`FEED_SCHEDULE must be a cron expression, got "${config.feed.schedule}"`);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -562,6 +650,12 @@ export function sqlitePath(databaseUrl: string): string {
   const match = SQLITE_URL.exec(databaseUrl);
   if (!match?.[1]) throw new ConfigError([`DATABASE_URL is not a sqlite URL: ${databaseUrl}`]);
   return match[1] === ':memory:' ? ':memory:' : path.resolve(match[1]);
+}
+
+/** IMAGE_S3_PREFIX: '/' is the bucket's root; any other prefix ends in '/' and starts without one. */
+function s3Prefix(value: string): string {
+  const trimmed = value.replace(/^\/+/, '');
+  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }
 
 function isValidCron(expression: string): boolean {

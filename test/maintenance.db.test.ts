@@ -30,7 +30,7 @@ describe('maintenance sweep', () => {
     await insertIdempotencyRecord(container.database.db, { ...record, key: 'new', expires_at: clock.now() + 60_000 });
     clock.advance(2_000);
 
-    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 });
+    expect(await sweep(container)).toEqual({ keys: 12_000, records: 1, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0, catalogChanges: 0 });
     expect(await container.store.get('live')).toBe('x');
     const keys = await container.database.db.selectFrom('idempotency_keys').select('key').execute();
     expect(keys.map((k) => k.key)).toEqual(['new']);
@@ -78,6 +78,6 @@ describe('maintenance sweep', () => {
     await container.store.set('gone', 'x', 1);
     clock.advance(10);
     await container.store.setIfAbsent('lock:maintenance', 'someone-else', 60_000);
-    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 });
+    expect(await sweep(container)).toEqual({ keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0, catalogChanges: 0 });
   });
 });

@@ -67,8 +67,20 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
         tokens: container.auth,
         version: VERSION,
         caching: createCatalogCaching({ database: container.database, clock: container.clock, cacheControl: config.catalogCacheControl, maxBytes: config.catalogResponseCacheBytes, recheckMs: config.catalogVersionRecheckMs }),
+        imageVariantWidths: config.images.variantWidths,
       }),
-    images: (app) => imagesRoutes(app, { dataDir: config.dataDir }),
+    images: (app) =>
+      imagesRoutes(app, {
+        dataDir: config.dataDir,
+        variants: {
+          widths: config.images.variantWidths,
+          formats: config.images.variantFormats,
+          maxPixels: config.images.maxPixels,
+          maxFrames: config.images.maxFrames,
+          concurrency: config.images.variantConcurrency,
+          memoryBytes: config.images.variantMemoryBytes,
+        },
+      }),
     'admin queues': (app) =>
       adminRoutes(app, {
         queue: container.queue,

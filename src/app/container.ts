@@ -81,6 +81,8 @@ export interface ContainerOverrides {
 
 /** Wires every service from the configuration. Nothing listens or consumes until a role starts it. */
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
+  // Refused rather than ignored: hosts that believe they share one bucket would each fill their own disk.
+  if (config.images.store.driver === 's3') throw new Error('IMAGE_STORE=s3 is not wired into image downloads and GET /images yet: leave IMAGE_STORE unset (disk) for now');
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, role: config.role });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;

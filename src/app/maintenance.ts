@@ -6,6 +6,7 @@ import { deleteSettledDestinations } from '../platform/outbound/destinations.rep
 import { sweepJobAttempts } from '../platform/queue/job-attempt-retention.js';
 import { deleteWorkerProcessesSeenBefore } from '../platform/queue/worker-processes.repository.js';
 import { sweepWebhookLog } from '../webhooks/webhook-retention.js';
+import { pruneChangeHistory } from '../catalog/catalog-changes.repository.js';
 
 const CHUNK = 5000;
 
@@ -16,7 +17,8 @@ const CHUNK = 5000;
  * and the circuits of destinations that have been closed and untouched for a day (webhook
  * endpoints and image hosts come and go), and queue history past its keeping (one-minute buckets
  * after a day, five-minute ones after two weeks); and the rows of worker processes not seen for an hour;
- * and job attempts older than JOB_ATTEMPT_LOG_HOURS.
+ * and job attempts older than JOB_ATTEMPT_LOG_HOURS; and the catalog's tombstones and feed-run
+ * change lists older than CATALOG_TOMBSTONE_RETENTION_DAYS.
  */
 export function startMaintenance(container: Container, schedule = '0 * * * * *'): { stop(): void } {
   const log = container.logger.child({ task: 'maintenance' });
@@ -37,6 +39,8 @@ export interface Swept {
   historyBuckets: number;
   workerProcesses: number;
   jobAttempts: number;
+  /** API deletions and feed-run change lists older than CATALOG_TOMBSTONE_RETENTION_DAYS. */
+  catalogChanges: number;
 }
 
 const SETTLED_DESTINATION_MS = 24 * 3_600_000;
@@ -44,7 +48,7 @@ const GONE_WORKER_PROCESS_MS = 3_600_000;
 
 export async function sweep(container: Container, log = container.logger): Promise<Swept> {
   const owner = `${process.pid}:${container.clock.now()}`;
-  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0 };
+  if (!(await container.store.setIfAbsent('lock:maintenance', owner, 10 * 60_000))) return { keys: 0, records: 0, webhookDeliveries: 0, webhookEvents: 0, destinations: 0, historyBuckets: 0, workerProcesses: 0, jobAttempts: 0, catalogChanges: 0 };
   try {
     const { store } = container;
     const keys = store.sweepExpired ? await drain(() => store.sweepExpired!(CHUNK)) : 0;
@@ -63,7 +67,11 @@ export async function sweep(container: Container, log = container.logger): Promi
     const { retentionHours } = container.config.jobAttemptLog;
     const jobAttempts = await sweepJobAttempts(container.database, container.clock.now(), retentionHours, { queues: QUEUE_NAMES });
     if (jobAttempts.deleted > 0) log.info({ jobAttempts: jobAttempts.deleted, retentionHours, more: jobAttempts.more }, 'swept job attempts older than JOB_ATTEMPT_LOG_HOURS');
-    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations, historyBuckets, workerProcesses, jobAttempts: jobAttempts.deleted };
+    const retentionDays = container.config.catalogTombstoneRetentionDays;
+    const pruned = await container.database.transaction((trx) => pruneChangeHistory(trx, container.clock.now() - retentionDays * 86_400_000));
+    const catalogChanges = pruned.tombstones + pruned.runChanges;
+    if (catalogChanges > 0) log.info({ ...pruned, retentionDays }, 'swept catalog tombstones and feed-run change lists older than CATALOG_TOMBSTONE_RETENTION_DAYS');
+    return { keys, records, webhookDeliveries: webhooks.deliveries, webhookEvents: webhooks.events, destinations, historyBuckets, workerProcesses, jobAttempts: jobAttempts.deleted, catalogChanges };
   } finally {
     await container.store.deleteIfValue('lock:maintenance', owner);
   }

@@ -47,8 +47,38 @@ export interface PornstarsTable {
   pending_run_id: number | null;
   /** sha256 of the aliases and thumbnails the feed last gave (null once the API changed any): unchanged children are not synced. */
   children_hash: string | null;
+  /** The sequence number (`catalog_changes.seq`) of its last change, its children and their image state included. */
+  change_seq: Generated<number>;
   created_at: number;
   updated_at: number;
+}
+
+/** The catalog's change sequence; see migration 018. */
+export interface CatalogChangesTable {
+  id: number;
+  seq: number;
+  epoch: string;
+  pruned_seq: number;
+}
+
+/** A pornstar deleted through the API, kept for delta sync until `CATALOG_TOMBSTONE_RETENTION_DAYS` have passed. */
+export interface CatalogTombstonesTable {
+  pornstar_id: number;
+  external_id: string;
+  removed_at: number;
+  change_seq: number;
+}
+
+export type FeedRunChange = 'created' | 'updated' | 'removed';
+
+/** One pornstar a feed run changed. */
+export interface FeedRunChangesTable {
+  run_id: number;
+  pornstar_id: number;
+  external_id: string;
+  change: FeedRunChange;
+  /** The content hash the run wrote (null for a removal). */
+  content_hash: string | null;
 }
 
 export interface PornstarAliasesTable {
@@ -109,6 +139,8 @@ export interface ImagesTable {
   attempts: Generated<number>;
   last_error: string | null;
   fetched_at: number | null;
+  /** NULL while a change of its state has not been stamped onto its pornstars' `change_seq`. */
+  state_seq: Generated<number | null>;
   created_at: number;
   updated_at: number;
 }
@@ -143,6 +175,8 @@ export interface FeedRunsTable {
   error: string | null;
   started_at: number;
   finished_at: number | null;
+  /** The catalog change sequence number of the run's commit, when it changed the catalog. */
+  change_seq: Generated<number | null>;
 }
 
 export type PornstarRow = Selectable<PornstarsTable>;
@@ -157,6 +191,9 @@ export type FeedRunRow = Selectable<FeedRunsTable>;
 export interface CatalogTables {
   pornstars: PornstarsTable;
   catalog_versions: CatalogVersionsTable;
+  catalog_changes: CatalogChangesTable;
+  catalog_tombstones: CatalogTombstonesTable;
+  feed_run_changes: FeedRunChangesTable;
   pornstar_aliases: PornstarAliasesTable;
   pornstar_thumbnails: PornstarThumbnailsTable;
   pornstar_thumbnail_urls: PornstarThumbnailUrlsTable;

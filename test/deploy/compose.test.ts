@@ -12,7 +12,7 @@ const OBSERVABILITY = ['alloy', 'grafana', 'loki', 'prometheus', 'tempo'];
 
 describe('deploy/docker-compose.yml', () => {
   it('has the engines and every role, with api and worker twice', () => {
-    expect(Object.keys(services).sort()).toEqual(['alloy', 'api', 'grafana', 'loki', 'migrate', 'postgres', 'prometheus', 'rabbitmq', 'redis', 'scheduler', 'simulator', 'tempo', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['alloy', 'api', 'grafana', 'loki', 'migrate', 'minio', 'minio-bucket', 'postgres', 'prometheus', 'rabbitmq', 'redis', 'scheduler', 'simulator', 'tempo', 'worker']);
     expect(services.api!.deploy?.replicas).toBe(2);
     expect(services.worker!.deploy?.replicas).toBe(2);
     expect(services.rabbitmq!.image).toMatch(/management/);

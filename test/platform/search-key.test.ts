@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { searchKey, SEARCH_KEY_MAX_LENGTH } from '../../src/platform/search-key.js';
+import { searchKey, searchWords, SEARCH_KEY_MAX_LENGTH, SEARCH_WORD_MAX_LENGTH } from '../../src/platform/search-key.js';
 
 describe('searchKey', () => {
   it.each([
@@ -23,6 +23,24 @@ describe('searchKey', () => {
     expect(searchKey('がくせい')).toBe('がくせい');
     expect(searchKey('か\u3099')).toBe('が');
     expect(searchKey('한국')).toBe('한국');
+  });
+
+  it.each([
+    ["Anne-Marie O'Neil", 'anne marie o neil'],
+    ['  Bobby_%  ', 'bobby'],
+    ['J.Lo & Co.', 'j lo co'],
+    ['%!', ''],
+    ['𝐀𝐍𝐍𝐀', 'anna'],
+    ['किरण राव', 'किरण राव'],
+  ])('keeps the words of %s only, one space between them: %s', (text, key) => {
+    expect(searchKey(text)).toBe(key);
+    expect(searchWords(key)).toEqual(key === '' ? [] : key.split(' '));
+  });
+
+  it('cuts words at SEARCH_WORD_MAX_LENGTH characters, never inside a surrogate pair', () => {
+    expect(searchKey(`${'a'.repeat(100)} b`)).toBe(`${'a'.repeat(SEARCH_WORD_MAX_LENGTH)} b`);
+    const cut = searchKey(`${'a'.repeat(SEARCH_WORD_MAX_LENGTH - 1)}𠀀`);
+    expect(cut).toBe('a'.repeat(SEARCH_WORD_MAX_LENGTH - 1));
   });
 
   it('is at most SEARCH_KEY_MAX_LENGTH characters', () => {

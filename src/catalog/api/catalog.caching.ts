@@ -6,6 +6,9 @@ import { entityTagOf, httpDate, noneMatch, parseHttpDate } from '../../platform/
 import { onCatalogChange, readCatalogVersion, type CatalogVersion } from '../catalog-versions.repository.js';
 import { baseUrl } from './catalog.params.js';
 
+/** A body serializer compiled ahead of the first request (fast-json-stringify), for answers not worth compiling on the request path. */
+export type Serializer = (content: unknown) => string;
+
 export interface CatalogCachingOptions {
   /** The catalog's version, read where the listings are read (the replica, if any): never newer than what they show. */
   version: () => Promise<CatalogVersion>;
@@ -76,9 +79,9 @@ export class CatalogCaching {
    * without it), otherwise the body, from memory or from `produce`, with its ETag. Every answer
    * carries Cache-Control, and Last-Modified once the second of the last change is over (a date
    * to the second cannot tell two changes within one apart). `produce`'s content is serialized
-   * with `schema`, or the route's 200 schema.
+   * with `schema` (or a serializer compiled ahead), or the route's 200 schema.
    */
-  async read(request: FastifyRequest, reply: FastifyReply, produce: (version: CatalogVersion) => Promise<unknown>, schema?: TSchema): Promise<string | undefined> {
+  async read(request: FastifyRequest, reply: FastifyReply, produce: (version: CatalogVersion) => Promise<unknown>, schema?: TSchema | Serializer): Promise<string | undefined> {
     const version = await this.version();
     const key = `${baseUrl(request)}${request.url}`;
     const ifNoneMatch = request.headers['if-none-match'];
@@ -95,7 +98,12 @@ export class CatalogCaching {
     if (known?.body !== undefined) return this.json(reply, known.body);
 
     const content = await produce(version);
-    const body = schema ? reply.serializeInput(content as Record<string, unknown>, schema as unknown as Record<string, unknown>) : (reply.serialize(content) as string);
+    const body =
+      typeof schema === 'function'
+        ? schema(content)
+        : schema
+          ? reply.serializeInput(content as Record<string, unknown>, schema as unknown as Record<string, unknown>)
+          : (reply.serialize(content) as string);
     const tag = entityTagOf(body);
     this.remember(key, { version: version.version, tag, body });
     reply.header('etag', tag);

@@ -4,7 +4,8 @@ import { requireToken, type TokenVerifier } from '../../platform/http/authentica
 import { entityTagOf, ifMatches } from '../../platform/http/entity-tags.js';
 import { httpErrors } from '../../platform/http/errors.js';
 import type { CatalogVersion } from '../catalog-versions.repository.js';
-import type { CatalogCaching } from './catalog.caching.js';
+import fastJson from 'fast-json-stringify';
+import type { CatalogCaching, Serializer } from './catalog.caching.js';
 import { paginate, type PageRequest } from '../../platform/http/pagination.js';
 import { coerceLaravelInput } from './catalog.coerce.js';
 import { unstorableTextErrors } from '../../platform/http/validation.js';
@@ -19,6 +20,8 @@ export const WRITE_ABILITY = 'catalog:write';
 export interface ResourceContext {
   /** `protocol://host`, for absolute links. */
   baseUrl: string;
+  /** IMAGE_VARIANT_WIDTHS: the resized copies a cached image links to. */
+  imageVariantWidths: readonly number[];
   includeRemoved: boolean;
   /** On reads: the catalog version they answer at (a list's total is cached per version). */
   version?: CatalogVersion;
@@ -48,11 +51,13 @@ export interface ResourceSpec<Q extends PageQuery, B, V> {
   create(body: B, ctx: ResourceContext): Promise<V & { id: number }>;
   update(id: number, body: B, mode: WriteMode, ctx: ResourceContext): Promise<V>;
   destroy(id: number, ctx: ResourceContext): Promise<void>;
+  /** Delta sync on the list's path: a list request with `changed_since` gets this answer, serialized with `schema`. */
+  changes?: { schema: TSchema; answer(query: Q & { changed_since: string }, ctx: ResourceContext): Promise<object> };
 }
 
-function contextOf(request: FastifyRequest): ResourceContext {
+function contextOf(request: FastifyRequest, imageVariantWidths: readonly number[]): ResourceContext {
   const query = request.query as { include_removed?: FlagText } | undefined;
-  return { baseUrl: baseUrl(request), includeRemoved: isTrue(query?.include_removed) };
+  return { baseUrl: baseUrl(request), imageVariantWidths, includeRemoved: isTrue(query?.include_removed) };
 }
 
 /** How a GET shows one resource: its envelope and the schema that serializes it. */
@@ -65,11 +70,11 @@ interface ShowAnswer {
  * A write's context, with the `If-Match` check against the resource's current GET answer: its
  * envelope serialized with the GET's schema, then hashed as the GET's.
  */
-function writeContextOf(request: FastifyRequest, reply: FastifyReply, show: ShowAnswer): ResourceContext {
+function writeContextOf(request: FastifyRequest, reply: FastifyReply, show: ShowAnswer, imageVariantWidths: readonly number[]): ResourceContext {
   const ifMatch = request.headers['if-match'];
-  if (ifMatch === undefined) return contextOf(request);
+  if (ifMatch === undefined) return contextOf(request, imageVariantWidths);
   return {
-    ...contextOf(request),
+    ...contextOf(request, imageVariantWidths),
     expect: (current) => {
       if (!ifMatches(ifMatch, entityTagOf(reply.serializeInput(show.envelope(current) as Record<string, unknown>, show.schema as unknown as Record<string, unknown>)))) throw httpErrors.preconditionFailed();
     },
@@ -90,8 +95,14 @@ async function refuseLoneSurrogates(request: FastifyRequest): Promise<void> {
   if (Object.keys(errors).length > 0) throw httpErrors.validation(errors);
 }
 
-/** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. */
-export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, spec: ResourceSpec<Q, B, V>, tokens: TokenVerifier, caching: CatalogCaching): void {
+/** Index, store, show, update (PUT and PATCH) and destroy, in the seed's envelope. `imageVariantWidths`: for the resources that show images. */
+export function resourceRoutes<Q extends PageQuery, B, V>(
+  app: FastifyInstance,
+  spec: ResourceSpec<Q, B, V>,
+  tokens: TokenVerifier,
+  caching: CatalogCaching,
+  imageVariantWidths: readonly number[] = [],
+): void {
   const item = EnvelopeOf(spec.view);
   const noun = spec.noun.toLowerCase();
   const read = { tags: [spec.tag] };
@@ -104,24 +115,45 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   const show: ShowAnswer = { envelope: shown, schema: item };
   const conditional = { 304: Type.Null({ description: 'Not Modified: the ETag in If-None-Match is current (or nothing changed since If-Modified-Since)' }) };
 
+  const list = ListEnvelopeOf(spec.view);
+  const changes = spec.changes;
+  // Compiled now rather than by the first delta request, which would otherwise wait for it.
+  const serializeChanges = changes && (fastJson(changes.schema as object) as Serializer);
   app.get(
     spec.path,
-    { schema: { ...read, summary: `List ${spec.plural.toLowerCase()} (paginated)`, querystring: spec.query, response: { 200: ListEnvelopeOf(spec.view), ...conditional, ...readErrors } } },
-    async (request, reply) =>
-      caching.read(request, reply, async (version) => {
-        const query = request.query as Q;
-        const page = pageOf(query);
-        const { items, total } = await spec.list(query, page, { ...contextOf(request), version });
-        const path = `${baseUrl(request)}${API_PREFIX}${spec.path}`;
-        return okList(`${spec.plural} retrieved successfully`, paginate(items, total, page, path, linkQuery(query, knownQuery)));
-      }),
+    {
+      schema: {
+        ...read,
+        summary: changes ? `List ${spec.plural.toLowerCase()} (paginated), or what changed after a cursor (changed_since)` : `List ${spec.plural.toLowerCase()} (paginated)`,
+        querystring: spec.query,
+        response: { 200: changes ? Type.Union([list, changes.schema]) : list, ...conditional, ...readErrors },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as Q & { changed_since?: string };
+      if (changes && query.changed_since !== undefined) {
+        const delta = { ...query, changed_since: query.changed_since };
+        return caching.read(request, reply, (version) => changes.answer(delta, { ...contextOf(request, imageVariantWidths), version }), serializeChanges);
+      }
+      return caching.read(
+        request,
+        reply,
+        async (version) => {
+          const page = pageOf(query);
+          const { items, total } = await spec.list(query, page, { ...contextOf(request, imageVariantWidths), version });
+          const path = `${baseUrl(request)}${API_PREFIX}${spec.path}`;
+          return okList(`${spec.plural} retrieved successfully`, paginate(items, total, page, path, linkQuery(query, knownQuery)));
+        },
+        list,
+      );
+    },
   );
 
   app.post(
     spec.path,
     { onRequest: guard, preValidation: laravelInput(spec.body), preHandler: refuseLoneSurrogates, schema: { ...write, summary: `Create a ${noun}`, body: spec.body, response: { 201: item, ...writeErrors } } },
     async (request, reply) => {
-      const created = await spec.create(request.body as B, contextOf(request));
+      const created = await spec.create(request.body as B, contextOf(request, imageVariantWidths));
       reply.code(201).header('location', `${API_PREFIX}${spec.path}/${created.id}`);
       return ok(`${spec.noun} created successfully`, created);
     },
@@ -130,11 +162,11 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
   app.get(
     member,
     { schema: { ...read, summary: `Show a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: item, ...conditional, ...readErrors } } },
-    async (request, reply) => caching.read(request, reply, async (version) => shown(await spec.show(idOf(request), { ...contextOf(request), version })), item),
+    async (request, reply) => caching.read(request, reply, async (version) => shown(await spec.show(idOf(request), { ...contextOf(request, imageVariantWidths), version })), item),
   );
 
   const update = (mode: WriteMode) => async (request: FastifyRequest, reply: FastifyReply) =>
-    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, writeContextOf(request, reply, show)));
+    ok(`${spec.noun} updated successfully`, await spec.update(idOf(request), request.body as B, mode, writeContextOf(request, reply, show, imageVariantWidths)));
 
   app.put(
     member,
@@ -179,7 +211,7 @@ export function resourceRoutes<Q extends PageQuery, B, V>(app: FastifyInstance, 
       schema: { ...write, summary: `Delete a ${noun}`, params: IdParams, querystring: ItemQuery, response: { 200: EnvelopeOf(Type.Null()), ...writeErrors } },
     },
     async (request, reply) => {
-      await spec.destroy(idOf(request), writeContextOf(request, reply, show));
+      await spec.destroy(idOf(request), writeContextOf(request, reply, show, imageVariantWidths));
       return ok(`${spec.noun} deleted successfully`, null);
     },
   );

@@ -8,6 +8,9 @@ import { AliasesService } from './aliases.service.js';
 import { EnvelopeOf, ErrorEnvelope, catalogErrorFormatter, ok } from './catalog.envelope.js';
 import { API_PREFIX } from './catalog.resource.js';
 import type { CatalogServiceDeps } from './catalog.sync.js';
+import { FeedRunChangesService } from './feed-run-changes.service.js';
+import { feedRunChangesRoutes } from './feed-run-changes.routes.js';
+import { PornstarChangesService } from './pornstar-changes.service.js';
 import { pornstarsRoutes } from './pornstars.routes.js';
 import { PornstarsService } from './pornstars.service.js';
 import { thumbnailUrlsRoutes } from './thumbnail-urls.routes.js';
@@ -20,6 +23,8 @@ export interface CatalogServices {
   aliases: AliasesService;
   thumbnails: ThumbnailsService;
   thumbnailUrls: ThumbnailUrlsService;
+  pornstarChanges: PornstarChangesService;
+  feedRunChanges: FeedRunChangesService;
 }
 
 /** The catalog API's services; none of them knows HTTP, so the CLI and workers can reuse them. */
@@ -29,6 +34,8 @@ export function createCatalogServices(deps: CatalogServiceDeps): CatalogServices
     aliases: new AliasesService(deps),
     thumbnails: new ThumbnailsService(deps),
     thumbnailUrls: new ThumbnailUrlsService(deps),
+    pornstarChanges: new PornstarChangesService(deps.database),
+    feedRunChanges: new FeedRunChangesService(deps.database),
   };
 }
 
@@ -38,6 +45,8 @@ export interface CatalogRoutesDeps {
   version: string;
   /** ETags, 304s and Cache-Control of the reads. */
   caching: CatalogCaching;
+  /** IMAGE_VARIANT_WIDTHS: the resized copies each cached image links to (`variants`). */
+  imageVariantWidths: readonly number[];
 }
 
 /**
@@ -68,10 +77,11 @@ export async function catalogRoutes(app: FastifyInstance, deps: CatalogRoutesDep
         async () => ok('OK', { name: 'intake', version: deps.version }),
       );
 
-      pornstarsRoutes(v1, deps.catalog.pornstars, deps.tokens, deps.caching);
+      pornstarsRoutes(v1, deps.catalog.pornstars, deps.tokens, deps.caching, deps.imageVariantWidths, deps.catalog.pornstarChanges);
+      feedRunChangesRoutes(v1, deps.catalog.feedRunChanges, deps.caching);
       aliasesRoutes(v1, deps.catalog.aliases, deps.tokens, deps.caching);
-      thumbnailsRoutes(v1, deps.catalog.thumbnails, deps.tokens, deps.caching);
-      thumbnailUrlsRoutes(v1, deps.catalog.thumbnailUrls, deps.tokens, deps.caching);
+      thumbnailsRoutes(v1, deps.catalog.thumbnails, deps.tokens, deps.caching, deps.imageVariantWidths);
+      thumbnailUrlsRoutes(v1, deps.catalog.thumbnailUrls, deps.tokens, deps.caching, deps.imageVariantWidths);
     },
     { prefix: API_PREFIX },
   );

@@ -43,6 +43,11 @@ export const ThumbnailUrlView = Type.Object({
   local_path: Nullable(Type.String()),
   cached_url: Nullable(Type.String()),
   image_status: Nullable(Type.String()),
+  variants: Nullable(
+    Type.Array(Type.Object({ width: Type.Integer(), url: Type.String() }), {
+      description: 'Resized copies of the cached image, one per IMAGE_VARIANT_WIDTHS, ready for srcset (`url widthw`); each URL negotiates its format from Accept (add &format=avif|webp|jpeg to choose). Null until the image is cached',
+    }),
+  ),
 });
 
 export const ThumbnailView = Type.Object({

@@ -11,6 +11,7 @@ import { aliasKey, type ThumbnailInput, type UrlInput } from './catalog.input.js
 import { deleteThumbnailUrls, insertThumbnailUrls, listUrlsOfThumbnails, updateThumbnailUrl } from './thumbnail-urls.repository.js';
 import { touchPornstar } from './pornstars.repository.js';
 import { countCatalogChange } from '../catalog-versions.repository.js';
+import { takeChangeSeq } from '../catalog-changes.repository.js';
 import { deleteThumbnails, insertThumbnail, listThumbnailsOf, updateThumbnail } from './thumbnails.repository.js';
 
 /**
@@ -29,13 +30,16 @@ export interface CatalogServiceDeps {
 }
 
 /**
- * Runs one write in a transaction, counted as a change of the catalog. A unique violation means a concurrent writer took the same
- * key between the check and the insert: it gets the same error the check would have given.
+ * Runs one write in a transaction, counted as a change of the catalog: it takes the next change
+ * sequence number first (the pornstars it writes are stamped with it), and counts the catalog
+ * version last. A unique violation means a concurrent writer took the same key between the check
+ * and the insert: it gets the same error the check would have given.
  */
 export async function transact<T>(deps: CatalogServiceDeps, conflict: () => Error, work: (trx: Executor, now: number) => Promise<T>): Promise<T> {
   try {
     return await deps.database.transaction(async (trx) => {
       const now = deps.clock.now();
+      await takeChangeSeq(trx);
       const result = await work(trx, now);
       await countCatalogChange(trx, now);
       return result;

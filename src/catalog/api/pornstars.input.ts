@@ -8,7 +8,7 @@ import { checkAliasList, checkThumbnailList, optionalText, type ThumbnailInput, 
 import { toBoolInput } from './catalog.schemas.js';
 import { flagValue, isTrue } from './catalog.params.js';
 import type { PornstarFilter, PornstarSort } from './pornstars.repository.js';
-import type { PornstarBodyData, PornstarsQueryData, SortKey } from './pornstars.schemas.js';
+import { RELEVANCE, type PornstarBodyData, type PornstarsQueryData } from './pornstars.schemas.js';
 
 const TEXT_FIELDS = ['link', 'license', 'hair_color', 'ethnicity', 'breast_type', 'gender', 'orientation'] as const;
 const NUMBER_FIELDS = [
@@ -75,12 +75,16 @@ export function toPornstarInput(body: PornstarBodyData, mode: WriteMode): Pornst
 
 const TEXT_FILTERS = ['gender', 'orientation', 'license', 'hair_color', 'ethnicity'] as const;
 
-/** The index's query parameters as a filter and an order. */
+/**
+ * The index's query parameters as a filter and an order. A blank `q` is no search; any other `q`
+ * is searched, by relevance unless `sort` says otherwise, and `sort=relevance` needs one.
+ */
 export function toPornstarQuery(query: PornstarsQueryData): { filter: PornstarFilter; sort: PornstarSort } {
-  const q = searchKey(query.q?.trim() ?? '');
+  const searched = query.q !== undefined && query.q.trim() !== '';
+  if (query.sort === RELEVANCE && !searched) throw new ValidationError({ sort: ['The sort relevance is only available with a q to rank by.'] });
   const filter: PornstarFilter = {
     includeRemoved: isTrue(query.include_removed),
-    ...(q ? { q } : {}),
+    ...(searched ? { q: searchKey(query.q!) } : {}),
     text: [],
     hasTattoos: flagValue(query.has_tattoos),
     hasPiercings: flagValue(query.has_piercings),
@@ -94,7 +98,7 @@ export function toPornstarQuery(query: PornstarsQueryData): { filter: PornstarFi
       .filter((v) => v !== '');
     if (values.length > 0) filter.text.push({ column, values: [...new Set(values)] });
   }
-  const sort = query.sort ?? 'id';
+  const sort = query.sort ?? (searched ? RELEVANCE : 'id');
   const descending = sort.startsWith('-');
-  return { filter, sort: { key: (descending ? sort.slice(1) : sort) as SortKey | 'id', descending } };
+  return { filter, sort: { key: (descending ? sort.slice(1) : sort) as PornstarSort['key'], descending } };
 }

@@ -1,6 +1,6 @@
 import type { Static } from 'typebox';
 import type { AliasRow, PornstarRow, ThumbnailRow } from '../catalog.tables.js';
-import { imageView } from '../images/images.service.js';
+import { imageView, variantLinks } from '../images/images.service.js';
 import type { AliasView, ThumbnailUrlView, ThumbnailView } from './catalog.schemas.js';
 import type { PornstarViewData } from './pornstars.schemas.js';
 import type { ThumbnailUrlWithImage } from './thumbnail-urls.repository.js';
@@ -34,12 +34,19 @@ export function presentAlias(alias: AliasRow): AliasViewData {
   return { id: alias.id, pornstar_id: alias.pornstar_id, alias: alias.alias };
 }
 
+/** What the image links of a resource need: the request's `protocol://host` and IMAGE_VARIANT_WIDTHS. */
+export interface ImageLinks {
+  baseUrl: string;
+  imageVariantWidths: readonly number[];
+}
+
 /**
- * `cached_url` is absolute (`<base>/images/<sha256>.<ext>`) once the image is cached;
- * `local_path` is the stored one, or the cache's relative path once cached.
+ * `cached_url` is absolute (`<base>/images/<sha256>.<ext>`) once the image is cached, and
+ * `variants` lists its resized copies; `local_path` is the stored one, or the cache's relative
+ * path once cached.
  */
-export function presentThumbnailUrl(url: ThumbnailUrlWithImage, base: string): ThumbnailUrlViewData {
-  const image = imageView(url.image_status === null ? undefined : { status: url.image_status, sha256: url.image_sha256, ext: url.image_ext }, base);
+export function presentThumbnailUrl(url: ThumbnailUrlWithImage, links: ImageLinks): ThumbnailUrlViewData {
+  const image = imageView(url.image_status === null ? undefined : { status: url.image_status, sha256: url.image_sha256, ext: url.image_ext }, links.baseUrl);
   return {
     id: url.id,
     thumbnail_id: url.thumbnail_id,
@@ -47,10 +54,11 @@ export function presentThumbnailUrl(url: ThumbnailUrlWithImage, base: string): T
     local_path: url.local_path ?? image.local_path,
     cached_url: image.cached_url,
     image_status: image.image_status,
+    variants: image.cached_url === null ? null : variantLinks(image.cached_url, links.imageVariantWidths),
   };
 }
 
-export function presentThumbnail({ thumbnail, urls }: ThumbnailWithUrls, base: string): ThumbnailViewData {
+export function presentThumbnail({ thumbnail, urls }: ThumbnailWithUrls, links: ImageLinks): ThumbnailViewData {
   return {
     id: thumbnail.id,
     pornstar_id: thumbnail.pornstar_id,
@@ -58,11 +66,11 @@ export function presentThumbnail({ thumbnail, urls }: ThumbnailWithUrls, base: s
     source: thumbnail.source,
     width: int(thumbnail.width),
     height: int(thumbnail.height),
-    urls: urls.map((url) => presentThumbnailUrl(url, base)),
+    urls: urls.map((url) => presentThumbnailUrl(url, links)),
   };
 }
 
-export function presentPornstar({ pornstar: p, aliases, thumbnails }: PornstarGraph, base: string): PornstarViewData {
+export function presentPornstar({ pornstar: p, aliases, thumbnails }: PornstarGraph, links: ImageLinks): PornstarViewData {
   return {
     id: p.id,
     external_id: p.external_id,
@@ -93,7 +101,7 @@ export function presentPornstar({ pornstar: p, aliases, thumbnails }: PornstarGr
       rank_wl: int(p.rank_wl),
     },
     aliases: aliases.map(presentAlias),
-    thumbnails: thumbnails.map((t) => presentThumbnail(t, base)),
+    thumbnails: thumbnails.map((t) => presentThumbnail(t, links)),
     created_at: iso(p.created_at),
     updated_at: iso(p.updated_at),
   };

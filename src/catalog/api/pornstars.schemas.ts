@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { changesQueryProperties } from './changes.params.js';
 import {
   AliasView,
   BoolLike,
@@ -17,7 +18,9 @@ const BREAST_SIZE_VIEW = 'Always text: the feed\'s 34 and a write of 34 or "34" 
 
 export const SORT_KEYS = ['name', 'rank', 'views', 'subscriptions', 'age'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
-const SORT_VALUES = SORT_KEYS.flatMap((key) => [key, `-${key}`]);
+/** Ranks the matches of `q`: its default, and only with it. */
+export const RELEVANCE = 'relevance';
+const SORT_VALUES = [RELEVANCE, ...SORT_KEYS.flatMap((key) => [key, `-${key}`])];
 
 export const PornstarView = Type.Object({
   id: Type.Integer(),
@@ -123,7 +126,9 @@ const filterText = (description: string) => Type.Optional(Type.String({ maxLengt
 
 export const PornstarsQuery = Type.Object({
   ...pageProperties,
-  q: filterText('Case-insensitive substring of the name or an alias'),
+  q: filterText(
+    'Search of the names and aliases, insensitive to case and accents: every word of q starts a word of the name, or every word starts a word of one alias ("ann ro" finds "Anna Rose"; "renee" finds "Renée"). Words are runs of letters and digits; a q without any matches nothing. Ranked by default (sort=relevance)',
+  ),
   gender: filterText('One of the |-joined values, case-insensitive'),
   orientation: filterText('One of the |-joined values, case-insensitive'),
   license: filterText('One of the |-joined values, case-insensitive'),
@@ -133,6 +138,14 @@ export const PornstarsQuery = Type.Object({
   has_piercings: Type.Optional(Flag('true/false/1/0')),
   min_age: Type.Optional(Type.Integer({ minimum: 0, maximum: 200 })),
   max_age: Type.Optional(Type.Integer({ minimum: 0, maximum: 200 })),
-  sort: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: SORT_VALUES, description: 'name|rank|views|subscriptions|age; a - prefix sorts descending' })),
+  sort: Type.Optional(
+    Type.Unsafe<string>({
+      type: 'string',
+      enum: SORT_VALUES,
+      description:
+        'name|rank|views|subscriptions|age, a - prefix sorts descending; or relevance (only with q, and its default): the whole name is q, then the name starts with q, then the words of q start words of the name, then the same three for an alias; ties by rank (none last), then id',
+    }),
+  ),
+  ...changesQueryProperties,
 });
 export type PornstarsQueryData = Static<typeof PornstarsQuery>;

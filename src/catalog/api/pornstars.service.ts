@@ -1,6 +1,7 @@
 import type { Executor } from '../../platform/db/database.js';
 import { NotFoundError, ValidationError } from '../../platform/errors/domain-errors.js';
 import { offsetOf, type PageRequest } from '../../platform/http/pagination.js';
+import { recordTombstone } from '../catalog-changes.repository.js';
 import type { PornstarRow } from '../catalog.tables.js';
 import { listAliasesOf } from './aliases.repository.js';
 import type { WriteMode } from './catalog.input.js';
@@ -112,8 +113,9 @@ export class PornstarsService {
   }
 
   async destroy(id: number, includeRemoved = false, expect?: Precondition<PornstarGraph>): Promise<void> {
-    await this.write(async (trx) => {
+    await this.write(async (trx, now) => {
       await rowToWrite(trx, { table: 'pornstars', id }, () => findPornstar(trx, id, includeRemoved), expect, async (row) => (await loadGraphs(trx, [row]))[0]!);
+      await recordTombstone(trx, id, now);
       if (!(await deletePornstar(trx, id))) throw new NotFoundError();
     });
   }

@@ -7,7 +7,7 @@ import { presentThumbnailUrl, type ThumbnailUrlViewData } from './pornstars.pres
 import { ThumbnailUrlBody, ThumbnailUrlPatchBody, ThumbnailUrlsQuery, type ThumbnailUrlBodyData, type ThumbnailUrlsQueryData } from './thumbnail-urls.schemas.js';
 import type { ThumbnailUrlsService } from './thumbnail-urls.service.js';
 
-export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsService, tokens: TokenVerifier, caching: CatalogCaching): void {
+export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsService, tokens: TokenVerifier, caching: CatalogCaching, imageVariantWidths: readonly number[]): void {
   resourceRoutes<ThumbnailUrlsQueryData, ThumbnailUrlBodyData, ThumbnailUrlViewData>(
     app,
     {
@@ -21,14 +21,15 @@ export function thumbnailUrlsRoutes(app: FastifyInstance, urls: ThumbnailUrlsSer
       patchBody: ThumbnailUrlPatchBody,
       async list(query, page, ctx) {
         const { items, total } = await urls.list({ thumbnailId: query.thumbnail_id, includeRemoved: ctx.includeRemoved }, page);
-        return { items: items.map((u) => presentThumbnailUrl(u, ctx.baseUrl)), total };
+        return { items: items.map((u) => presentThumbnailUrl(u, ctx)), total };
       },
-      show: async (id, ctx) => presentThumbnailUrl(await urls.get(id, ctx.includeRemoved), ctx.baseUrl),
-      create: async (body, ctx) => presentThumbnailUrl(await urls.create(body), ctx.baseUrl),
-      update: async (id, body, mode, ctx) => presentThumbnailUrl(await urls.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx.baseUrl)))), ctx.baseUrl),
-      destroy: (id, ctx) => urls.destroy(id, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx.baseUrl)))),
+      show: async (id, ctx) => presentThumbnailUrl(await urls.get(id, ctx.includeRemoved), ctx),
+      create: async (body, ctx) => presentThumbnailUrl(await urls.create(body), ctx),
+      update: async (id, body, mode, ctx) => presentThumbnailUrl(await urls.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx)))), ctx),
+      destroy: (id, ctx) => urls.destroy(id, ctx.includeRemoved, ctx.expect && ((u) => ctx.expect!(presentThumbnailUrl(u, ctx)))),
     },
     tokens,
     caching,
+    imageVariantWidths,
   );
 }

@@ -7,7 +7,7 @@ import { presentThumbnail, type ThumbnailViewData } from './pornstars.presenter.
 import { ThumbnailBody, ThumbnailPatchBody, ThumbnailsQuery, type ThumbnailBodyData, type ThumbnailsQueryData } from './thumbnails.schemas.js';
 import type { ThumbnailsService } from './thumbnails.service.js';
 
-export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsService, tokens: TokenVerifier, caching: CatalogCaching): void {
+export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsService, tokens: TokenVerifier, caching: CatalogCaching, imageVariantWidths: readonly number[]): void {
   resourceRoutes<ThumbnailsQueryData, ThumbnailBodyData, ThumbnailViewData>(
     app,
     {
@@ -22,14 +22,15 @@ export function thumbnailsRoutes(app: FastifyInstance, thumbnails: ThumbnailsSer
       async list(query, page, ctx) {
         const type = query.type?.trim() || undefined;
         const { items, total } = await thumbnails.list({ pornstarId: query.pornstar_id, type, source: query.source, includeRemoved: ctx.includeRemoved }, page);
-        return { items: items.map((t) => presentThumbnail(t, ctx.baseUrl)), total };
+        return { items: items.map((t) => presentThumbnail(t, ctx)), total };
       },
-      show: async (id, ctx) => presentThumbnail(await thumbnails.get(id, ctx.includeRemoved), ctx.baseUrl),
-      create: async (body, ctx) => presentThumbnail(await thumbnails.create(body), ctx.baseUrl),
-      update: async (id, body, mode, ctx) => presentThumbnail(await thumbnails.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx.baseUrl)))), ctx.baseUrl),
-      destroy: (id, ctx) => thumbnails.destroy(id, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx.baseUrl)))),
+      show: async (id, ctx) => presentThumbnail(await thumbnails.get(id, ctx.includeRemoved), ctx),
+      create: async (body, ctx) => presentThumbnail(await thumbnails.create(body), ctx),
+      update: async (id, body, mode, ctx) => presentThumbnail(await thumbnails.update(id, body, mode, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx)))), ctx),
+      destroy: (id, ctx) => thumbnails.destroy(id, ctx.includeRemoved, ctx.expect && ((t) => ctx.expect!(presentThumbnail(t, ctx)))),
     },
     tokens,
     caching,
+    imageVariantWidths,
   );
 }

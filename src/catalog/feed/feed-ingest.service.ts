@@ -18,6 +18,7 @@ import { inSpan } from '../../platform/telemetry/tracing.js';
 import { TimeSlice } from '../../platform/time-slice.js';
 import type { FeedMetrics } from '../catalog.metrics.js';
 import { countCatalogChange } from '../catalog-versions.repository.js';
+import { takeChangeSeq } from '../catalog-changes.repository.js';
 
 type FeedBody = Extract<FeedResponse, { kind: 'body' }>;
 
@@ -229,9 +230,11 @@ export class FeedIngestService {
     return this.deps.database.transaction(async (trx) => {
       const now = this.deps.clock.now();
       if (!(await holdRunningRun(trx, runId, now))) throw new FeedFailure('another process took the feed lease and interrupted this run before its commit');
-      counts.removed_count = (await applyRun(trx, runId, removedIds, now)).removed;
-      // An unchanged run writes nothing to the catalog, its version included.
-      if (counts.created_count + counts.updated_count + counts.removed_count > 0) await countCatalogChange(trx, now);
+      // An unchanged run writes nothing to the catalog: no change number, no version.
+      if (counts.created_count + counts.updated_count + removedIds.length > 0) {
+        counts.removed_count = (await applyRun(trx, runId, removedIds, now, await takeChangeSeq(trx))).removed;
+        await countCatalogChange(trx, now);
+      }
       const status = identical && counts.created_count + counts.updated_count + counts.removed_count === 0 ? 'unchanged' : 'succeeded';
       await commit(trx, status);
       return status;

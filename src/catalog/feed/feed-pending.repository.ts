@@ -71,9 +71,9 @@ export async function insertPendingPornstars(db: Executor, runId: number, items:
   );
 }
 
-/** Shows the pornstars `runId` inserted (and so their aliases, thumbnails and URLs) to every reader. */
-export async function publishPending(db: Executor, runId: number): Promise<void> {
-  await tables(db).updateTable('pornstars').set({ pending_run_id: null }).where('pending_run_id', '=', runId).execute();
+/** Shows the pornstars `runId` inserted (and so their aliases, thumbnails and URLs) to every reader, as the change `changeSeq`. */
+export async function publishPending(db: Executor, runId: number, changeSeq: number): Promise<void> {
+  await tables(db).updateTable('pornstars').set({ pending_run_id: null, change_seq: changeSeq }).where('pending_run_id', '=', runId).execute();
 }
 
 /** Pending pornstars of `runId` after `afterId`, in id order. */

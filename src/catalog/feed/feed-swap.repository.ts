@@ -24,26 +24,56 @@ export interface SwapCounts {
  * in the engine, not in round trips, to keep that transaction short: the pornstars the run
  * inserted are published, the changed ones rewritten from the stage with their aliases, feed
  * thumbnails and URLs made exactly the staged ones (only the rows that differ are written; the
- * rows that stay keep their ids), and `removedIds` soft-removed. The caller counts the catalog change.
+ * rows that stay keep their ids), and `removedIds` soft-removed. Every pornstar it changes is
+ * stamped with `changeSeq` (taken first by the caller, who also counts the catalog change), and
+ * listed in `feed_run_changes`.
  */
-export async function applyRun(db: Executor, runId: number, removedIds: readonly number[], now: number): Promise<SwapCounts> {
+export async function applyRun(db: Executor, runId: number, removedIds: readonly number[], now: number, changeSeq: number): Promise<SwapCounts> {
   const dialect = executorDialect(db);
   const at = timestamp(dialect, now);
-  await publishPending(db, runId);
-  await rewriteChangedPornstars(db, dialect, now);
+  await recordCreatedAndUpdated(db, runId);
+  await publishPending(db, runId, changeSeq);
+  await rewriteChangedPornstars(db, dialect, now, changeSeq);
   await syncAliases(db, dialect, now, at);
   await syncThumbnails(db, dialect, now, at);
   await syncThumbnailUrls(db, at);
   let removed = 0;
-  for (let start = 0; start < removedIds.length; start += REMOVE_CHUNK) removed += await markPornstarsRemoved(db, removedIds.slice(start, start + REMOVE_CHUNK), now);
+  for (let start = 0; start < removedIds.length; start += REMOVE_CHUNK) {
+    const chunk = removedIds.slice(start, start + REMOVE_CHUNK);
+    await recordRemoved(db, runId, chunk);
+    removed += await markPornstarsRemoved(db, chunk, now, changeSeq);
+  }
+  await sql`update feed_runs set change_seq = ${changeSeq} where id = ${runId}`.execute(db);
   return { removed };
+}
+
+/** What `GET /feed-runs/{id}/changes` lists: the pornstars the run inserts and those it rewrites, with the hash it writes. */
+async function recordCreatedAndUpdated(db: Executor, runId: number): Promise<void> {
+  await sql`
+    insert into feed_run_changes (run_id, pornstar_id, external_id, ${sql.ref('change')}, content_hash)
+    select ${runId}, id, external_id, 'created', content_hash from pornstars where pending_run_id = ${runId}`.execute(db);
+  await sql`
+    insert into feed_run_changes (run_id, pornstar_id, external_id, ${sql.ref('change')}, content_hash)
+    select ${runId}, pornstar_id, external_id, 'updated', content_hash from feed_stage_pornstars`.execute(db);
+}
+
+/** The pornstars of `ids` still shown, which the run is about to remove. */
+async function recordRemoved(db: Executor, runId: number, ids: readonly number[]): Promise<void> {
+  await sql`
+    insert into feed_run_changes (run_id, pornstar_id, external_id, ${sql.ref('change')}, content_hash)
+    select ${runId}, id, external_id, 'removed', null from pornstars where id in (${sql.join(ids)}) and removed_at is null`.execute(db);
 }
 
 /** The pornstars whose staged aliases or thumbnails differ from their stored ones (only theirs are staged). */
 const changedIds = sql`select s.pornstar_id from feed_stage_pornstars s where s.children_changed = 1`;
 
-async function rewriteChangedPornstars(db: Executor, dialect: Dialect, now: number): Promise<void> {
-  const set: Array<[string, RawBuilder<unknown>]> = [...ITEM_COLUMNS.map((c): [string, RawBuilder<unknown>] => [c, sql.ref(`s.${c}`)]), ['removed_at', sql`null`], ['updated_at', sql`${now}`]];
+async function rewriteChangedPornstars(db: Executor, dialect: Dialect, now: number, changeSeq: number): Promise<void> {
+  const set: Array<[string, RawBuilder<unknown>]> = [
+    ...ITEM_COLUMNS.map((c): [string, RawBuilder<unknown>] => [c, sql.ref(`s.${c}`)]),
+    ['removed_at', sql`null`],
+    ['updated_at', sql`${now}`],
+    ['change_seq', sql`${changeSeq}`],
+  ];
   await updateFrom(dialect, db, { table: 'pornstars', as: 'p' }, sql`feed_stage_pornstars s`, set, sql`s.pornstar_id = p.id`);
 }
 

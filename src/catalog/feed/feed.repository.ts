@@ -67,8 +67,13 @@ export function listActivePornstars(db: Executor, afterId: number, limit: number
     .execute();
 }
 
-export async function markPornstarsRemoved(db: Executor, ids: number[], now: number): Promise<number> {
+export async function markPornstarsRemoved(db: Executor, ids: number[], now: number, changeSeq: number): Promise<number> {
   if (ids.length === 0) return 0;
-  const result = await tables(db).updateTable('pornstars').set({ removed_at: now, updated_at: now }).where('id', 'in', ids).where('removed_at', 'is', null).executeTakeFirst();
+  const result = await tables(db)
+    .updateTable('pornstars')
+    .set({ removed_at: now, updated_at: now, change_seq: changeSeq })
+    .where('id', 'in', ids)
+    .where('removed_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

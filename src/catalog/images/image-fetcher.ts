@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { checkImageHeader, ImageRefusedError, type ImageLimits } from './image-bombs.js';
 import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
 import { Deadline } from '../../platform/net/deadline.js';
 import { isRetryableStatus, parseRetryAfter } from '../../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
 
 /** Structurally `config.images`. */
-export interface ImageFetcherOptions extends TargetPolicy {
+export interface ImageFetcherOptions extends TargetPolicy, ImageLimits {
   maxBytes: number;
   timeoutMs: number;
   perOriginConnections: number;
@@ -48,8 +49,8 @@ const MAX_REDIRECTIONS = 3;
 
 /**
  * Downloads one image into the content-addressed store: the body streams through sha256 into a
- * temp file, is checked (status, Content-Type, size, magic bytes) on the way, and is renamed into
- * place only when complete. Every failure removes the temp file.
+ * temp file, is checked (status, Content-Type, size, magic bytes) on the way and by its header
+ * (pixels, frames) once complete, and is renamed into place only then. Every failure removes the temp file.
  */
 export class ImageFetcher {
   private readonly dispatcher: Dispatcher;
@@ -78,6 +79,13 @@ export class ImageFetcher {
     }
     // Only the transfer holds a download turn; filing the result away does not.
     const { temp, written } = await this.downloads(() => this.download(url, signal));
+    try {
+      // Bytes within IMAGE_MAX_BYTES may still declare billions of pixels: the header says so before anyone decodes them.
+      await checkImageHeader(temp.path, this.o);
+    } catch (error) {
+      await temp.discard();
+      throw asFetchError(error, false);
+    }
     let stored: { path: string };
     try {
       stored = await this.files.commit(temp, written.sha256, written.type.ext);
@@ -186,6 +194,7 @@ async function writeVerified(body: Readable, file: TempFile, maxBytes: number, s
 
 function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {
   if (error instanceof ImageFetchError) return error;
+  if (error instanceof ImageRefusedError) return new ImageFetchError(error.message, false);
   // The disk, not the source: it may pass (space freed, mount repaired), so it is retried.
   if (error instanceof ImageStoreError) return new ImageFetchError(error.message, true, undefined, { kind: 'not_asked' });
   const blocked = findBlocked(error);

@@ -48,6 +48,14 @@ export function imageRelativePath(sha256: string, ext: string): string {
   return `${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${ext}`;
 }
 
+/**
+ * A resized copy's path inside DATA_DIR/images: `variants/ab/cd/<sha256>.<ext>-w<width>.<format>`.
+ * Named by its source's content and its recipe, so that it too never changes once written.
+ */
+export function variantRelativePath(sha256: string, ext: string, width: number, format: string): string {
+  return `variants/${imageRelativePath(sha256, ext)}-w${width}.${format}`;
+}
+
 export interface OpenImage {
   handle: fs.promises.FileHandle;
   size: number;
@@ -135,8 +143,16 @@ export class ImageFiles {
    * bytes, so when the content is already stored the rename replaces it with identical bytes
    * (atomically: a reader holds either file) and identical content from any number of URLs stays one file.
    */
-  async commit(temp: TempFile, sha256: string, ext: ImageExt): Promise<{ path: string }> {
-    const target = this.pathFor(sha256, ext);
+  commit(temp: TempFile, sha256: string, ext: ImageExt): Promise<{ path: string }> {
+    return this.commitTo(temp, this.pathFor(sha256, ext));
+  }
+
+  /** Moves a written variant (closed) to `relativePath` (see variantRelativePath), as `commit` moves an original. */
+  commitVariant(temp: TempFile, relativePath: string): Promise<{ path: string }> {
+    return this.commitTo(temp, path.join(this.root, relativePath));
+  }
+
+  private async commitTo(temp: TempFile, target: string): Promise<{ path: string }> {
     try {
       await this.writing(async () => {
         await this.ensureDir(path.dirname(target));

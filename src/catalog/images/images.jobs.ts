@@ -12,6 +12,7 @@ import { RepeatedWarnings } from '../../platform/telemetry/repeated-warnings.js'
 import { imageMetrics, type ImageMetrics } from '../catalog.metrics.js';
 import { findImageByUrlHash, markImageCached, recordImageFailure } from './images.repository.js';
 import { countCatalogChange } from '../catalog-versions.repository.js';
+import { ImageChangeStamper } from '../image-change-stamper.js';
 
 export interface ImageDownloadPayload {
   urlHash: string;
@@ -165,6 +166,8 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
   void files
     .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))
     .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
+  // The images this worker caches or gives up reach delta sync through the stamper.
+  const stamper = new ImageChangeStamper({ database: options.database, clock: options.clock, logger }).start();
   return {
     definition: imageDownloadJob,
     handler: imageDownloadHandler(deps),
@@ -184,6 +187,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     close: () => {
       closing ??= (async () => {
         warnings.close();
+        await stamper.stop();
         await fetcher.close();
       })();
       return closing;

@@ -113,6 +113,7 @@ const markCachedQuery = prepareQuery<CachedImage, never>((db) =>
       last_error: null,
       fetched_at: param('fetched_at'),
       updated_at: param('fetched_at'),
+      state_seq: null,
     })
     .where('url_hash', '=', param<string>('url_hash')),
 );
@@ -134,7 +135,7 @@ export interface ImageFailure extends Record<string, unknown> {
 const recordFailureQuery = prepareQuery<ImageFailure, never>((db) =>
   tables(db)
     .updateTable('images')
-    .set({ status: param('status'), last_error: param('last_error'), attempts: param('attempts'), updated_at: param('now') })
+    .set({ status: param('status'), last_error: param('last_error'), attempts: param('attempts'), updated_at: param('now'), state_seq: null })
     .where('url_hash', '=', param<string>('url_hash'))
     .where('status', '!=', 'cached'),
 );
@@ -168,6 +169,6 @@ export function listFailedImages(db: Executor, limit: number, offset = 0): Promi
 export async function resetFailedImages(trx: Executor, now: number): Promise<string[]> {
   const rows = await tables(trx).selectFrom('images').select('url_hash').where('status', '=', 'failed').execute();
   if (rows.length === 0) return [];
-  await tables(trx).updateTable('images').set({ status: 'pending', last_error: null, attempts: 0, updated_at: now }).where('status', '=', 'failed').execute();
+  await tables(trx).updateTable('images').set({ status: 'pending', last_error: null, attempts: 0, updated_at: now, state_seq: null }).where('status', '=', 'failed').execute();
   return rows.map((r) => r.url_hash);
 }

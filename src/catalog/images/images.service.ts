@@ -111,6 +111,17 @@ export function cachedImageUrl(sha256: string, ext: string, baseUrl: string): st
   return `${baseUrl.replace(/\/+$/, '')}/images/${sha256}.${ext}`;
 }
 
+/** One resized copy of a cached image, as `srcset` lists it (`<url> <width>w`). */
+export interface ImageVariantLink {
+  width: number;
+  url: string;
+}
+
+/** The variants of a cached image, one per IMAGE_VARIANT_WIDTHS: `?w=` without `format`, so that each client's `Accept` picks the format. */
+export function variantLinks(cachedUrl: string, widths: readonly number[]): ImageVariantLink[] {
+  return widths.map((width) => ({ width, url: `${cachedUrl}?w=${width}` }));
+}
+
 /** The API's view of an `images` row (or of none: a URL never claimed). */
 export function imageView(row: Pick<ImageRow, 'status' | 'sha256' | 'ext'> | undefined, baseUrl: string): ImageView {
   if (!row) return { image_status: null, local_path: null, cached_url: null };

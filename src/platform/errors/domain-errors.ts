@@ -58,7 +58,16 @@ export class InFlightError extends BaseDomainError {
   }
 }
 
-export type DomainError = NotFoundError | ConflictError | ValidationError | InFlightError;
+/** What the client holds (a sync cursor, say) no longer leads anywhere here: it must start again. */
+export class GoneError extends BaseDomainError {
+  readonly code = 'GONE';
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export type DomainError = NotFoundError | ConflictError | ValidationError | InFlightError | GoneError;
 
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof BaseDomainError;

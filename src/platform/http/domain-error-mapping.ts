@@ -17,5 +17,7 @@ export function httpErrorOf(error: DomainError): HttpError {
         : httpErrors.unprocessable(error.message);
     case 'IN_FLIGHT':
       return httpErrors.conflict(error.message, {}, { 'retry-after': String(error.retryAfterSeconds) });
+    case 'GONE':
+      return httpErrors.gone(error.message);
   }
 }

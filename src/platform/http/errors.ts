@@ -27,6 +27,7 @@ export const httpErrors = {
     new HttpError(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.', undefined, { allow: allowed.join(', ') }),
   conflict: (message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
     new HttpError(409, 'CONFLICT', message, undefined, headers, extra),
+  gone: (message: string) => new HttpError(410, 'GONE', message),
   preconditionFailed: (message = 'The resource has changed since the ETag in If-Match was read.') => new HttpError(412, 'PRECONDITION_FAILED', message),
   payloadTooLarge: () => new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large.'),
   unsupportedMediaType: () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json.'),

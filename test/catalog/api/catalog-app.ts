@@ -84,6 +84,7 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
           tokens: container.auth,
           version: VERSION,
           caching: createCatalogCaching({ database: container.database, clock, cacheControl: config.catalogCacheControl, maxBytes: config.catalogResponseCacheBytes, recheckMs: config.catalogVersionRecheckMs }),
+          imageVariantWidths: config.images.variantWidths,
         }),
     ],
     errorFormatters: [{ prefix: API_PREFIX, formatter: catalogErrorFormatter }],
@@ -120,7 +121,7 @@ export async function createCatalogTestApp(): Promise<CatalogTestApp> {
     },
     async image(url, status, sha256 = sha256Hex(`bytes of ${url}`), ext = 'jpg') {
       const now = clock.now();
-      const changes = { status, sha256: status === 'cached' ? sha256 : null, ext: status === 'cached' ? ext : null };
+      const changes = { status, sha256: status === 'cached' ? sha256 : null, ext: status === 'cached' ? ext : null, state_seq: null };
       const insert = db
         .insertInto('images')
         .values({ url, url_hash: sha256Hex(url), ...changes, content_type: null, bytes: null, last_error: null, fetched_at: null, created_at: now, updated_at: now });

@@ -23,6 +23,7 @@ interface Url {
   local_path: string | null;
   cached_url: string | null;
   image_status: string | null;
+  variants: Array<{ width: number; url: string }> | null;
 }
 interface Thumbnail {
   id: number;
@@ -135,7 +136,7 @@ describe('/api/v1/pornstar-thumbnails', () => {
       source: 'api',
       width: 10,
       height: 20,
-      urls: [{ id: expect.any(Number), thumbnail_id: thumb.id, url: 'https://cdn.test/t1.jpg', local_path: 'm/t1.jpg', cached_url: null, image_status: null }],
+      urls: [{ id: expect.any(Number), thumbnail_id: thumb.id, url: 'https://cdn.test/t1.jpg', local_path: 'm/t1.jpg', cached_url: null, image_status: null, variants: null }],
     });
     expect(t.claimer.claims).toEqual([{ urls: ['https://cdn.test/t1.jpg'], inTransaction: true }]);
     expect(body(await t.get(`/pornstar-thumbnails/${thumb.id}`)).data).toEqual(thumb);
@@ -210,7 +211,7 @@ describe('/api/v1/pornstar-thumbnail-urls', () => {
     const res = await t.send('POST', '/pornstar-thumbnail-urls', { thumbnail_id: thumbnailId, url: ' https://cdn.test/u1.jpg ', local_path: '' });
     expect(res.statusCode, res.body).toBe(201);
     const url = body<Url>(res).data;
-    expect(url).toEqual({ id: url.id, thumbnail_id: thumbnailId, url: 'https://cdn.test/u1.jpg', local_path: null, cached_url: null, image_status: null });
+    expect(url).toEqual({ id: url.id, thumbnail_id: thumbnailId, url: 'https://cdn.test/u1.jpg', local_path: null, cached_url: null, image_status: null, variants: null });
     expect(t.claimer.claims).toEqual([{ urls: ['https://cdn.test/u1.jpg'], inTransaction: true }]);
     const row = await t.db.selectFrom('pornstar_thumbnail_urls').select('url_hash').where('id', '=', url.id).executeTakeFirstOrThrow();
     expect(row.url_hash).toBe(sha256Hex('https://cdn.test/u1.jpg'));
@@ -219,6 +220,8 @@ describe('/api/v1/pornstar-thumbnail-urls', () => {
     await t.image('https://cdn.test/u1.jpg', 'cached', sha, 'jpg');
     const shown = body<Url>(await t.inject({ method: 'GET', url: `/api/v1/pornstar-thumbnail-urls/${url.id}`, headers: { host: 'img.test' } })).data;
     expect(shown).toMatchObject({ cached_url: `http://img.test/images/${sha}.jpg`, local_path: `images/0f/0f/${sha}.jpg`, image_status: 'cached' });
+    // One resized copy per IMAGE_VARIANT_WIDTHS, ready for srcset; each negotiates its format from Accept.
+    expect(shown.variants).toEqual([160, 320, 640].map((width) => ({ width, url: `http://img.test/images/${sha}.jpg?w=${width}` })));
     expect(body<Url[]>(await t.get(`/pornstar-thumbnail-urls?thumbnail_id=${thumbnailId}`)).data.map((u) => u.id)).toEqual([url.id]);
 
     t.claimer.reset();
@@ -226,7 +229,7 @@ describe('/api/v1/pornstar-thumbnail-urls', () => {
     expect(local).toMatchObject({ url: 'https://cdn.test/u1.jpg', local_path: 'mine.jpg' });
     expect(t.claimer.claims).toEqual([]);
     const moved = body<Url>(await t.send('PATCH', `/pornstar-thumbnail-urls/${url.id}`, { url: 'https://cdn.test/u2.jpg' })).data;
-    expect(moved).toMatchObject({ url: 'https://cdn.test/u2.jpg', local_path: 'mine.jpg', image_status: null, cached_url: null });
+    expect(moved).toMatchObject({ url: 'https://cdn.test/u2.jpg', local_path: 'mine.jpg', image_status: null, cached_url: null, variants: null });
     expect(t.claimer.claims).toEqual([{ urls: ['https://cdn.test/u2.jpg'], inTransaction: true }]);
     const hash = await t.db.selectFrom('pornstar_thumbnail_urls').select('url_hash').where('id', '=', url.id).executeTakeFirstOrThrow();
     expect(hash.url_hash).toBe(sha256Hex('https://cdn.test/u2.jpg'));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateItems } from '../../../dev/catalog/feed-generator.js';
 import { contentHash, validateFeedItem, type NormalizedItem } from '../../../src/catalog/feed/feed-item.js';
+import { takeChangeSeq } from '../../../src/catalog/catalog-changes.repository.js';
 import { insertPendingPornstars, publishPending } from '../../../src/catalog/feed/feed-pending.repository.js';
 import { countCatalogChange } from '../../../src/catalog/catalog-versions.repository.js';
 import { body, createCatalogTestApp, type CatalogTestApp } from './catalog-app.js';
@@ -66,7 +67,7 @@ describe('a pornstar pending in an unfinished feed run', () => {
   it('is seen everywhere once its run publishes it', async () => {
     // As the run's last transaction does: publish, and count the change for the readers' caches.
     await t.container.database.transaction(async (trx) => {
-      await publishPending(trx, RUN_ID);
+      await publishPending(trx, RUN_ID, await takeChangeSeq(trx));
       await countCatalogChange(trx, t.clock.now());
     });
     expect((await t.get(`/pornstars/${id}`)).statusCode).toBe(200);

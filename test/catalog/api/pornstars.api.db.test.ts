@@ -76,7 +76,7 @@ describe('POST /api/v1/pornstars', () => {
           source: 'api',
           width: 234,
           height: 344,
-          urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[0]!.id, url: 'https://cdn.test/jane.jpg', local_path: 'pc/jane.jpg', cached_url: null, image_status: null }],
+          urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[0]!.id, url: 'https://cdn.test/jane.jpg', local_path: 'pc/jane.jpg', cached_url: null, image_status: null, variants: null }],
         },
         {
           id: expect.any(Number),
@@ -85,7 +85,7 @@ describe('POST /api/v1/pornstars', () => {
           source: 'api',
           width: 100,
           height: 150,
-          urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[1]!.id, url: 'https://cdn.test/jane.jpg', local_path: null, cached_url: null, image_status: null }],
+          urls: [{ id: expect.any(Number), thumbnail_id: p.thumbnails[1]!.id, url: 'https://cdn.test/jane.jpg', local_path: null, cached_url: null, image_status: null, variants: null }],
         },
       ],
       created_at: new Date(t.clock.now()).toISOString(),
@@ -417,7 +417,8 @@ describe('health, version and docs', () => {
     const operations = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith('/api/v1'))
       .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
-    expect(operations.length).toBe(2 + 4 * 6);
+    // health and version, six operations per resource, and a feed run's changes
+    expect(operations.length).toBe(2 + 4 * 6 + 1);
     for (const { path, method, op } of operations) {
       expect(op.summary, `${method} ${path}`).toBeTruthy();
       expect(op.tags?.length, `${method} ${path}`).toBeGreaterThan(0);

@@ -28,6 +28,7 @@ function run(id: number, overrides: Partial<FeedRunRow> = {}): FeedRunRow {
     images_enqueued: 57,
     items_declared: 11_234,
     warning: null,
+    change_seq: 7,
     invalid_samples: '[{"line":12,"id":"x","errors":["name is required"]}]',
     error: null,
     started_at: Date.UTC(2026, 11, 3, 4, 0, 0),

@@ -69,7 +69,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     logger,
     dataDir,
     files: new ImageFiles(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs }),
-    images: { maxBytes: 64 * 1024, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
+    images: { maxBytes: 64 * 1024, maxPixels: 40_000_000, maxFrames: 100, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
     ...(options.outbound && {
       outbound: new OutboundGuard({ database: temp.database, store: new DatabaseStore(temp.database), clock: systemClock, logger, settings: { ...loadConfig({}).outbound.guard, ...options.outbound } }),
       ratePerSPerHost: options.outbound.ratePerSPerHost,

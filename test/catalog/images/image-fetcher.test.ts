@@ -35,6 +35,8 @@ describe('ImageFetcher concurrency', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-fetcher-'));
     const fetcher = new ImageFetcher(new ImageFiles(dataDir), {
       maxBytes: 64 * 1024,
+      maxPixels: 40_000_000,
+      maxFrames: 100,
       timeoutMs: 5_000,
       perOriginConnections: 16,
       concurrency: 2,

@@ -7,7 +7,7 @@ import { findDestination } from '../../../src/platform/outbound/destinations.rep
 import { waitFor } from '../../support/driver-wait.js';
 import { captureLogs } from '../../support/log-capture.js';
 import { createImagesHarness, type HarnessOptions, type ImagesHarness } from './harness.js';
-import { MockCdn, png, send } from './mock-cdn.js';
+import { MockCdn, png, pngBomb, send } from './mock-cdn.js';
 
 describe('image download faults', () => {
   let cdn: MockCdn | undefined;
@@ -84,6 +84,15 @@ describe('image download faults', () => {
     const body = Buffer.concat([png('huge'), Buffer.alloc(2_000)]);
     const image = await download('/huge.png', (_req, res) => send(res, 200, 'image/png', body), { images: { maxBytes: 1_000 } });
     expect(image).toMatchObject({ status: 'failed', last_error: `image is ${body.length} bytes, over the 1000-byte limit` });
+    expectNothingLeftOnDisk();
+  });
+
+  it('fails an image whose header declares more than IMAGE_MAX_PIXELS, without decoding it', async () => {
+    const bomb = pngBomb();
+    const image = await download('/bomb.png', (_req, res) => send(res, 200, 'image/png', bomb));
+    expect(image).toMatchObject({ status: 'failed', last_error: 'image is 50000 × 50000 pixels, over the 40000000-pixel limit', attempts: 1, sha256: null });
+    expect(cdn!.hitsOf('/bomb.png')).toBe(1);
+    expect(await parkedJobs()).toBe(1);
     expectNothingLeftOnDisk();
   });
 

@@ -30,7 +30,7 @@ describe('GET /images/:file', () => {
       bodyLimitBytes: 1024,
       version: 'test',
       readiness: [],
-      plugins: [(scope) => imagesRoutes(scope, { dataDir })],
+      plugins: [(scope) => imagesRoutes(scope, { dataDir, variants: { widths: [160], formats: ['webp'], maxPixels: 40_000_000, maxFrames: 100, concurrency: 1, memoryBytes: 0 } })],
       docs: false,
     });
     await app.ready();

@@ -2,28 +2,41 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 
-/** A valid 1×1 PNG; a text chunk carrying `tag` makes different tags different files. */
-export function png(tag = ''): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
+const pngChunk = (type: string, data: Buffer) => {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body));
+  return Buffer.concat([length, body, crc]);
+};
+
+/** A PNG whose header declares `width` × `height` (8-bit RGB) and whose pixel data is `idat`, compressed. */
+function pngOf(width: number, height: number, idat: Buffer, tag = ''): Buffer {
   const header = Buffer.alloc(13);
-  header.writeUInt32BE(1, 0);
-  header.writeUInt32BE(1, 4);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
-  const pixel = Buffer.from([0, 200, 40, 90]);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    ...(tag ? [chunk('tEXt', Buffer.from(`Comment\0${tag}`, 'latin1'))] : []),
-    chunk('IDAT', zlib.deflateSync(pixel)),
-    chunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', header),
+    ...(tag ? [pngChunk('tEXt', Buffer.from(`Comment\0${tag}`, 'latin1'))] : []),
+    pngChunk('IDAT', zlib.deflateSync(idat)),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A valid 1×1 PNG; a text chunk carrying `tag` makes different tags different files. */
+export function png(tag = ''): Buffer {
+  return pngOf(1, 1, Buffer.from([0, 200, 40, 90]), tag);
+}
+
+/**
+ * A decompression bomb: a few dozen bytes whose header declares 50,000 × 50,000 pixels (7.5 GB
+ * once decoded), with a tiny IDAT. A valid PNG up to the pixel data, so only its size gives it away.
+ */
+export function pngBomb(width = 50_000, height = 50_000): Buffer {
+  return pngOf(width, height, Buffer.alloc(64));
 }
 
 // A 1×1 baseline-free (arithmetic-coded) JPEG: the smallest well-formed JPEG.

@@ -81,6 +81,8 @@ describe('SSRF guard: downloads', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-ssrf-'));
     const f = new ImageFetcher(new ImageFiles(dataDir), {
       maxBytes: 64 * 1024,
+      maxPixels: 40_000_000,
+      maxFrames: 100,
       timeoutMs: 2_000,
       perOriginConnections: 4,
       concurrency: 4,

@@ -18,6 +18,8 @@ import { queueHistoryTables } from './014-queue-history.js';
 import { queueControlTables } from './015-queue-controls.js';
 import { jobAttemptTables } from './016-job-attempts.js';
 import { catalogReads } from './017-catalog-reads.js';
+import { catalogChanges } from './018-catalog-changes.js';
+import { catalogFullText } from './019-catalog-fulltext.js';
 
 /** The one migration set, rendered for a dialect. Names sort in the order they must run. */
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
@@ -40,5 +42,7 @@ export function migrationsFor(dialect: Dialect): Record<string, Migration> {
     '015-queue-controls': queueControlTables(types),
     '016-job-attempts': jobAttemptTables(types),
     '017-catalog-reads': catalogReads(types),
+    '018-catalog-changes': catalogChanges(types),
+    '019-catalog-fulltext': catalogFullText(types),
   };
 }
