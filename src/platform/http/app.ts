@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -11,7 +10,9 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { httpTracingPlugin } from '../telemetry/tracing.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.routes.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import { installRequestLog, type RequestLogOptions } from './request-log.js';
+import { requestIdGenerator } from './request-ids.js';
 import { validatorCompiler } from './validation.js';
 
 /** The server's timeouts against slow and idle clients (see HttpTimeouts in config.ts); absent: Node's and Fastify's own. */
@@ -46,7 +47,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    genReqId: requestIdGenerator(),
+    childLoggerFactory: lazyChildLogger,
     // Fastify's "incoming request" and "request completed": installRequestLog writes one line instead.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
@@ -63,8 +65,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // A JSON API: a text/plain body gets 415 like any other non-JSON type, not a string body.
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app);
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   if (options.metrics) installMetrics(app, options.metrics);

@@ -81,7 +81,9 @@ describe('HTTP edge of the API app', () => {
     const mine = await t.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-me-123' } });
     expect(mine.headers['x-request-id']).toBe('trace-me-123');
     const generated = await t.inject({ method: 'GET', url: '/nope' });
-    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const next = await t.inject({ method: 'GET', url: '/nope' });
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    expect(next.headers['x-request-id']).not.toBe(generated.headers['x-request-id']);
   });
 
   it('answers GET /health with ok', async () => {
