@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import Sqlite from 'better-sqlite3';
 import sharp from 'sharp';
-import { ImageFiles } from '../../src/catalog/images/image-files.js';
+import { DiskImageStore } from '../../src/catalog/images/disk-image-store.js';
+import { imageRelativePath } from '../../src/catalog/images/image-files.js';
 
 export interface SeededImage {
   url: string;
@@ -22,11 +23,7 @@ export async function seedCachedImage(dataDir: string, dbFile: string): Promise<
     .toBuffer();
   const photo = await sharp(coarse).resize({ width: 1280 }).jpeg({ quality: 85 }).toBuffer();
   const sha256 = createHash('sha256').update(photo).digest('hex');
-  const files = new ImageFiles(dataDir);
-  const temp = await files.createTemp();
-  await temp.write(photo);
-  await temp.close();
-  await files.commit(temp, sha256, 'jpg');
+  await new DiskImageStore(dataDir).put(imageRelativePath(sha256, 'jpg'), photo, { bytes: photo.length });
 
   const db = new Sqlite(dbFile, { fileMustExist: true });
   try {

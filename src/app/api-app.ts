@@ -12,6 +12,7 @@ import { dashboardRoutes } from '../admin/dashboard/dashboard.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
 import { API_PREFIX, catalogErrorFormatter, catalogRoutes, createCatalogCaching } from '../catalog/api/index.js';
 import { imagesRoutes } from '../catalog/images/images.routes.js';
+import { checkImageCacheWritable } from '../catalog/images/images.jobs.js';
 import { QUEUE_DESTINATIONS, QUEUE_NAMES, type Container } from './container.js';
 import { ordersRoutes } from '../orders/orders.routes.js';
 import { simulatorRoutes } from '../orders/simulator.routes.js';
@@ -42,7 +43,7 @@ export function readinessOf(container: Container): ReadinessCheck[] {
     { name: 'database', check: () => container.database.ping() },
     { name: 'store', check: () => container.store.ping() },
     { name: 'queue', check: () => container.queue.ping() },
-    ...(role === 'all' || role === 'worker' ? [{ name: 'images', check: () => container.imageFiles.checkWritable() }] : []),
+    ...(role === 'all' || role === 'worker' ? [{ name: 'images', check: () => checkImageCacheWritable(container.imageTempFiles, container.imageStore) }] : []),
   ];
 }
 
@@ -71,7 +72,8 @@ export function buildApiApp(container: Container): Promise<FastifyInstance> {
       }),
     images: (app) =>
       imagesRoutes(app, {
-        dataDir: config.dataDir,
+        store: container.imageStore,
+        serve: config.images.serve,
         variants: {
           widths: config.images.variantWidths,
           formats: config.images.variantFormats,

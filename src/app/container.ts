@@ -6,7 +6,9 @@ import { TokenUsageRecorder } from '../auth/token-usage.recorder.js';
 import { createCatalogServices, type CatalogServices } from '../catalog/api/index.js';
 import { feedMetrics } from '../catalog/catalog.metrics.js';
 import { FeedIngestService } from '../catalog/feed/feed-ingest.service.js';
-import { ImageFiles } from '../catalog/images/image-files.js';
+import { createImageStore } from '../catalog/images/image-store.factory.js';
+import type { ImageStore } from '../catalog/images/image-store.js';
+import { ImageTempFiles } from '../catalog/images/image-temp-files.js';
 import { ImagesService } from '../catalog/images/images.service.js';
 import type { Config } from '../config.js';
 import { OrdersService } from '../orders/orders.service.js';
@@ -58,8 +60,10 @@ export interface Container {
   tokenUsage: TokenUsageRecorder;
   orders: OrdersService;
   images: ImagesService;
-  /** The image cache under DATA_DIR/images, shared by the download workers and the readiness check. */
-  imageFiles: ImageFiles;
+  /** Where cached images live (IMAGE_STORE), shared by the download workers, GET /images and the readiness check. */
+  imageStore: ImageStore;
+  /** The downloads' scratch space, DATA_DIR/images/tmp, shared by the download workers and the readiness check. */
+  imageTempFiles: ImageTempFiles;
   feed: FeedIngestService;
   catalog: CatalogServices;
   /** The rate limits, pauses and circuit breakers of the outbound destinations, shared by every worker. */
@@ -81,8 +85,6 @@ export interface ContainerOverrides {
 
 /** Wires every service from the configuration. Nothing listens or consumes until a role starts it. */
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
-  // Refused rather than ignored: hosts that believe they share one bucket would each fill their own disk.
-  if (config.images.store.driver === 's3') throw new Error('IMAGE_STORE=s3 is not wired into image downloads and GET /images yet: leave IMAGE_STORE unset (disk) for now');
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, role: config.role });
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
@@ -105,6 +107,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const images = new ImagesService({ database, queue, clock, logger: logger.child({ component: 'images' }) });
   const catalog = createCatalogServices({ database, images, clock });
   const webhookEvents = new WebhookEvents({ queue, clock, maxAttempts: deliveryMaxAttempts(config.webhooks), lifetimeMs: deliveryLifetimeMs(config.webhooks) });
+  const imageStore = await createImageStore({ dataDir: config.dataDir, store: config.images.store, logger: logger.child({ component: 'image-store' }) });
   const feed = new FeedIngestService({ database, store, clock, logger: logger.child({ component: 'feed' }), config: config.feed, images, metrics: feedMetrics(metrics, database) });
   return {
     config,
@@ -124,7 +127,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     tokenUsage,
     orders,
     images,
-    imageFiles: new ImageFiles(config.dataDir),
+    imageStore,
+    imageTempFiles: new ImageTempFiles(config.dataDir),
     feed,
     catalog,
     webhookEvents,
@@ -134,6 +138,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       await tokenUsage.close();
       await queue.close();
       await store.close();
+      await imageStore.close();
       await database.close();
     },
   };

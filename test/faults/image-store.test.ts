@@ -42,13 +42,13 @@ describe('an image store that cannot be written', () => {
 
   /** Replaces DATA_DIR/images/tmp with a regular file: every temp file under it fails, even for root. */
   function breakTempDir(): void {
-    fs.rmSync(h!.jobs.files.tmpDir, { recursive: true, force: true });
-    fs.mkdirSync(h!.jobs.files.root, { recursive: true });
-    fs.writeFileSync(h!.jobs.files.tmpDir, 'not a directory');
+    fs.rmSync(h!.temps.dir, { recursive: true, force: true });
+    fs.mkdirSync(path.join(h!.dataDir, 'images'), { recursive: true });
+    fs.writeFileSync(h!.temps.dir, 'not a directory');
   }
 
   function repairTempDir(): void {
-    fs.rmSync(h!.jobs.files.tmpDir, { force: true });
+    fs.rmSync(h!.temps.dir, { force: true });
   }
 
   it('retries a download whose temp directory cannot be made, then parks it; the process stays up', async () => {
@@ -72,13 +72,13 @@ describe('an image store that cannot be written', () => {
     breakTempDir();
     await download('/second.png', '/third.png');
     expect(await h!.image(cdn!.url('/second.png'))).toMatchObject({ status: 'failed', attempts: 2, last_error: expect.stringMatching(/^image store not writable: ENOTDIR/) });
-    await expect(h!.jobs.files.checkWritable()).rejects.toThrow(/ENOTDIR/);
+    await expect(h!.jobs.checkWritable()).rejects.toThrow(/ENOTDIR/);
 
     repairTempDir();
     expect(await h!.service.retryFailed()).toEqual({ images: 2, parkedJobs: 2 });
     await h!.drain();
     expect(await h!.image(cdn!.url('/third.png'))).toMatchObject({ status: 'cached', last_error: null });
-    await expect(h!.jobs.files.checkWritable()).resolves.toBeUndefined();
+    await expect(h!.jobs.checkWritable()).resolves.toBeUndefined();
     expect(h!.tempFiles()).toEqual([]);
   });
 
@@ -88,7 +88,7 @@ describe('an image store that cannot be written', () => {
     let full = true;
     vi.spyOn(fs.promises, 'open').mockImplementation(async (...args: Parameters<typeof realOpen>) => {
       const handle = await realOpen(...args);
-      if (full && path.dirname(String(args[0])) === h!.jobs.files.tmpDir) {
+      if (full && path.dirname(String(args[0])) === h!.temps.dir) {
         handle.write = (() => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' }))) as typeof handle.write;
       }
       return handle;
@@ -97,10 +97,10 @@ describe('an image store that cannot be written', () => {
     await download('/full.png');
     expect(await h!.image(cdn!.url('/full.png'))).toMatchObject({ status: 'failed', attempts: 2, last_error: expect.stringMatching(/^image store not writable: ENOSPC/) });
     expect(h!.tempFiles()).toEqual([]);
-    await expect(h!.jobs.files.checkWritable()).rejects.toThrow(/ENOSPC/);
+    await expect(h!.jobs.checkWritable()).rejects.toThrow(/ENOSPC/);
 
     full = false;
-    await expect(h!.jobs.files.checkWritable()).resolves.toBeUndefined();
+    await expect(h!.jobs.checkWritable()).resolves.toBeUndefined();
     expect(h!.tempFiles()).toEqual([]);
   });
 });

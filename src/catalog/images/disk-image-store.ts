@@ -26,8 +26,8 @@ const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'E
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 
 /**
- * The image store in DATA_DIR/images, in the layout ImageFiles writes: a key is the path below
- * it, temp files sit in its `tmp/` (on the same file system, and swept by ImageFiles when stale).
+ * The image store in DATA_DIR/images: a key is the path below it, temp files sit in its `tmp/`
+ * (on the same file system, beside the downloads' own: see ImageTempFiles, which sweeps stale ones).
  * A write fills a temp file, then hard-links it to its name: link(2) fails when the name exists,
  * so the first writer wins, a later one writes nothing, and a reader sees a whole file or none.
  * Where the file system has no hard links, a rename replaces the file with identical bytes.
@@ -74,7 +74,7 @@ export class DiskImageStore implements ImageStore {
     if (!isReadable(source) && !(source instanceof Uint8Array)) {
       const size = await fs.promises.stat(source.file).then((stat) => stat.size);
       if (size !== bytes) throw new ImageSourceSizeError(bytes, String(size));
-      // The file is already whole: linked, it needs no copy (ImageFiles' temp files sit on this file system).
+      // The file is already whole: linked, it needs no copy (a download's temp file sits on this file system).
       const linked = await this.writing(() => this.link(source.file, target));
       if (linked !== undefined) return linked;
     }

@@ -3,7 +3,9 @@ import type { Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { checkImageHeader, ImageRefusedError, type ImageLimits } from './image-bombs.js';
-import { ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageFiles, type ImageType, type TempFile } from './image-files.js';
+import { imageRelativePath, ImageStoreError, SNIFF_BYTES, sniffImageType, type ImageType } from './image-files.js';
+import type { ImageStore } from './image-store.js';
+import type { ImageTempFiles, TempFile } from './image-temp-files.js';
 import { Deadline } from '../../platform/net/deadline.js';
 import { isRetryableStatus, parseRetryAfter } from '../../platform/net/retry-after.js';
 import { assertFetchableUrl, BlockedTargetError, guardedConnector, type LookupFunction, type TargetPolicy } from '../../platform/net/ssrf.js';
@@ -22,7 +24,8 @@ export interface ImageFetcherOptions extends TargetPolicy, ImageLimits {
 export interface StoredImage extends ImageType {
   sha256: string;
   bytes: number;
-  path: string;
+  /** Its key in the image store. */
+  key: string;
 }
 
 /** A download that did not produce an image; `retryable` says whether a later attempt may pass. */
@@ -50,7 +53,8 @@ const MAX_REDIRECTIONS = 3;
 /**
  * Downloads one image into the content-addressed store: the body streams through sha256 into a
  * temp file, is checked (status, Content-Type, size, magic bytes) on the way and by its header
- * (pixels, frames) once complete, and is renamed into place only then. Every failure removes the temp file.
+ * (pixels, frames) once complete, and is handed to the store only then. The temp file is removed
+ * whatever the outcome.
  */
 export class ImageFetcher {
   private readonly dispatcher: Dispatcher;
@@ -58,7 +62,8 @@ export class ImageFetcher {
   private readonly downloads: LimitFunction;
 
   constructor(
-    private readonly files: ImageFiles,
+    private readonly temps: ImageTempFiles,
+    private readonly store: ImageStore,
     private readonly o: ImageFetcherOptions,
   ) {
     this.agent = new Agent({
@@ -79,20 +84,17 @@ export class ImageFetcher {
     }
     // Only the transfer holds a download turn; filing the result away does not.
     const { temp, written } = await this.downloads(() => this.download(url, signal));
+    const key = imageRelativePath(written.sha256, written.type.ext);
     try {
       // Bytes within IMAGE_MAX_BYTES may still declare billions of pixels: the header says so before anyone decodes them.
       await checkImageHeader(temp.path, this.o);
+      await this.store.put(key, { file: temp.path }, { bytes: written.bytes });
     } catch (error) {
+      throw asFetchError(error, false);
+    } finally {
       await temp.discard();
-      throw asFetchError(error, false);
     }
-    let stored: { path: string };
-    try {
-      stored = await this.files.commit(temp, written.sha256, written.type.ext);
-    } catch (error) {
-      throw asFetchError(error, false);
-    }
-    return { ...written.type, sha256: written.sha256, bytes: written.bytes, ...stored };
+    return { ...written.type, sha256: written.sha256, bytes: written.bytes, key };
   }
 
   /** The verified body in a temp file (removed again on any failure). */
@@ -126,7 +128,7 @@ export class ImageFetcher {
     }
     let temp: TempFile;
     try {
-      temp = await this.files.createTemp();
+      temp = await this.temps.create();
     } catch (error) {
       response.body.destroy();
       throw asFetchError(error, false);
@@ -195,7 +197,7 @@ async function writeVerified(body: Readable, file: TempFile, maxBytes: number, s
 function asFetchError(error: unknown, timedOut: boolean, timeoutMs?: number): ImageFetchError {
   if (error instanceof ImageFetchError) return error;
   if (error instanceof ImageRefusedError) return new ImageFetchError(error.message, false);
-  // The disk, not the source: it may pass (space freed, mount repaired), so it is retried.
+  // The store or the scratch disk, not the source: it may pass (space freed, mount repaired, bucket back), so it is retried.
   if (error instanceof ImageStoreError) return new ImageFetchError(error.message, true, undefined, { kind: 'not_asked' });
   const blocked = findBlocked(error);
   if (blocked) return new ImageFetchError(`refused: ${blocked.message}`, false, undefined, { kind: 'not_asked' });

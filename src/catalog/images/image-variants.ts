@@ -1,11 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import sharp, { type Sharp } from 'sharp';
 import type { ImageVariantFormat } from '../../config.js';
 import { checkImageHeader, decodeOptions, ImageRefusedError, type ImageLimits } from './image-bombs.js';
-import { ImageStoreError, variantRelativePath, type ImageExt, type ImageFiles, type TempFile } from './image-files.js';
+import { imageRelativePath, ImageStoreError, variantRelativePath, type ImageExt } from './image-files.js';
+import type { ImageStore } from './image-store.js';
 import { ImageVariantMemory } from './image-variant-memory.js';
 
 /** One variant: its source (by content hash) and its recipe. */
@@ -17,7 +16,8 @@ export interface VariantKey {
 }
 
 export interface ImageVariantsOptions extends ImageLimits {
-  files: ImageFiles;
+  /** Where the originals are read and the variants stored. */
+  store: ImageStore;
   /** Variants made at once (IMAGE_VARIANT_CONCURRENCY); the others wait for a turn. */
   concurrency: number;
   /** IMAGE_VARIANT_MEMORY_MB, in bytes: the variants served lately, kept in memory. */
@@ -38,18 +38,18 @@ const ENCODERS: Record<ImageVariantFormat, (image: Sharp) => Sharp> = {
 /** Variants refused lately, remembered so that asking again does not read their source again. */
 const REFUSALS_KEPT = 1_000;
 
-/** A variant's path inside DATA_DIR/images, which names it everywhere (memory, flights, refusals). */
+/** A variant's key in the image store, which names it everywhere (memory, flights, refusals). */
 const idOf = (key: VariantKey) => variantRelativePath(key.sha256, key.ext, key.width, key.format);
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function readIfStored(file: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.promises.readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+/** The whole stored object, or undefined when the key is not stored. */
+async function readIfStored(store: ImageStore, key: string): Promise<Buffer | undefined> {
+  const object = await store.open(key);
+  if (!object) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of object.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -78,7 +78,7 @@ export class ImageVariants {
   /** A variant already made, read from the store (and kept in memory); undefined when it is not stored. */
   async read(key: VariantKey): Promise<Buffer | undefined> {
     const id = idOf(key);
-    const bytes = await readIfStored(path.join(this.o.files.root, id));
+    const bytes = await readIfStored(this.o.store, id);
     if (bytes) this.memory.keep(id, bytes);
     return bytes;
   }
@@ -86,8 +86,7 @@ export class ImageVariants {
   /**
    * Makes and stores a variant and resolves to its bytes, or to undefined when its source is not
    * stored. Requests for one variant that overlap share one making; across processes sharing
-   * DATA_DIR, a variant made twice is renamed into place twice with the same bytes, which is
-   * harmless. Rejects with ImageRefusedError when the source is a bomb or cannot be decoded.
+   * the store, a variant made twice is stored once (the store's writes are idempotent). Rejects with ImageRefusedError when the source is a bomb or cannot be decoded.
    */
   make(key: VariantKey): Promise<Buffer | undefined> {
     const id = idOf(key);
@@ -105,7 +104,7 @@ export class ImageVariants {
     // Made while this one waited for its turn: by the making before it, or by another process.
     const made = await this.read(key);
     if (made) return made;
-    const source = await readIfStored(this.o.files.pathFor(key.sha256, key.ext));
+    const source = await readIfStored(this.o.store, imageRelativePath(key.sha256, key.ext));
     if (!source) return undefined;
     const bytes = await this.encode(key, id, source);
     await this.store(id, bytes);
@@ -130,18 +129,13 @@ export class ImageVariants {
     if (this.refusals.size > REFUSALS_KEPT) this.refusals.delete(this.refusals.keys().next().value!);
   }
 
-  /** Writes the variant through a temp file renamed into place. A disk that refuses it costs only the cache: the bytes are still served. */
+  /** Stores the variant. A store that refuses it costs only the cache: the bytes are still served. */
   private async store(id: string, bytes: Buffer): Promise<void> {
-    let temp: TempFile | undefined;
     try {
-      temp = await this.o.files.createTemp();
-      await temp.write(bytes);
-      await temp.close();
-      await this.o.files.commitVariant(temp, id);
+      await this.o.store.put(id, bytes, { bytes: bytes.length });
     } catch (error) {
-      await temp?.discard();
       if (!(error instanceof ImageStoreError)) throw error;
-      this.o.logger.warn({ err: error, variant: id }, 'image variant served but not stored: the image store is not writable');
+      this.o.logger.warn({ err: error, variant: id }, 'image variant served but not stored: the image store refused it');
     }
   }
 }

@@ -5,8 +5,9 @@ import { defineJob, type JobRunner } from '../../platform/queue/jobs.js';
 import { isFinalFailure } from '../../platform/queue/job-outcome.js';
 import { outboundOutcomeOf, type DestinationLimits, type OutboundGuard, type OutboundOutcome } from '../../platform/outbound/outbound-guard.js';
 import { DeferredError, PermanentError, RetryableError, type JobContext, type JobHandler, type ParkedHandler, type ParkedNotice, type WorkOptions } from '../../platform/queue/queue.js';
-import { ImageFiles } from './image-files.js';
 import { ImageFetcher, ImageFetchError, type ImageFetcherOptions } from './image-fetcher.js';
+import type { ImageStore } from './image-store.js';
+import type { ImageTempFiles } from './image-temp-files.js';
 import type { Metrics } from '../../platform/telemetry/metrics.js';
 import { RepeatedWarnings } from '../../platform/telemetry/repeated-warnings.js';
 import { imageMetrics, type ImageMetrics } from '../catalog.metrics.js';
@@ -52,7 +53,7 @@ function outcomeOfFailure(error: ImageFetchError): OutboundOutcome | undefined {
 
 /**
  * Downloads one image into the store and marks its row cached. Idempotent: a cached image is never
- * fetched again, and storing the same bytes twice leaves one file.
+ * fetched again, and storing the same bytes twice leaves one object.
  */
 export function imageDownloadHandler(deps: ImageJobDeps): JobHandler<ImageDownloadPayload> {
   return async ({ urlHash }: ImageDownloadPayload, job: JobContext): Promise<void> => {
@@ -134,9 +135,10 @@ export interface ImageJobsOptions {
   database: Database;
   clock: Clock;
   logger: Logger;
-  dataDir: string;
-  /** The store to write; one on `dataDir` unless given (the container shares its own with the readiness check). */
-  files?: ImageFiles;
+  /** Where the downloads are stored (IMAGE_STORE). */
+  store: ImageStore;
+  /** The downloads' scratch space (the container shares its own with the readiness check). */
+  temps: ImageTempFiles;
   /** `config.images`. */
   images: ImageFetcherOptions & { concurrency: number };
   metrics?: Metrics;
@@ -148,23 +150,24 @@ export interface ImageJobsOptions {
 
 export interface ImageJobs extends JobRunner<ImageDownloadPayload> {
   workOptions: Pick<WorkOptions, 'concurrency' | 'prefetch' | 'durableCompletions' | 'onParked'>;
-  files: ImageFiles;
+  /** Resolves when both the scratch space and the store can be written, rejects with the ImageStoreError otherwise. */
+  checkWritable(): Promise<void>;
   /** Writes the last warning summaries and closes the HTTP connection pool; call after the workers stopped. Idempotent. */
   close(): Promise<void>;
 }
 
 /** Everything a worker process needs to run `images.download` jobs. */
 export function createImageJobs(options: ImageJobsOptions): ImageJobs {
-  const files = options.files ?? new ImageFiles(options.dataDir);
-  const fetcher = new ImageFetcher(files, options.images);
+  const { store, temps } = options;
+  const fetcher = new ImageFetcher(temps, store, options.images);
   const logger = options.logger.child({ job: imageDownloadJob.queue });
   const warnings = new RepeatedWarnings({ logger, message: IMAGE_FAILED });
   let closing: Promise<void> | undefined;
   const guard = options.outbound && { outbound: options.outbound, limits: { ratePerS: options.ratePerSPerHost, probeLeaseMs: options.images.timeoutMs } };
   const deps = { database: options.database, fetcher, clock: options.clock, logger, metrics: options.metrics && imageMetrics(options.metrics), warnings, guard };
   // A temp file this old belongs to a process that died mid-download; live downloads end within timeoutMs.
-  void files
-    .removeStaleTempFiles(Math.max(options.images.timeoutMs * 2, 3_600_000))
+  void temps
+    .removeStale(Math.max(options.images.timeoutMs * 2, 3_600_000))
     .catch((error: unknown) => logger.warn({ err: error }, 'could not sweep stale image temp files'));
   // The images this worker caches or gives up reach delta sync through the stamper.
   const stamper = new ImageChangeStamper({ database: options.database, clock: options.clock, logger }).start();
@@ -173,7 +176,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     handler: imageDownloadHandler(deps),
     workOptions: {
       // IMAGE_CONCURRENCY bounds the downloads (in the fetcher); twice as many jobs let the
-      // bookkeeping after a download (file rename, database writes) overlap the next transfers.
+      // bookkeeping after a download (the store's write, database writes) overlap the next transfers.
       concurrency: options.images.concurrency * 2,
       // One claimed job waiting per download: a finished job's slot starts the next without a claim round trip.
       prefetch: options.images.concurrency,
@@ -183,7 +186,7 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
     },
     // Bulk work: the feed runs, the image metrics and `images:stats` count it; each download's line is for debugging.
     finishedLog: 'debug',
-    files,
+    checkWritable: () => checkImageCacheWritable(temps, store),
     close: () => {
       closing ??= (async () => {
         warnings.close();
@@ -193,4 +196,10 @@ export function createImageJobs(options: ImageJobsOptions): ImageJobs {
       return closing;
     },
   };
+}
+
+/** Whether downloads can be stored: a worker needs its scratch space and the store alike. */
+export async function checkImageCacheWritable(temps: ImageTempFiles, store: ImageStore): Promise<void> {
+  await temps.checkWritable();
+  await store.checkWritable();
 }

@@ -1,14 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
+import type { ImageServeMode } from '../../config.js';
 import { noneMatch } from '../../platform/http/entity-tags.js';
 import { httpErrors } from '../../platform/http/errors.js';
 import { ImageRefusedError, type ImageLimits } from './image-bombs.js';
-import { ImageFiles, parseImageFileName } from './image-files.js';
+import { imageRelativePath, parseImageFileName } from './image-files.js';
+import { ImageStoreUnavailableError, type ImageStore } from './image-store.js';
 import { parseVariantQuery, VARIANT_CONTENT_TYPES, type VariantRequest, type VariantSettings } from './image-variant-request.js';
 import { ImageVariants, type VariantKey } from './image-variants.js';
 
 export interface ImagesRoutesDeps {
-  dataDir: string;
+  /** Where the originals and variants are read (and variants stored). */
+  store: ImageStore;
+  /** `config.images.serve`: originals streamed through this process, or a redirect to a pre-signed URL (s3 only). */
+  serve: { mode: ImageServeMode; redirectTtlSeconds: number };
   /** From `config.images`: the widths and formats offered, the decoding limits, the variants made at once and kept in memory. */
   variants: VariantSettings & ImageLimits & { concurrency: number; memoryBytes: number };
   /** Tests: called when a variant's source is about to be decoded. */
@@ -26,12 +31,13 @@ const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /**
  * `GET /images/<sha256>.<ext>`: a cached image. The name is its content hash, so the response
  * never changes: it is cacheable forever and its ETag is the hash. Only names of that exact shape
- * reach the file system, which rules out traversal. With `?w=` (and `format`, or `Accept`), a
- * resized copy, made once and just as immutable.
+ * reach the store, which rules out traversal. With `?w=` (and `format`, or `Accept`), a resized
+ * copy, made once and just as immutable. A store that cannot be reached is a 503.
  */
 export async function imagesRoutes(app: FastifyInstance, deps: ImagesRoutesDeps): Promise<void> {
-  const files = new ImageFiles(deps.dataDir);
-  const variants = new ImageVariants({ ...deps.variants, files, logger: app.log, onDecode: deps.onDecode });
+  const { store } = deps;
+  const variants = new ImageVariants({ ...deps.variants, store, logger: app.log, onDecode: deps.onDecode });
+  if (deps.serve.mode === 'redirect' && !store.presignedUrl) throw new Error(`IMAGE_SERVE=redirect needs a store that signs URLs; the ${store.kind} store does not`);
 
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof Query> }>(
     '/images/:file',
@@ -49,32 +55,57 @@ export async function imagesRoutes(app: FastifyInstance, deps: ImagesRoutesDeps)
       if (!name) throw httpErrors.notFound();
       const asked = parseVariantQuery(request.query, request.headers.accept, deps.variants);
       if (asked.kind === 'invalid') throw httpErrors.validation(asked.errors);
-      if (asked.kind === 'variant') return serveVariant(variants, request, reply, { ...name, width: asked.variant.width, format: asked.variant.format }, asked.variant);
-
-      const image = await files.open(name.sha256, name.ext);
-      if (!image) throw httpErrors.notFound();
-
-      const etag = `"${name.sha256}"`;
-      reply.header('etag', etag).header('cache-control', CACHE_CONTROL).header('x-content-type-options', 'nosniff');
-      if (!noneMatch(request.headers['if-none-match'], etag)) {
-        await image.handle.close();
-        return reply.code(304).send();
+      try {
+        if (asked.kind === 'variant') return await serveVariant(variants, request, reply, { ...name, width: asked.variant.width, format: asked.variant.format }, asked.variant);
+        return await serveOriginal(deps, request, reply, name.sha256, imageRelativePath(name.sha256, name.ext));
+      } catch (error) {
+        if (error instanceof ImageStoreUnavailableError) {
+          request.log.warn({ err: error }, 'image store unavailable');
+          throw httpErrors.unavailable(STORE_RETRY_AFTER_S, 'The image store is unavailable.');
+        }
+        throw error;
       }
-      reply.type(image.contentType).header('content-length', image.size);
-      return reply.send(image.handle.createReadStream());
     },
   );
 }
 
+/** A store that cannot be reached: worth asking again soon. */
+const STORE_RETRY_AFTER_S = 5;
+
+/**
+ * An original: 304 when the client holds it; streamed from the store; or, with
+ * IMAGE_SERVE=redirect, a 302 to a pre-signed URL, which the client may keep for half its life.
+ */
+async function serveOriginal(deps: ImagesRoutesDeps, request: FastifyRequest, reply: FastifyReply, sha256: string, key: string): Promise<FastifyReply> {
+  const { store, serve } = deps;
+  const etag = `"${sha256}"`;
+  if (!noneMatch(request.headers['if-none-match'], etag)) {
+    if (!(await store.has(key))) throw httpErrors.notFound();
+    return reply.code(304).headers(immutableHeaders(etag)).send();
+  }
+  if (serve.mode === 'redirect') {
+    if (!(await store.has(key))) throw httpErrors.notFound();
+    const url = await store.presignedUrl!(key, serve.redirectTtlSeconds);
+    return reply.code(302).header('location', url).header('cache-control', `public, max-age=${Math.floor(serve.redirectTtlSeconds / 2)}`).send();
+  }
+  const object = await store.open(key);
+  if (!object) throw httpErrors.notFound();
+  reply.headers(immutableHeaders(etag)).type(object.contentType).header('content-length', object.size);
+  return reply.send(object.body);
+}
+
+const immutableHeaders = (etag: string) => ({ etag, 'cache-control': CACHE_CONTROL, 'x-content-type-options': 'nosniff' });
+
 /**
  * A variant: from memory when served lately, else from the store, else made now. Its strong
- * ETag names the source's hash and the recipe, so it is the same in every process.
+ * ETag names the source's hash and the recipe, so it is the same in every process. Variants are
+ * small and mostly answered from memory, so they are served by this process in either IMAGE_SERVE mode.
  */
 async function serveVariant(variants: ImageVariants, request: FastifyRequest, reply: FastifyReply, key: VariantKey, asked: VariantRequest): Promise<FastifyReply> {
   const bytes = variants.recall(key) ?? (await variants.read(key)) ?? (await made(variants, key));
   if (!bytes) throw httpErrors.notFound();
   const etag = `"${key.sha256}-w${key.width}.${key.format}"`;
-  reply.header('etag', etag).header('cache-control', CACHE_CONTROL).header('x-content-type-options', 'nosniff');
+  reply.headers(immutableHeaders(etag));
   if (asked.negotiated) reply.header('vary', 'Accept');
   if (!noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
   return reply.type(VARIANT_CONTENT_TYPES[key.format]).send(bytes);

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ImageRow } from '../../../src/catalog/catalog.tables.js';
 import { createImageJobs, imageDownloadJob, type ImageJobs, type ImageJobsOptions } from '../../../src/catalog/images/images.jobs.js';
-import { ImageFiles } from '../../../src/catalog/images/image-files.js';
+import { DiskImageStore } from '../../../src/catalog/images/disk-image-store.js';
+import type { ImageStore } from '../../../src/catalog/images/image-store.js';
+import { ImageTempFiles } from '../../../src/catalog/images/image-temp-files.js';
 import { findImageByUrlHash, urlHash } from '../../../src/catalog/images/images.repository.js';
 import { ImagesService } from '../../../src/catalog/images/images.service.js';
 import { loadConfig } from '../../../src/config.js';
@@ -26,6 +28,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Downloads go through an outbound guard with these settings (the defaults' otherwise), limited to `ratePerSPerHost`. */
   outbound?: Partial<OutboundSettings> & { ratePerSPerHost?: number };
+  /** Where downloads are stored: a disk store in the temp DATA_DIR unless given (the harness closes it). */
+  store?: ImageStore;
 }
 
 /**
@@ -38,13 +42,15 @@ export interface ImagesHarness {
   queue: DatabaseQueue;
   service: ImagesService;
   jobs: ImageJobs;
+  store: ImageStore;
+  temps: ImageTempFiles;
   startWorkers(): void;
   /** Waits until no download job is ready, delayed or active. */
   drain(timeoutMs?: number): Promise<void>;
   image(url: string): Promise<ImageRow | undefined>;
   /** Files in DATA_DIR/images/tmp. */
   tempFiles(): string[];
-  /** Every stored image file, relative to DATA_DIR/images. */
+  /** Every image file in DATA_DIR/images (outside its tmp/), relative to it: the disk store's objects. */
   storedFiles(): string[];
   close(): Promise<void>;
 }
@@ -63,12 +69,14 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     maxIdleMs: 50,
   });
   const service = new ImagesService({ database: temp.database, queue, clock: systemClock, logger });
+  const store = options.store ?? new DiskImageStore(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs });
+  const temps = new ImageTempFiles(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs });
   const jobs = createImageJobs({
     database: temp.database,
     clock: systemClock,
     logger,
-    dataDir,
-    files: new ImageFiles(dataDir, { writeCheckTtlMs: options.writeCheckTtlMs }),
+    store,
+    temps,
     images: { maxBytes: 64 * 1024, maxPixels: 40_000_000, maxFrames: 100, concurrency: 16, perOriginConnections: 16, timeoutMs: 2_000, allowPrivateHosts: true, allowedHosts: [], ...options.images },
     ...(options.outbound && {
       outbound: new OutboundGuard({ database: temp.database, store: new DatabaseStore(temp.database), clock: systemClock, logger, settings: { ...loadConfig({}).outbound.guard, ...options.outbound } }),
@@ -84,6 +92,8 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
     queue,
     service,
     jobs,
+    store,
+    temps,
     startWorkers() {
       const registry = new JobRegistry([imageDownloadJob]).handle(jobs);
       workers = registry.start(queue, { concurrency: 1 }, { logger });
@@ -99,7 +109,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
       );
     },
     image: (url) => findImageByUrlHash(temp.database.db, urlHash(url)),
-    tempFiles: () => (fs.existsSync(jobs.files.tmpDir) ? fs.readdirSync(jobs.files.tmpDir) : []),
+    tempFiles: () => (fs.existsSync(temps.dir) ? fs.readdirSync(temps.dir) : []),
     storedFiles: () =>
       fs.existsSync(imagesDir)
         ? (fs.readdirSync(imagesDir, { recursive: true }) as string[]).filter((f) => !f.startsWith('tmp') && fs.statSync(path.join(imagesDir, f)).isFile())
@@ -108,6 +118,7 @@ export async function createImagesHarness(options: HarnessOptions = {}): Promise
       await Promise.all(workers.map((w) => w.stop(1_000)));
       await queue.close();
       await jobs.close();
+      await store.close();
       await temp.cleanup();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImageFiles } from '../../../src/catalog/images/image-files.js';
+import { DiskImageStore } from '../../../src/catalog/images/disk-image-store.js';
+import { ImageTempFiles } from '../../../src/catalog/images/image-temp-files.js';
 import { ImageFetcher } from '../../../src/catalog/images/image-fetcher.js';
 import { png } from './mock-cdn.js';
 
@@ -33,7 +34,7 @@ describe('ImageFetcher concurrency', () => {
   it('keeps at most `concurrency` transfers in flight, the rest wait their turn', async () => {
     const { url, seen } = await slowServer(60);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-fetcher-'));
-    const fetcher = new ImageFetcher(new ImageFiles(dataDir), {
+    const fetcher = new ImageFetcher(new ImageTempFiles(dataDir), new DiskImageStore(dataDir), {
       maxBytes: 64 * 1024,
       maxPixels: 40_000_000,
       maxFrames: 100,
@@ -50,7 +51,7 @@ describe('ImageFetcher concurrency', () => {
     expect(seen.total).toBe(7);
     expect(seen.maxActive).toBe(2);
     expect(new Set(stored.map((s) => s.sha256)).size).toBe(7);
-    for (const image of stored) expect(fs.existsSync(image.path)).toBe(true);
+    for (const image of stored) expect(fs.existsSync(path.join(dataDir, 'images', image.key))).toBe(true);
     expect(fs.readdirSync(path.join(dataDir, 'images', 'tmp'))).toEqual([]);
   });
 });

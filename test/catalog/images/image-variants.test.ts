@@ -9,12 +9,16 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageVariantFormat } from '../../../src/config.js';
 import { checkImageHeader, ImageRefusedError } from '../../../src/catalog/images/image-bombs.js';
-import { ImageFiles, variantRelativePath, type ImageExt } from '../../../src/catalog/images/image-files.js';
+import { DiskImageStore } from '../../../src/catalog/images/disk-image-store.js';
+import { imageRelativePath, variantRelativePath, type ImageExt } from '../../../src/catalog/images/image-files.js';
+import type { ImageStore } from '../../../src/catalog/images/image-store.js';
+import { S3ImageStore } from '../../../src/catalog/images/s3-image-store.js';
 import { ImageVariantMemory } from '../../../src/catalog/images/image-variant-memory.js';
 import { negotiateFormat } from '../../../src/catalog/images/image-variant-request.js';
 import type { VariantKey } from '../../../src/catalog/images/image-variants.js';
 import { imagesRoutes } from '../../../src/catalog/images/images.routes.js';
 import { buildApp } from '../../../src/platform/http/app.js';
+import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../../support/s3-server.js';
 import { pngBomb } from './mock-cdn.js';
 
 const WIDTHS = [160, 320, 640];
@@ -27,6 +31,28 @@ const CHROME_ACCEPT = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
+/** An app serving images from `store` that counts its decodes in `decoded`. */
+async function variantsApp(store: ImageStore, decoded: VariantKey[]): Promise<FastifyInstance> {
+  const built = await buildApp({
+    logger: pino({ level: 'silent' }),
+    bodyLimitBytes: 1024,
+    version: 'test',
+    readiness: [],
+    plugins: [
+      (scope) =>
+        imagesRoutes(scope, {
+          store,
+          serve: { mode: 'stream', redirectTtlSeconds: 3600 },
+          variants: { widths: WIDTHS, formats: FORMATS, ...LIMITS, concurrency: 2, memoryBytes: 8 * 2 ** 20 },
+          onDecode: (key) => decoded.push(key),
+        }),
+    ],
+    docs: false,
+  });
+  await built.ready();
+  return built;
+}
+
 describe('image variants: GET /images/<sha256>.<ext>?w=&format=', () => {
   let app: FastifyInstance;
   let dataDir: string;
@@ -35,23 +61,12 @@ describe('image variants: GET /images/<sha256>.<ext>?w=&format=', () => {
   const url = (name: keyof typeof stored, query = '') => `/images/${stored[name].sha}.${stored[name].ext}${query}`;
   const decodesOf = (name: keyof typeof stored) => decodes.filter((key) => key.sha256 === stored[name].sha).length;
 
-  /** An app on `dataDir` that counts its decodes in `decoded`: another process sharing the store. */
-  async function appOn(decoded: VariantKey[]): Promise<FastifyInstance> {
-    const built = await buildApp({
-      logger: pino({ level: 'silent' }),
-      bodyLimitBytes: 1024,
-      version: 'test',
-      readiness: [],
-      plugins: [(scope) => imagesRoutes(scope, { dataDir, variants: { widths: WIDTHS, formats: FORMATS, ...LIMITS, concurrency: 2, memoryBytes: 8 * 2 ** 20 }, onDecode: (key) => decoded.push(key) })],
-      docs: false,
-    });
-    await built.ready();
-    return built;
-  }
+  /** An app on the disk store in `dataDir` that counts its decodes in `decoded`: another process sharing the store. */
+  const appOn = (decoded: VariantKey[]) => variantsApp(new DiskImageStore(dataDir), decoded);
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-image-variants-'));
-    const files = new ImageFiles(dataDir);
+    const store = new DiskImageStore(dataDir);
     const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#c86432' } }).jpeg().toBuffer();
     const images = {
       photo: { bytes: photo, ext: 'jpg' as const },
@@ -62,10 +77,7 @@ describe('image variants: GET /images/<sha256>.<ext>?w=&format=', () => {
       truncated: { bytes: photo.subarray(0, Math.floor(photo.length / 2)), ext: 'jpg' as const },
     };
     for (const [name, { bytes, ext }] of Object.entries(images)) {
-      const temp = await files.createTemp();
-      await temp.write(bytes);
-      await temp.close();
-      await files.commit(temp, sha256(bytes), ext);
+      await store.put(imageRelativePath(sha256(bytes), ext), bytes, { bytes: bytes.length });
       stored[name as keyof typeof stored] = { sha: sha256(bytes), ext, bytes };
     }
     app = await appOn(decodes);
@@ -247,6 +259,50 @@ describe('image variants: GET /images/<sha256>.<ext>?w=&format=', () => {
     expect((await app.inject({ method: 'GET', url: url('truncated', '?w=160&format=webp') })).statusCode).toBe(422);
     expect(decodesOf('truncated')).toBe(1);
     expect((await app.inject({ method: 'GET', url: url('photo', '?w=160&format=webp') })).statusCode).toBe(200);
+  });
+});
+
+describe('image variants on an S3 store shared by two API hosts', () => {
+  let server: TestS3Server;
+  const stores: S3ImageStore[] = [];
+  const apps: FastifyInstance[] = [];
+  const host = async (decoded: VariantKey[]) => {
+    const store = new S3ImageStore({ endpoint: server.endpoint, region: 'us-east-1', bucket: server.bucket, prefix: 'images/', ...S3RVER_CREDENTIALS, forcePathStyle: true });
+    stores.push(store);
+    const app = await variantsApp(store, decoded);
+    apps.push(app);
+    return { store, app };
+  };
+  beforeAll(async () => {
+    server = await startS3Server();
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    for (const store of stores) await store.close();
+    await server.close();
+  });
+
+  it('makes a variant on one host, stores it in the bucket, and the other host serves it without decoding', async () => {
+    const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#2080c0' } }).jpeg().toBuffer();
+    const sha = sha256(photo);
+    const decodedA: VariantKey[] = [];
+    const decodedB: VariantKey[] = [];
+    const a = await host(decodedA);
+    const b = await host(decodedB);
+    await a.store.put(imageRelativePath(sha, 'jpg'), photo, { bytes: photo.length });
+
+    const made = await a.app.inject({ method: 'GET', url: `/images/${sha}.jpg?w=320&format=webp` });
+    expect(made.statusCode, made.body).toBe(200);
+    expect(decodedA).toHaveLength(1);
+    expect(await b.store.has(variantRelativePath(sha, 'jpg', 320, 'webp'))).toBe(true);
+
+    const served = await b.app.inject({ method: 'GET', url: `/images/${sha}.jpg?w=320&format=webp` });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers.etag).toBe(made.headers.etag);
+    expect(served.rawPayload).toEqual(made.rawPayload);
+    expect(decodedB).toEqual([]);
+    const original = await b.app.inject({ method: 'GET', url: `/images/${sha}.jpg` });
+    expect(original.rawPayload).toEqual(photo);
   });
 });
 

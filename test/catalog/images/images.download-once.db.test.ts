@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { imageRelativePath } from '../../../src/catalog/images/image-files.js';
 import { imageDownloadJob } from '../../../src/catalog/images/images.jobs.js';
 import { createImagesHarness, type ImagesHarness } from './harness.js';
 import { jpeg, MockCdn, send } from './mock-cdn.js';
@@ -63,7 +65,7 @@ describe('images are downloaded exactly once', () => {
     expect(a).toMatchObject({ status: 'cached', ext: 'jpg', content_type: 'image/jpeg', bytes: body.length });
     expect(b?.sha256).toBe(a?.sha256);
     expect(h.storedFiles()).toEqual([`${a!.sha256!.slice(0, 2)}/${a!.sha256!.slice(2, 4)}/${a!.sha256}.jpg`]);
-    expect(fs.readFileSync(h.jobs.files.pathFor(a!.sha256!, 'jpg'))).toEqual(body);
+    expect(fs.readFileSync(path.join(h.dataDir, 'images', imageRelativePath(a!.sha256!, 'jpg')))).toEqual(body);
   });
 
   it('never fetches a cached image again, even when its job is delivered twice', async () => {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ImageFiles } from '../../../src/catalog/images/image-files.js';
+import { DiskImageStore } from '../../../src/catalog/images/disk-image-store.js';
+import { ImageTempFiles } from '../../../src/catalog/images/image-temp-files.js';
 import { ImageFetcher, type ImageFetcherOptions } from '../../../src/catalog/images/image-fetcher.js';
 import { guardedConnector, isAllowedHost, isBlockedAddress, type LookupFunction } from '../../../src/platform/net/ssrf.js';
 import { createImagesHarness } from './harness.js';
@@ -79,7 +80,7 @@ describe('SSRF guard: downloads', () => {
 
   function fetcher(options: Partial<ImageFetcherOptions> = {}): ImageFetcher {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-ssrf-'));
-    const f = new ImageFetcher(new ImageFiles(dataDir), {
+    const f = new ImageFetcher(new ImageTempFiles(dataDir), new DiskImageStore(dataDir), {
       maxBytes: 64 * 1024,
       maxPixels: 40_000_000,
       maxFrames: 100,
