@@ -37,6 +37,8 @@ export class DiskImageStore implements ImageStore {
   readonly root: string;
   readonly tmpDir: string;
   private readonly health: WriteHealth;
+  /** Directories known to exist; at most 65,536 (ab/cd) plus their parents. */
+  private readonly madeDirs = new Set<string>();
 
   constructor(dataDir: string, options: DiskImageStoreOptions = {}) {
     this.root = path.join(dataDir, 'images');
@@ -63,6 +65,15 @@ export class DiskImageStore implements ImageStore {
     const target = this.pathOf(key);
     assertByteCount(bytes);
     if (source instanceof Uint8Array && source.byteLength !== bytes) throw new ImageSourceSizeError(bytes, String(source.byteLength));
+    if (!isReadable(source) && !(source instanceof Uint8Array)) {
+      const size = await fs.promises.stat(source.file).then((stat) => stat.size);
+      if (size !== bytes) throw new ImageSourceSizeError(bytes, String(size));
+      // The file is already whole: linked, it needs no copy (a download's temp file sits on this
+      // file system), and the link itself tells whether the key was stored.
+      const linked = await this.writing(() => this.link(source.file, target));
+      if (linked !== undefined) return linked;
+    }
+    // Asked first, so that a stored key costs no temp file.
     const stored = await this.has(key).catch((error: unknown) => {
       if (isReadable(source)) source.destroy();
       throw error;
@@ -70,13 +81,6 @@ export class DiskImageStore implements ImageStore {
     if (stored) {
       if (isReadable(source)) source.destroy();
       return 'existing';
-    }
-    if (!isReadable(source) && !(source instanceof Uint8Array)) {
-      const size = await fs.promises.stat(source.file).then((stat) => stat.size);
-      if (size !== bytes) throw new ImageSourceSizeError(bytes, String(size));
-      // The file is already whole: linked, it needs no copy (a download's temp file sits on this file system).
-      const linked = await this.writing(() => this.link(source.file, target));
-      if (linked !== undefined) return linked;
     }
     const temp = await this.fill(source, bytes);
     try {
@@ -116,15 +120,28 @@ export class DiskImageStore implements ImageStore {
 
   /** Links `file` to `target`: `created`, `existing` when the name was taken, undefined when this file system cannot link. */
   private async link(file: string, target: string): Promise<PutOutcome | undefined> {
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    await this.ensureDir(path.dirname(target));
     try {
-      await fs.promises.link(file, target);
+      await fs.promises.link(file, target).catch(async (error: unknown) => {
+        if (codeOf(error) !== 'ENOENT') throw error;
+        // The directory was removed behind this store's back (a cache wipe): make it again.
+        this.madeDirs.clear();
+        await this.ensureDir(path.dirname(target));
+        await fs.promises.link(file, target);
+      });
       return 'created';
     } catch (error) {
       if (codeOf(error) === 'EEXIST') return 'existing';
       if (NO_LINK.has(codeOf(error)!)) return undefined;
       throw error;
     }
+  }
+
+  /** Makes `dir` unless this store made it already: saves a system call per image on the download path. */
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fs.promises.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
   }
 
   private async rename(file: string, target: string): Promise<PutOutcome> {

@@ -339,6 +339,23 @@ describe('image store on disk: what only a directory does', () => {
     expect(fs.readdirSync(store.tmpDir)).toEqual([]);
   });
 
+  it('stores again after its directory was wiped behind its back, from a file and from a buffer', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-image-store-'));
+    onTestFinished(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const store = new DiskImageStore(dataDir);
+    const first = image();
+    expect(await store.put(first.key, first.bytes, { bytes: first.bytes.length })).toBe('created');
+    fs.rmSync(store.root, { recursive: true, force: true });
+    const source = path.join(fs.mkdtempSync(path.join(dataDir, 'source-')), 'a.part');
+    fs.writeFileSync(source, first.bytes);
+    // Its directories are the ones the store remembers having made.
+    expect(await store.put(first.key, { file: source }, { bytes: first.bytes.length })).toBe('created');
+    expect(fs.readFileSync(store.pathOf(first.key)).equals(first.bytes)).toBe(true);
+    fs.rmSync(store.root, { recursive: true, force: true });
+    expect(await store.put(first.key, first.bytes, { bytes: first.bytes.length })).toBe('created');
+    expect(fs.readFileSync(store.pathOf(first.key)).equals(first.bytes)).toBe(true);
+  });
+
   it('a store that cannot write rejects with the retryable store error, and readiness says so', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-image-store-'));
     try {
