@@ -40,6 +40,8 @@ const REFUSALS_KEPT = 1_000;
 
 /** A variant's key in the image store, which names it everywhere (memory, flights, refusals). */
 const idOf = (key: VariantKey) => variantRelativePath(key.sha256, key.ext, key.width, key.format);
+/** A variant's name in memory: as unique as its key, and cheaper to build on every hit. */
+const memoryIdOf = (key: VariantKey) => `${key.sha256}.${key.ext}-w${key.width}.${key.format}`;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -72,14 +74,14 @@ export class ImageVariants {
 
   /** A variant served lately, from memory; undefined when it is not there. */
   recall(key: VariantKey): Buffer | undefined {
-    return this.memory.get(idOf(key));
+    return this.memory.get(memoryIdOf(key));
   }
 
   /** A variant already made, read from the store (and kept in memory); undefined when it is not stored. */
   async read(key: VariantKey): Promise<Buffer | undefined> {
     const id = idOf(key);
     const bytes = await readIfStored(this.o.store, id);
-    if (bytes) this.memory.keep(id, bytes);
+    if (bytes) this.memory.keep(memoryIdOf(key), bytes);
     return bytes;
   }
 
@@ -108,7 +110,7 @@ export class ImageVariants {
     if (!source) return undefined;
     const bytes = await this.encode(key, id, source);
     await this.store(id, bytes);
-    this.memory.keep(id, bytes);
+    this.memory.keep(memoryIdOf(key), bytes);
     return bytes;
   }
 

@@ -340,4 +340,13 @@ describe('ImageVariantMemory', () => {
     expect(memory.get('a')).toHaveLength(100);
     expect(memory.get('c14')).toHaveLength(100);
   });
+
+  it('keeps the variant it was just given even when every other one was served since', () => {
+    const memory = new ImageVariantMemory(1_600);
+    for (let i = 0; i < 16; i++) memory.keep(`v${i}`, Buffer.alloc(100));
+    for (let i = 0; i < 16; i++) memory.get(`v${i}`);
+    memory.keep('new', Buffer.alloc(100));
+    expect(memory.get('new')).toHaveLength(100);
+    expect([...Array(16).keys()].filter((i) => memory.get(`v${i}`) === undefined)).toHaveLength(1);
+  });
 });
