@@ -94,8 +94,21 @@ export type IngestResult = { kind: 'locked'; heldBy: LeaseHolder | null } | { ki
 
 export class FeedFailure extends Error {}
 
+/** What change detection found and the next write transaction holds. */
+interface PendingWrites {
+  created: Array<{ item: StagedItem['item']; contentHash: string }>;
+  staged: StagedItem[];
+}
+
 const LOCK_KEY = 'lock:feed-ingest';
 const LOOKUP_BATCH = 100;
+/**
+ * New and changed items written per transaction. Fewer, larger transactions write each page of
+ * the hash-keyed indexes (thumbnail URLs, images, jobs) once per batch instead of once per lookup
+ * batch, and on SQLite reach WAL checkpoints less often; a batch still commits in tens of
+ * milliseconds, which is all an API write waits for meanwhile.
+ */
+const WRITE_BATCH = 500;
 const CLAIM_BATCH = 500;
 const MAX_INVALID_SAMPLES = 20;
 
@@ -253,10 +266,12 @@ export class FeedIngestService {
     const seen = new Set<string>();
     const slice = new TimeSlice();
     let pending: Array<{ item: StagedItem['item']; hash: string }> = [];
-    const flush = async () => {
+    const writes: PendingWrites = { created: [], staged: [] };
+    const flush = async (last: boolean) => {
       signal.throwIfAborted();
-      await this.detectChanges(runId, pending, tally.counts);
+      await this.detectChanges(pending, tally.counts, writes);
       pending = [];
+      if (last || writes.created.length + writes.staged.length >= WRITE_BATCH) await this.writeChanges(runId, writes);
       onBatch();
     };
     for await (const event of parseFeed(body)) {
@@ -275,42 +290,46 @@ export class FeedIngestService {
           tally.counts.items_seen++;
           seen.add(checked.item.externalId);
           pending.push({ item: checked.item, hash: contentHash(checked.item) });
-          if (pending.length >= LOOKUP_BATCH) await flush();
+          if (pending.length >= LOOKUP_BATCH) await flush(false);
         }
       }
     }
-    await flush();
+    await flush(true);
     return seen;
   }
 
-  /** Sorts a batch into created, updated and unchanged by the stored content hash; stages the first two. */
-  private async detectChanges(runId: number, batch: Array<{ item: StagedItem['item']; hash: string }>, counts: RunCounts): Promise<void> {
+  /** Sorts a batch into created, updated and unchanged by the stored content hash; adds the first two to `writes`. */
+  private async detectChanges(batch: Array<{ item: StagedItem['item']; hash: string }>, counts: RunCounts, writes: PendingWrites): Promise<void> {
     if (batch.length === 0) return;
-    const { database, clock } = this.deps;
-    const existing = await findPornstarsByExternalIds(database.db, batch.map((b) => b.item.externalId));
-    const created: Array<{ item: StagedItem['item']; contentHash: string }> = [];
-    const staged: StagedItem[] = [];
+    const existing = await findPornstarsByExternalIds(this.deps.database.db, batch.map((b) => b.item.externalId));
     for (const { item, hash } of batch) {
       const stored = existing.get(item.externalId);
       if (!stored) {
         counts.created_count++;
-        created.push({ item, contentHash: hash });
+        writes.created.push({ item, contentHash: hash });
       } else if (stored.content_hash !== hash || stored.removed_at !== null) {
         counts.updated_count++;
-        staged.push({ item, contentHash: hash, existingId: stored.id, childrenChanged: stored.children_hash !== childrenHash(item) });
+        writes.staged.push({ item, contentHash: hash, existingId: stored.id, childrenChanged: stored.children_hash !== childrenHash(item) });
       } else {
         counts.unchanged_count++;
       }
     }
-    if (created.length + staged.length === 0) return;
+  }
+
+  /** Inserts the new items pending and stages the changed ones, then empties `writes`. */
+  private async writeChanges(runId: number, writes: PendingWrites): Promise<void> {
+    if (writes.created.length + writes.staged.length === 0) return;
+    const { database, clock } = this.deps;
     // Not flushed batch by batch: these rows are of use only to this run, whose last transaction is a durable commit.
     await database.transaction(
       async (trx) => {
-        await insertPendingPornstars(trx, runId, created, clock.now());
-        await stageItems(trx, staged, clock.now());
+        await insertPendingPornstars(trx, runId, writes.created, clock.now());
+        await stageItems(trx, writes.staged, clock.now());
       },
       { durable: false },
     );
+    writes.created = [];
+    writes.staged = [];
   }
 
   /** Guard rails against a broken feed wiping or corrupting the catalog. */
