@@ -5,6 +5,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import type { Store } from '../../platform/store/store.js';
 import type { FeedRunRow, FeedRunStatus, FeedRunsTable } from '../catalog.tables.js';
+import { refreshCatalogStatistics } from './catalog-statistics.repository.js';
 import { childrenHash, contentHash, validateFeedItem } from './feed-item.js';
 import { parseFeed } from './feed-parser.js';
 import { failInterruptedRuns, findFeedRun, findLastSuccessfulRun, holdRunningRun, insertFeedRun, countFeedRuns, listFeedRuns, updateFeedRun } from './feed-runs.repository.js';
@@ -93,6 +94,15 @@ interface RunContext {
 export type IngestResult = { kind: 'locked'; heldBy: LeaseHolder | null } | { kind: 'finished'; run: FeedRunRow };
 
 export class FeedFailure extends Error {}
+
+/**
+ * A run that wrote at least a tenth of its items (PostgreSQL's own threshold for an automatic
+ * analyze), a first run included.
+ */
+function changedMuch(run: FeedRunRow): boolean {
+  const changed = run.created_count + run.updated_count + run.removed_count;
+  return run.status === 'succeeded' && changed > 0 && changed >= run.items_seen / 10;
+}
 
 /** What change detection found and the next write transaction holds. */
 interface PendingWrites {
@@ -202,7 +212,19 @@ export class FeedIngestService {
     await this.discardUnfinished().catch((caught: unknown) => log.warn({ err: caught }, 'could not discard the run\'s pending and staged rows; the next run will'));
     if (details.warning) log.warn({ itemsDeclared: details.items_declared, itemsSeen: tally.counts.items_seen }, details.warning);
     if (!recorded) await database.write((db) => updateFeedRun(db, runId, record(status, error)));
-    return findFeedRun(database.db, runId);
+    const run = await findFeedRun(database.db, runId);
+    if (changedMuch(run)) await this.refreshStatistics(log);
+    return run;
+  }
+
+  /** After a run that changed much of the catalog: statistics of its new shape for the planner. Worth a warning if it fails, never the run. */
+  private async refreshStatistics(log: Logger): Promise<void> {
+    const started = performance.now();
+    try {
+      if (await refreshCatalogStatistics(this.deps.database.db)) log.info({ ms: Math.round(performance.now() - started) }, 'catalog statistics refreshed for the query planner');
+    } catch (caught) {
+      log.warn({ err: caught }, 'could not refresh the catalog statistics; reads may be planned poorly until the database does');
+    }
   }
 
   /** What a run that did not finish left (pending pornstars, the stage) is of no use: each run reads the feed anew. */

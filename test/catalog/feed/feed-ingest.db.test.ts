@@ -135,6 +135,25 @@ describe('feed ingestion', () => {
     else expect(after).toEqual(before);
   });
 
+  it('refreshes the planner statistics after a run that wrote much of the catalog, and not after one that wrote nothing', async () => {
+    const lines: string[] = [];
+    const recording = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const run = (url: string) => new FeedIngestService({ database: container.database, store: container.store, clock: container.clock, logger: recording, config: loadConfig({ DATA_DIR: container.config.dataDir }).feed, images }).ingest({ url, trigger: 'cli' });
+    const refreshed = () => lines.filter((line) => line.includes('catalog statistics refreshed')).length;
+    const db = container.database.db;
+    const estimatedRows = async () => Number((await sql<{ n: number }>`select reltuples as n from pg_class where relname = 'pornstars'`.execute(db)).rows[0]!.n);
+
+    await run(FIXTURE);
+    expect(lines.filter((line) => line.includes('could not refresh the catalog statistics'))).toEqual([]);
+    const dialect = container.database.dialect;
+    expect(refreshed()).toBe(dialect === 'sqlite' ? 0 : 1);
+    if (dialect === 'postgres') expect(await estimatedRows()).toBe(100);
+    if (dialect === 'sqlite') expect((await sql<{ n: number }>`select count(*) as n from sqlite_master where name = 'sqlite_stat1'`.execute(db)).rows[0]!.n).toBe(0);
+
+    await run(writeFeed('copy.json', feedLines()));
+    expect(refreshed()).toBe(dialect === 'sqlite' ? 0 : 1);
+  });
+
   it('ingests exactly the items JSON.parse reads, whatever the valid layout, and sees the same feed laid out anew as unchanged', async () => {
     const items = [...(JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as FeedEnvelope).items, ...[...generateItems({ items: 40, seed: 5, startId: 900_000 })].map((g) => g.item)];
     const envelope = { site: 'https://example.test', generationDate: '2026-12-03T02:00:00Z', items };
