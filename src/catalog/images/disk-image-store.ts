@@ -23,6 +23,8 @@ export interface DiskImageStoreOptions {
 /** The link(2) errors of a file system without hard links, or of a source on another one. */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
+const asPutFailure = (error: unknown) => (error instanceof ImageStoreUnavailableError ? error : new ImageStoreUnavailableError('put', error));
+
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
 
 /**
@@ -183,18 +185,12 @@ export class DiskImageStore implements ImageStore {
   }
 
   /** Runs a file system write; its failure becomes an ImageStoreUnavailableError and the store's last outcome. */
-  private async writing<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      const result = await operation();
-      this.health.succeeded();
-      return result;
-    } catch (error) {
-      throw this.fault(error);
-    }
+  private writing<T>(operation: () => Promise<T>): Promise<T> {
+    return this.health.track(operation, asPutFailure);
   }
 
   private fault(error: unknown): ImageStoreUnavailableError {
-    const failure = error instanceof ImageStoreUnavailableError ? error : new ImageStoreUnavailableError('put', error);
+    const failure = asPutFailure(error);
     this.health.failed(failure);
     return failure;
   }

@@ -23,6 +23,20 @@ export class WriteHealth {
     this.last = { at: performance.now(), error };
   }
 
+  /** Runs a write; its outcome becomes the last one, a failure as `asFailure` makes it (and rejects with that). */
+  async track<T>(operation: () => Promise<T>, asFailure: (error: unknown) => ImageStoreError): Promise<T> {
+    let result: T;
+    try {
+      result = await operation();
+    } catch (error) {
+      const failure = asFailure(error);
+      this.failed(failure);
+      throw failure;
+    }
+    this.succeeded();
+    return result;
+  }
+
   async check(): Promise<void> {
     const last = this.last;
     if (last && performance.now() - last.at < this.ttlMs) {

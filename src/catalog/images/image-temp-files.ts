@@ -102,16 +102,8 @@ export class ImageTempFiles {
   }
 
   /** Runs a file system write; its outcome becomes the last one `checkWritable` reports. */
-  private async writing<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      const result = await operation();
-      this.health.succeeded();
-      return result;
-    } catch (error) {
-      const failure = error instanceof ImageStoreError ? error : new ImageStoreError(error);
-      this.health.failed(failure);
-      throw failure;
-    }
+  private writing<T>(operation: () => Promise<T>): Promise<T> {
+    return this.health.track(operation, (error) => (error instanceof ImageStoreError ? error : new ImageStoreError(error)));
   }
 
   private async ensureDir(): Promise<void> {
