@@ -50,23 +50,30 @@ export async function imagesRoutes(app: FastifyInstance, deps: ImagesRoutesDeps)
         response: { 404: Message, 422: Type.Object({ message: Type.String(), errors: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))) }) },
       },
     },
-    async (request, reply) => {
+    // Not async: a variant served from memory is answered without a promise or a tick.
+    (request, reply) => {
       const name = parseImageFileName(request.params.file);
       if (!name) throw httpErrors.notFound();
       const asked = parseVariantQuery(request.query, request.headers.accept, deps.variants);
       if (asked.kind === 'invalid') throw httpErrors.validation(asked.errors);
-      try {
-        if (asked.kind === 'variant') return await serveVariant(variants, request, reply, { ...name, width: asked.variant.width, format: asked.variant.format }, asked.variant);
-        return await serveOriginal(deps, request, reply, name.sha256, imageRelativePath(name.sha256, name.ext));
-      } catch (error) {
-        if (error instanceof ImageStoreUnavailableError) {
-          request.log.warn({ err: error }, 'image store unavailable');
-          throw httpErrors.unavailable(STORE_RETRY_AFTER_S, 'The image store is unavailable.');
-        }
-        throw error;
-      }
+      if (asked.kind === 'original') return fromStore(request, serveOriginal(deps, request, reply, name.sha256, imageRelativePath(name.sha256, name.ext)));
+      const key: VariantKey = { sha256: name.sha256, ext: name.ext, width: asked.variant.width, format: asked.variant.format };
+      const remembered = variants.recall(key);
+      if (remembered) return sendVariant(request, reply, key, asked.variant, remembered);
+      return fromStore(request, serveVariant(variants, request, reply, key, asked.variant));
     },
   );
+}
+
+/** A store that cannot be reached is a 503, not a 500: the image may well be there. */
+async function fromStore(request: FastifyRequest, answer: Promise<FastifyReply>): Promise<FastifyReply> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (!(error instanceof ImageStoreUnavailableError)) throw error;
+    request.log.warn({ err: error }, 'image store unavailable');
+    throw httpErrors.unavailable(STORE_RETRY_AFTER_S, 'The image store is unavailable.');
+  }
 }
 
 /** A store that cannot be reached: worth asking again soon. */
@@ -97,13 +104,17 @@ async function serveOriginal(deps: ImagesRoutesDeps, request: FastifyRequest, re
 const immutableHeaders = (etag: string) => ({ etag, 'cache-control': CACHE_CONTROL, 'x-content-type-options': 'nosniff' });
 
 /**
- * A variant: from memory when served lately, else from the store, else made now. Its strong
- * ETag names the source's hash and the recipe, so it is the same in every process. Variants are
- * small and mostly answered from memory, so they are served by this process in either IMAGE_SERVE mode.
+ * A variant not in memory: from the store, else made now. Variants are small and mostly answered
+ * from memory, so they are served by this process in either IMAGE_SERVE mode.
  */
 async function serveVariant(variants: ImageVariants, request: FastifyRequest, reply: FastifyReply, key: VariantKey, asked: VariantRequest): Promise<FastifyReply> {
-  const bytes = variants.recall(key) ?? (await variants.read(key)) ?? (await made(variants, key));
+  const bytes = (await variants.read(key)) ?? (await made(variants, key));
   if (!bytes) throw httpErrors.notFound();
+  return sendVariant(request, reply, key, asked, bytes);
+}
+
+/** Its strong ETag names the source's hash and the recipe, so it is the same in every process. */
+function sendVariant(request: FastifyRequest, reply: FastifyReply, key: VariantKey, asked: VariantRequest, bytes: Buffer): FastifyReply {
   const etag = `"${key.sha256}-w${key.width}.${key.format}"`;
   reply.headers(immutableHeaders(etag));
   if (asked.negotiated) reply.header('vary', 'Accept');
