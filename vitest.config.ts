@@ -44,6 +44,8 @@ const engines = QUICK ? [] : [...(await onEngineIfUp('postgres')), ...(await onE
 export default defineConfig({
   test: {
     setupFiles: ['test/support/fast-check-seed.ts', 'test/support/database-cleanup.ts'],
+    // The migrated template databases that test workers copy instead of migrating each database (test/support/driver-databases.ts).
+    globalSetup: ['test/support/database-templates.global.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',

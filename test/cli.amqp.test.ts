@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../src/app/container.js';
 import { createAmqpFixture, deleteJobQueues, TEST_TIERS_MS, type AmqpFixture } from './platform/queue/amqp-fixture.js';
 import { waitFor } from './support/driver-wait.js';
+import { runCliInProcess } from './support/cli-in-process.js';
 import { assertBuilt, runCliProcess } from './support/processes.js';
 import { describeWithServices, serviceUrls } from './support/services.js';
 
@@ -13,15 +14,17 @@ const QUEUE = 'orders.integration';
 await describeWithServices(['rabbitmq'], 'intake CLI on the amqp driver', () => {
   let dataDir: string;
   let fixture: AmqpFixture;
-  const cli = (...args: string[]) =>
-    runCliProcess(args, {
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      QUEUE_DRIVER: 'amqp',
-      AMQP_URL: serviceUrls.rabbitmq,
-      AMQP_QUEUE_PREFIX: fixture.prefix,
-      AMQP_RETRY_TIERS_MS: TEST_TIERS_MS.join(','),
-    }, 60_000);
+  const env = () => ({
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    QUEUE_DRIVER: 'amqp',
+    AMQP_URL: serviceUrls.rabbitmq,
+    AMQP_QUEUE_PREFIX: fixture.prefix,
+    AMQP_RETRY_TIERS_MS: TEST_TIERS_MS.join(','),
+  });
+  /** In this process (test/support/cli-in-process.ts); `spawned` is the real entry point, which must also end once its AMQP connection closes. */
+  const cli = (...args: string[]) => runCliInProcess(args, env());
+  const spawned = (...args: string[]) => runCliProcess(args, env(), 60_000);
 
   beforeAll(async () => {
     assertBuilt();
@@ -42,7 +45,8 @@ await describeWithServices(['rabbitmq'], 'intake CLI on the amqp driver', () => 
     await waitFor(async () => (await queue.stats(QUEUE)).counts.parked === 3, 10_000, 'three parked jobs');
     await worker.stop();
 
-    const stats = await cli('jobs:stats');
+    const stats = await spawned('jobs:stats');
+    expect(stats.code).toBe(0);
     expect(stats.stdout).toContain('parked=3');
     // RabbitMQ cannot count parked messages by priority over AMQP: the table says so instead of showing zeros.
     expect(stats.stdout).toMatch(/parked(\s+\?){5}\n/);

@@ -8,12 +8,19 @@ import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { DatabaseQueue } from '../src/platform/queue/database-queue.js';
 import { sql } from 'kysely';
 import { pino } from 'pino';
+import { runCliInProcess } from './support/cli-in-process.js';
 import { assertBuilt, CLI_JS, ROOT, runCliProcess } from './support/processes.js';
 
-// Each command is a fresh Node process that loads the whole app: allow for a busy machine.
+// A spawned command is a fresh Node process that loads the whole app: allow for a busy machine.
 describe('intake CLI', { timeout: 90_000 }, () => {
   let dataDir: string;
-  const cli = (...args: string[]) => runCliProcess(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  /**
+   * The commands run in this process (the same program and error handling as the entry point).
+   * `spawned` runs the real entry point, `node dist/src/cli.js`, where the process is what a test
+   * is about: its exit code, everything it writes to stderr (the app's logs too), its stdout closing.
+   */
+  const cli = (...args: string[]) => runCliInProcess(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const spawned = (...args: string[]) => runCliProcess(args, { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
 
   beforeAll(() => {
     assertBuilt();
@@ -39,7 +46,7 @@ describe('intake CLI', { timeout: 90_000 }, () => {
   const tokenCount = () => withDatabase(async (database) => Number((await sql<{ n: number }>`select count(*) as n from personal_access_tokens`.execute(database.db)).rows[0]!.n));
 
   it('migrates, and a second migrate has nothing to do', async () => {
-    const first = await cli('migrate');
+    const first = await spawned('migrate');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('applied');
     const second = await cli('migrate');
@@ -153,13 +160,13 @@ describe('intake CLI', { timeout: 90_000 }, () => {
 
   it('prints a failed command’s error once, on stderr, without a stack unless --verbose', async () => {
     const feedFile = path.join(dataDir, 'missing-feed.json');
-    const failed = await cli('feed:ingest', '--url', feedFile, '--json');
+    const failed = await spawned('feed:ingest', '--url', feedFile, '--json');
     expect(failed.code).toBe(1);
     expect(failed.stderr).toBe(`error: cannot read the feed file ${feedFile}: ENOENT: no such file or directory, stat '${feedFile}'\n`);
     expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'failed' });
 
     // With --verbose the app's own log line (JSON, on stderr) says it too, with its stack.
-    const verbose = await cli('--verbose', 'feed:ingest', '--url', feedFile, '--json');
+    const verbose = await spawned('--verbose', 'feed:ingest', '--url', feedFile, '--json');
     expect(verbose.code).toBe(1);
     expect(verbose.stderr).toContain('"msg":"feed ingestion failed; the catalog keeps its previous state"');
     expect(verbose.stderr).toContain('"stack":"FeedFetchError');
@@ -173,7 +180,7 @@ describe('intake CLI', { timeout: 90_000 }, () => {
     expect(stacked.code).toBe(1);
     expect(stacked.stderr).toMatch(/^error: connect ECONNREFUSED 127\.0\.0\.1:1\nError: connect ECONNREFUSED 127\.0\.0\.1:1\n\s+at /);
 
-    const usage = await cli('jobs:stats', '--bogus');
+    const usage = await spawned('jobs:stats', '--bogus');
     expect(usage.code).toBe(1);
     expect(usage.stderr).toBe("error: unknown option '--bogus'\n");
   });

@@ -5,12 +5,13 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino, type Logger } from 'pino';
 import { buildApiApp, buildSimulatorApp } from '../../src/app/api-app.js';
 import { insertUser } from '../../src/auth/users.repository.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, sqlitePath, type Config } from '../../src/config.js';
 import { createContainer, type Container, type ContainerOverrides } from '../../src/app/container.js';
 import type { Random } from '../../src/platform/clock.js';
 import type { SimulatorState } from '../../src/orders/simulator.state.js';
 import { manualClock, type ManualClock } from './driver-clock.js';
-import { createEmptyDatabase, testDialect } from './driver-databases.js';
+import { createEmptyDatabase, createMigratedDatabase, testDialect } from './driver-databases.js';
+import { copyMigratedSqlite } from './driver-sqlite.js';
 
 export interface TestUser {
   id: number;
@@ -51,18 +52,23 @@ export interface TestAppOptions {
 let userSeq = 0;
 
 /**
- * Loads a config on a fresh temp DATA_DIR, as production would from its environment. On a
- * PostgreSQL or MySQL run (TEST_DIALECT), DATABASE_URL names a new empty database, dropped after the file.
+ * Loads a config on a fresh temp DATA_DIR, as production would from its environment. Its database
+ * (unless `env` names one) is new and has every migration applied already, a copy of a template
+ * migrated once per test worker (test/support/driver-databases.ts), so that the app's migration on
+ * start has nothing left to do; `schema: 'empty'` leaves it empty, for the suites of the
+ * migrations. On a PostgreSQL or MySQL run (TEST_DIALECT) it is a database of its own, dropped
+ * after the file; on SQLite, DATA_DIR/intake.db.
  */
-export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
+export async function testConfig(env: Record<string, string> = {}, options: { schema?: 'migrated' | 'empty' } = {}): Promise<Config> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-test-'));
   const dialect = testDialect();
+  const migrated = options.schema !== 'empty';
   let databaseUrl: Record<string, string> = {};
   if (dialect !== 'sqlite' && env.DATABASE_URL === undefined) {
-    const empty = await createEmptyDatabase(dialect);
-    databaseUrl = { DATABASE_URL: empty.url, DATABASE_POOL_MAX: '4' };
+    const created = migrated ? await createMigratedDatabase(dialect) : await createEmptyDatabase(dialect);
+    databaseUrl = { DATABASE_URL: created.url, DATABASE_POOL_MAX: '4' };
   }
-  return loadConfig({
+  const config = loadConfig({
     DATA_DIR: dataDir,
     ...databaseUrl,
     LOG_LEVEL: 'silent',
@@ -71,6 +77,9 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
     SIMULATOR_ENABLED: 'false',
     ...env,
   });
+  const sqliteFile = dialect === 'sqlite' && env.DATABASE_URL === undefined && migrated ? sqlitePath(config.databaseUrl) : undefined;
+  if (sqliteFile !== undefined && !fs.existsSync(sqliteFile)) await copyMigratedSqlite(sqliteFile);
+  return config;
 }
 
 /** The API app (auth + orders) on a migrated temp database (the run's dialect) with a manual clock. */

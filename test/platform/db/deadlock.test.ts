@@ -55,7 +55,8 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       const neighbour = (key: string) => db.transaction((trx) => trx.insertInto('kv').values({ key, value: key, expires_at: null }).execute());
       // Two batches, [one, n1] and [two, n2], on two connections.
       await Promise.all([cross.run('a', 'b', 'one'), neighbour('n1'), cross.run('b', 'a', 'two'), neighbour('n2')]);
-      expect(cross.runs()).toBe(3);
+      // At least one re-run; on a loaded machine a batch's re-run may meet the other once more before it commits.
+      expect(cross.runs()).toBeGreaterThanOrEqual(3);
       const [a, b, n1, n2] = await values(db);
       expect(a).toBe(b);
       expect([n1, n2]).toEqual(['n1', 'n2']);

@@ -17,7 +17,7 @@ describe('migration 007-thumbnail-source', () => {
   let pornstarId: number;
 
   beforeAll(async () => {
-    const config = await testConfig();
+    const config = await testConfig({}, { schema: 'empty' });
     dataDir = config.dataDir;
     database = createDatabase({ url: config.databaseUrl, poolMax: 2 });
     db = database.db as Kysely<CatalogTables>;

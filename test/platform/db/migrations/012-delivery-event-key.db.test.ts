@@ -22,7 +22,7 @@ describe('migration 012-delivery-event-key', () => {
   let messages = 0;
 
   beforeAll(async () => {
-    const config = await testConfig();
+    const config = await testConfig({}, { schema: 'empty' });
     dataDir = config.dataDir;
     database = createDatabase({ url: config.databaseUrl, poolMax: 2 });
     db = database.db as Kysely<AuthTables & WebhooksTables>;
