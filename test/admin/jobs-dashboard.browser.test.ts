@@ -40,7 +40,8 @@ describeWithChromium('operator dashboard: finding jobs in Chromium', (executable
     await page.click('#confirm-ok');
     await page.locator('#flash', { hasText: '4 jobs sent back to orders.integration.' }).waitFor();
     expect((await container.queue.stats(QUEUE)).counts).toMatchObject({ ready: 4, parked: 2 });
-    expect(await page.locator('#search-total').textContent()).toBe('0 found');
+    // The page searches again after the flash: waited for, not read at once.
+    await page.locator('#search-total', { hasText: '0 found' }).waitFor({ timeout: 5_000 });
     expect(s.consoleErrors).toEqual([]);
   });
 
