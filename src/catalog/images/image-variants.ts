@@ -4,7 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { ImageVariantFormat } from '../../config.js';
 import { checkImageHeader, decodeOptions, ImageRefusedError, type ImageLimits } from './image-bombs.js';
 import { imageRelativePath, ImageStoreError, variantRelativePath, type ImageExt } from './image-files.js';
-import type { ImageStore } from './image-store.js';
+import { ImageStoreUnavailableError, type ImageStore } from './image-store.js';
 import { ImageVariantMemory } from './image-variant-memory.js';
 
 /** One variant: its source (by content hash) and its recipe. */
@@ -45,12 +45,16 @@ const memoryIdOf = (key: VariantKey) => `${key.sha256}.${key.ext}-w${key.width}.
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** The whole stored object, or undefined when the key is not stored. */
+/** The whole stored object, or undefined when the key is not stored. A body cut off mid-read is the store's fault, as a failed open is. */
 async function readIfStored(store: ImageStore, key: string): Promise<Buffer | undefined> {
   const object = await store.open(key);
   if (!object) return undefined;
   const chunks: Buffer[] = [];
-  for await (const chunk of object.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  try {
+    for await (const chunk of object.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  } catch (error) {
+    throw new ImageStoreUnavailableError('read', error);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -88,7 +92,8 @@ export class ImageVariants {
   /**
    * Makes and stores a variant and resolves to its bytes, or to undefined when its source is not
    * stored. Requests for one variant that overlap share one making; across processes sharing
-   * the store, a variant made twice is stored once (the store's writes are idempotent). Rejects with ImageRefusedError when the source is a bomb or cannot be decoded.
+   * the store, a variant made twice is stored once (the store's writes are idempotent). Rejects
+   * with ImageRefusedError when the source is a bomb or cannot be decoded.
    */
   make(key: VariantKey): Promise<Buffer | undefined> {
     const id = idOf(key);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +195,36 @@ describe('GET /images/:file while the S3 store cannot be reached', () => {
     } finally {
       await app.close();
       await store.close();
+    }
+  });
+});
+
+describe('GET /images/:file when the store cuts a body off mid-read', () => {
+  it('answers a variant whose stored bytes break off with 503, never a 500', async () => {
+    const broken: ImageStore = {
+      kind: 's3',
+      has: async () => true,
+      put: async () => 'created',
+      open: async () => ({
+        body: Readable.from(
+          (async function* () {
+            yield Buffer.from('partial');
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          })(),
+        ),
+        size: 100,
+        contentType: 'image/png',
+      }),
+      checkWritable: async () => undefined,
+      close: async () => undefined,
+    };
+    const app = await imagesApp(broken);
+    try {
+      const response = await app.inject({ method: 'GET', url: `/images/${sha}.png?w=160&format=webp` });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ message: 'The image store is unavailable.' });
+    } finally {
+      await app.close();
     }
   });
 });
