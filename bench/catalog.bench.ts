@@ -1,7 +1,8 @@
 /**
  * `npm run bench:catalog`: the catalog's read API under load (issue 15). A generated feed is
  * ingested into a temporary SQLite catalog (`node dist/src/cli.js feed:ingest --url <file>`), one
- * intake process serves it with ROLE=api, and autocannon drives each row at the same connection
+ * intake process serves it with ROLE=api, and autocannon (keeping no response bodies:
+ * support/autocannon-bodies.ts) drives each row at the same connection
  * count, next to a bare Fastify hello-world in the same run for the ratio. The rows take turns,
  * BENCH_CATALOG_RUNS times, and the median of the runs is reported with every run's figure. A row
  * whose feature is not built yet (no ETag on the list, no `changed_since`, no image variants) is
@@ -21,12 +22,14 @@ import { lastFeedRun } from './support/feed-db.js';
 import { loadResultOf, type LoadResult } from './support/feed-load.js';
 import { runNode, type Exit } from './support/feed-processes.js';
 import { fmt, metric, missedTargets, newRow, note, printBanner, table, verifyIngest, type RowResult } from './support/feed-report.js';
+import { discardAutocannonBodies } from './support/autocannon-bodies.js';
 import { seedCachedImage } from './support/cached-image.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { startServer, type Server } from './support/processes.js';
 import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+discardAutocannonBodies();
 const HELLO_JS = path.join(HERE, 'support/hello-server.js');
 const STATIC_BODY_JS = path.join(HERE, 'support/static-body-server.js');
 

@@ -6,8 +6,10 @@ import { httpErrors } from '../../platform/http/errors.js';
 import { ImageRefusedError, type ImageLimits } from './image-bombs.js';
 import { imageRelativePath, parseImageFileName } from './image-files.js';
 import { ImageStoreUnavailableError, type ImageStore } from './image-store.js';
-import { parseVariantQuery, VARIANT_CONTENT_TYPES, type VariantRequest, type VariantSettings } from './image-variant-request.js';
+import { parseVariantQuery, type VariantRequest, type VariantSettings } from './image-variant-request.js';
 import { ImageVariants, type VariantKey } from './image-variants.js';
+import { immutableHeaders, variantAnswer } from './variant-answer.js';
+import { IMAGES_ROUTE, variantFrontRoute } from './variant-front-route.js';
 
 export interface ImagesRoutesDeps {
   /** Where the originals and variants are read (and variants stored). */
@@ -26,7 +28,6 @@ const Query = Type.Object({
   format: Type.Optional(Type.String({ description: 'avif, webp or jpeg (those of IMAGE_VARIANT_FORMATS), with w; without it, the format is negotiated from Accept' })),
 });
 const Message = Type.Object({ message: Type.String() });
-const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 /**
  * `GET /images/<sha256>.<ext>`: a cached image. The name is its content hash, so the response
@@ -38,9 +39,10 @@ export async function imagesRoutes(app: FastifyInstance, deps: ImagesRoutesDeps)
   const { store } = deps;
   const variants = new ImageVariants({ ...deps.variants, store, logger: app.log, onDecode: deps.onDecode });
   if (deps.serve.mode === 'redirect' && !store.presignedUrl) throw new Error(`IMAGE_SERVE=redirect needs a store that signs URLs; the ${store.kind} store does not`);
+  app.frontRoutes?.add(variantFrontRoute(variants, deps.variants));
 
   app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof Query> }>(
-    '/images/:file',
+    IMAGES_ROUTE,
     {
       schema: {
         tags: ['images'],
@@ -101,8 +103,6 @@ async function serveOriginal(deps: ImagesRoutesDeps, request: FastifyRequest, re
   return reply.send(object.body);
 }
 
-const immutableHeaders = (etag: string) => ({ etag, 'cache-control': CACHE_CONTROL, 'x-content-type-options': 'nosniff' });
-
 /**
  * A variant not in memory: from the store, else made now. Variants are small and mostly answered
  * from memory, so they are served by this process in either IMAGE_SERVE mode.
@@ -113,13 +113,9 @@ async function serveVariant(variants: ImageVariants, request: FastifyRequest, re
   return sendVariant(request, reply, key, asked, bytes);
 }
 
-/** Its strong ETag names the source's hash and the recipe, so it is the same in every process. */
 function sendVariant(request: FastifyRequest, reply: FastifyReply, key: VariantKey, asked: VariantRequest, bytes: Buffer): FastifyReply {
-  const etag = `"${key.sha256}-w${key.width}.${key.format}"`;
-  reply.headers(immutableHeaders(etag));
-  if (asked.negotiated) reply.header('vary', 'Accept');
-  if (!noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-  return reply.type(VARIANT_CONTENT_TYPES[key.format]).send(bytes);
+  const answer = variantAnswer(key, asked, bytes, request.headers['if-none-match']);
+  return reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
 }
 
 /** Makes a variant; a source that is a bomb or cannot be decoded is a 422 (asking again gets the same answer). */

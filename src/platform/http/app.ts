@@ -11,7 +11,8 @@ import { httpTracingPlugin } from '../telemetry/tracing.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.routes.js';
 import { lazyChildLogger } from './lazy-child-logger.js';
-import { installRequestLog, type RequestLogOptions } from './request-log.js';
+import { FrontRoutes } from './front-routes.js';
+import { installRequestLog, requestLineWriter, type RequestLogOptions } from './request-log.js';
 import { requestIdGenerator } from './request-ids.js';
 import { validatorCompiler } from './validation.js';
 
@@ -43,11 +44,15 @@ export interface AppOptions {
 
 /** Builds the HTTP app without listening: roles listen on it, tests `inject` into it. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const tracing = httpTracingPlugin();
+  const requestLine = requestLineWriter(options.logger.level, options.requestLog);
+  const nextRequestId = requestIdGenerator();
+  const frontRoutes = new FrontRoutes({ logger: options.logger as FastifyBaseLogger, metrics: options.metrics, requestLine, nextRequestId }, tracing === undefined);
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
-    genReqId: requestIdGenerator(),
+    genReqId: nextRequestId,
     childLoggerFactory: lazyChildLogger,
     // Fastify's "incoming request" and "request completed": installRequestLog writes one line instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -57,9 +62,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Fastify's own would log the parser's error, with the raw request (tokens, passwords) inside.
     clientErrorHandler,
     ...(options.timeouts && serverTimeouts(options.timeouts)),
+    ...(frontRoutes.enabled && { serverFactory: frontRoutes.serverFactory() }),
   });
-  installRequestLog(app, options.requestLog);
-  const tracing = httpTracingPlugin();
+  app.decorate('frontRoutes', frontRoutes);
+  app.addHook('preClose', (done) => {
+    frontRoutes.close();
+    done();
+  });
+  installRequestLog(app, requestLine);
   if (tracing) await app.register(tracing);
   app.setValidatorCompiler(validatorCompiler);
   // A JSON API: a text/plain body gets 415 like any other non-JSON type, not a string body.
