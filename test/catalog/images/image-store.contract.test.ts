@@ -13,7 +13,7 @@ import { createImageStore } from '../../../src/catalog/images/image-store.factor
 import { S3ImageStore, type S3ImageStoreOptions } from '../../../src/catalog/images/s3-image-store.js';
 import { deferred, waitFor } from '../../support/driver-wait.js';
 import { freePort } from '../../support/processes.js';
-import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../../support/s3-server.js';
+import { S3RVER_CREDENTIALS, sharedS3Server, type TestS3Server } from '../../support/s3-server.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** Random bytes and their content address (the store never looks inside: they need not be a real PNG). */
@@ -120,7 +120,7 @@ const s3Options = (overrides: Partial<S3ImageStoreOptions> = {}): S3ImageStoreOp
 const s3: Flavour = {
   name: 's3',
   setUp: async () => {
-    server = await startS3Server();
+    server = await sharedS3Server();
     raw = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
   },
   make: async () => {

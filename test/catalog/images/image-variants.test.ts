@@ -18,7 +18,7 @@ import { negotiateFormat } from '../../../src/catalog/images/image-variant-reque
 import type { VariantKey } from '../../../src/catalog/images/image-variants.js';
 import { imagesRoutes } from '../../../src/catalog/images/images.routes.js';
 import { buildApp } from '../../../src/platform/http/app.js';
-import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../../support/s3-server.js';
+import { S3RVER_CREDENTIALS, sharedS3Server, type TestS3Server } from '../../support/s3-server.js';
 import { pngBomb } from './mock-cdn.js';
 
 const WIDTHS = [160, 320, 640];
@@ -274,7 +274,7 @@ describe('image variants on an S3 store shared by two API hosts', () => {
     return { store, app };
   };
   beforeAll(async () => {
-    server = await startS3Server();
+    server = await sharedS3Server();
   });
   afterAll(async () => {
     for (const app of apps) await app.close();

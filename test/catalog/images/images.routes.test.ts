@@ -12,7 +12,7 @@ import type { ImageStore } from '../../../src/catalog/images/image-store.js';
 import { imagesRoutes, type ImagesRoutesDeps } from '../../../src/catalog/images/images.routes.js';
 import { S3ImageStore } from '../../../src/catalog/images/s3-image-store.js';
 import { buildApp } from '../../../src/platform/http/app.js';
-import { S3RVER_CREDENTIALS, startS3Server, type TestS3Server } from '../../support/s3-server.js';
+import { S3RVER_CREDENTIALS, sharedS3Server, startS3Server, type TestS3Server } from '../../support/s3-server.js';
 import { jpeg, png } from './mock-cdn.js';
 
 const body = png('served');
@@ -40,7 +40,7 @@ const FLAVOURS: Array<{ name: string; setUp(dataDir: string): Promise<{ store: I
   {
     name: 's3',
     setUp: async () => {
-      const server = await startS3Server();
+      const server = await sharedS3Server();
       const store = s3StoreOn(server);
       return { store, close: async () => (await store.close(), await server.close()) };
     },
@@ -136,7 +136,7 @@ describe('GET /images/:file with IMAGE_SERVE=redirect', () => {
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    server = await startS3Server();
+    server = await sharedS3Server();
     store = s3StoreOn(server);
     await store.put(imageRelativePath(sha, 'png'), body, { bytes: body.length });
     app = await imagesApp(store, { mode: 'redirect', redirectTtlSeconds: 600 });
