@@ -92,10 +92,16 @@ export class FrontRoutes {
       if (!url.startsWith(route.prefix)) continue;
       const started = performance.now();
       const queryAt = url.indexOf('?');
-      const answer = route.answer(queryAt < 0 ? url : url.slice(0, queryAt), queryAt < 0 ? '' : url.slice(queryAt + 1), request.headers);
-      if (!answer) return false;
-      this.send(route, request, response, answer, started);
-      return true;
+      try {
+        const answer = route.answer(queryAt < 0 ? url : url.slice(0, queryAt), queryAt < 0 ? '' : url.slice(queryAt + 1), request.headers);
+        if (!answer) return false;
+        this.send(route, request, response, answer, started);
+        return true;
+      } catch (error) {
+        // Thrown in a server's request listener, it would end the process: Fastify answers instead, unless the answer has gone.
+        this.o.logger.error({ err: error, route: route.route, url }, 'front route failed');
+        return response.headersSent;
+      }
     }
     return false;
   }

@@ -18,6 +18,7 @@ function memoApp(level: 'info' | 'warn' = 'info') {
     prefix: '/memo/',
     route: '/memo/:word',
     answer(path, query, headers) {
+      if (path === '/memo/broken') throw new Error('a bug in the front route');
       const body = known.get(path.slice('/memo/'.length));
       if (!body || query.includes('skip')) return undefined;
       return { statusCode: 200, headers: { 'content-type': 'text/plain', 'x-asked-for': String(headers['x-ask'] ?? '') }, body };
@@ -97,6 +98,15 @@ describe('front routes: answers from memory before Fastify routes the request', 
 
     app.frontRoutes!.close();
     expect(await (await fetch(`${base}/memo/hello`)).text()).toBe('fastify: hello');
+  });
+
+  it('leaves a request to Fastify when the front route throws, and logs the error', async () => {
+    const { base, logs, reachedFastify } = await listening();
+    const from = logs.lines.length;
+    const response = await fetch(`${base}/memo/broken`);
+    expect(await response.text()).toBe('fastify: broken');
+    expect(reachedFastify).toEqual(['GET /memo/broken']);
+    expect(logs.records().slice(from)).toEqual(expect.arrayContaining([expect.objectContaining({ level: 50, msg: 'front route failed', route: '/memo/:word', err: expect.objectContaining({ message: 'a bug in the front route' }) })]));
   });
 
   it('writes no request line above info, and counts the request all the same', async () => {
