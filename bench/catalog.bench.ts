@@ -26,7 +26,7 @@ import { discardAutocannonBodies } from './support/autocannon-bodies.js';
 import { seedCachedImage } from './support/cached-image.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
 import { startServer, type Server } from './support/processes.js';
-import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
+import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv, intakeNodeOptions } from './support/settings.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 discardAutocannonBodies();
@@ -188,7 +188,7 @@ async function ingestChecked(root: string, name: string, dataDir: string, file: 
 }
 
 function startIntake(dataDir: string): Promise<Server> {
-  return startServer('intake ROLE=api', MAIN_JS, { ...childEnv(dataDir), ROLE: 'api' });
+  return startServer('intake ROLE=api', MAIN_JS, { ...childEnv(dataDir), ...intakeNodeOptions(), ROLE: 'api' });
 }
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string; ms: number }> {

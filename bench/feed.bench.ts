@@ -16,7 +16,7 @@ import { loadApi, loadProblems, registerUser, sanityCheck } from './support/feed
 import { exitProblem, runNode, spawnNode, type Exit } from './support/feed-processes.js';
 import { check, fmt, mb, metric, missedTargets, newRow, note, printBanner, runSeconds, table, verifyIngest, type RowResult } from './support/feed-report.js';
 import { benchTempDir, runBench } from './support/lifecycle.js';
-import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
+import { CLI_JS, MAIN_JS, RESULTS_DIR, ROOT, intEnv, intakeNodeOptions } from './support/settings.js';
 import { startServer } from './support/processes.js';
 
 
@@ -160,6 +160,7 @@ async function rowApiWhileIngesting(ctx: Context): Promise<RowResult> {
   const feed = await gatedFeed(ctx.feedFile);
   const server = await startServer('row 4 ROLE=all', MAIN_JS, {
     ...childEnv(dataDir, feed.server.url),
+    ...intakeNodeOptions(),
     FEED_INGEST_ON_START: 'true',
     ROLE: 'all',
     SIMULATOR_ENABLED: 'true',
@@ -220,6 +221,7 @@ async function rowImages(ctx: Context): Promise<RowResult> {
   }, 2);
   const worker = spawnNode('row 5 ROLE=worker', MAIN_JS, [], {
     ...childEnv(ctx.firstDir, ctx.feed.url),
+    ...intakeNodeOptions(),
     ROLE: 'worker',
     IMAGE_ALLOW_PRIVATE_HOSTS: 'true',
     IMAGE_CONCURRENCY: String(IMAGE_CONCURRENCY),

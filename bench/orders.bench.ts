@@ -25,7 +25,7 @@ import autocannon from 'autocannon';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { benchTempDir, runBench } from './support/lifecycle.js';
-import { MAIN_JS, RESULTS_DIR, ROOT, intEnv } from './support/settings.js';
+import { MAIN_JS, RESULTS_DIR, ROOT, intEnv, intakeNodeOptions } from './support/settings.js';
 import { QUEUE_NAMES } from '../src/app/container.js';
 import { preparePgbenchDatabase, type PgbenchDatabase, type PgbenchRun, type PgbenchScript } from './support/pgbench.js';
 import { startServer, type Server } from './support/processes.js';
@@ -158,6 +158,7 @@ const tempDir = () => benchTempDir('intake-bench-');
 async function startIntake(name: string, env: Record<string, string>): Promise<Target> {
   const dataDir = tempDir();
   const server = await startServer(name, MAIN_JS, {
+    ...intakeNodeOptions(),
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     METRICS_PORT: '0',
