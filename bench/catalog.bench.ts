@@ -148,6 +148,8 @@ interface LoadRun extends LoadResult {
 
 interface ChangedRun {
   ms: number;
+  /** The unmeasured request before it (another limit), when the rows are warmed up. */
+  warmUpMs: number | null;
   status: number;
   items: number | null;
   problems: string[];
@@ -356,12 +358,16 @@ async function measureLoad(definition: RowDefinition, target: LoadTarget): Promi
  * the round's load rows.
  */
 async function measureChanged(target: ChangedTarget, round: number): Promise<ChangedRun> {
+  // The warm-up of a row that times one request: the same work with another limit, which the
+  // answer cache keys apart from the measured one.
+  const warmUp = WARMUP_S > 0 ? await get(`${target.url}&limit=${CHANGES_PAGE / 2 + 1 - round}`) : undefined;
   const response = await get(`${target.url}&limit=${CHANGES_PAGE + 1 - round}`);
   const problems: string[] = [];
   const items = parse<ListBody>(response.text)?.data?.length ?? null;
   if (response.status !== 200) problems.push(`answered ${response.status}: ${response.text.slice(0, 300)}`);
   else if (items !== target.expectedItems) problems.push(`returned ${items ?? 'no'} items of the ${target.expectedItems} changed`);
-  return { ms: response.ms, status: response.status, items, problems };
+  if (warmUp && warmUp.status !== 200) problems.push(`the warm-up request answered ${warmUp.status}`);
+  return { ms: response.ms, warmUpMs: warmUp?.ms ?? null, status: response.status, items, problems };
 }
 
 /** CPU time (user + system) of a live process in clock ticks (1/100 s), from /proc; undefined off Linux. */
@@ -442,6 +448,7 @@ function report(definition: RowDefinition, prepared: Prepared | undefined, runs:
       metric(`one request (to the last byte), median of ${changed.length}`, median(changed.map((r) => r.ms)), 'ms', 1, { max: TARGET.changedSinceMs }),
       metric('items returned (every changed item in one response)', median(changed.map((r) => r.items)), '', 0, { equals: prepared.changed.expectedItems }),
       note('each run', changed.map((r) => `${fmt(r.ms, 1)} ms`).join(' · ') || 'n/a'),
+      note('its warm-up request, not counted', changed.map((r) => (r.warmUpMs === null ? 'none' : `${fmt(r.warmUpMs, 1)} ms`)).join(' · ') || 'n/a'),
     );
   }
   for (const [name, text] of prepared.notes ?? []) row.metrics.push(note(name, text));
