@@ -94,7 +94,7 @@ export class FrontRoutes {
       const queryAt = url.indexOf('?');
       try {
         const answer = route.answer(queryAt < 0 ? url : url.slice(0, queryAt), queryAt < 0 ? '' : url.slice(queryAt + 1), request.headers);
-        if (!answer) return false;
+        if (!answer) continue;
         this.send(route, request, response, answer, started);
         return true;
       } catch (error) {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../../src/platform/http/app.js';
 import { FrontRoutes, type FrontRoute } from '../../../src/platform/http/front-routes.js';
 import { createLogger } from '../../../src/platform/telemetry/logger.js';
@@ -35,6 +35,8 @@ function memoApp(level: 'info' | 'warn' = 'info') {
     plugins: [
       async (scope) => {
         scope.frontRoutes?.add(front);
+        // Asked only when the first declines.
+        scope.frontRoutes?.add({ prefix: '/memo/', route: '/memo/:word', answer: (path) => (path === '/memo/second' ? { statusCode: 200, headers: {}, body: Buffer.from('the second route') } : undefined) });
         scope.addHook('onRequest', (request, _reply, done) => {
           reachedFastify.push(`${request.method} ${request.url}`);
           done();
@@ -81,6 +83,12 @@ describe('front routes: answers from memory before Fastify routes the request', 
     expect(lines[0]).toMatchObject({ level: 30, reqId, req: { method: 'GET', url: '/memo/hello?x=1' }, res: { statusCode: 200 }, msg: expect.stringMatching(/^GET \/memo\/hello\?x=1 200 [\d.]+ ms$/) });
   });
 
+  it('asks the next route with the prefix when one declines', async () => {
+    const { base, reachedFastify } = await listening();
+    expect(await (await fetch(`${base}/memo/second`)).text()).toBe('the second route');
+    expect(reachedFastify).toEqual([]);
+  });
+
   it('keeps the request id a client sends, as Fastify does', async () => {
     const { base } = await listening();
     const response = await fetch(`${base}/memo/hello`, { headers: { 'x-request-id': 'from-the-client' } });
@@ -98,6 +106,13 @@ describe('front routes: answers from memory before Fastify routes the request', 
 
     app.frontRoutes!.close();
     expect(await (await fetch(`${base}/memo/hello`)).text()).toBe('fastify: hello');
+  });
+
+  it('stops answering in front as soon as the app starts closing', async () => {
+    const { app } = await listening();
+    const close = vi.spyOn(app.frontRoutes!, 'close');
+    await app.close();
+    expect(close).toHaveBeenCalledOnce();
   });
 
   it('leaves a request to Fastify when the front route throws, and logs the error', async () => {
