@@ -113,6 +113,85 @@ describe('WriteBatcher', () => {
     }
   });
 
+  it('with concurrency 2, starts a second batch beside one in flight only once maxItems ÷ 2 items wait', async () => {
+    const commit = deferred();
+    const held: Database = {
+      ...handle.database,
+      write: async (work, options) => {
+        const result = await handle.database.write(work, options);
+        await commit.promise;
+        return result;
+      },
+    };
+    const shared = new WriteBatcher<string, string>({
+      maxItems: 4,
+      lingerMs: 0,
+      concurrency: 2,
+      database: held,
+      write: async (db: Executor, keys) => {
+        writes.push(keys);
+        await (db as Kv)
+          .insertInto('kv')
+          .values(keys.map((key) => ({ key, value: 'v', expires_at: null })))
+          .execute();
+        return keys.map((key) => key.toUpperCase());
+      },
+    });
+    const calls = [shared.submit('c1')];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    calls.push(shared.submit('c2'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writes).toEqual([['c1']]);
+    calls.push(shared.submit('c3'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writes).toEqual([['c1'], ['c2', 'c3']]);
+    // Both slots are taken: the rest waits for one, then goes at once.
+    calls.push(...['c4', 'c5', 'c6'].map((key) => shared.submit(key)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writes).toHaveLength(2);
+    commit.resolve();
+    expect(await Promise.all(calls)).toEqual(['C1', 'C2', 'C3', 'C4', 'C5', 'C6']);
+    expect(writes.slice(2)).toEqual([['c4', 'c5', 'c6']]);
+    expect(await stored()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+  });
+
+  it('runs concurrent transaction batches in transactions of their own, not one after the other in a group commit', async () => {
+    if (handle.database.dialect === 'sqlite') return; // one connection: SQLite's writer is alone anyway
+    const firstOpen = deferred();
+    const release = deferred();
+    const shared = new WriteBatcher<string, string>({
+      maxItems: 2,
+      lingerMs: 0,
+      concurrency: 2,
+      transaction: true,
+      database: handle.database,
+      write: async (db: Executor, keys) => {
+        writes.push(keys);
+        await (db as Kv)
+          .insertInto('kv')
+          .values(keys.map((key) => ({ key, value: 'v', expires_at: null })))
+          .execute();
+        if (keys.includes('t1')) {
+          firstOpen.resolve();
+          await release.promise;
+        }
+        return keys.map((key) => key.toUpperCase());
+      },
+    });
+    // Submitted in one tick, the two batches reach the database together: a group commit would take both into one transaction.
+    const [first, second, third] = ['t1', 't2', 't3'].map((key) => shared.submit(key));
+    try {
+      await firstOpen.promise;
+      // The first batch's transaction is still open: the second commits beside it.
+      await expect(Promise.race([third, new Promise((resolve) => setTimeout(() => resolve('waited'), 5_000))])).resolves.toBe('T3');
+      expect(writes).toEqual([['t1', 't2'], ['t3']]);
+    } finally {
+      release.resolve();
+    }
+    await expect(Promise.all([first, second])).resolves.toEqual(['T1', 'T2']);
+    expect(await stored()).toEqual(['t1', 't2', 't3']);
+  });
+
   it('flush() waits for every item submitted so far', async () => {
     const shared = batcher({ maxItems: 64, lingerMs: 60_000 });
     const call = shared.submit('z');
