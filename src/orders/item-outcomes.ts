@@ -1,7 +1,7 @@
 import type { Executor } from '../platform/db/database.js';
 import type { OrderEvent, OrderEventSink } from './order-events.js';
 import { presentItem, presentOrder, type OrderItemView } from './orders.presenter.js';
-import { lockOrdersOfItems, updateItemsAndFinishOrders, updateItemsStatus, type ItemStatusChange } from './orders.repository.js';
+import { lockOrdersOfItems, markOrdersFinished, updateItemsStatus, type ItemStatusChange } from './orders.repository.js';
 import type { ItemStatus, OrderItemRow } from './orders.tables.js';
 
 export type ItemOutcome = ItemStatusChange & {
@@ -42,6 +42,7 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
     const item = byId.get(outcome.itemId);
     return item !== undefined && item.status !== 'completed' && !(outcome.onlyIfUnfinished && isFinal(item.status));
   });
+  await updateItemsStatus(db, applied, now);
 
   // Each item is shown once, in its own event and in its order's.
   const views = new Map<number, OrderItemView>();
@@ -66,8 +67,7 @@ export async function applyItemOutcomes(db: Executor, outcomes: readonly ItemOut
     finished.push(orderId);
     events.push({ type: 'order.completed', userId: order.user_id, data: presentOrder(order, itemsOfOrder, viewOf), traceparent });
   }
-  // Written once every event is known: what they show was read under the orders' locks, not from these writes.
-  await updateItemsAndFinishOrders(db, applied, finished, now);
+  await markOrdersFinished(db, finished, now);
   if (sink && events.length > 0) await sink(db, events);
   return applied.length;
 }

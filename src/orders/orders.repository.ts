@@ -211,39 +211,16 @@ export async function updateItemsStatus(db: Executor, changes: readonly ItemStat
     await updateItemStatus(db, change!.itemId, change!.status, change!.details, now);
     return;
   }
-  await itemsStatusUpdate(tables(db), changes, now).execute();
-}
-
-function itemsStatusUpdate(db: Pick<ReturnType<typeof tables>, 'updateTable'>, changes: readonly ItemStatusChange[], now: number) {
   const byId = <T extends string>(column: 'status' | 'details', value: (change: ItemStatusChange) => T) =>
     sql<T>`case ${sql.ref('id')} ${sql.join(
       changes.map((change) => sql`when ${change.itemId} then ${value(change)}`),
       sql` `,
     )} else ${sql.ref(column)} end`;
-  return db
+  await tables(db)
     .updateTable('order_items')
     .set({ status: byId('status', (c) => c.status), details: byId('details', (c) => c.details), updated_at: now })
     .where('id', 'in', changes.map((change) => change.itemId))
-    .where('status', '!=', 'completed');
-}
-
-/**
- * `updateItemsStatus` and `markOrdersFinished` together: on PostgreSQL in one statement (the item
- * update as a data-modifying CTE; the two touch different tables, so neither sees the other),
- * elsewhere in two. A round trip less in every outcome transaction.
- */
-export async function updateItemsAndFinishOrders(db: Executor, changes: readonly ItemStatusChange[], finishedOrderIds: readonly number[], now: number): Promise<void> {
-  if (executorDialect(db) !== 'postgres' || changes.length === 0 || finishedOrderIds.length === 0) {
-    await updateItemsStatus(db, changes, now);
-    await markOrdersFinished(db, finishedOrderIds, now);
-    return;
-  }
-  await tables(db)
-    .with('changed', (cte) => itemsStatusUpdate(cte, changes, now))
-    .updateTable('orders')
-    .set({ finished_at: now })
-    .where('id', 'in', [...finishedOrderIds])
-    .where('finished_at', 'is', null)
+    .where('status', '!=', 'completed')
     .execute();
 }
 

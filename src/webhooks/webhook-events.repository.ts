@@ -1,6 +1,5 @@
 import type { Executor } from '../platform/db/database.js';
 import { BulkInsert } from '../platform/db/bulk-insert.js';
-import { executorDialect } from '../platform/db/executor-dialect.js';
 import { tablesOf } from '../platform/db/tables.js';
 import type { WebhookDeliveriesTable, WebhookEventsTable, WebhooksTables } from './webhooks.tables.js';
 
@@ -25,28 +24,6 @@ export interface SubscribedEndpoint {
   user_id: number;
   /** JSON array of event types. */
   events: string;
-}
-
-/** Events inserted in one CTE at most (five parameters each). */
-const MAX_EVENTS_WITH_LOOKUP = 1_024;
-
-/**
- * `insertEvents`, then `enabledEndpointsOf` their users: on PostgreSQL in one statement (the
- * insert as a data-modifying CTE), elsewhere in two. A round trip less for every batch of events.
- */
-export async function insertEventsAndFindEndpoints(db: Executor, rows: readonly NewEventRow[]): Promise<SubscribedEndpoint[]> {
-  const userIds = [...new Set(rows.map((row) => row.user_id))];
-  if (executorDialect(db) !== 'postgres' || rows.length === 0 || rows.length > MAX_EVENTS_WITH_LOOKUP) {
-    await insertEvents(db, rows);
-    return enabledEndpointsOf(db, userIds);
-  }
-  return tables(db)
-    .with('inserted', (cte) => cte.insertInto('webhook_events').values([...rows]))
-    .selectFrom('webhook_endpoints')
-    .select(['id', 'user_id', 'events'])
-    .where('user_id', 'in', userIds)
-    .where('enabled', '=', 1)
-    .execute();
 }
 
 /** The enabled endpoints of these users, with the events each subscribes to. */

@@ -3,7 +3,7 @@ import { timeOrderedId } from '../platform/ids.js';
 import { enqueueJobs } from '../platform/queue/jobs.js';
 import type { WebhookEventType } from './event-types.js';
 import { deliveryJobOptions, redeliver, type RedeliveryDeps } from './redelivery.js';
-import { insertDeliveries, insertEventsAndFindEndpoints } from './webhook-events.repository.js';
+import { enabledEndpointsOf, insertDeliveries, insertEvents } from './webhook-events.repository.js';
 import { webhookDeliveryJob } from './webhooks.jobs.js';
 
 export interface NewWebhookEvent {
@@ -38,7 +38,9 @@ export class WebhookEvents {
       body: JSON.stringify({ type: event.type, timestamp, data: event.data }),
       created_at: now,
     }));
-    const endpoints = await insertEventsAndFindEndpoints(db, rows);
+    await insertEvents(db, rows);
+
+    const endpoints = await enabledEndpointsOf(db, events.map((event) => event.userId));
     if (endpoints.length === 0) return;
     const subscribed = endpoints.map((endpoint) => ({ ...endpoint, types: new Set(JSON.parse(endpoint.events) as string[]) }));
     const deliveries: Array<{ message_id: string; endpoint_id: number; event_id: string; traceparent?: string }> = [];

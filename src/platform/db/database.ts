@@ -30,13 +30,6 @@ export interface TransactionOptions {
    * interleaved units, one after the other with the other such units.
    */
   interleave?: boolean;
-  /**
-   * false: on PostgreSQL and MySQL the transaction runs on a pooled connection of its own, never
-   * in a group-commit batch with other callers' units (for work that is a batch already, such as a
-   * WriteBatcher's, whose concurrent batches would otherwise be run one after the other in one
-   * transaction). SQLite, with its one connection, still queues it with the others. Default true.
-   */
-  grouped?: boolean;
 }
 
 export interface Database {
@@ -126,9 +119,7 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
     dialect,
     db,
     transaction: (work, transactionOptions) =>
-      groupCommit && transactionOptions?.grouped !== false
-        ? groupCommit.run(work, transactionOptions)
-        : retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
+      groupCommit ? groupCommit.run(work, transactionOptions) : retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
     write: (work, writeOptions) => work(onPool(writeOptions)),
     readStale: (work) => (replica ? replica.read(work) : work(db)),
     replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },

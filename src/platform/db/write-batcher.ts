@@ -8,12 +8,6 @@ export interface WriteBatchLimits {
    * next turn; items that arrive while a batch is being written still form the next batch.
    */
   lingerMs: number;
-  /**
-   * Batches written at once, default 1. With more, a batch starts while others are being written
-   * only once `maxItems` ÷ `concurrency` items wait (or the linger ends with no batch in flight),
-   * so that batches stay large when the writes keep up.
-   */
-  concurrency?: number;
 }
 
 export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
@@ -43,7 +37,7 @@ interface Pending<I, R> {
 
 /**
  * Write-behind for small writes of concurrent callers: items submitted within `lingerMs` of each
- * other (or while the batches in flight are being written) are written together, up to `maxItems`.
+ * other (or while the previous batch is being written) are written together, up to `maxItems`.
  * Each caller's promise settles only after the write that holds its item has committed.
  *
  * When a batch fails, each of its items is written again alone, so that only the items that fail
@@ -52,57 +46,49 @@ interface Pending<I, R> {
 export class WriteBatcher<I, R> {
   private pending: Array<Pending<I, R>> = [];
   private cancelLinger: (() => void) | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly concurrency: number;
-  /** Items that start a batch beside one in flight. */
-  private readonly besideAt: number;
+  private writing: Promise<void> | undefined;
 
-  constructor(private readonly o: WriteBatcherOptions<I, R>) {
-    this.concurrency = Math.max(1, o.concurrency ?? 1);
-    this.besideAt = Math.max(1, Math.ceil(o.maxItems / this.concurrency));
-  }
+  constructor(private readonly o: WriteBatcherOptions<I, R>) {}
 
   submit(item: I): Promise<R> {
     if (this.o.maxItems <= 1) return this.writeAlone(item);
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.inFlight.size === 0 && this.pending.length < this.o.maxItems) this.cancelLinger ??= this.linger();
-      else this.startBatches(this.inFlight.size === 0 ? this.o.maxItems : this.besideAt);
+      if (this.writing) return;
+      if (this.pending.length >= this.o.maxItems) this.startWriting();
+      else this.cancelLinger ??= this.linger();
     });
   }
 
   /** Resolves once every item submitted so far has been written (or has failed). */
   async flush(): Promise<void> {
-    if (this.pending.length > 0 && this.inFlight.size === 0) this.startBatches(1);
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    if (this.pending.length > 0 && !this.writing) this.startWriting();
+    while (this.writing) await this.writing;
   }
 
   private linger(): () => void {
-    const start = () => {
-      this.cancelLinger = undefined;
-      this.startBatches(1);
-    };
     if (this.o.lingerMs > 0) {
-      const timer = setTimeout(start, this.o.lingerMs);
+      const timer = setTimeout(() => this.startWriting(), this.o.lingerMs);
       return () => clearTimeout(timer);
     }
-    const immediate = setImmediate(start);
+    const immediate = setImmediate(() => this.startWriting());
     return () => clearImmediate(immediate);
   }
 
-  /** Starts batches while a slot is free and at least `atLeast` items wait. */
-  private startBatches(atLeast: number): void {
-    while (this.inFlight.size < this.concurrency && this.pending.length >= atLeast) {
-      this.cancelLinger?.();
-      this.cancelLinger = undefined;
-      const write: Promise<void> = this.writeBatch(this.pending.splice(0, this.o.maxItems)).finally(() => {
-        this.inFlight.delete(write);
-        // Items that arrived while it was written have waited long enough: they go at once.
-        this.startBatches(1);
-      });
-      this.inFlight.add(write);
-      atLeast = Math.max(atLeast, this.besideAt);
-    }
+  private startWriting(): void {
+    this.cancelLinger?.();
+    this.cancelLinger = undefined;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      // An item submitted after the drain's last look but before this callback found `writing`
+      // set and left it to the drain: it must not be stranded.
+      if (this.pending.length > 0) this.startWriting();
+    });
+  }
+
+  /** Items that arrive while a batch is written have waited long enough: they go next, at once. */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.writeBatch(this.pending.splice(0, this.o.maxItems));
   }
 
   private async writeBatch(batch: Array<Pending<I, R>>): Promise<void> {
@@ -127,8 +113,7 @@ export class WriteBatcher<I, R> {
   }
 
   private run(work: (db: Executor) => Promise<R[]>): Promise<R[]> {
-    // A batch is a group already: grouped with others, concurrent batches would run one after the other.
-    const options = { durable: this.o.durable ?? true, grouped: false };
+    const options = { durable: this.o.durable ?? true };
     return this.o.transaction ? this.o.database.transaction(work, options) : this.o.database.write(work, options);
   }
 }

@@ -41,11 +41,8 @@ interface InFlight {
 /**
  * Polls one queue: claims as many jobs as it has free slots, runs them concurrently, keeps
  * their leases alive while they run and records each outcome. Idle polling backs off up to
- * `maxIdleMs`; an enqueue in this process wakes it at once. Finished jobs are deleted in batches,
- * behind the handlers: a finished job frees its slot at once, while fewer finished jobs than the
- * concurrency wait for their deletion (beyond that, a slot is freed only once its deletion has
- * committed). A job whose deletion is lost (a crash, a failed write) stays locked until its lease
- * expires and then runs again, which handlers allow: delivery is at least once.
+ * `maxIdleMs`; an enqueue in this process wakes it at once. Finished jobs are deleted in batches:
+ * a job's slot is freed only once the statement that deletes it has committed.
  */
 export class DatabaseWorker implements Worker {
   private readonly lockedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -60,8 +57,6 @@ export class DatabaseWorker implements Worker {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastReclaim = 0;
   private readonly completions: WriteBatcher<number, void>;
-  /** Finished jobs whose deletion has not committed yet. */
-  private undeleted = 0;
   private stopping: Promise<void> | undefined;
   private deadline: StopDeadline | undefined;
 
@@ -117,7 +112,7 @@ export class DatabaseWorker implements Worker {
     await this.loop;
     await this.releasePrefetched();
     const settled = Promise.allSettled([...this.inFlight.values()].map((j) => j.done));
-    const timedOut = await Promise.race([settled.then(() => this.completions.flush()).then(() => false), deadline.reached]);
+    const timedOut = await Promise.race([settled.then(() => false), deadline.reached]);
     deadline.clear();
     clearInterval(this.heartbeat);
     if (timedOut && this.inFlight.size > 0) {
@@ -221,24 +216,12 @@ export class DatabaseWorker implements Worker {
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
       });
+      await this.completions.submit(job.id);
     } catch (error) {
       await this.recordFailure(job, error).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');
       });
-      return;
     }
-    await this.complete(job.id, log);
-  }
-
-  /** Queues the job's deletion; waits for it only while as many deletions as the concurrency are pending. */
-  private complete(id: number, log: Logger): Promise<void> {
-    this.undeleted += 1;
-    const deleted = this.completions.submit(id).then(
-      () => undefined,
-      (error: unknown) => log.error({ err: error }, 'could not delete the finished job; its lease will expire and it will run again'),
-    );
-    const settled = deleted.finally(() => (this.undeleted -= 1));
-    return this.undeleted > this.o.concurrency ? settled : Promise.resolve();
   }
 
   private async recordFailure(job: JobRow, error: unknown): Promise<void> {

@@ -94,30 +94,4 @@ describe('database queue driver', () => {
     await waitFor(async () => (await queue!.stats('q')).counts.active === 0, 5_000, 'the jobs to be deleted');
     expect(durableWrites).toBe(1);
   });
-
-  it('frees a finished job\'s slot before its deletion commits, but holds the slots once as many deletions as the concurrency wait', async () => {
-    sqlite = await createTempDatabase('intake-queue');
-    const real = sqlite.database;
-    const commit = deferred();
-    const held: Database = {
-      ...real,
-      write: async (work, options) => {
-        if (options?.durable === false) return real.write(work, options);
-        await commit.promise;
-        return real.write(work, options);
-      },
-    };
-    queue = databaseQueue(sqlite, { database: held, completionBatch: { maxItems: 64, lingerMs: 0 } });
-    await queue.enqueueMany('q', Array.from({ length: 6 }, (_, i) => ({ payload: { n: i } })));
-    let returned = 0;
-    queue.work('q', async () => void (returned += 1), { concurrency: 2, prefetch: 0 });
-    // Two deletions may wait without holding a slot: the third and fourth jobs run, and their slots stay taken.
-    await waitFor(() => returned === 4, 5_000, 'four handlers to return');
-    await sleep(300);
-    expect(returned).toBe(4);
-    expect((await queue.stats('q')).counts.active).toBe(4);
-    commit.resolve();
-    await waitFor(() => returned === 6, 5_000, 'the last two handlers to return');
-    await waitFor(async () => (await queue!.stats('q')).counts.active + (await queue!.stats('q')).counts.ready === 0, 5_000, 'every job to be deleted');
-  });
 });
