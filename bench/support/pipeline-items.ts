@@ -1,5 +1,6 @@
 /** The pipeline benchmark's order items: written straight into the app's tables, watched until every one is completed, then removed. */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { AuthTables } from '../../src/auth/auth.tables.js';
 import type { Container } from '../../src/app/container.js';
@@ -102,13 +103,14 @@ export async function waitForItems(db: Executor, seeded: SeededItems, timeoutMs:
   }
 }
 
-/** Deletes the items, orders and user, so that a shared server database is left as it was. */
+/** Deletes the items, orders and user, and the attempts recorded so far, so that a shared server database is left as it was. */
 export async function removeSeededItems(database: Database, seeded: SeededItems): Promise<void> {
   await database.transaction(async (trx) => {
     await tables(trx).deleteFrom('order_items').where('id', '>=', seeded.firstId).where('id', '<=', seeded.lastId).execute();
     await tables(trx).deleteFrom('orders').where('user_id', '=', seeded.userId).execute();
     await (trx as Kysely<AuthTables>).deleteFrom('users').where('id', '=', seeded.userId).execute();
   });
+  await removeOwnAttempts(database);
 }
 
 /**
@@ -120,5 +122,15 @@ export async function removeSeededItems(database: Database, seeded: SeededItems)
  */
 export async function vacuumBeforeRun(database: Database): Promise<void> {
   if (database.dialect !== 'postgres') return;
-  await sql`vacuum (analyze) jobs, outbox, order_items, orders, webhook_events, webhook_deliveries`.execute(database.db);
+  await removeOwnAttempts(database);
+  await sql`vacuum (analyze) jobs, outbox, order_items, orders, webhook_events, webhook_deliveries, job_attempts`.execute(database.db);
+}
+
+/**
+ * The attempt log rows of this bench process's earlier runs (their workers record as this
+ * process). Kept, they grew the log by a row per job and run: after a few dozen runs its indexes
+ * outgrew PostgreSQL's shared buffers, and every later run's attempt inserts slowed.
+ */
+export async function removeOwnAttempts(database: Database): Promise<void> {
+  await sql`delete from job_attempts where process = ${`${os.hostname()}:${process.pid}`}`.execute(database.db);
 }
