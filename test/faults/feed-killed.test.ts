@@ -13,8 +13,9 @@ import { STAGE_TABLES } from '../../src/catalog/feed/feed-stage.repository.js';
 import { createDatabase, type Database, type Dialect } from '../../src/platform/db/database.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { catalogChecksum } from '../support/catalog-checksum.js';
+import { runCliInProcess } from '../support/cli-in-process.js';
 import { createEmptyDatabase, dialectServices } from '../support/driver-databases.js';
-import { assertBuilt, CLI_JS, killAll, pollUntil, runCliProcess, sleep, spawnNode, type ManagedProcess } from '../support/processes.js';
+import { assertBuilt, CLI_JS, killAll, pollUntil, sleep, spawnNode, type ManagedProcess } from '../support/processes.js';
 import { describeWithServices } from '../support/services.js';
 
 /**
@@ -104,6 +105,26 @@ async function holdWrites(dialect: Dialect, url: string, table: string): Promise
   };
 }
 
+/**
+ * The three feeds, the same for every database: written once for the file, in a directory of its own
+ * (each database's DATA_DIR stays its own).
+ */
+let feedFiles: Promise<{ dir: string; original: string; changed: string; changedWithNewImages: string }> | undefined;
+function writeFeeds() {
+  feedFiles ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intake-feed-killed-feeds-'));
+    const files = { dir, original: path.join(dir, 'original.json'), changed: path.join(dir, 'changed.json'), changedWithNewImages: path.join(dir, 'changed-new-images.json') };
+    await writeFeedFile(files.original, { items: ITEMS, mutate: original });
+    await writeFeedFile(files.changed, { items: ITEMS, mutate: changed(false) });
+    await writeFeedFile(files.changedWithNewImages, { items: ITEMS, mutate: changed(true) });
+    return files;
+  })();
+  return feedFiles;
+}
+afterAll(async () => {
+  if (feedFiles) fs.rmSync((await feedFiles).dir, { recursive: true, force: true });
+});
+
 for (const dialect of DIALECTS) {
   await describeWithServices(dialectServices(dialect), `feed:ingest killed with SIGKILL mid-run, on ${dialect}`, () => {
     let dataDir: string;
@@ -117,16 +138,13 @@ for (const dialect of DIALECTS) {
       assertBuilt();
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `intake-feed-killed-${dialect}-`));
       url = dialect === 'sqlite' ? `sqlite:${path.join(dataDir, 'intake.db')}` : (await createEmptyDatabase(dialect)).url;
-      feeds.original = path.join(dataDir, 'original.json');
-      feeds.changed = path.join(dataDir, 'changed.json');
-      feeds.changedWithNewImages = path.join(dataDir, 'changed-new-images.json');
-      await writeFeedFile(feeds.original, { items: ITEMS, mutate: original });
-      await writeFeedFile(feeds.changed, { items: ITEMS, mutate: changed(false) });
-      await writeFeedFile(feeds.changedWithNewImages, { items: ITEMS, mutate: changed(true) });
+      Object.assign(feeds, await writeFeeds());
       // The schema is set up in this process: `intake migrate` has tests of its own (test/cli.test.ts).
       database = createDatabase({ url, groupCommit: false });
       await migrateToLatest(database);
-      const first = await runCliProcess(['feed:ingest', '--url', feeds.original], env(), 60_000);
+      // The catalog the kills must leave as it is: the command run in this process (the same program
+      // as `node dist/src/cli.js`, without a Node start); the runs killed below are processes of their own.
+      const first = await runCliInProcess(['feed:ingest', '--url', feeds.original], env());
       expect(first.code, first.stderr).toBe(0);
     }, 120_000);
     afterAll(async () => {
@@ -210,7 +228,8 @@ for (const dialect of DIALECTS) {
     it('then the next run applies the whole feed, records the killed runs as interrupted and empties the stage', { timeout: 60_000 }, async () => {
       const before = await catalogChecksum(database.db);
       await releaseKilledLease();
-      const next = await runCliProcess(['feed:ingest', '--url', feeds.changedWithNewImages], env(), 60_000);
+      // In this process: what is tested is what the killed runs left behind, which the next run finds in the database.
+      const next = await runCliInProcess(['feed:ingest', '--url', feeds.changedWithNewImages], env());
       expect(next.code, next.stderr).toBe(0);
       const runs = await database.db.selectFrom('feed_runs').select(['status', 'error', 'created_count', 'updated_count', 'removed_count']).orderBy('id').execute();
       expect(runs.slice(1, 4).map((run) => run.status)).toEqual(['failed', 'failed', 'failed']);

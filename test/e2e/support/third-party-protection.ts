@@ -19,6 +19,9 @@ import { serviceUrls } from '../../support/services.js';
 const RATE = 50;
 const TIERS = '100,1000,5000';
 const CONCURRENCY = 8;
+/** The circuit's first cool-down (doubling up to twice it) and the outage that shows one probe per cool-down. */
+const COOLDOWN_MS = 500;
+const OUTAGE_MS = 5_000;
 
 /** The most requests that arrived within any span of `spanMs`. */
 function busiest(received: readonly Received[], spanMs: number): number {
@@ -34,7 +37,7 @@ const label = (r: Received) => (r.body as { ProductName: string }).ProductName;
 
 /**
  * Two worker processes on PostgreSQL and Redis, with `driver`'s queue, against a local third party:
- * the shared rate limit over 12 s, a 429 with Retry-After that every worker honours, and a 10 s
+ * the shared rate limit over 12 s, a 429 with Retry-After that every worker honours, and a 5 s
  * outage during which one probe per cool-down goes through, no job parks, and after which every
  * item completes, the max priority first.
  */
@@ -56,8 +59,8 @@ export async function thirdPartyProtectionScenario(driver: 'database' | 'amqp'):
     JOB_BACKOFF_MS: '50',
     THIRD_PARTY_RATE_PER_S: String(RATE),
     CIRCUIT_FAILURE_THRESHOLD: '5',
-    CIRCUIT_COOLDOWN_MS: '1000',
-    CIRCUIT_MAX_COOLDOWN_MS: '2000',
+    CIRCUIT_COOLDOWN_MS: String(COOLDOWN_MS),
+    CIRCUIT_MAX_COOLDOWN_MS: String(2 * COOLDOWN_MS),
   };
   const container: Container = await createContainer(await testConfig({ ...shared, OUTBOX_POLL_MS: '50' }), { logger: pino({ level: 'silent' }) });
   const relay = container.outbox && startOutboxRelay(container, container.outbox);
@@ -115,7 +118,7 @@ export async function thirdPartyProtectionScenario(driver: 'database' | 'amqp'):
     const duringPause = thirdParty.received.filter((r) => r.at > throttledAt + propagationMs && r.at < throttledAt + 2_000);
     expect(duringPause.map((r) => r.at - throttledAt)).toEqual([]);
 
-    // 3. An outage of 10 s: one probe per cool-down, no job parked, then every item, the max priority first.
+    // 3. An outage of 5 s: one probe per cool-down, no job parked, then every item, the max priority first.
     responder = () => 'reset';
     const outageStart = thirdParty.received.length;
     await post([...Array.from({ length: 150 }, (_, i) => `low outage ${i}`), ...Array.from({ length: 30 }, (_, i) => `max outage ${i}`)]);
@@ -125,11 +128,13 @@ export async function thirdPartyProtectionScenario(driver: 'database' | 'amqp'):
     const scraped = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPorts[1]}/metrics`)).text());
     // 1 open, 2 half-open (its cool-down over, a probe going).
     expect([1, 2]).toContain(scraped.get('circuit_state{destination=third-party,role=worker}'));
-    await sleep(9_500);
+    await sleep(OUTAGE_MS - 500);
     const probes = thirdParty.received.slice(outageStart).filter((r) => r.at > openedAt + 300);
+    // Cool-downs of 500 ms to 1 s over 5 s: at least three probes, at most one per cool-down (100 ms for
+    // the jitter of their flight, as with the cool-downs of 1-2 s over 10 s this scenario used to wait out).
     expect(probes.length).toBeGreaterThanOrEqual(3);
-    expect(probes.length).toBeLessThanOrEqual(10);
-    for (let i = 1; i < probes.length; i++) expect(probes[i]!.at - probes[i - 1]!.at).toBeGreaterThanOrEqual(900);
+    expect(probes.length).toBeLessThanOrEqual(OUTAGE_MS / COOLDOWN_MS);
+    for (let i = 1; i < probes.length; i++) expect(probes[i]!.at - probes[i - 1]!.at).toBeGreaterThanOrEqual(COOLDOWN_MS - 100);
     expect((await container.queue.stats(orderIntegrationJob.queue)).counts.parked).toBe(0);
 
     const recoveredAt = thirdParty.received.length;
