@@ -10,7 +10,7 @@
  * the jobs and reads the users' webhook endpoints, and COMMIT. No leases, retries, parking,
  * attempt log, metrics or trace headers: a failed call fails its item at once.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Config } from '../../src/config.js';
 import { createContainer } from '../../src/app/container.js';
 import { lockOrdersOfItems } from '../../src/orders/orders.repository.js';
@@ -61,7 +61,7 @@ export function laneLayout(concurrency: number, preferredLanes: number): Postgre
 
 export async function startPostgresAnchorPipeline(config: Config, layout: PostgresAnchorLayout): Promise<Pipeline> {
   const container = await createContainer(config, { logger: stderrLogger(config) });
-  const db = container.database.db as Kysely<any>;
+  const db = container.database.db;
   const client = new ThirdPartyClient({ url: config.thirdPartyUrl ?? '', timeoutMs: config.thirdPartyTimeoutMs });
   const table = sql.table(`pg_anchor_jobs_${process.pid}_${Date.now()}`);
   await sql`create table ${table} (id bigserial primary key, item_id bigint not null, priority smallint not null, claimed boolean not null default false)`.execute(db);
@@ -117,7 +117,11 @@ export async function startPostgresAnchorPipeline(config: Config, layout: Postgr
     db.transaction().execute(async (trx) => {
       const { orders, items } = await lockOrdersOfItems(trx, outcomes.map((o) => o.itemId));
       const byId = new Map(items.map((item) => [item.id, item]));
-      const applied = outcomes.filter((o) => byId.get(o.itemId)?.status !== undefined && byId.get(o.itemId)!.status !== 'completed');
+      const ordersById = new Map(orders.map((order) => [order.id, order]));
+      const applied = outcomes.filter((o) => {
+        const status = byId.get(o.itemId)?.status;
+        return status !== undefined && status !== 'completed';
+      });
       const timestamp = new Date(now).toISOString();
       const events: EventRow[] = [];
       const event = (userId: number, type: string, data: unknown) => events.push({ id: timeOrderedId('evt', now), user_id: userId, type, body: JSON.stringify({ type, timestamp, data }) });
@@ -125,7 +129,7 @@ export async function startPostgresAnchorPipeline(config: Config, layout: Postgr
       for (const outcome of applied) {
         const item = byId.get(outcome.itemId)!;
         Object.assign(item, { status: outcome.status, details: outcome.details, updated_at: now });
-        const order = orders.find((o) => o.id === item.order_id)!;
+        const order = ordersById.get(item.order_id)!;
         event(order.user_id, `order.item.${outcome.status}`, { ...presentItem(item), order_id: order.id });
         touched.add(order.id);
       }
