@@ -10,9 +10,19 @@ import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js
  * per batch, and so do outcomes with their details. Each call resolves only once the statement
  * holding it has committed.
  */
+/**
+ * How long an outcome waits, by default, for the outcomes of the other items in their third-party
+ * call. With a fast third party the jobs of a worker then move in step and their outcomes share a
+ * transaction (issue 11: larger batches, fewer round trips); with a slow one it adds this much to a
+ * long call.
+ */
+const OUTCOME_HOLD_MS = 5;
+
 export class ItemStatusBatcher {
   private readonly dispatches: WriteBatcher<number, ItemForDispatch | undefined>;
   private readonly outcomes: WriteBatcher<ItemOutcome, void>;
+  /** Items dispatched whose outcome is not recorded yet: they are in their third-party call. */
+  private calling = 0;
 
   /** `events` records the events the outcomes cause, in the same transactions. */
   constructor(database: Database, clock: Clock, limits: WriteBatchLimits, events?: OrderEventSink) {
@@ -31,6 +41,8 @@ export class ItemStatusBatcher {
       database,
       // An outcome locks its order and writes its events: all of it commits together.
       transaction: true,
+      moreComing: () => this.calling > 0,
+      holdMs: limits.holdMs ?? OUTCOME_HOLD_MS,
       write: async (db, changes) => {
         await applyItemOutcomes(db, lastChangeOfEachItem(changes), clock.now(), events);
         return changes.map(() => undefined);
@@ -38,14 +50,28 @@ export class ItemStatusBatcher {
     });
   }
 
-  /** Marks the item `processing` unless it is completed; undefined when there is nothing to send. */
-  startDispatch(itemId: number): Promise<ItemForDispatch | undefined> {
-    return this.dispatches.submit(itemId);
+  /**
+   * Marks the item `processing` unless it is completed; undefined when there is nothing to send.
+   * An item returned is in its call until its outcome is recorded, or `callEnded` is called.
+   */
+  async startDispatch(itemId: number): Promise<ItemForDispatch | undefined> {
+    const item = await this.dispatches.submit(itemId);
+    if (item) this.calling += 1;
+    return item;
   }
 
-  /** Records an outcome (and the events it causes) unless the item is already completed. */
+  /** Records the outcome of a dispatched item (and the events it causes) unless the item is already completed. */
   record(change: ItemOutcome): Promise<void> {
-    return this.outcomes.submit(change);
+    this.calling -= 1;
+    const written = this.outcomes.submit(change);
+    if (this.calling === 0) this.outcomes.release();
+    return written;
+  }
+
+  /** A dispatched item's call ended without an outcome to record. */
+  callEnded(): void {
+    this.calling -= 1;
+    if (this.calling === 0) this.outcomes.release();
   }
 }
 

@@ -6,11 +6,12 @@ import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.
 import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
-import { outboundOutcomeOf, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
+import { outboundOutcomeOf, type Admission, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
 import { ItemStatusBatcher } from './item-status.batcher.js';
 import { applyItemOutcomes } from './item-outcomes.js';
 import type { OrderEventSink } from './order-events.js';
+import type { ItemForDispatch } from './orders.repository.js';
 import type { ItemStatus } from './orders.tables.js';
 import { ThirdPartyUnreachableError, type ThirdPartyClient, type ThirdPartyOrder } from './third-party.client.js';
 
@@ -94,27 +95,43 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
       if (admission) await guard.outbound.unused(admission);
       return;
     }
-    const record = (status: ItemStatus, details: ItemDetails) => items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent });
-
-    const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
-    const call = await callThirdParty(deps.client, order, itemId, job);
-    if (deps.metrics) recordCall(deps.metrics, call);
-    const held = admission && (await guard.outbound.report(admission, outboundOutcomeOf(call.statusCode, call.error, call.retryAfterMs)));
-    const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
-    if (call.error === null) {
-      await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
-      return;
+    let recorded = false;
+    const record: RecordOutcome = (status, details) => {
+      recorded = true;
+      return items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent });
+    };
+    try {
+      await sendItem(deps, item, job, admission, record);
+    } finally {
+      // Ended without an outcome (an unexpected error): the outcomes batched meanwhile must not wait for it.
+      if (!recorded) items.callEnded();
     }
-    if (guard && held?.holdUntil !== undefined) {
-      // The third party is down and its circuit open: the job waits for it without spending the attempt.
-      await record('processing', details);
-      throw guard.outbound.heldError(THIRD_PARTY_DESTINATION, guard.limits, held.holdUntil, `${call.error}; the third party's circuit is open`);
-    }
-    const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
-    // A failure that parks the job fails the item here, with the third party's answer in its details.
-    await record(isFinalFailure(failure, job.attempt, job.maxAttempts) ? 'failed' : 'processing', details);
-    throw failure;
   };
+}
+
+type RecordOutcome = (status: ItemStatus, details: ItemDetails) => Promise<void>;
+
+/** One attempt at the third party for a dispatched item, and its outcome recorded. */
+async function sendItem(deps: IntegrationDeps, item: ItemForDispatch, job: JobContext, admission: Admission | undefined, record: RecordOutcome): Promise<void> {
+  const guard = deps.guard;
+  const order = { ProductName: item.label, Price: item.cost_cents / 100, Timestamp: new Date(item.order_created_at).toISOString() };
+  const call = await callThirdParty(deps.client, order, item.id, job);
+  if (deps.metrics) recordCall(deps.metrics, call);
+  const held = guard && admission && (await guard.outbound.report(admission, outboundOutcomeOf(call.statusCode, call.error, call.retryAfterMs)));
+  const details: ItemDetails = { status_code: call.statusCode, attempts: job.attempt, duration_ms: call.durationMs, last_error: call.error };
+  if (call.error === null) {
+    await record('completed', { ...details, completed_at: new Date(deps.clock.now()).toISOString() });
+    return;
+  }
+  if (guard && held?.holdUntil !== undefined) {
+    // The third party is down and its circuit open: the job waits for it without spending the attempt.
+    await record('processing', details);
+    throw guard.outbound.heldError(THIRD_PARTY_DESTINATION, guard.limits, held.holdUntil, `${call.error}; the third party's circuit is open`);
+  }
+  const failure = call.retryable ? new RetryableError(call.error, call.retryAfterMs) : new PermanentError(call.error);
+  // A failure that parks the job fails the item here, with the third party's answer in its details.
+  await record(isFinalFailure(failure, job.attempt, job.maxAttempts) ? 'failed' : 'processing', details);
+  throw failure;
 }
 
 /**

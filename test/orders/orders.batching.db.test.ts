@@ -127,6 +127,30 @@ describe('order integration writes in batches', () => {
     expect(h.thirdParty.received.map((r) => r.headers['idempotency-key']).sort()).toEqual(ids.map((id) => `order-item-${id}`).sort());
   });
 
+  it('holds an outcome while other items are in their call, so that the outcomes of calls that end apart share a transaction', async () => {
+    const h = await start();
+    const [fast, slow] = await h.order(2);
+    const observed = observe(h.container.database);
+    // The slow call answers 200 ms after the fast one: held up to a minute, the first outcome goes when the second arrives.
+    const client = { send: async (order, headers, signal) => (order.ProductName === 'item 1' && (await sleep(200)), h.client.send(order, headers, signal)) } as Pick<ThirdPartyClient, 'send'> as ThirdPartyClient;
+    const handler = orderIntegrationHandler({ database: observed.database, client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: { maxItems: 64, lingerMs: 0, holdMs: 60_000 } });
+    await Promise.all([fast!, slow!].map((id) => handler({ itemId: id }, job(id))));
+    expect(observed.writes).toEqual(['relaxed', 'durable']);
+    expect([(await h.item(fast!)).status, (await h.item(slow!)).status]).toEqual(['completed', 'completed']);
+  });
+
+  it('does not hold the other outcomes for a job whose call failed unexpectedly', async () => {
+    const h = await start();
+    const [ok, broken] = await h.order(2);
+    // Held up to a minute, the batch goes only once every call has ended.
+    const client = { send: async (order, headers, signal) => (order.ProductName === 'item 1' ? Promise.reject(new Error('a bug in the client')) : h.client.send(order, headers, signal)) } as Pick<ThirdPartyClient, 'send'> as ThirdPartyClient;
+    const handler = orderIntegrationHandler({ database: h.container.database, client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: { maxItems: 64, lingerMs: 0, holdMs: 60_000 } });
+    const outcomes = await Promise.allSettled([ok!, broken!].map((id) => handler({ itemId: id }, job(id))));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect((await h.item(ok!)).status).toBe('completed');
+    expect((await h.item(broken!)).status).toBe('processing');
+  }, 10_000);
+
   it('fails only the job whose statement fails: its neighbours in the batch complete', async () => {
     const h = await start();
     const [first, second] = await h.order(2);

@@ -8,6 +8,8 @@ export interface WriteBatchLimits {
    * next turn; items that arrive while a batch is being written still form the next batch.
    */
   lingerMs: number;
+  /** How long a batch may wait for items its owner knows are coming (`moreComing`); the owner's default when unset. */
+  holdMs?: number;
 }
 
 export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
@@ -27,6 +29,14 @@ export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
    * on PostgreSQL and MySQL). Default false.
    */
   transaction?: boolean;
+  /**
+   * True while more items are on their way (their callers are busy elsewhere and will submit
+   * next): the first item of a batch then waits for them, up to `holdMs`, unless `release()` is
+   * called once nothing more is coming. Unset: only `lingerMs` applies.
+   */
+  moreComing?: () => boolean;
+  /** The longest a batch waits while `moreComing` says so. Default 0. */
+  holdMs?: number;
 }
 
 interface Pending<I, R> {
@@ -66,9 +76,15 @@ export class WriteBatcher<I, R> {
     while (this.writing) await this.writing;
   }
 
+  /** Starts a batch that waits for items still coming, once none is. */
+  release(): void {
+    if (this.cancelLinger && !this.writing && !this.o.moreComing?.()) this.startWriting();
+  }
+
   private linger(): () => void {
-    if (this.o.lingerMs > 0) {
-      const timer = setTimeout(() => this.startWriting(), this.o.lingerMs);
+    const waitMs = this.o.moreComing?.() ? Math.max(this.o.lingerMs, this.o.holdMs ?? 0) : this.o.lingerMs;
+    if (waitMs > 0) {
+      const timer = setTimeout(() => this.startWriting(), waitMs);
       return () => clearTimeout(timer);
     }
     const immediate = setImmediate(() => this.startWriting());

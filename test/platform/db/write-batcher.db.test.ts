@@ -113,6 +113,44 @@ describe('WriteBatcher', () => {
     }
   });
 
+  it('holds a batch while more items are coming, up to holdMs, and starts it on release() once none is', async () => {
+    let coming = true;
+    const make = (holdMs: number) =>
+      new WriteBatcher<string, string>({
+        maxItems: 64,
+        lingerMs: 0,
+        moreComing: () => coming,
+        holdMs,
+        database: handle.database,
+        write: async (db: Executor, keys) => {
+          writes.push(keys);
+          await (db as Kv)
+            .insertInto('kv')
+            .values(keys.map((key) => ({ key, value: 'v', expires_at: null })))
+            .execute();
+          return keys.map((key) => key.toUpperCase());
+        },
+      });
+    const held = make(60_000);
+    const first = held.submit('h1');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    held.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writes).toEqual([]);
+    const second = held.submit('h2');
+    coming = false;
+    held.release();
+    expect(await Promise.all([first, second])).toEqual(['H1', 'H2']);
+    expect(writes).toEqual([['h1', 'h2']]);
+
+    coming = true;
+    const capped = make(40);
+    const started = performance.now();
+    await expect(capped.submit('h3')).resolves.toBe('H3');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+    expect(writes).toEqual([['h1', 'h2'], ['h3']]);
+  });
+
   it('flush() waits for every item submitted so far', async () => {
     const shared = batcher({ maxItems: 64, lingerMs: 60_000 });
     const call = shared.submit('z');
