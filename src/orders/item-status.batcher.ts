@@ -6,11 +6,6 @@ import type { OrderEventSink } from './order-events.js';
 import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js';
 
 /**
- * The item writes of concurrent integration jobs, batched: `processing` marks go in one statement
- * per batch, and so do outcomes with their details. Each call resolves only once the statement
- * holding it has committed.
- */
-/**
  * How long an outcome waits, by default, for the outcomes of the other items in their third-party
  * call. With a fast third party the jobs of a worker then move in step and their outcomes share a
  * transaction (issue 11: larger batches, fewer round trips); with a slow one it adds this much to a
@@ -18,6 +13,11 @@ import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js
  */
 const OUTCOME_HOLD_MS = 5;
 
+/**
+ * The item writes of concurrent integration jobs, batched: `processing` marks go in one statement
+ * per batch, and so do outcomes with their details. Each call resolves only once the statement
+ * holding it has committed.
+ */
 export class ItemStatusBatcher {
   private readonly dispatches: WriteBatcher<number, ItemForDispatch | undefined>;
   private readonly outcomes: WriteBatcher<ItemOutcome, void>;

@@ -8,7 +8,7 @@ export interface WriteBatchLimits {
    * next turn; items that arrive while a batch is being written still form the next batch.
    */
   lingerMs: number;
-  /** How long a batch may wait for items its owner knows are coming (`moreComing`); the owner's default when unset. */
+  /** The longest a batch waits while its `moreComing` says more items are on their way. Default 0. */
   holdMs?: number;
 }
 
@@ -31,12 +31,10 @@ export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
   transaction?: boolean;
   /**
    * True while more items are on their way (their callers are busy elsewhere and will submit
-   * next): the first item of a batch then waits for them, up to `holdMs`, unless `release()` is
-   * called once nothing more is coming. Unset: only `lingerMs` applies.
+   * next): the first item of a batch then waits for them, up to `holdMs` (or `lingerMs`, if longer),
+   * unless `release()` is called once nothing more is coming. Unset: only `lingerMs` applies.
    */
   moreComing?: () => boolean;
-  /** The longest a batch waits while `moreComing` says so. Default 0. */
-  holdMs?: number;
 }
 
 interface Pending<I, R> {
