@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Database, Executor } from '../../../src/platform/db/database.js';
-import { WriteBatcher, type WriteBatchLimits } from '../../../src/platform/db/write-batcher.js';
+import { WriteBatcher, type WriteBatchLimits, type WriteBatcherOptions } from '../../../src/platform/db/write-batcher.js';
 import type { KvTable } from '../../../src/platform/store/kv.table.js';
 import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { deferred } from '../../support/driver-wait.js';
@@ -21,7 +21,7 @@ describe('WriteBatcher', () => {
   afterEach(() => handle.cleanup());
 
   /** Inserts each submitted key into `kv` with one multi-row INSERT per batch, resolving to the key upper-cased. */
-  function batcher(limits: WriteBatchLimits, database: Database = handle.database) {
+  function batcher(limits: WriteBatchLimits & Pick<WriteBatcherOptions<string, string>, 'moreComing'>, database: Database = handle.database) {
     return new WriteBatcher<string, string>({
       ...limits,
       database,
@@ -115,22 +115,7 @@ describe('WriteBatcher', () => {
 
   it('holds a batch while more items are coming, up to holdMs, and starts it on release() once none is', async () => {
     let coming = true;
-    const make = (holdMs: number) =>
-      new WriteBatcher<string, string>({
-        maxItems: 64,
-        lingerMs: 0,
-        moreComing: () => coming,
-        holdMs,
-        database: handle.database,
-        write: async (db: Executor, keys) => {
-          writes.push(keys);
-          await (db as Kv)
-            .insertInto('kv')
-            .values(keys.map((key) => ({ key, value: 'v', expires_at: null })))
-            .execute();
-          return keys.map((key) => key.toUpperCase());
-        },
-      });
+    const make = (holdMs: number) => batcher({ maxItems: 64, lingerMs: 0, holdMs, moreComing: () => coming });
     const held = make(60_000);
     const first = held.submit('h1');
     await new Promise((resolve) => setTimeout(resolve, 50));
