@@ -62,9 +62,8 @@ export class ItemStatusBatcher {
 
   /** Records the outcome of a dispatched item (and the events it causes) unless the item is already completed. */
   record(change: ItemOutcome): Promise<void> {
-    this.calling -= 1;
     const written = this.outcomes.submit(change);
-    if (this.calling === 0) this.outcomes.release();
+    this.callEnded();
     return written;
   }
 
