@@ -1,6 +1,7 @@
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
 import { WriteBatcher, type WriteBatchLimits } from '../platform/db/write-batcher.js';
+import { completeJobsWithin, type JobCompletion } from '../platform/queue/job-completion.js';
 import { applyItemOutcomes, type ItemOutcome } from './item-outcomes.js';
 import type { OrderEventSink } from './order-events.js';
 import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js';
@@ -13,6 +14,9 @@ import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js
  */
 const OUTCOME_HOLD_MS = 5;
 
+/** An outcome, and the job that ends with it. */
+type OutcomeWrite = ItemOutcome & { completion?: JobCompletion };
+
 /**
  * The item writes of concurrent integration jobs, batched: `processing` marks go in one statement
  * per batch, and so do outcomes with their details. Each call resolves only once the statement
@@ -20,7 +24,7 @@ const OUTCOME_HOLD_MS = 5;
  */
 export class ItemStatusBatcher {
   private readonly dispatches: WriteBatcher<number, ItemForDispatch | undefined>;
-  private readonly outcomes: WriteBatcher<ItemOutcome, void>;
+  private readonly outcomes: WriteBatcher<OutcomeWrite, void>;
   /** Items dispatched whose outcome is not recorded yet: they are in their third-party call. */
   private calling = 0;
 
@@ -36,7 +40,7 @@ export class ItemStatusBatcher {
         return itemIds.map((id) => found.get(Number(id)));
       },
     });
-    this.outcomes = new WriteBatcher<ItemOutcome, void>({
+    this.outcomes = new WriteBatcher<OutcomeWrite, void>({
       ...limits,
       database,
       // An outcome locks its order and writes its events: all of it commits together.
@@ -45,6 +49,7 @@ export class ItemStatusBatcher {
       holdMs: limits.holdMs ?? OUTCOME_HOLD_MS,
       write: async (db, changes) => {
         await applyItemOutcomes(db, lastChangeOfEachItem(changes), clock.now(), events);
+        await completeJobsWithin(db, changes.flatMap((change) => change.completion ?? []));
         return changes.map(() => undefined);
       },
     });
@@ -60,9 +65,12 @@ export class ItemStatusBatcher {
     return item;
   }
 
-  /** Records the outcome of a dispatched item (and the events it causes) unless the item is already completed. */
-  record(change: ItemOutcome): Promise<void> {
-    const written = this.outcomes.submit(change);
+  /**
+   * Records the outcome of a dispatched item (and the events it causes) unless the item is already
+   * completed. With `completion`, its job is completed in the same transaction.
+   */
+  record(change: OutcomeWrite): Promise<void> {
+    const written = this.outcomes.submit(change).then(() => change.completion?.markCommitted());
     this.callEnded();
     return written;
   }

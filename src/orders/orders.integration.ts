@@ -98,7 +98,9 @@ export function orderIntegrationHandler(deps: IntegrationDeps) {
     let recorded = false;
     const record: RecordOutcome = (status, details) => {
       recorded = true;
-      return items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent });
+      // A completed item ends its job: on the database queue the job goes in the outcome's transaction.
+      const completion = status === 'completed' ? job.completion : undefined;
+      return items.record({ itemId, status, details: JSON.stringify(details), traceparent: job.headers.traceparent, completion });
     };
     try {
       await sendItem(deps, item, job, admission, record);

@@ -206,6 +206,30 @@ describe('order integration writes in batches', () => {
     expect(returned).toBe(4);
     for (const id of ids) expect((await h.item(id)).status).toBe('completed');
   });
+
+  it("deletes a completed item's job in the transaction of its outcome, so the worker has no deletion left to write", async () => {
+    const h = await start();
+    await h.order(3);
+    const handler = orderIntegrationHandler({ database: h.container.database, client: h.client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: BATCH });
+    const jobsLeftOnReturn: number[] = [];
+    const committedOnReturn: Array<boolean | undefined> = [];
+    workers.push(
+      h.container.queue.work(
+        orderIntegrationJob.queue,
+        async (payload, context) => {
+          await handler(payload as { itemId: number }, context);
+          const committed = context.completion?.isCommitted;
+          jobsLeftOnReturn.push(Object.values((await h.container.queue.stats(orderIntegrationJob.queue)).counts).reduce((sum, n) => sum + n, 0));
+          committedOnReturn.push(committed);
+        },
+        { concurrency: 3 },
+      ),
+    );
+    await waitFor(() => committedOnReturn.length === 3, 5000, 'every handler to return');
+    expect(committedOnReturn).toEqual([true, true, true]);
+    // One batch held all three outcomes: when the handlers return, their jobs are already gone.
+    expect(jobsLeftOnReturn).toEqual([0, 0, 0]);
+  });
 });
 
 interface OrderRequestBody {

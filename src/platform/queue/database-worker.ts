@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import { WriteBatcher, type WriteBatchLimits } from '../db/write-batcher.js';
 import * as jobsSql from './database-queue.sql.js';
+import { JobCompletion } from './job-completion.js';
 import type { JobOutcomePolicy } from './job-outcome.js';
 import type { JobRow } from './jobs.table.js';
 import type { JobHandler, Priority, Worker } from './queue.js';
@@ -41,8 +42,9 @@ interface InFlight {
 /**
  * Polls one queue: claims as many jobs as it has free slots, runs them concurrently, keeps
  * their leases alive while they run and records each outcome. Idle polling backs off up to
- * `maxIdleMs`; an enqueue in this process wakes it at once. Finished jobs are deleted in batches:
- * a job's slot is freed only once the statement that deletes it has committed.
+ * `maxIdleMs`; an enqueue in this process wakes it at once. Finished jobs are deleted in batches,
+ * unless their handler deleted them in its own transaction (`JobContext.completion`): a job's slot
+ * is freed only once the statement that deletes it has committed.
  */
 export class DatabaseWorker implements Worker {
   private readonly lockedBy = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -204,6 +206,7 @@ export class DatabaseWorker implements Worker {
       await this.park(job, 'lease expired: the worker stopped during the last attempt', job.max_attempts);
       return;
     }
+    const completion = new JobCompletion(job.id, this.lockedBy);
     try {
       await this.o.handler(JSON.parse(job.payload), {
         id: String(job.id),
@@ -215,8 +218,9 @@ export class DatabaseWorker implements Worker {
         readyAt: Math.max(job.created_at, job.available_at),
         headers: JSON.parse(job.headers) as Record<string, string>,
         signal,
+        completion,
       });
-      await this.completions.submit(job.id);
+      if (!completion.isCommitted) await this.completions.submit(job.id);
     } catch (error) {
       await this.recordFailure(job, error).catch((recordError: unknown) => {
         log.error({ err: recordError }, 'could not record the job failure; its lease will expire and it will run again');

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import type { JobCompletion } from './job-completion.js';
 import type { JobFilter, JobSearchResult } from './job-search.js';
 
 /** low=1, normal=2, high=3, critical=4, max=5. Higher is served first. */
@@ -38,6 +39,11 @@ export interface JobContext {
   headers: Record<string, string>;
   /** Aborted when the worker is forced to stop before the handler finished. */
   signal: AbortSignal;
+  /**
+   * The database queue's: lets the handler delete the job in the transaction of its last writes
+   * (`completeJobsWithin`). Unset on other drivers, where the worker completes every job itself.
+   */
+  completion?: JobCompletion;
 }
 
 export type JobHandler<P = unknown> = (payload: P, job: JobContext) => Promise<void>;

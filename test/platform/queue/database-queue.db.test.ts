@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/platform/db/database.js';
 import { DatabaseQueue, type DatabaseQueueOptions } from '../../../src/platform/queue/database-queue.js';
 import type { DatabaseWorker } from '../../../src/platform/queue/database-worker.js';
+import { completeJobsWithin, JobCompletion } from '../../../src/platform/queue/job-completion.js';
+import { RetryableError } from '../../../src/platform/queue/queue.js';
 import { createTempDatabase, testDialect, type TempDatabase } from '../../support/driver-databases.js';
 import { deferred, sleep, waitFor } from '../../support/driver-wait.js';
 import { queueContract } from './queue.contract.js';
@@ -17,6 +19,11 @@ function databaseQueue(sqlite: TempDatabase, options: Partial<DatabaseQueueOptio
     random: () => 0.5,
     ...options,
   });
+}
+
+/** The jobs of queue `q` in any state. */
+async function jobsIn(queue: DatabaseQueue): Promise<number> {
+  return Object.values((await queue.stats('q')).counts).reduce((sum, n) => sum + n, 0);
 }
 
 queueContract(`database driver on ${testDialect()}`, {
@@ -93,5 +100,79 @@ describe('database queue driver', () => {
     commit.resolve();
     await waitFor(async () => (await queue!.stats('q')).counts.active === 0, 5_000, 'the jobs to be deleted');
     expect(durableWrites).toBe(1);
+  });
+  it('leaves a job its handler completed in its own transaction to that transaction: the worker writes no deletion', async () => {
+    sqlite = await createTempDatabase('intake-queue');
+    const real = sqlite.database;
+    let workerWrites = 0;
+    const counted: Database = { ...real, write: async (work, options) => (options?.durable !== false && (workerWrites += 1), real.write(work, options)) };
+    queue = databaseQueue(sqlite, { database: counted });
+    await queue.enqueueMany('q', Array.from({ length: 3 }, (_, i) => ({ payload: { n: i } })));
+    const leftAfterCommit: number[] = [];
+    queue.work(
+      'q',
+      async (_payload, job) => {
+        await real.transaction((trx) => completeJobsWithin(trx, [job.completion!]));
+        job.completion!.markCommitted();
+        leftAfterCommit.push(await jobsIn(queue!));
+      },
+      { concurrency: 1 },
+    );
+    await waitFor(() => leftAfterCommit.length === 3, 5_000, 'every handler to complete its job');
+    await sleep(100);
+    expect(leftAfterCommit).toEqual([2, 1, 0]);
+    expect(workerWrites).toBe(0);
+  });
+
+  it('keeps a job whose handler completed it in a transaction that rolled back: its retry runs', async () => {
+    sqlite = await createTempDatabase('intake-queue');
+    queue = databaseQueue(sqlite);
+    await queue.enqueue('q', { name: 'rolled-back' });
+    const attempts: number[] = [];
+    queue.work(
+      'q',
+      async (_payload, job) => {
+        attempts.push(job.attempt);
+        if (job.attempt > 1) return;
+        await sqlite!.database
+          .transaction(async (trx) => {
+            await completeJobsWithin(trx, [job.completion!]);
+            throw new Error('a later statement of the transaction failed');
+          })
+          .catch(() => undefined);
+        expect(job.completion!.isCommitted).toBe(false);
+        throw new RetryableError('try again');
+      },
+      { concurrency: 1 },
+    );
+    await waitFor(async () => attempts.length === 2 && (await queue!.stats('q')).counts.active === 0, 5_000, 'the retry to run and finish');
+    expect(attempts).toEqual([1, 2]);
+    expect(await jobsIn(queue)).toBe(0);
+  });
+
+  it('deletes only the jobs their worker still holds', async () => {
+    sqlite = await createTempDatabase('intake-queue');
+    queue = databaseQueue(sqlite);
+    const claimed = deferred<JobCompletion>();
+    await queue.enqueue('q', { name: 'taken-over' });
+    const hang = deferred();
+    const worker = queue.work(
+      'q',
+      async (_payload, job) => {
+        claimed.resolve(job.completion!);
+        await hang.promise;
+      },
+      { concurrency: 1 },
+    ) as DatabaseWorker;
+    const held = await claimed.promise;
+    try {
+      await sqlite.database.transaction((trx) => completeJobsWithin(trx, [new JobCompletion(held.jobId, 'another worker')]));
+      expect((await queue.stats('q')).counts.active).toBe(1);
+      await sqlite.database.transaction((trx) => completeJobsWithin(trx, [held]));
+      expect((await queue.stats('q')).counts.active).toBe(0);
+    } finally {
+      worker.abandon();
+      hang.resolve();
+    }
   });
 });
