@@ -5,6 +5,7 @@
  * consumer with prefetch = concurrency runs intake's order handler on the same database as row 3
  * (its item writes batched, as intake's worker has them) and acks each message after it. No retry tiers, parking, trace headers or metrics.
  */
+import { setMaxListeners } from 'node:events';
 import { connect } from 'amqplib';
 import type { Config } from '../../src/config.js';
 import { createContainer } from '../../src/app/container.js';
@@ -26,6 +27,8 @@ export async function startAmqpAnchorPipeline(config: Config, amqpUrl: string): 
   await publisher.assertQueue(queue, { durable: true, arguments: { 'x-max-priority': 5 } });
   await consumer.prefetch(config.workerConcurrency);
   const idle = new AbortController().signal;
+  // Shared by the handlers running at once, each of whose requests listens to it: not a leak.
+  setMaxListeners(0, idle);
   let failures = 0;
   const { consumerTag } = await consumer.consume(queue, (message) => {
     if (!message) return;

@@ -2,6 +2,7 @@
  * pg-boss on PostgreSQL doing the BullMQ anchor's work: the same handler, concurrency, priorities,
  * retries and backoff, with its job tables in a schema of its own that is dropped on stop.
  */
+import { setMaxListeners } from 'node:events';
 import { sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Config } from '../../src/config.js';
@@ -36,6 +37,8 @@ export async function startPgBossPipeline(config: Config, layout: PgBossLayout):
   const boss = new PgBoss({ connectionString: config.databaseUrl, schema, schedule: false });
   boss.on('error', (error) => container.logger.error({ err: error }, 'pg-boss error'));
   const idle = new AbortController().signal;
+  // Shared by the handlers running at once, each of whose requests listens to it: not a leak.
+  setMaxListeners(0, idle);
   const workerIds: string[] = [];
   const shutdown = async () => {
     try {
