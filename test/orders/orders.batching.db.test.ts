@@ -11,6 +11,7 @@ import { OrdersService } from '../../src/orders/orders.service.js';
 import { ThirdPartyClient } from '../../src/orders/third-party.client.js';
 import type { Database, Executor, TransactionOptions, TransactionWork } from '../../src/platform/db/database.js';
 import type { WriteBatchLimits } from '../../src/platform/db/write-batcher.js';
+import { JobCompletion } from '../../src/platform/queue/job-completion.js';
 import { OutboxQueue } from '../../src/platform/queue/outbox/outbox-queue.js';
 import type { JobContext, Worker } from '../../src/platform/queue/queue.js';
 import { createTestApp, testConfig, type TestApp, type TestUser } from '../support/app.js';
@@ -161,6 +162,19 @@ describe('order integration writes in batches', () => {
     expect((await h.item(first!)).status).toBe('completed');
     expect((await h.item(second!)).status).toBe('completed');
     expect(h.thirdParty.received).toHaveLength(2);
+  });
+
+  it("keeps a job whose completion fails its outcome's batch: its neighbours' outcomes and jobs commit, its item stays processing", async () => {
+    const h = await start();
+    const ids = await h.order(3);
+    const observed = observe(h.container.database);
+    const handler = orderIntegrationHandler({ database: observed.database, client: h.client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: BATCH });
+    // The second job's deletion names POISONED_ITEM, so the batch of all three fails and each is written again alone.
+    const completions = ids.map((_, i) => new JobCompletion(i === 1 ? POISONED_ITEM : 900_000 + i, 'this worker'));
+    const outcomes = await Promise.allSettled(ids.map((id, i) => handler({ itemId: id }, { ...job(id), completion: completions[i] })));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(completions.map((c) => c.isCommitted)).toEqual([true, false, true]);
+    expect(await Promise.all(ids.map(async (id) => (await h.item(id)).status))).toEqual(['completed', 'processing', 'completed']);
   });
 
   it('never sends a completed item again when two deliveries of its job meet in one batch', async () => {
