@@ -49,6 +49,10 @@ export interface Config {
   /** Concurrent transactions committed together: units per batch at most, linger (ms), batches in flight (PostgreSQL, MySQL). */
   groupCommit: { maxBatch: number; lingerMs: number; concurrency: number };
   sqliteSynchronous: 'OFF' | 'NORMAL' | 'FULL';
+  /** With FULL: flush the log off the event loop before answering (`background`), or inside each COMMIT (`commit`). */
+  sqliteLogFlush: 'background' | 'commit';
+  /** Who checkpoints SQLite's log: a thread of its own (`background`) or the COMMIT that crosses 1,000 pages (`inline`). */
+  sqliteCheckpoint: 'background' | 'inline';
   /** How far V8 may grow the heap past the live data after a full GC, in percent (0: V8's own rule). */
   heapGrowthPercent: number;
   sqliteCacheMb: number;
@@ -455,6 +459,8 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: read.int('DB_GROUP_COMMIT_CONCURRENCY', 4, 1, 1000),
     },
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', ['OFF', 'NORMAL', 'FULL'] as const, 'FULL', (v) => v.toUpperCase()),
+    sqliteLogFlush: read.oneOf('SQLITE_LOG_FLUSH', ['background', 'commit'] as const, 'background', (v) => v.toLowerCase()),
+    sqliteCheckpoint: read.oneOf('SQLITE_CHECKPOINT', ['background', 'inline'] as const, 'background', (v) => v.toLowerCase()),
     heapGrowthPercent: read.int('HEAP_GROWTH_PERCENT', 20, 0, 1000),
     sqliteCacheMb: read.int('SQLITE_CACHE_MB', 4, 1, 65_536),
     queueDriver: read.oneOf('QUEUE_DRIVER', QUEUE_DRIVERS, 'database', (v) => v.toLowerCase()),

@@ -27,7 +27,7 @@ export function databaseOptions(config: Config, logger?: Logger): DatabaseOption
     readUrl: config.databaseReadUrl,
     poolMax: config.databasePoolMax,
     groupCommit: config.groupCommit,
-    sqlite: { synchronous: config.sqliteSynchronous, cacheMb: config.sqliteCacheMb },
+    sqlite: { synchronous: config.sqliteSynchronous, logFlush: config.sqliteLogFlush, checkpoint: config.sqliteCheckpoint, cacheMb: config.sqliteCacheMb },
     logger: logger?.child({ component: 'database' }),
   };
 }

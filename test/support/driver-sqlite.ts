@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createDatabase, type Database } from '../../src/platform/db/database.js';
+import { createDatabase, type Database, type DatabaseOptions } from '../../src/platform/db/database.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { templatePrefix } from './templates.js';
 
@@ -14,10 +14,14 @@ export interface TempSqlite {
 }
 
 /** A migrated SQLite database in a fresh temp file, one per test (synchronous=NORMAL unless told). */
-export async function createTempSqlite(prefix = 'intake-driver', synchronous: 'NORMAL' | 'FULL' = 'NORMAL'): Promise<TempSqlite> {
+export async function createTempSqlite(
+  prefix = 'intake-driver',
+  synchronous: 'NORMAL' | 'FULL' = 'NORMAL',
+  sqlite: Omit<NonNullable<DatabaseOptions['sqlite']>, 'synchronous'> = {},
+): Promise<TempSqlite> {
   const file = path.join(os.tmpdir(), `${prefix}-${process.pid}-${randomUUID()}.db`);
   const copied = await copyMigratedSqlite(file);
-  const database = createDatabase({ url: `sqlite:${file}`, sqlite: { synchronous } });
+  const database = createDatabase({ url: `sqlite:${file}`, sqlite: { ...sqlite, synchronous } });
   // Either way the database is opened here, as the migration opened it: a Database closed before its first query would open anew on the next one.
   await (copied ? database.ping() : migrateToLatest(database));
   let closed = false;

@@ -5,6 +5,8 @@ import { GroupCommit, runTransaction, type GroupCommitSettings } from './group-c
 import { openMysql } from './mysql.js';
 import { openPostgres } from './postgres.js';
 import { ReadReplica, type ReplicaStatus } from './read-replica.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { fileDatasync, LogFlusher } from './sqlite-log-flusher.js';
 import { openSqlite, sqlitePing, sqliteWithoutFlush, type SqliteOptions } from './sqlite.js';
 import { dialectOf, redactUrl, type Dialect } from './urls.js';
 
@@ -78,23 +80,41 @@ export function createDatabase(options: DatabaseOptions): Database {
   return createPooledDatabase(dialect, options);
 }
 
+/** How often the background checkpointer copies SQLite's log into the database file. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
 function createSqliteDatabase(options: DatabaseOptions): Database {
   const file = options.url.slice('sqlite:'.length);
   const db = openSqlite({ path: file, ...options.sqlite });
-  const withoutFlush = sqliteWithoutFlush(db, options.sqlite?.synchronous ?? 'FULL');
-  const groupCommit = options.groupCommit === false ? undefined : new GroupCommit(db, { ...settingsOf(options), concurrency: 1, withoutFlush, mixDurability: true });
+  const synchronous = options.sqlite?.synchronous ?? 'FULL';
+  const withoutFlush = sqliteWithoutFlush(db, synchronous);
+  const log = synchronous === 'FULL' && options.sqlite?.logFlush !== 'commit' && file !== ':memory:' ? fileDatasync(`${file}-wal`) : undefined;
+  const flusher = log && new LogFlusher(log.datasync);
+  const checkpointer =
+    options.sqlite?.checkpoint === 'background' && file !== ':memory:'
+      ? new SqliteCheckpointer({ file, intervalMs: CHECKPOINT_INTERVAL_MS }, (error) => options.logger?.error({ err: error }, 'the SQLite checkpoint thread failed'))
+      : undefined;
+  const groupCommit =
+    options.groupCommit === false
+      ? undefined
+      : new GroupCommit(db, { ...settingsOf(options), concurrency: 1, withoutFlush, flushLog: flusher && (() => flusher.flush()), mixDurability: true });
   return {
     dialect: 'sqlite',
     db,
     transaction: (work, transactionOptions) => {
       if (groupCommit) return groupCommit.run(work, transactionOptions);
-      return transactionOptions?.durable === false ? withoutFlush(() => runTransaction(db, work)) : runTransaction(db, work);
+      return transactionOptions?.durable === false ? withoutFlush((connection) => runTransaction(connection ?? db, work)) : runTransaction(db, work);
     },
     write: (work, writeOptions) => (groupCommit ? groupCommit.write(work, writeOptions) : work(db)),
     readStale: (work) => work(db),
     replicaStatus: () => ({ configured: false, healthy: true, fallbacks: 0 }),
     ping: sqlitePing(db, file),
-    close: () => db.destroy(),
+    close: async () => {
+      await flusher?.idle();
+      await checkpointer?.stop();
+      await db.destroy();
+      await log?.close();
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { runInterleaved } from './coalesce.js';
 import { runHooks, takeCommitHooks, trackCommitHooks } from './commit-hooks.js';
 import type { Executor, TransactionOptions, TransactionWork } from './database.js';
+import { UnavailableError } from '../unavailable.js';
 import { isConnectionError } from './errors.js';
 
 interface Unit {
@@ -15,8 +16,11 @@ interface Unit {
   reject: (error: unknown) => void;
 }
 
-/** Runs `commit` (a whole transaction) with the disk flush at commit skipped. */
-export type WithoutFlush = <T>(commit: () => Promise<T>) => Promise<T>;
+/**
+ * Runs `commit` (a whole transaction) with the disk flush at commit skipped. It may hand `commit`
+ * a connection pinned for the whole call, on which `commit` must then run its transaction.
+ */
+export type WithoutFlush = <T>(commit: (connection?: Kysely<any>) => Promise<T>) => Promise<T>;
 
 export interface GroupCommitSettings {
   /** Units per batch at most. Default 128. */
@@ -33,6 +37,13 @@ export interface GroupCommitSettings {
 export interface GroupCommitOptions extends GroupCommitSettings {
   /** How batches of `durable: false` units commit (SQLite: `synchronous = NORMAL` meanwhile). */
   withoutFlush?: WithoutFlush;
+  /**
+   * Makes durable what was committed through `withoutFlush` (SQLite: an fdatasync of the
+   * write-ahead log, off the event loop); resolves once a flush that started after the call has
+   * finished. With it, durable batches commit through `withoutFlush` too, and their callers (and
+   * commit hooks) are answered after this flush, while the next batch is already being written.
+   */
+  flushLog?: () => Promise<void>;
   /** Where batches of `durable: false` units run (PostgreSQL: the pool with `synchronous_commit` off). Default: `db`. */
   relaxedDb?: Kysely<any>;
   /** Wraps each transaction of a unit run alone: the deadlock retry of PostgreSQL and MySQL. */
@@ -70,6 +81,11 @@ export interface GroupCommitOptions extends GroupCommitSettings {
  * Units submitted with `durable: false` are batched only with each other and committed through
  * `withoutFlush` or on `relaxedDb`: work that can be redone does not wait for the disk, and the
  * next durable commit flushes it too.
+ *
+ * With `flushLog` (SQLite), durable batches also commit without the flush, and their callers are
+ * answered after `flushLog`: the event loop never waits for the disk, and the next batch is
+ * written while the previous one is being flushed. Their rows are visible to other readers of the
+ * database from the commit, up to one flush before they are durable.
  */
 export class GroupCommit {
   private pending: Unit[] = [];
@@ -150,26 +166,30 @@ export class GroupCommit {
   private async writeBatch(batch: Unit[]): Promise<void> {
     const durable = batch.some((unit) => unit.durable);
     const db = durable ? this.db : (this.options.relaxedDb ?? this.db);
-    const withoutFlush = this.options.withoutFlush;
-    if (durable || !withoutFlush) return this.commit(db, batch);
+    const { withoutFlush, flushLog } = this.options;
+    const flushAfter = durable && withoutFlush !== undefined && flushLog !== undefined;
+    if ((durable && !flushAfter) || !withoutFlush) return settle(await this.commit(db, batch));
     // Callers hear back only once the connection is durable again, so that nothing they do
     // next outside this queue can commit without its flush.
-    const outcomes: Array<() => void> = [];
-    const held = batch.map((unit) => ({
-      ...unit,
-      resolve: (value: unknown) => void outcomes.push(() => unit.resolve(value)),
-      reject: (error: unknown) => void outcomes.push(() => unit.reject(error)),
-    }));
+    let outcomes: Outcome[] | undefined;
     try {
-      await withoutFlush(() => this.commit(db, held));
+      await withoutFlush(async (connection) => {
+        outcomes = await this.commit(connection ?? db, batch);
+      });
     } catch (error) {
-      if (outcomes.length === 0) for (const unit of batch) outcomes.push(() => unit.reject(error));
+      outcomes ??= batch.map((unit) => ({ unit, ok: false, error }));
     }
-    for (const settle of outcomes) settle();
+    const committed = outcomes!;
+    if (!flushAfter) return settle(committed);
+    // The next batch may start now: its inserts overlap this batch's flush.
+    void flushLog().then(
+      () => settle(committed),
+      (error: unknown) => settle(committed.map((outcome) => (outcome.ok ? { ...outcome, ok: false, error: new LogFlushError(error) } : outcome))),
+    );
   }
 
-  private commit(db: Kysely<any>, batch: Unit[]): Promise<void> {
-    return batch.length === 1 ? this.commitAlone(db, batch[0]!) : this.commitTogether(db, batch);
+  private commit(db: Kysely<any>, batch: Unit[]): Promise<Outcome[]> {
+    return batch.length === 1 ? this.commitAlone(db, batch[0]!).then((outcome) => [outcome]) : this.commitTogether(db, batch);
   }
 
   /**
@@ -185,7 +205,7 @@ export class GroupCommit {
     return this.pending.splice(0, end === -1 ? this.pending.length : end);
   }
 
-  private async commitTogether(db: Kysely<any>, batch: Unit[]): Promise<void> {
+  private async commitTogether(db: Kysely<any>, batch: Unit[]): Promise<Outcome[]> {
     let results: unknown[];
     let hooks: Array<() => void> = [];
     let committing = false;
@@ -206,20 +226,44 @@ export class GroupCommit {
     } catch (error) {
       // A COMMIT cut off with its connection may have gone through: running the units again could
       // apply them twice, so their callers hear of the lost connection instead.
-      if (committing && isConnectionError(error)) for (const unit of batch) unit.reject(error);
-      else for (const unit of batch) await this.commitAlone(db, unit);
-      return;
+      if (committing && isConnectionError(error)) return batch.map((unit) => ({ unit, ok: false, error }));
+      const outcomes: Outcome[] = [];
+      for (const unit of batch) outcomes.push(await this.commitAlone(db, unit));
+      return outcomes;
     }
-    runHooks(hooks);
-    batch.forEach((unit, i) => unit.resolve(results[i]));
+    // The batch's hooks all go with its first unit: they run before any of its callers hears back.
+    return batch.map((unit, i) => ({ unit, ok: true, value: results[i], hooks: i === 0 ? hooks : [] }));
   }
 
-  private async commitAlone(db: Kysely<any>, unit: Unit): Promise<void> {
+  private async commitAlone(db: Kysely<any>, unit: Unit): Promise<Outcome> {
     try {
-      unit.resolve(await this.retryAlone(() => runTransaction(db, unit.work)));
+      const { value, hooks } = await this.retryAlone(() => transact(db, unit.work));
+      return { unit, ok: true, value, hooks };
     } catch (error) {
-      unit.reject(error);
+      return { unit, ok: false, error };
     }
+  }
+}
+
+type Outcome = { unit: Unit; ok: true; value: unknown; hooks: Array<() => void> } | { unit: Unit; ok: false; error: unknown };
+
+/** Runs the commit hooks of the committed units, then answers every caller. */
+function settle(outcomes: Outcome[]): void {
+  for (const outcome of outcomes) if (outcome.ok) runHooks(outcome.hooks);
+  for (const outcome of outcomes) {
+    if (outcome.ok) outcome.unit.resolve(outcome.value);
+    else outcome.unit.reject(outcome.error);
+  }
+}
+
+/**
+ * The transaction committed, but the log holding it could not be flushed: it may not survive a
+ * power loss. The HTTP edge answers 503, so that a client retries (and an Idempotency-Key replays).
+ */
+export class LogFlushError extends UnavailableError {
+  constructor(cause: unknown) {
+    super('database', 'The database committed this write but could not flush its log to the disk.', { cause });
+    this.name = 'LogFlushError';
   }
 }
 
@@ -230,8 +274,15 @@ function inCallerContext<T>(work: TransactionWork<T>): TransactionWork<T> {
 }
 
 export async function runTransaction<T>(db: Kysely<any>, work: TransactionWork<T>): Promise<T> {
+  const { value, hooks } = await transact(db, work);
+  runHooks(hooks);
+  return value;
+}
+
+/** `work` in a transaction of its own, and the commit hooks it left for its caller to run. */
+async function transact<T>(db: Kysely<any>, work: TransactionWork<T>): Promise<{ value: T; hooks: Array<() => void> }> {
   let hooks: Array<() => void> = [];
-  const result = await db.transaction().execute(async (trx: Executor) => {
+  const value = await db.transaction().execute(async (trx: Executor) => {
     trackCommitHooks(trx);
     try {
       return await work(trx);
@@ -239,6 +290,5 @@ export async function runTransaction<T>(db: Kysely<any>, work: TransactionWork<T
       hooks = takeCommitHooks(trx);
     }
   });
-  runHooks(hooks);
-  return result;
+  return { value, hooks };
 }

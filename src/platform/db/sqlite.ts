@@ -7,10 +7,25 @@ import type { WithoutFlush } from './group-commit.js';
 export interface SqliteOptions {
   path: string;
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /**
+   * With `synchronous = FULL` and group commit: `background` (the default) commits with NORMAL
+   * and flushes the log on libuv's thread pool before answering the callers; `commit` lets each
+   * COMMIT wait for its fsync on the event loop.
+   */
+  logFlush?: 'background' | 'commit';
+  /**
+   * `background`: a thread of its own checkpoints the log (see SqliteCheckpointer), and this
+   * connection checkpoints only past a backstop far above SQLite's default. `inline` (the
+   * default): SQLite's automatic checkpoint, inside the COMMIT that crosses 1,000 pages.
+   */
+  checkpoint?: 'background' | 'inline';
   /** SQLite's own page cache; the operating system's file cache serves what it misses. Default 4 MiB. */
   cacheMb?: number;
   busyTimeoutMs?: number;
 }
+
+/** With the background checkpointer: the log's size (pages) past which a COMMIT checkpoints anyway, should the thread fall behind. */
+const BACKSTOP_CHECKPOINT_PAGES = 25_000;
 
 export function openSqlite(options: SqliteOptions): Kysely<any> {
   if (options.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
@@ -22,6 +37,7 @@ export function openSqlite(options: SqliteOptions): Kysely<any> {
   connection.pragma(`cache_size = -${Math.round((options.cacheMb ?? 4) * 1024)}`);
   // Statement journals of multi-row writes stay in memory instead of spilling to temp files.
   connection.pragma('temp_store = MEMORY');
+  if (options.checkpoint === 'background') connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
   return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
 }
 
@@ -44,19 +60,21 @@ export function sqlitePing(db: Kysely<any>, file: string): () => Promise<void> {
 
 /**
  * Runs a whole transaction with `synchronous = NORMAL`: in WAL mode its commit appends to the log
- * without an fsync. The log is written in order, so the next commit that does fsync makes this one
- * durable as well. The caller must not let another transaction share the connection meanwhile.
+ * without an fsync. The log is written in order, so the next commit that does fsync (or the next
+ * flush of the log) makes this one durable as well. The transaction runs on the connection pinned
+ * for the call, so no other statement can commit at NORMAL before FULL is back.
  */
 export function sqliteWithoutFlush(db: Kysely<any>, synchronous: NonNullable<SqliteOptions['synchronous']>): WithoutFlush {
   if (synchronous !== 'FULL') return (commit) => commit();
-  return async (commit) => {
-    await sql`pragma synchronous = NORMAL`.execute(db);
-    try {
-      return await commit();
-    } finally {
-      await sql`pragma synchronous = FULL`.execute(db);
-    }
-  };
+  return (commit) =>
+    db.connection().execute(async (connection) => {
+      await sql`pragma synchronous = NORMAL`.execute(connection);
+      try {
+        return await commit(connection);
+      } finally {
+        await sql`pragma synchronous = FULL`.execute(connection);
+      }
+    });
 }
 
 /**

@@ -7,8 +7,8 @@ import { Kysely, SqliteDialect, sql, type Generated } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { afterCommit } from '../../../src/platform/db/commit-hooks.js';
 import type { Executor } from '../../../src/platform/db/database.js';
-import { GroupCommit, runTransaction, type WithoutFlush } from '../../../src/platform/db/group-commit.js';
-import { deferred } from '../../support/driver-wait.js';
+import { GroupCommit, LogFlushError, runTransaction, type WithoutFlush } from '../../../src/platform/db/group-commit.js';
+import { deferred, sleep, waitFor, type Deferred } from '../../support/driver-wait.js';
 
 interface Tables {
   items: { id: Generated<number>; name: string };
@@ -340,6 +340,101 @@ describe('GroupCommit', () => {
     expect(started).toEqual(['i1', 'i2', 's1', 's2']);
     expect(committed().sort()).toEqual(['i1', 'i2', 's1', 's2']);
     expect(count('commit')).toBe(1);
+  });
+});
+
+describe('GroupCommit with flushLog', () => {
+  /** withoutFlush that counts its calls, and a flushLog whose flushes the test finishes by hand. */
+  function flushControl() {
+    const flushes: Array<Deferred<void>> = [];
+    let skipped = 0;
+    const withoutFlush: WithoutFlush = async (commit) => {
+      skipped++;
+      return commit();
+    };
+    const flushLog = () => {
+      const flush = deferred();
+      flushes.push(flush);
+      return flush.promise;
+    };
+    return { withoutFlush, flushLog, flushes, skipped: () => skipped };
+  }
+
+  it('commits a durable batch without the flush, then answers its callers (after its hooks) only once the log is flushed', async () => {
+    const { db, committed } = await setup();
+    const control = flushControl();
+    const group = new GroupCommit(db, { withoutFlush: control.withoutFlush, flushLog: control.flushLog });
+    const events: string[] = [];
+    const callers = ['a', 'b'].map((name) =>
+      group
+        .run(async (trx) => {
+          await insert(trx, name);
+          afterCommit(trx, () => events.push(`hook ${name}`));
+        })
+        .then(() => events.push(`answered ${name}`)),
+    );
+    await waitFor(() => control.flushes.length === 1, 2_000, 'the flush of the log');
+    expect(committed()).toEqual(['a', 'b']);
+    expect(control.skipped()).toBe(1);
+    await sleep(20);
+    expect(events).toEqual([]);
+    control.flushes[0]!.resolve();
+    await Promise.all(callers);
+    expect(events).toEqual(['hook a', 'hook b', 'answered a', 'answered b']);
+  });
+
+  it('writes the next batch while the previous one waits for its flush', async () => {
+    const { db, committed } = await setup();
+    const control = flushControl();
+    const group = new GroupCommit(db, { withoutFlush: control.withoutFlush, flushLog: control.flushLog });
+    const first = group.run((trx) => insert(trx, 'first'));
+    await waitFor(() => control.flushes.length === 1, 2_000, 'the first flush');
+    const second = group.run((trx) => insert(trx, 'second'));
+    await waitFor(() => control.flushes.length === 2, 2_000, 'the second batch committed');
+    expect(committed()).toEqual(['first', 'second']);
+    control.flushes[1]!.resolve();
+    await second;
+    let firstAnswered = false;
+    void first.then(() => (firstAnswered = true));
+    await sleep(20);
+    expect(firstAnswered).toBe(false);
+    control.flushes[0]!.resolve();
+    await first;
+  });
+
+  it('tells the committed callers that their flush failed, and the failing unit its own error', async () => {
+    const { db, committed } = await setup();
+    const control = flushControl();
+    const group = new GroupCommit(db, { withoutFlush: control.withoutFlush, flushLog: control.flushLog });
+    const outcomes = Promise.allSettled(
+      ['p', 'bad', 'q'].map((name) =>
+        group.run(async (trx) => {
+          await insert(trx, name);
+          if (name === 'bad') throw new Error('unit failed');
+        }),
+      ),
+    );
+    await waitFor(() => control.flushes.length === 1, 2_000, 'the flush of the log');
+    control.flushes[0]!.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const [p, bad, q] = await outcomes;
+    expect(committed()).toEqual(['p', 'q']);
+    for (const outcome of [p, q]) {
+      expect(outcome!.status).toBe('rejected');
+      const error = (outcome as PromiseRejectedResult).reason as LogFlushError;
+      expect(error).toBeInstanceOf(LogFlushError);
+      expect((error.cause as Error).message).toContain('EIO');
+    }
+    expect((bad as PromiseRejectedResult).reason).toEqual(new Error('unit failed'));
+  });
+
+  it('answers the callers of a non-durable batch without waiting for any flush', async () => {
+    const { db, committed } = await setup();
+    const control = flushControl();
+    const group = new GroupCommit(db, { withoutFlush: control.withoutFlush, flushLog: control.flushLog });
+    await group.run((trx) => insert(trx, 'bulk'), { durable: false });
+    expect(committed()).toEqual(['bulk']);
+    expect(control.flushes).toHaveLength(0);
+    expect(control.skipped()).toBe(1);
   });
 });
 

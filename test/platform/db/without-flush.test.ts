@@ -3,6 +3,7 @@ import type { Executor } from '../../../src/platform/db/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
+import { deferred } from '../../support/driver-wait.js';
 import { describeWithServices } from '../../support/services.js';
 
 const synchronous = async (db: Executor) => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous;
@@ -20,7 +21,6 @@ describe('a non-durable SQLite transaction', () => {
     const inside = await handle.database.transaction((trx) => synchronous(trx), { durable: false });
     expect(inside).toBe(NORMAL);
     expect(await synchronous(handle.database.db)).toBe(FULL);
-    expect(await handle.database.transaction((trx) => synchronous(trx))).toBe(FULL);
   });
 
   it('restores FULL after a transaction that failed', async () => {
@@ -28,7 +28,42 @@ describe('a non-durable SQLite transaction', () => {
     expect(await synchronous(handle.database.db)).toBe(FULL);
   });
 
-  it('does not lend its relaxed commit to concurrent durable transactions', async () => {
+  it('lets no statement outside the batch run at NORMAL while the batch holds the connection', async () => {
+    const inBatch = deferred();
+    const release = deferred();
+    const batch = handle.database.transaction(async (trx) => {
+      inBatch.resolve();
+      await release.promise;
+      return synchronous(trx);
+    });
+    await inBatch.promise;
+    const outside = synchronous(handle.database.db);
+    release.resolve();
+    expect(await batch).toBe(NORMAL);
+    expect(await outside).toBe(FULL);
+  });
+
+  it('commits concurrent durable and non-durable units at NORMAL, the durable ones then waiting for the flush of the log', async () => {
+    const seen = await Promise.all([
+      handle.database.transaction((trx) => synchronous(trx)),
+      handle.database.transaction((trx) => synchronous(trx), { durable: false }),
+      handle.database.transaction((trx) => synchronous(trx)),
+      handle.database.write((db) => synchronous(db)),
+      handle.database.write((db) => synchronous(db), { durable: false }),
+    ]);
+    expect(seen).toEqual([NORMAL, NORMAL, NORMAL, NORMAL, NORMAL]);
+    expect(await synchronous(handle.database.db)).toBe(FULL);
+  });
+});
+
+describe('a durable SQLite transaction with SQLITE_LOG_FLUSH=commit', () => {
+  let handle: TempSqlite;
+  beforeEach(async () => {
+    handle = await createTempSqlite('intake-commit-flush', 'FULL', { logFlush: 'commit' });
+  });
+  afterEach(() => handle.cleanup());
+
+  it('waits for the fsync inside its COMMIT (synchronous=FULL), while non-durable ones keep skipping it', async () => {
     const seen = await Promise.all([
       handle.database.transaction((trx) => synchronous(trx)),
       handle.database.transaction((trx) => synchronous(trx), { durable: false }),
@@ -41,15 +76,6 @@ describe('a non-durable SQLite transaction', () => {
   it('lets a short non-durable write ride along with a concurrent durable commit', async () => {
     const seen = await Promise.all([handle.database.transaction((trx) => synchronous(trx)), handle.database.write((db) => synchronous(db), { durable: false })]);
     expect(seen).toEqual([FULL, FULL]);
-  });
-
-  it('commits concurrent non-durable transactions together without the flush when no durable one waits', async () => {
-    const seen = await Promise.all([
-      handle.database.transaction((trx) => synchronous(trx), { durable: false }),
-      handle.database.write((db) => synchronous(db), { durable: false }),
-    ]);
-    expect(seen).toEqual([NORMAL, NORMAL]);
-    expect(await synchronous(handle.database.db)).toBe(FULL);
   });
 });
 
