@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { fingerprint } from '../platform/canonical-json.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
+import { LogFlushError } from '../platform/db/group-commit.js';
 import type { Principal } from '../platform/http/authentication.js';
 import { ConflictError, InFlightError, NotFoundError, ValidationError } from '../platform/errors/domain-errors.js';
 import type { FieldErrors } from '../platform/errors/field-errors.js';
@@ -145,6 +146,8 @@ export class OrdersService {
     try {
       return await this.persist(userId, input, contentHash, traceparent);
     } catch (error) {
+      // The order committed (only its flush to the disk failed): a retry is a duplicate.
+      if (error instanceof LogFlushError) throw error;
       await this.deps.store.delete(guardKey).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release the duplicate guard'));
       throw error;
     }

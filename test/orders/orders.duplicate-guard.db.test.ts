@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogFlushError } from '../../src/platform/db/group-commit.js';
 import { createTestApp, item, orderBody, orderWith, type TestApp } from '../support/app.js';
 
 const WINDOW_SECONDS = 30;
@@ -91,6 +92,31 @@ describe('duplicate guard (no Idempotency-Key)', () => {
     expect(Object.keys(failed.json()).sort()).toEqual(['message', 'request_id']);
     const retry = await t.postOrder(u, body);
     expect(retry.statusCode).toBe(201);
+  });
+
+  it('is kept when the order committed but the flush of its log failed: 503, and the retry is a duplicate', async () => {
+    const u = await t.user();
+    const body = orderWith(item({ label: 'committed, flush failed' }));
+    const database = t.container.database;
+    const original = database.transaction.bind(database);
+    let committedOrderId: number | undefined;
+    database.transaction = async (work, options) => {
+      const result = await original(work, options);
+      committedOrderId = (result as { order?: { id: number } }).order?.id;
+      throw new LogFlushError(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    };
+    let failed;
+    try {
+      failed = await t.postOrder(u, body);
+    } finally {
+      database.transaction = original;
+    }
+    expect(failed.statusCode).toBe(503);
+    expect(failed.headers['retry-after']).toBeDefined();
+    expect(committedOrderId).toBeDefined();
+    const retry = await t.postOrder(u, body);
+    expect(retry.statusCode).toBe(409);
+    expect(retry.json()).toEqual({ message: duplicateMessage, order_id: committedOrderId });
   });
 
   it('lets exactly one of two concurrent identical requests through', async () => {

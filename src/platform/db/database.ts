@@ -85,13 +85,14 @@ const CHECKPOINT_INTERVAL_MS = 100;
 
 function createSqliteDatabase(options: DatabaseOptions): Database {
   const file = options.url.slice('sqlite:'.length);
-  const db = openSqlite({ path: file, ...options.sqlite });
+  const { db, wal } = openSqlite({ path: file, ...options.sqlite });
   const synchronous = options.sqlite?.synchronous ?? 'FULL';
   const withoutFlush = sqliteWithoutFlush(db, synchronous);
-  const log = synchronous === 'FULL' && options.sqlite?.logFlush !== 'commit' && file !== ':memory:' ? fileDatasync(`${file}-wal`) : undefined;
+  // Without a write-ahead log, a commit at NORMAL would not be durable by a flush of the log.
+  const log = wal && synchronous === 'FULL' && options.sqlite?.logFlush !== 'commit' ? fileDatasync(`${file}-wal`) : undefined;
   const flusher = log && new LogFlusher(log.datasync);
   const checkpointer =
-    options.sqlite?.checkpoint === 'background' && file !== ':memory:'
+    wal && options.sqlite?.checkpoint === 'background'
       ? new SqliteCheckpointer({ file, intervalMs: CHECKPOINT_INTERVAL_MS }, (error) => options.logger?.error({ err: error }, 'the SQLite checkpoint thread failed'))
       : undefined;
   const groupCommit =

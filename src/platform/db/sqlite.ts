@@ -27,18 +27,24 @@ export interface SqliteOptions {
 /** With the background checkpointer: the log's size (pages) past which a COMMIT checkpoints anyway, should the thread fall behind. */
 const BACKSTOP_CHECKPOINT_PAGES = 25_000;
 
-export function openSqlite(options: SqliteOptions): Kysely<any> {
+export interface OpenedSqlite {
+  db: Kysely<any>;
+  /** The write-ahead log is in use (not so for `:memory:`, nor where the file system cannot hold its shared memory). */
+  wal: boolean;
+}
+
+export function openSqlite(options: SqliteOptions): OpenedSqlite {
   if (options.path !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
   const connection = new SqliteDatabase(options.path);
-  connection.pragma('journal_mode = WAL');
+  const wal = connection.pragma('journal_mode = WAL', { simple: true }) === 'wal';
   connection.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   connection.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
   connection.pragma('foreign_keys = ON');
   connection.pragma(`cache_size = -${Math.round((options.cacheMb ?? 4) * 1024)}`);
   // Statement journals of multi-row writes stay in memory instead of spilling to temp files.
   connection.pragma('temp_store = MEMORY');
-  if (options.checkpoint === 'background') connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-  return new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) });
+  if (wal && options.checkpoint === 'background') connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+  return { db: new Kysely<any>({ dialect: new SqliteDialect({ database: new StatementCache(connection) }) }), wal };
 }
 
 /**

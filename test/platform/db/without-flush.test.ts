@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../../src/platform/db/database.js';
+import { createDatabase, type Executor } from '../../../src/platform/db/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
 import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
@@ -53,6 +53,23 @@ describe('a non-durable SQLite transaction', () => {
     ]);
     expect(seen).toEqual([NORMAL, NORMAL, NORMAL, NORMAL, NORMAL]);
     expect(await synchronous(handle.database.db)).toBe(FULL);
+  });
+});
+
+describe('a SQLite database without a write-ahead log (:memory:)', () => {
+  it('commits durable transactions inside the COMMIT, with no log file to flush', async () => {
+    const database = createDatabase({ url: 'sqlite::memory:', sqlite: { synchronous: 'FULL', checkpoint: 'background' } });
+    try {
+      await sql`create table t (x integer)`.execute(database.db);
+      const seen = await Promise.all([1, 2, 3].map((x) => database.transaction(async (trx) => {
+        await sql`insert into t values (${x})`.execute(trx);
+        return synchronous(trx);
+      })));
+      expect(seen).toEqual([FULL, FULL, FULL]);
+      expect((await sql<{ n: number }>`select count(*) as n from t`.execute(database.db)).rows[0]!.n).toBe(3);
+    } finally {
+      await database.close();
+    }
   });
 });
 
