@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       migrateOnStart: true,
       heapGrowthPercent: 20,
       sqliteCacheMb: 4,
+      sqliteLogFlush: 'background',
+      sqliteCheckpoint: 'background',
     });
     expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
   });
@@ -47,6 +49,8 @@ describe('loadConfig', () => {
       PORT: '0',
       LOG_LEVEL: 'WARN',
       SQLITE_SYNCHRONOUS: 'normal',
+      SQLITE_LOG_FLUSH: ' Commit ',
+      SQLITE_CHECKPOINT: 'INLINE',
       HEAP_GROWTH_PERCENT: '0',
       SIMULATOR_DELAY_MS: '10 - 20',
       SIMULATOR_FAILURE_RATE: '0.5',
@@ -59,6 +63,8 @@ describe('loadConfig', () => {
       port: 0,
       logLevel: 'warn',
       sqliteSynchronous: 'NORMAL',
+      sqliteLogFlush: 'commit',
+      sqliteCheckpoint: 'inline',
       heapGrowthPercent: 0,
       simulatorDelayMs: { min: 10, max: 20 },
       simulatorFailureRate: 0.5,
@@ -100,6 +106,8 @@ describe('loadConfig', () => {
       PORT: 'eighty',
       METRICS_PORT: '70000',
       SQLITE_SYNCHRONOUS: 'SOMETIMES',
+      SQLITE_LOG_FLUSH: 'never',
+      SQLITE_CHECKPOINT: 'nightly',
       HEAP_GROWTH_PERCENT: '-1',
       QUEUE_DRIVER: 'carrier-pigeon',
       STORE_DRIVER: 'memcached',
