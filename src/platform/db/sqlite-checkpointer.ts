@@ -22,6 +22,10 @@ export class SqliteCheckpointer {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(CHECKPOINT_THREAD, { eval: true, workerData: { driver, ...options } });
     this.worker.unref();
+    // The thread reports its own failure: an error thrown across threads loses its message.
+    this.worker.on('message', (message: { failed?: { message: string; code?: string } }) => {
+      if (message.failed) onError(Object.assign(new Error(`SQLite checkpoint thread: ${message.failed.message}`), { code: message.failed.code }));
+    });
     this.worker.on('error', onError);
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
   }
@@ -38,22 +42,33 @@ export class SqliteCheckpointer {
 const CHECKPOINT_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
+let db;
 let timer;
+const stop = () => {
+  clearTimeout(timer);
+  db?.close();
+  parentPort.close();
+};
+const fail = (error) => {
+  parentPort.postMessage({ failed: { message: String(error?.message ?? error), code: error?.code } });
+  stop();
+};
 const tick = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
   } catch (error) {
-    if (error.code !== 'SQLITE_BUSY' && error.code !== 'SQLITE_LOCKED') throw error;
+    if (error.code !== 'SQLITE_BUSY' && error.code !== 'SQLITE_LOCKED') return fail(error);
   }
   timer = setTimeout(tick, workerData.intervalMs);
 };
-timer = setTimeout(tick, workerData.intervalMs);
+try {
+  db = new Database(workerData.file);
+  db.pragma('busy_timeout = 1000');
+  timer = setTimeout(tick, workerData.intervalMs);
+} catch (error) {
+  fail(error);
+}
 parentPort.on('message', (message) => {
-  if (message !== 'stop') return;
-  clearTimeout(timer);
-  db.close();
-  parentPort.close();
+  if (message === 'stop') stop();
 });
 `;

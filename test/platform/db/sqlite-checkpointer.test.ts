@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteCheckpointer } from '../../../src/platform/db/sqlite-checkpointer.js';
 import { createTempSqlite, type TempSqlite } from '../../support/driver-sqlite.js';
 import { waitFor } from '../../support/driver-wait.js';
 
@@ -54,5 +56,16 @@ describe('SQLite checkpoints from a thread of their own (SQLITE_CHECKPOINT=backg
     handles.push(handle);
     const autocheckpoint = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(handle.database.db);
     expect(autocheckpoint.rows[0]!.wal_autocheckpoint).toBe(1_000);
+  });
+});
+
+describe('SqliteCheckpointer, when its thread cannot open the database', () => {
+  it('reports the error and still stops cleanly', async () => {
+    const errors: Error[] = [];
+    const checkpointer = new SqliteCheckpointer({ file: os.tmpdir(), intervalMs: 10 }, (error) => errors.push(error));
+    await waitFor(() => errors.length > 0, 5_000, 'the thread to report its error');
+    expect(errors[0]!.message).toMatch(/^SQLite checkpoint thread: ./);
+    expect(errors[0]).toMatchObject({ code: 'SQLITE_CANTOPEN' });
+    await checkpointer.stop();
   });
 });

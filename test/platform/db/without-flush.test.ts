@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { sql } from 'kysely';
 import { createDatabase, type Executor } from '../../../src/platform/db/database.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,6 +54,32 @@ describe('a non-durable SQLite transaction', () => {
     ]);
     expect(seen).toEqual([NORMAL, NORMAL, NORMAL, NORMAL, NORMAL]);
     expect(await synchronous(handle.database.db)).toBe(FULL);
+  });
+
+  it('answers a durable transaction only after an fdatasync of the log that started after its commit; a non-durable one without any', async () => {
+    const probe = await fs.promises.open(handle.file, 'r');
+    const fileHandle = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const original = fileHandle.datasync;
+    const events: string[] = [];
+    fileHandle.datasync = async function (this: unknown) {
+      events.push('datasync started');
+      await original.call(this);
+      events.push('datasync done');
+    };
+    try {
+      await handle.database.transaction(async (trx) => {
+        await sql`insert into kv (key, value, expires_at) values ('durable', 'v', null)`.execute(trx);
+        events.push('committing');
+      });
+      events.push('answered');
+      expect(events).toEqual(['committing', 'datasync started', 'datasync done', 'answered']);
+      events.length = 0;
+      await handle.database.transaction((trx) => sql`insert into kv (key, value, expires_at) values ('relaxed', 'v', null)`.execute(trx), { durable: false });
+      expect(events).toEqual([]);
+    } finally {
+      fileHandle.datasync = original;
+    }
   });
 });
 
