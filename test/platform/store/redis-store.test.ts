@@ -66,6 +66,8 @@ await describeWithServices(['redis'], 'redis store', () => {
         cleanup: () => deleteKeys(admin, prefix),
       };
     },
+    // Redis keeps expiry in real time: a second gives the suite's margins room for a stalled machine.
+    ttlMs: 1_000,
   });
 
   it('keeps every key under its prefix, so two stores never see each other', async () => {
