@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       sqliteCacheMb: 4,
       sqliteLogFlush: 'background',
       sqliteCheckpoint: 'background',
+      jobWriteBatch: { maxItems: 64, lingerMs: 0, concurrency: 4 },
     });
     expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
   });
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
       SQLITE_SYNCHRONOUS: 'normal',
       SQLITE_LOG_FLUSH: ' Commit ',
       SQLITE_CHECKPOINT: 'INLINE',
+      JOB_OUTCOME_WRITES_AT_ONCE: ' 2 ',
       HEAP_GROWTH_PERCENT: '0',
       SIMULATOR_DELAY_MS: '10 - 20',
       SIMULATOR_FAILURE_RATE: '0.5',
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
       sqliteSynchronous: 'NORMAL',
       sqliteLogFlush: 'commit',
       sqliteCheckpoint: 'inline',
+      jobWriteBatch: { maxItems: 64, lingerMs: 0, concurrency: 2 },
       heapGrowthPercent: 0,
       simulatorDelayMs: { min: 10, max: 20 },
       simulatorFailureRate: 0.5,
@@ -115,6 +118,7 @@ describe('loadConfig', () => {
       JOB_MAX_ATTEMPTS: '1.5',
       JOB_BACKOFF_MS: '-1',
       JOB_LEASE_MS: '10',
+      JOB_OUTCOME_WRITES_AT_ONCE: '0',
       THIRD_PARTY_URL: 'ftp://example.test/orders',
       THIRD_PARTY_TIMEOUT_MS: 'soon',
       SIMULATOR_ENABLED: 'maybe',

@@ -32,6 +32,8 @@ export class ItemStatusBatcher {
   constructor(database: Database, clock: Clock, limits: WriteBatchLimits, events?: OrderEventSink) {
     this.dispatches = new WriteBatcher({
       ...limits,
+      // One statement each: a batch gains nothing from overlapping the next.
+      concurrency: 1,
       database,
       // Lost in a crash, `processing` leaves the item `received`: the job runs again either way.
       durable: false,
@@ -43,7 +45,10 @@ export class ItemStatusBatcher {
     this.outcomes = new WriteBatcher<OutcomeWrite, void>({
       ...limits,
       database,
-      // An outcome locks its order and writes its events: all of it commits together.
+      // An outcome locks its order and writes its events: all of it commits together. Those round
+      // trips are the worker's longest write, so on a server engine (limits.concurrency) the next
+      // batch's overlap them. Batches that share an order wait for its lock; one that deadlocks
+      // fails, and its items are written again alone.
       transaction: true,
       moreComing: () => this.calling > 0,
       holdMs: limits.holdMs ?? OUTCOME_HOLD_MS,

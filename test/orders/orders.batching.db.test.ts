@@ -128,6 +128,27 @@ describe('order integration writes in batches', () => {
     expect(h.thirdParty.received.map((r) => r.headers['idempotency-key']).sort()).toEqual(ids.map((id) => `order-item-${id}`).sort());
   });
 
+  it('writes outcome batches side by side with concurrency 2: batches of one order take its lock in turn, and each item completes once', async () => {
+    const h = await start();
+    const ids = await h.order(6);
+    const observed = observe(h.container.database);
+    const gate = deferred();
+    observed.hold = gate.promise;
+    const handler = orderIntegrationHandler({ database: observed.database, client: h.client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: { maxItems: 3, lingerMs: 0, concurrency: 2 } });
+    const handled = Promise.all(ids.map((id) => handler({ itemId: id }, job(id))));
+    const outcomeBatches = () => observed.writes.filter((w) => w === 'durable').length;
+    // One at a time, the second batch would wait for the first, which waits for the gate.
+    await waitFor(() => outcomeBatches() === 2, 5_000, 'two outcome batches written at once');
+    await sleep(50);
+    expect(outcomeBatches()).toBe(2);
+    gate.resolve();
+    await handled;
+    for (const id of ids) expect(await h.item(id)).toMatchObject({ status: 'completed', details: { status_code: 201, attempts: 1 } });
+    expect(h.thirdParty.received).toHaveLength(6);
+    const order = await h.container.database.db.selectFrom('orders').select('finished_at').executeTakeFirstOrThrow();
+    expect(order.finished_at).not.toBeNull();
+  });
+
   it('holds an outcome while other items are in their call, so that the outcomes of calls that end apart share a transaction', async () => {
     const h = await start();
     const [fast, slow] = await h.order(2);

@@ -10,6 +10,11 @@ export interface WriteBatchLimits {
   lingerMs: number;
   /** The longest a batch waits while its `moreComing` says more items are on their way. Default 0. */
   holdMs?: number;
+  /**
+   * How many batches may be written at once; default 1. More lets a batch's round trips overlap
+   * the next one's on an engine with a connection pool; a batch still never waits for another.
+   */
+  concurrency?: number;
 }
 
 export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
@@ -45,7 +50,8 @@ interface Pending<I, R> {
 
 /**
  * Write-behind for small writes of concurrent callers: items submitted within `lingerMs` of each
- * other (or while the previous batch is being written) are written together, up to `maxItems`.
+ * other (or while the previous batch is being written) are written together, up to `maxItems`, in
+ * at most `concurrency` batches at once.
  * Each caller's promise settles only after the write that holds its item has committed.
  *
  * When a batch fails, each of its items is written again alone, so that only the items that fail
@@ -54,15 +60,18 @@ interface Pending<I, R> {
 export class WriteBatcher<I, R> {
   private pending: Array<Pending<I, R>> = [];
   private cancelLinger: (() => void) | undefined;
-  private writing: Promise<void> | undefined;
+  private readonly writing = new Set<Promise<void>>();
+  private readonly concurrency: number;
 
-  constructor(private readonly o: WriteBatcherOptions<I, R>) {}
+  constructor(private readonly o: WriteBatcherOptions<I, R>) {
+    this.concurrency = Math.max(1, o.concurrency ?? 1);
+  }
 
   submit(item: I): Promise<R> {
     if (this.o.maxItems <= 1) return this.writeAlone(item);
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.writing) return;
+      if (this.writing.size >= this.concurrency) return;
       if (this.pending.length >= this.o.maxItems) this.startWriting();
       else this.cancelLinger ??= this.linger();
     });
@@ -70,13 +79,16 @@ export class WriteBatcher<I, R> {
 
   /** Resolves once every item submitted so far has been written (or has failed). */
   async flush(): Promise<void> {
-    if (this.pending.length > 0 && !this.writing) this.startWriting();
-    while (this.writing) await this.writing;
+    for (;;) {
+      if (this.pending.length > 0 && this.writing.size < this.concurrency) this.startWriting();
+      if (this.writing.size === 0) return;
+      await Promise.race(this.writing);
+    }
   }
 
   /** Starts a batch that waits for items still coming, once none is. */
   release(): void {
-    if (this.cancelLinger && !this.writing && !this.o.moreComing?.()) this.startWriting();
+    if (this.cancelLinger && this.writing.size < this.concurrency && !this.o.moreComing?.()) this.startWriting();
   }
 
   private linger(): () => void {
@@ -89,20 +101,23 @@ export class WriteBatcher<I, R> {
     return () => clearImmediate(immediate);
   }
 
+  /**
+   * Writes the next batch, and more at once while slots are free and a whole batch waits; what is
+   * left waits for a free slot, lingering if one is free.
+   */
   private startWriting(): void {
     this.cancelLinger?.();
     this.cancelLinger = undefined;
-    this.writing = this.drain().finally(() => {
-      this.writing = undefined;
-      // An item submitted after the drain's last look but before this callback found `writing`
-      // set and left it to the drain: it must not be stranded.
-      if (this.pending.length > 0) this.startWriting();
-    });
-  }
-
-  /** Items that arrive while a batch is written have waited long enough: they go next, at once. */
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) await this.writeBatch(this.pending.splice(0, this.o.maxItems));
+    while (this.pending.length > 0 && this.writing.size < this.concurrency) {
+      const written: Promise<void> = this.writeBatch(this.pending.splice(0, this.o.maxItems)).finally(() => {
+        this.writing.delete(written);
+        // Items that arrived while batches were written have waited long enough: they go next, at once.
+        if (this.pending.length > 0 && this.writing.size < this.concurrency) this.startWriting();
+      });
+      this.writing.add(written);
+      if (this.pending.length < this.o.maxItems) break;
+    }
+    if (this.pending.length > 0 && this.writing.size < this.concurrency) this.cancelLinger = this.linger();
   }
 
   private async writeBatch(batch: Array<Pending<I, R>>): Promise<void> {

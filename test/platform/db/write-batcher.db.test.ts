@@ -4,7 +4,7 @@ import type { Database, Executor } from '../../../src/platform/db/database.js';
 import { WriteBatcher, type WriteBatchLimits, type WriteBatcherOptions } from '../../../src/platform/db/write-batcher.js';
 import type { KvTable } from '../../../src/platform/store/kv.table.js';
 import { createTempDatabase, type TempDatabase } from '../../support/driver-databases.js';
-import { deferred } from '../../support/driver-wait.js';
+import { deferred, type Deferred } from '../../support/driver-wait.js';
 
 type Kv = Kysely<{ kv: KvTable }>;
 
@@ -134,6 +134,94 @@ describe('WriteBatcher', () => {
     await expect(capped.submit('h3')).resolves.toBe('H3');
     expect(performance.now() - started).toBeGreaterThanOrEqual(35);
     expect(writes).toEqual([['h1', 'h2'], ['h3']]);
+  });
+
+  describe('with concurrency 2', () => {
+    /** A database whose writes each wait for their own gate, counting how many run at once. */
+    function gatedDatabase() {
+      const gates: Array<Deferred> = [];
+      let running = 0;
+      let most = 0;
+      const database: Database = {
+        ...handle.database,
+        write: async (work, options) => {
+          running++;
+          most = Math.max(most, running);
+          const gate = deferred<void>();
+          gates.push(gate);
+          try {
+            await gate.promise;
+            return await handle.database.write(work, options);
+          } finally {
+            running--;
+          }
+        },
+      };
+      return { database, gates, most: () => most };
+    }
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+    it('writes the next batch while the first is still being written, and a third only once a slot is free', async () => {
+      const { database, gates, most } = gatedDatabase();
+      const shared = batcher({ maxItems: 64, lingerMs: 0, concurrency: 2 }, database);
+      const calls = [shared.submit('c1')];
+      await tick();
+      calls.push(shared.submit('c2'), shared.submit('c3'));
+      await tick();
+      expect(gates).toHaveLength(2);
+      calls.push(shared.submit('c4'));
+      await tick();
+      await tick();
+      expect(gates).toHaveLength(2);
+      gates[1]!.resolve();
+      await calls[2];
+      await tick();
+      expect(gates).toHaveLength(3);
+      gates[0]!.resolve();
+      gates[2]!.resolve();
+      expect(await Promise.all(calls)).toEqual(['C1', 'C2', 'C3', 'C4']);
+      expect(most()).toBe(2);
+      expect(await stored()).toEqual(['c1', 'c2', 'c3', 'c4']);
+      expect(writes.map((batch) => batch.join())).toEqual(expect.arrayContaining(['c1', 'c2,c3', 'c4']));
+    });
+
+    it('starts as many full batches at once as it has slots', async () => {
+      const { database, gates, most } = gatedDatabase();
+      const shared = batcher({ maxItems: 3, lingerMs: 60_000, concurrency: 2 }, database);
+      const calls = Array.from({ length: 8 }, (_, i) => shared.submit(`f${i}`));
+      await tick();
+      expect(gates).toHaveLength(2);
+      // The two left over wait for a free slot, not for the linger.
+      gates[0]!.resolve();
+      await waitForGates(gates, 3);
+      gates[1]!.resolve();
+      gates[2]!.resolve();
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 8 }, (_, i) => `F${i}`));
+      expect(most()).toBe(2);
+      expect(writes.map((batch) => batch.length).sort()).toEqual([2, 3, 3]);
+    });
+
+    it('flush() waits for the batches being written and the items still waiting', async () => {
+      const { database, gates } = gatedDatabase();
+      const shared = batcher({ maxItems: 2, lingerMs: 60_000, concurrency: 2 }, database);
+      const calls = ['w1', 'w2', 'w3', 'w4', 'w5'].map((key) => shared.submit(key));
+      let flushed = false;
+      const flushing = shared.flush().then(() => (flushed = true));
+      await tick();
+      expect(flushed).toBe(false);
+      gates[0]!.resolve();
+      gates[1]!.resolve();
+      await waitForGates(gates, 3);
+      expect(flushed).toBe(false);
+      gates[2]!.resolve();
+      await flushing;
+      expect(await Promise.all(calls)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5']);
+    });
+
+    async function waitForGates(gates: unknown[], count: number): Promise<void> {
+      for (let i = 0; i < 200 && gates.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(gates.length).toBeGreaterThanOrEqual(count);
+    }
   });
 
   it('flush() waits for every item submitted so far', async () => {
