@@ -41,7 +41,7 @@ const SLOW_SUITES = ['test/e2e/**', 'test/dev/**', '**/*.browser.test.ts', '**/*
 
 /**
  * Test files at once. Many wait on processes, brokers and timers rather than use a core: on the
- * 2-core machines 3 of them took the suite from 627 s to 548 s (2026-12-05). TEST_WORKERS overrides.
+ * 2-core machines two took 607-627 s, three 548-625 s (2026-12-05). TEST_WORKERS overrides.
  */
 const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 3);
 if (!Number.isInteger(TEST_WORKERS) || TEST_WORKERS < 1) throw new Error(`TEST_WORKERS must be a positive integer, got ${process.env.TEST_WORKERS}`);

@@ -218,6 +218,20 @@ describe('WriteBatcher', () => {
       expect(await Promise.all(calls)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5']);
     });
 
+    it('fails only the item that fails on its own while another batch commits beside it', async () => {
+      await (handle.database.db as Kv).insertInto('kv').values({ key: 'taken', value: 'first', expires_at: null }).execute();
+      const shared = batcher({ maxItems: 2, lingerMs: 60_000, concurrency: 2 });
+      const outcomes = await Promise.allSettled(['a', 'taken', 'b', 'c'].map((key) => shared.submit(key)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect(writes).toEqual(
+        expect.arrayContaining([
+          ['a', 'taken'],
+          ['b', 'c'],
+        ]),
+      );
+      expect(await stored()).toEqual(['a', 'b', 'c', 'taken']);
+    });
+
     async function waitForGates(gates: unknown[], count: number): Promise<void> {
       for (let i = 0; i < 200 && gates.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 5));
       expect(gates.length).toBeGreaterThanOrEqual(count);
