@@ -44,11 +44,13 @@ export class ItemStatusBatcher {
     });
     this.outcomes = new WriteBatcher<OutcomeWrite, void>({
       ...limits,
+      // An outcome's round trips are the worker's longest write: on a server engine the next
+      // batches' overlap them. Batches that share an order wait for its lock; one that deadlocks
+      // fails, and its items are written again alone. SQLite commits one transaction at a time:
+      // batches at once would gain nothing there, and only be smaller.
+      concurrency: database.dialect === 'sqlite' ? 1 : limits.concurrency,
       database,
-      // An outcome locks its order and writes its events: all of it commits together. Those round
-      // trips are the worker's longest write, so on a server engine (limits.concurrency) the next
-      // batch's overlap them. Batches that share an order wait for its lock; one that deadlocks
-      // fails, and its items are written again alone.
+      // An outcome locks its order and writes its events: all of it commits together.
       transaction: true,
       moreComing: () => this.calling > 0,
       holdMs: limits.holdMs ?? OUTCOME_HOLD_MS,
