@@ -91,8 +91,8 @@ export interface Config {
   queuePausePollMs: number;
   /** WORKER_HEARTBEAT_MS: how often each worker process writes its heartbeat (alive for three of them). */
   workerHeartbeatMs: number;
-  /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop), with up to `concurrency` outcome transactions at once (JOB_OUTCOME_WRITES_AT_ONCE). */
-  jobWriteBatch: { maxItems: number; lingerMs: number; concurrency: number };
+  /** Workers write the outcomes and deletions of finished jobs together, up to `maxItems`, waiting at most `lingerMs` for more (0: the next turn of the event loop), with up to `outcomesAtOnce` outcome transactions at once (JOB_OUTCOME_WRITES_AT_ONCE). */
+  jobWriteBatch: { maxItems: number; lingerMs: number; outcomesAtOnce: number };
   /** JOB_ATTEMPT_LOG: every attempt of every job is recorded (time, duration, outcome, error), and kept JOB_ATTEMPT_LOG_HOURS. */
   jobAttemptLog: { enabled: boolean; retentionHours: number };
   shutdownTimeoutMs: number;
@@ -492,7 +492,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobWriteBatch: {
       maxItems: read.int('JOB_WRITE_BATCH_MAX', 64, 1, 1_000),
       lingerMs: read.int('JOB_WRITE_BATCH_LINGER_MS', 0, 0, 1_000),
-      concurrency: read.int('JOB_OUTCOME_WRITES_AT_ONCE', 4, 1, 16),
+      outcomesAtOnce: read.int('JOB_OUTCOME_WRITES_AT_ONCE', 4, 1, 16),
     },
     jobAttemptLog: {
       enabled: read.bool('JOB_ATTEMPT_LOG', true),

@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       sqliteCacheMb: 4,
       sqliteLogFlush: 'background',
       sqliteCheckpoint: 'background',
-      jobWriteBatch: { maxItems: 64, lingerMs: 0, concurrency: 4 },
+      jobWriteBatch: { maxItems: 64, lingerMs: 0, outcomesAtOnce: 4 },
     });
     expect(config.databaseUrl).toBe(`sqlite:${path.join(path.resolve('./data'), 'intake.db')}`);
   });
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
       sqliteSynchronous: 'NORMAL',
       sqliteLogFlush: 'commit',
       sqliteCheckpoint: 'inline',
-      jobWriteBatch: { maxItems: 64, lingerMs: 0, concurrency: 2 },
+      jobWriteBatch: { maxItems: 64, lingerMs: 0, outcomesAtOnce: 2 },
       heapGrowthPercent: 0,
       simulatorDelayMs: { min: 10, max: 20 },
       simulatorFailureRate: 0.5,

@@ -14,6 +14,9 @@ import { startItemsDispatch, type ItemForDispatch } from './orders.repository.js
  */
 const OUTCOME_HOLD_MS = 5;
 
+/** The batches of a worker's item writes; `outcomesAtOnce` outcome transactions may be written at once (default 1). */
+export type ItemWriteBatch = WriteBatchLimits & { outcomesAtOnce?: number };
+
 /** An outcome, and the job that ends with it. */
 type OutcomeWrite = ItemOutcome & { completion?: JobCompletion };
 
@@ -29,11 +32,9 @@ export class ItemStatusBatcher {
   private calling = 0;
 
   /** `events` records the events the outcomes cause, in the same transactions. */
-  constructor(database: Database, clock: Clock, limits: WriteBatchLimits, events?: OrderEventSink) {
+  constructor(database: Database, clock: Clock, limits: ItemWriteBatch, events?: OrderEventSink) {
     this.dispatches = new WriteBatcher({
       ...limits,
-      // One statement each: a batch gains nothing from overlapping the next.
-      concurrency: 1,
       database,
       // Lost in a crash, `processing` leaves the item `received`: the job runs again either way.
       durable: false,
@@ -48,7 +49,7 @@ export class ItemStatusBatcher {
       // batches' overlap them. Batches that share an order wait for its lock; one that deadlocks
       // fails, and its items are written again alone. SQLite commits one transaction at a time:
       // batches at once would gain nothing there, and only be smaller.
-      concurrency: database.dialect === 'sqlite' ? 1 : limits.concurrency,
+      concurrency: database.dialect === 'sqlite' ? 1 : limits.outcomesAtOnce,
       database,
       // An outcome locks its order and writes its events: all of it commits together.
       transaction: true,

@@ -1,14 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
-import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
 import type { Counter, Histogram, Metrics } from '../platform/telemetry/metrics.js';
 import { isRetryableStatus } from '../platform/net/retry-after.js';
 import { isTracing } from '../platform/telemetry/tracing.js';
 import { isFinalFailure } from '../platform/queue/job-outcome.js';
 import { outboundOutcomeOf, type Admission, type DestinationLimits, type OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { PermanentError, RetryableError, type JobContext, type ParkedHandler, type ParkedNotice } from '../platform/queue/queue.js';
-import { ItemStatusBatcher } from './item-status.batcher.js';
+import { ItemStatusBatcher, type ItemWriteBatch } from './item-status.batcher.js';
 import { applyItemOutcomes } from './item-outcomes.js';
 import type { OrderEventSink } from './order-events.js';
 import type { ItemForDispatch } from './orders.repository.js';
@@ -22,7 +21,7 @@ export interface IntegrationDeps {
   logger: Logger;
   metrics?: ThirdPartyMetrics;
   /** Item writes of concurrent jobs are batched within these bounds; unset: each is written alone. */
-  writeBatch?: WriteBatchLimits;
+  writeBatch?: ItemWriteBatch;
   /** Records the events of item and order outcomes, in the transactions that write them. */
   events?: OrderEventSink;
   /** The third party's shared rate limit, pause and circuit breaker; unset: every job sends at once. */

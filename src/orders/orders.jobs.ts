@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/db/database.js';
-import type { WriteBatchLimits } from '../platform/db/write-batcher.js';
+import type { ItemWriteBatch } from './item-status.batcher.js';
 import type { OutboundGuard } from '../platform/outbound/outbound-guard.js';
 import { defineJob, type JobRunner } from '../platform/queue/jobs.js';
 import type { Metrics } from '../platform/telemetry/metrics.js';
@@ -32,7 +32,7 @@ export interface OrderJobsDeps {
   thirdPartyUrl: string;
   thirdPartyTimeoutMs: number;
   /** `config.jobWriteBatch`. */
-  writeBatch?: WriteBatchLimits;
+  writeBatch?: ItemWriteBatch;
   /** Records the events of item and order outcomes, in the transactions that write them. */
   events?: OrderEventSink;
   /** Holds jobs while the third party is rate-limited, paused or its circuit open; unset: never. */

@@ -24,7 +24,6 @@ export class DeliverySuccessBatcher {
   constructor(database: Database, clock: Clock, limits: WriteBatchLimits) {
     this.batcher = new WriteBatcher<Success, void>({
       ...limits,
-      concurrency: 1,
       database,
       write: async (db, successes) => {
         const now = clock.now();

@@ -135,7 +135,7 @@ describe('order integration writes in batches', () => {
     const observed = observe(h.container.database);
     const gate = deferred();
     observed.hold = gate.promise;
-    const handler = orderIntegrationHandler({ database: observed.database, client: h.client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: { maxItems: 3, lingerMs: 0, concurrency: 2 } });
+    const handler = orderIntegrationHandler({ database: observed.database, client: h.client, clock: h.container.clock, logger: pino({ level: 'silent' }), writeBatch: { maxItems: 3, lingerMs: 0, outcomesAtOnce: 2 } });
     const handled = Promise.all(ids.map((id) => handler({ itemId: id }, job(id))));
     const outcomeBatches = () => observed.writes.filter((w) => w === 'durable').length;
     // One at a time, the second batch waits for the first, which waits for the gate.

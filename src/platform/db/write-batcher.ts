@@ -10,11 +10,6 @@ export interface WriteBatchLimits {
   lingerMs: number;
   /** The longest a batch waits while its `moreComing` says more items are on their way. Default 0. */
   holdMs?: number;
-  /**
-   * How many batches may be written at once; default 1. More lets a batch's round trips overlap
-   * the next one's on an engine with a connection pool; a batch still never waits for another.
-   */
-  concurrency?: number;
 }
 
 export const DEFAULT_WRITE_BATCH: WriteBatchLimits = { maxItems: 64, lingerMs: 0 };
@@ -28,6 +23,11 @@ export interface WriteBatcherOptions<I, R> extends WriteBatchLimits {
   write: (db: Executor, items: I[]) => Promise<R[]>;
   /** As for `database.write`; default true. */
   durable?: boolean;
+  /**
+   * How many batches may be written at once; default 1. More lets a batch's round trips overlap
+   * the next one's on an engine with a connection pool; a batch still never waits for another.
+   */
+  concurrency?: number;
   /**
    * true: each batch is a `database.transaction`, for writes of several statements that must
    * commit together or hold locks until they do (`database.write` runs each statement on its own

@@ -65,7 +65,6 @@ export class DatabaseWorker implements Worker {
   constructor(private readonly o: DatabaseWorkerOptions) {
     this.completions = new WriteBatcher<number, void>({
       ...o.completionBatch,
-      concurrency: 1,
       database: o.database,
       durable: o.durableCompletions,
       write: async (db, ids) => {

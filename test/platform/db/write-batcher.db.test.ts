@@ -21,7 +21,7 @@ describe('WriteBatcher', () => {
   afterEach(() => handle.cleanup());
 
   /** Inserts each submitted key into `kv` with one multi-row INSERT per batch, resolving to the key upper-cased. */
-  function batcher(limits: WriteBatchLimits & Pick<WriteBatcherOptions<string, string>, 'moreComing'>, database: Database = handle.database) {
+  function batcher(limits: WriteBatchLimits & Pick<WriteBatcherOptions<string, string>, 'moreComing' | 'concurrency'>, database: Database = handle.database) {
     return new WriteBatcher<string, string>({
       ...limits,
       database,
