@@ -47,8 +47,8 @@ export class ItemStatusBatcher {
       ...limits,
       // An outcome's round trips are the worker's longest write: on PostgreSQL the next batches'
       // overlap them, and batches that share an order take its row locks in turn, in order. MySQL
-      // locks rows in scan order: there concurrent batches of one order deadlocked, and a job whose
-      // outcome failed was sent again (3 of 2,000 in the two-workers test). SQLite commits one
+      // locks rows in scan order, where they can deadlock; with them on, its two-workers test sent 3
+      // of 2,000 items twice (a job whose outcome failed runs again). SQLite commits one
       // transaction at a time, where batches at once would only be smaller.
       concurrency: database.dialect === 'postgres' ? limits.outcomesAtOnce : 1,
       database,
