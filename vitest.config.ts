@@ -41,7 +41,8 @@ const SLOW_SUITES = ['test/e2e/**', 'test/dev/**', '**/*.browser.test.ts', '**/*
 
 /**
  * Test files at once. On the 2-core machines two took 607-627 s and three 548-625 s (2026-12-05),
- * but three loaded the machine enough that a MySQL outbox test saw a row published twice: two.
+ * but three loaded the machine enough that a MySQL outbox test saw a row published twice (most
+ * likely a deadlocked delete, which `Database.write` now runs again): two.
  */
 const TEST_WORKERS = Number(process.env.TEST_WORKERS ?? 2);
 if (!Number.isInteger(TEST_WORKERS) || TEST_WORKERS < 1) throw new Error(`TEST_WORKERS must be a positive integer, got ${process.env.TEST_WORKERS}`);

@@ -46,7 +46,9 @@ export interface Database {
   transaction<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A short write that needs no transaction of its own. SQLite commits it together with the
-   * concurrent transactions (one commit, one fsync); other engines run it on the pool.
+   * concurrent transactions (one commit, one fsync); other engines run it on the pool, and run it
+   * again when the engine aborted it to break a deadlock: `work` is one statement, a transaction
+   * of its own, or statements that may run twice.
    */
   write<T>(work: TransactionWork<T>, options?: TransactionOptions): Promise<T>;
   /**
@@ -141,7 +143,7 @@ function createPooledDatabase(dialect: 'postgres' | 'mysql', options: DatabaseOp
     db,
     transaction: (work, transactionOptions) =>
       groupCommit ? groupCommit.run(work, transactionOptions) : retryDeadlocks(() => runTransaction(onPool(transactionOptions), work)),
-    write: (work, writeOptions) => work(onPool(writeOptions)),
+    write: (work, writeOptions) => retryDeadlocks(() => work(onPool(writeOptions))),
     readStale: (work) => (replica ? replica.read(work) : work(db)),
     replicaStatus: () => replica?.status() ?? { configured: false, healthy: true, fallbacks: 0 },
     ping: async () => {

@@ -49,6 +49,27 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       expect(a).toBe(b);
     });
 
+    it('runs again a write the engine aborted to break a deadlock', async () => {
+      const db = await open({ maxBatch: 1 });
+      const locked = { a: deferred(), b: deferred() };
+      let runs = 0;
+      // A write that is a transaction of its own (as a claim on MySQL is) crossing another.
+      const crossingWrite = (first: 'a' | 'b', second: 'a' | 'b', value: string) =>
+        db.write((pool) =>
+          pool.transaction().execute(async (trx) => {
+            runs++;
+            await sql`update kv set value = ${value} where ${sql.ref('key')} = ${first}`.execute(trx);
+            locked[first].resolve();
+            await locked[second].promise;
+            await sql`update kv set value = ${value} where ${sql.ref('key')} = ${second}`.execute(trx);
+          }),
+        );
+      await Promise.all([crossingWrite('a', 'b', 'one'), crossingWrite('b', 'a', 'two')]);
+      expect(runs).toBe(3);
+      const [a, b] = await values(db);
+      expect(a).toBe(b);
+    });
+
     it('re-runs alone the units of a batch aborted by a deadlock, and they all commit', async () => {
       const db = await open({ maxBatch: 2, concurrency: 2 });
       const cross = crossing(db);
