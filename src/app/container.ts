@@ -13,7 +13,7 @@ import { ImagesService } from '../catalog/images/images.service.js';
 import type { Config } from '../config.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { systemClock, systemRandom, type Clock, type Random } from '../platform/clock.js';
-import { createQueue, createStore, databaseOptions } from './drivers.js';
+import { createQueue, createStore, databaseOptions, idempotencyLocks } from './drivers.js';
 import { QUEUE_NAMES } from './job-catalogue.js';
 import { createDatabase, type Database } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
@@ -99,7 +99,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Every role's /metrics reports the disabled endpoints and the circuits, not only the workers'.
   webhookMetrics(metrics, database);
   const outbound = new OutboundGuard({ database, store, clock, logger: logger.child({ component: 'outbound' }), metrics: outboundMetrics(metrics, database, clock), settings: config.outbound.guard });
-  const idempotency = new Idempotency({ database, store, clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
+  const idempotency = new Idempotency({ database, locks: idempotencyLocks(config, store, clock), clock, ttlMs: config.idempotencyTtlSeconds * 1000 });
   const tokenUsage = new TokenUsageRecorder({ database, clock, logger });
   const tokenCache = new TokenCache(clock, { ttlMs: config.authTokenCacheMs });
   const auth = new AuthService({ database, clock, logger, throttle: new LoginThrottle({ store, clock }, config.loginThrottle), tokenCache, tokenUsage });

@@ -15,6 +15,7 @@ import { PausableQueue } from '../platform/queue/pausable-queue.js';
 import { PausedQueues } from '../platform/queue/paused-queues.js';
 import { queuePausedMetric } from '../platform/queue/queue-pauses.js';
 import type { TransactionalQueue } from '../platform/queue/queue.js';
+import { ProcessLocks, StoreLocks, type IdempotencyLocks } from '../platform/idempotency/idempotency-locks.js';
 import { DatabaseStore } from '../platform/store/database-store.js';
 import { RedisStore } from '../platform/store/redis-store.js';
 import type { Store } from '../platform/store/store.js';
@@ -48,6 +49,15 @@ export const storeFactories: Record<StoreDriver, StoreFactory> = {
 
 export function createStore(config: Config, database: Database, clock: Clock, logger: Logger): Store {
   return storeFactories[config.storeDriver](config, { database, clock, logger });
+}
+
+/**
+ * Where keyed requests in flight hold their Idempotency-Keys: in Redis, shared by every process;
+ * with the database store, in the process (the records, in the same database, are the shared
+ * claim, and a lock in the `kv` table would cost each request a commit of its own).
+ */
+export function idempotencyLocks(config: Config, store: Store, clock: Clock): IdempotencyLocks {
+  return config.storeDriver === 'database' ? new ProcessLocks(clock) : new StoreLocks(store);
 }
 
 export interface QueueDeps {

@@ -110,7 +110,9 @@ export class OrdersService {
     const decision = await this.deps.idempotency.begin(`user:${userId}`, request.key, fingerprint(body));
     if (decision.kind !== 'proceed') return this.refuse(decision);
     try {
-      return await this.persist(userId, input, contentHashOf(input), traceparent, { claim: decision.claim, answer: request.answer });
+      const created = await this.persist(userId, input, contentHashOf(input), traceparent, { claim: decision.claim, answer: request.answer });
+      this.deps.idempotency.committed(decision.claim);
+      return created;
     } catch (error) {
       await this.deps.idempotency.release(decision.claim).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not release an idempotency key'));
       if (error instanceof IdempotencyKeyTaken) return this.refuse(error.refusal);

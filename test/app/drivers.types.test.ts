@@ -1,6 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { queueFactories, storeFactories, type QueueFactory, type StoreFactory } from '../../src/app/drivers.js';
-import { QUEUE_DRIVERS, STORE_DRIVERS, type QueueDriver, type StoreDriver } from '../../src/config.js';
+import { idempotencyLocks, queueFactories, storeFactories, type QueueFactory, type StoreFactory } from '../../src/app/drivers.js';
+import { QUEUE_DRIVERS, STORE_DRIVERS, type Config, type QueueDriver, type StoreDriver } from '../../src/config.js';
+import { systemClock } from '../../src/platform/clock.js';
+import { ProcessLocks, StoreLocks } from '../../src/platform/idempotency/idempotency-locks.js';
+import type { Store } from '../../src/platform/store/store.js';
 import type { AmqpQueue } from '../../src/platform/queue/amqp/amqp-queue.js';
 import type { DatabaseQueue } from '../../src/platform/queue/database-queue.js';
 import type { MeteredQueue } from '../../src/platform/queue/metered-queue.js';
@@ -26,6 +29,13 @@ describe('driver factories', () => {
     // @ts-expect-error 'memcached' has no store factory
     const stores: Record<StoreDriver | 'memcached', StoreFactory> = storeFactories;
     expect([queues, stores]).toHaveLength(2);
+  });
+
+  it('holds Idempotency-Keys in flight in Redis when it is the store, and in the process with the database store', () => {
+    const store = {} as Store;
+    const locksOf = (storeDriver: StoreDriver) => idempotencyLocks({ storeDriver } as Config, store, systemClock);
+    expect(locksOf('redis')).toBeInstanceOf(StoreLocks);
+    expect(locksOf('database')).toBeInstanceOf(ProcessLocks);
   });
 
   it('builds only queues that can join a business transaction', () => {

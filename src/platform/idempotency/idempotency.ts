@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Database, Executor } from '../db/database.js';
-import type { Store } from '../store/store.js';
+import type { IdempotencyLocks } from './idempotency-locks.js';
 import { deleteExpiredIdempotencyRecord, findIdempotencyRecord, insertIdempotencyRecordUnlessTaken, lockIdempotencyRecord } from './idempotency.repository.js';
 import type { IdempotencyRecord } from './idempotency.table.js';
 
@@ -33,7 +33,8 @@ export class IdempotencyKeyTaken extends Error {
 
 export interface IdempotencyOptions {
   database: Database;
-  store: Store;
+  /** Where requests in flight hold their keys (idempotency-locks.ts). */
+  locks: IdempotencyLocks;
   clock: Clock;
   ttlMs: number;
   /** How long an in-flight request holds its key before another may try. */
@@ -52,11 +53,10 @@ export function parseIdempotencyKey(header: string | string[] | undefined): stri
 /**
  * The Idempotency-Key protocol (draft-ietf-httpapi-idempotency-key-header): a finished response is
  * recorded in the same transaction as the business write and replayed byte for byte; a different
- * payload under the key is refused; a request still in flight holds a lock in the store.
+ * payload under the key is refused; a request still in flight holds a lock (`locks`).
  *
- * The lock is kept after the commit until it expires, so a key whose lock is free is nearly
- * always new: the record is then looked up only when its insert, in the business transaction,
- * finds the key taken.
+ * A key whose lock is free is looked up only when its record's insert, in the business
+ * transaction, finds the key taken: there is no read before the transaction on the hot path.
  */
 export class Idempotency {
   private readonly lockTtlMs: number;
@@ -66,7 +66,7 @@ export class Idempotency {
   }
 
   async begin(scope: string, key: string, fingerprint: string): Promise<IdempotencyDecision> {
-    if (await this.o.store.setIfAbsent(this.lockKey(scope, key), fingerprint, this.lockTtlMs)) return { kind: 'proceed', claim: { scope, key, fingerprint } };
+    if (await this.o.locks.take(this.lockKey(scope, key), fingerprint, this.lockTtlMs)) return { kind: 'proceed', claim: { scope, key, fingerprint } };
     // Held by a request in flight, or by one that finished while its lock lasts.
     const record = await findIdempotencyRecord(this.o.database.db, scope, key);
     return this.refusalFrom(record, fingerprint) ?? { kind: 'in_flight' };
@@ -94,7 +94,12 @@ export class Idempotency {
 
   /** Frees the key of a request that did not commit, so that the client may retry at once. */
   release(claim: IdempotencyClaim): Promise<void> {
-    return this.o.store.delete(this.lockKey(claim.scope, claim.key));
+    return this.o.locks.release(this.lockKey(claim.scope, claim.key));
+  }
+
+  /** Call once the transaction holding the claim's record has committed. */
+  committed(claim: IdempotencyClaim): void {
+    this.o.locks.committed(this.lockKey(claim.scope, claim.key));
   }
 
   /** The answer a live record gives to `fingerprint`; undefined when there is none or it expired. */

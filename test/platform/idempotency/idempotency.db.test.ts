@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Idempotency, IdempotencyKeyTaken, parseIdempotencyKey, type IdempotencyClaim } from '../../../src/platform/idempotency/idempotency.js';
+import { ProcessLocks, StoreLocks } from '../../../src/platform/idempotency/idempotency-locks.js';
 import { deleteExpiredIdempotencyRecords } from '../../../src/platform/idempotency/idempotency.repository.js';
 import { DatabaseStore } from '../../../src/platform/store/database-store.js';
 import { manualClock, type ManualClock } from '../../support/driver-clock.js';
@@ -34,7 +35,7 @@ describe('parseIdempotencyKey', () => {
   });
 });
 
-describe('Idempotency', () => {
+describe('Idempotency, with locks in the store', () => {
   let sqlite: TempDatabase;
   let clock: ManualClock;
   let idem: Idempotency;
@@ -45,7 +46,7 @@ describe('Idempotency', () => {
   beforeEach(async () => {
     sqlite = await createTempDatabase('intake-idempotency');
     clock = manualClock();
-    idem = new Idempotency({ database: sqlite.database, store: new DatabaseStore(sqlite.database, clock), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
+    idem = new Idempotency({ database: sqlite.database, locks: new StoreLocks(new DatabaseStore(sqlite.database, clock)), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
   });
   afterEach(() => sqlite.cleanup());
 
@@ -118,7 +119,7 @@ describe('Idempotency', () => {
         throw new Error('the records were read before the transaction');
       },
     });
-    const hotPath = new Idempotency({ database: { ...sqlite.database, db: untouchable }, store: new DatabaseStore(sqlite.database, clock), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
+    const hotPath = new Idempotency({ database: { ...sqlite.database, db: untouchable }, locks: new StoreLocks(new DatabaseStore(sqlite.database, clock)), clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
     const decision = await hotPath.begin('user:1', 'fresh', 'fp');
     expect(decision.kind).toBe('proceed');
     await sqlite.database.transaction((trx) => hotPath.record(trx, (decision as { claim: IdempotencyClaim }).claim, response));
@@ -147,5 +148,106 @@ describe('Idempotency', () => {
     await finish(await proceed('user:1', 'b', 'fp'));
     expect(await deleteExpiredIdempotencyRecords(sqlite.database.db, clock.now() + TTL - 1000)).toBe(1);
     expect((await idem.begin('user:1', 'b', 'fp')).kind).toBe('replay');
+  });
+});
+
+describe('Idempotency, with locks in the process (the database store)', () => {
+  let temp: TempDatabase;
+  let clock: ManualClock;
+  const TTL = 86_400_000;
+  const LOCK_TTL = 60_000;
+  const response = { statusCode: 201, body: '{"order":{"id":1}}', headers: { location: '/api/orders/1' } };
+
+  beforeEach(async () => {
+    temp = await createTempDatabase('intake-idempotency-process');
+    clock = manualClock();
+  });
+  afterEach(() => temp.cleanup());
+
+  /** One API process: its own locks over the shared database. */
+  function process(locks = new ProcessLocks(clock)) {
+    const idem = new Idempotency({ database: temp.database, locks, clock, ttlMs: TTL, lockTtlMs: LOCK_TTL });
+    return {
+      idem,
+      locks,
+      async proceed(key: string, fp: string): Promise<IdempotencyClaim> {
+        const decision = await idem.begin('user:1', key, fp);
+        expect(decision.kind).toBe('proceed');
+        return (decision as { claim: IdempotencyClaim }).claim;
+      },
+      /** The business transaction: a row of its own and the record; `committed` after its commit. */
+      async commit(claim: IdempotencyClaim, body = response.body): Promise<void> {
+        await temp.database.transaction(async (trx) => {
+          await trx.insertInto('kv').values({ key: `business:${claim.fingerprint}:${body}`, value: '1', expires_at: null }).execute();
+          await idem.record(trx, claim, { ...response, body });
+        });
+        idem.committed(claim);
+      },
+    };
+  }
+  const businessRows = async () => (await temp.database.db.selectFrom('kv').select('key').where('key', 'like', 'business:%').execute()).map((row) => row.key);
+
+  it('answers a repeat in flight in the same process as in flight, without touching the store', async () => {
+    const api = process();
+    await api.proceed('k', 'fp');
+    expect(await api.idem.begin('user:1', 'k', 'fp')).toEqual({ kind: 'in_flight' });
+    expect(await api.idem.begin('user:1', 'k', 'other')).toEqual({ kind: 'in_flight' });
+    expect(await temp.database.db.selectFrom('kv').selectAll().execute()).toEqual([]);
+  });
+
+  it('frees the key once the request commits: a repeat is answered from the record its insert finds', async () => {
+    const api = process();
+    await api.commit(await api.proceed('k', 'fp'));
+    expect(api.locks.size).toBe(0);
+    for (const [fp, refusal] of [['fp', { kind: 'replay', response }], ['other', { kind: 'mismatch' }]] as const) {
+      const repeat = await api.proceed('k', fp);
+      const attempt = api.commit(repeat, 'second');
+      await expect(attempt).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+      await expect(attempt).rejects.toMatchObject({ refusal });
+      await api.idem.release(repeat);
+    }
+    expect(await businessRows()).toEqual([`business:fp:${response.body}`]);
+  });
+
+  it('frees the key at once on release, and after the lock expires for a request that never finished', async () => {
+    const api = process();
+    await api.idem.release(await api.proceed('k', 'fp'));
+    await api.proceed('k', 'fp');
+    clock.advance(LOCK_TTL - 1);
+    expect((await api.idem.begin('user:1', 'k', 'fp')).kind).toBe('in_flight');
+    clock.advance(1);
+    await api.proceed('k', 'fp');
+  });
+
+  it('stores one of two processes repeating a key at once: the other is answered from its committed record', async () => {
+    const [a, b] = [process(), process()];
+    const [first, second] = [await a.proceed('k', 'fp'), await b.proceed('k', 'fp')];
+    await a.commit(first);
+    const late = b.commit(second, 'second');
+    await expect(late).rejects.toMatchObject({ refusal: { kind: 'replay', response } });
+    expect(await businessRows()).toEqual([`business:fp:${response.body}`]);
+  });
+
+  it('lets the other process store its request when the first one rolled back', async () => {
+    const [a, b] = [process(), process()];
+    const [first, second] = [await a.proceed('k', 'fp'), await b.proceed('k', 'fp')];
+    await expect(
+      temp.database.transaction(async (trx) => {
+        await a.idem.record(trx, first, response);
+        throw new Error('business write failed');
+      }),
+    ).rejects.toThrow('business write failed');
+    await a.idem.release(first);
+    await b.commit(second, 'second');
+    expect(await b.idem.begin('user:1', 'k', 'fp')).toEqual({ kind: 'proceed', claim: { scope: 'user:1', key: 'k', fingerprint: 'fp' } });
+    expect(await businessRows()).toEqual(['business:fp:second']);
+  });
+
+  it('drops the locks of requests that never finished once many are held and they expired', async () => {
+    const locks = new ProcessLocks(clock);
+    for (let i = 0; i < 1_000; i++) expect(await locks.take(`stale-${i}`, 'fp', LOCK_TTL)).toBe(true);
+    clock.advance(LOCK_TTL);
+    await locks.take('fresh', 'fp', LOCK_TTL);
+    expect(locks.size).toBe(1);
   });
 });
