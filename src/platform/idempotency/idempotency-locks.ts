@@ -37,8 +37,8 @@ export class StoreLocks implements IdempotencyLocks {
 /**
  * Locks held in this process for as long as its request is in flight. For the database store,
  * whose locks would live in the same database as the records: there a lock cost each keyed request
- * a write and a commit of its own (bench:orders ROLE=api, 2026-12-05: 7,351–7,672 orders/s with
- * them, 9,339–9,806 without, p99 22–24 ms against 9–10 ms). A repeat from another process sharing
+ * a write and a commit of its own (bench:orders ROLE=api on SQLite, 2026-12-05, five interleaved
+ * pairs: 7,488 orders/s with them, 9,143 with these, p99 22 against 13 ms). A repeat from another process sharing
  * the database finds no lock: its record insert waits for the first request's transaction and
  * then finds the key taken, so it is answered from the committed record (or proceeds if the first
  * rolled back), and nothing is stored twice.

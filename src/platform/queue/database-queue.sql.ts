@@ -98,10 +98,9 @@ async function claimWithUpdateReturning(db: Db, dialect: Dialect, p: ClaimParams
 }
 
 /**
- * MySQL's claim. At READ COMMITTED, as PostgreSQL's: at MySQL's default REPEATABLE READ, the
- * statements keep locks on the rows and gaps they only passed, and two claimers, or a claim and a
- * delete of finished rows, deadlocked (the outbox relays' test, on MariaDB: 3 deadlocks in 3 runs,
- * none at READ COMMITTED).
+ * MySQL's claim, at READ COMMITTED as PostgreSQL's: at REPEATABLE READ its statements keep locks
+ * on rows and gaps they only passed, where a claim can deadlock with another or with a deletion of
+ * finished jobs (as the outbox's claims did: outbox.repository.ts).
  */
 async function claimWithSelectThenUpdate(db: Db, p: ClaimParams): Promise<JobRow[]> {
   return db.transaction().setIsolationLevel('read committed').execute(async (trx) => {
