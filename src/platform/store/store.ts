@@ -1,6 +1,7 @@
 /**
- * A key-value store with expiry. It backs idempotency keys, the duplicate guard, locks and rate
- * limits. Every operation is atomic on its own.
+ * A key-value store with expiry. It backs the duplicate guard, locks, rate limits and, with Redis,
+ * the Idempotency-Keys of requests in flight (platform/idempotency/idempotency-locks.ts). Every
+ * operation is atomic on its own.
  */
 export interface Store {
   /** Sets `key` only when it is absent or expired; true when this call set it. */
