@@ -1,4 +1,5 @@
-import { hash, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../platform/canonical-json.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -10,7 +11,7 @@ export function generateSecret(): string {
 }
 
 export function hashSecret(secret: string): string {
-  return hash('sha256', secret, 'hex');
+  return sha256Hex(secret);
 }
 
 /** `"<id>|<secret>"`, the form a client receives. */

@@ -46,9 +46,9 @@ export class ItemStatusBatcher {
     this.outcomes = new WriteBatcher<OutcomeWrite, void>({
       ...limits,
       // An outcome's round trips are the worker's longest write: on PostgreSQL the next batches'
-      // overlap them, and batches that share an order take its row locks in turn, in order. MySQL
-      // locks rows in scan order, where they can deadlock; with them on, its two-workers test sent 3
-      // of 2,000 items twice (a job whose outcome failed runs again). SQLite commits one
+      // overlap them, and batches that share an order take its row locks in turn, in order. On
+      // MySQL, with them on, one CI run of the two-workers test sent 3 of 2,000 items twice, for a
+      // reason not found (9 runs since passed): they stay off there. SQLite commits one
       // transaction at a time, where batches at once would only be smaller.
       concurrency: database.dialect === 'postgres' ? limits.outcomesAtOnce : 1,
       database,
